@@ -1,0 +1,41 @@
+"""``python -m bot [serve|chat|faq|worker|check]``: one entry point for every process."""
+
+from __future__ import annotations
+
+import sys
+
+USAGE = """usage: python -m bot COMMAND [options]
+
+commands:
+  serve    start the bot: web (gunicorn) + scheduler worker, with an embedded Redis if REDIS_URL is unset
+  chat     talk to the bot through signed, encrypted callbacks (--user, --url, --aibot --group)
+  faq      read questions on stdin, print one JSON answer per line
+  worker   run the scheduler worker (reminders, outbox)
+  check    validate the configuration and data files, then exit
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv.pop(0) if argv and not argv[0].startswith("-") else "serve"
+    if command in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0
+    if command == "serve":
+        from bot.serve import main as run
+    elif command == "chat":
+        from bot.simulator import main as run
+    elif command == "faq":
+        from bot.faq.cli import main as run
+    elif command == "worker":
+        from bot.worker import main as run
+    elif command == "check":
+        from bot.serve import check as run
+    else:
+        print(f"unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
+        return 2
+    return run(argv) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

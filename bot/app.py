@@ -1,0 +1,50 @@
+"""The Flask application factory (``gunicorn 'bot.app:create_app()'``)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import redis
+from flask import Flask, jsonify
+
+from bot.config import Settings, load_settings
+from bot.runtime import Runtime, build_runtime
+from bot.web import admin, aibot_callback, app_callback, errors
+
+
+def create_app(settings: Settings | None = None, *, client: redis.Redis | None = None,
+               clock: Callable[[], float] = time.time) -> Flask:
+    settings = settings or load_settings()
+    _configure_logging(settings)
+    runtime = build_runtime(settings, client, clock)
+
+    app = Flask(__name__, template_folder=str(settings.templates_dir))
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_callback_bytes
+    app.config["SECRET_KEY"] = settings.secret_key
+    app.extensions["weda"] = runtime
+    errors.register(app)
+    app.register_blueprint(app_callback.bp)
+    app.register_blueprint(aibot_callback.bp)
+    app.register_blueprint(admin.bp)
+
+    @app.get("/healthz")
+    def healthz():
+        try:
+            runtime.redis.ping()
+        except redis.RedisError:
+            return jsonify(status="degraded", redis=False), 503
+        return jsonify(status="ok", redis=True, demo=settings.demo)
+
+    return app
+
+
+def runtime_of(app: Flask) -> Runtime:
+    return app.extensions["weda"]
+
+
+def _configure_logging(settings: Settings) -> None:
+    level = (settings.get("LOG_LEVEL") or "INFO").upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("jieba").setLevel(logging.WARNING)

@@ -1,0 +1,83 @@
+"""The transport-neutral shapes that flow through the pipeline.
+
+Transports turn WeCom payloads into an ``Incoming``; handlers answer with a ``Result`` (a ``Reply``
+to render plus domain ``Event``s); the pipeline renders the reply into an ``Outgoing`` that the
+transport wraps for WeCom. Handlers never see a WeCom detail.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Incoming:
+    transport: str  # "app" (self-built app callback), "aibot" (AI bot callback), "sim", ...
+    corp_id: str
+    user_id: str
+    msg_id: str  # dedupe key, unique within the transport
+    text: str = ""
+    kind: str = "text"  # "text" | "event" | "unsupported"
+    event: str | None = None  # "welcome", "card_click", "feedback", ...
+    event_key: str | None = None  # the button a card click pressed
+    chat_type: str = "single"  # "single" | "group"
+    chat_id: str | None = None
+    response_url: str | None = None
+    received_at: float = field(default_factory=time.time)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def user_key(self) -> str:
+        """Progress is per person, not per chat: the same key from the private chat and every group."""
+        return f"{self.corp_id}:{self.user_id}"
+
+
+@dataclass(frozen=True)
+class Button:
+    key: str  # acts as the matching command when pressed
+    label: str = ""  # filled from templates/chat/<lang>/buttons.j2 when rendered
+
+
+@dataclass
+class Reply:
+    """What to say: a template name (under templates/chat/<lang>/) and its context."""
+
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+    buttons: list[Button] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Event:
+    """A domain fact the pipeline records and hands to listeners (reminders, notices, metrics)."""
+
+    kind: str  # "activity", "step_completed", "all_done", "cert_submitted", "cert_passed", ...
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Result:
+    reply: Reply
+    events: list[Event] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A rendered reply, ready for a transport: the text in the transport's format, plus buttons."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+    mention: str | None = None  # user to address by mention in a group
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Outgoing:
+        return cls(
+            text=data["text"],
+            buttons=tuple(Button(**b) for b in data.get("buttons", ())),
+            mention=data.get("mention"),
+        )

@@ -1,0 +1,143 @@
+"""The message pipeline: dedupe, per-user lock, load progress, run handlers, render, commit.
+
+Transports call :meth:`Pipeline.process` with a normalised ``Incoming`` and the format they speak;
+everything between the wire and the handlers happens here, once, for every transport.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import redis
+
+from bot.guide import Guide
+from bot.language import detect_language
+from bot.messages import Button, Event, Incoming, Outgoing, Reply, Result
+from bot.outbox import APP, OutboxMessage
+from bot.progress import Progress
+from bot.redact import redact_secrets
+from bot.render import Renderer
+from bot.store import Store, UserBusy
+from bot.textsplit import split_utf8, utf8_len
+from handlers import HandlerContext, dispatch
+
+log = logging.getLogger(__name__)
+
+RESPONSE_URL_TTL = 3600  # WeCom: an AI-bot response_url is valid for one hour, once
+
+
+@dataclass
+class Services:
+    """Everything a handler may need, built once per process."""
+
+    store: Store
+    renderer: Renderer
+    guide: Guide
+    knowledge: object | None  # bot.faq.KnowledgeBase, loaded lazily by the FAQ handler
+    support_staff: tuple[str, ...]
+    clock: Callable[[], float] = time.time
+
+
+class Pipeline:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def process(self, incoming: Incoming, fmt: str, max_bytes: int | None = None) -> Outgoing:
+        """Answer one message. A repeat of a message already answered gets the same answer.
+
+        ``max_bytes``: the transport's limit for one reply; the rest of a longer reply is queued
+        as follow-up messages to the user, in the same commit.
+        """
+        store = self.services.store
+        try:
+            cached = store.cached_reply(incoming.transport, incoming.msg_id)
+            if cached is not None:
+                log.info("duplicate %s/%s: cached reply", incoming.transport, incoming.msg_id)
+                return cached
+            with store.user_lock(incoming.user_key):
+                cached = store.cached_reply(incoming.transport, incoming.msg_id)
+                if cached is not None:
+                    return cached
+                return self._handle_locked(incoming, fmt, max_bytes)
+        except UserBusy:
+            log.warning("user %s busy: lock not acquired in time", incoming.user_key)
+            return self._system_reply("busy", incoming, fmt)
+        except redis.RedisError as exc:
+            log.error("redis unavailable while handling %s/%s: %s", incoming.transport, incoming.msg_id,
+                      type(exc).__name__)
+            return self._system_reply("busy", incoming, fmt)
+
+    def _handle_locked(self, incoming: Incoming, fmt: str, max_bytes: int | None) -> Outgoing:
+        services = self.services
+        now = services.clock()
+        progress = services.store.load(incoming.user_key)
+        previous_step = progress.step if progress else None
+        if progress is None:
+            progress = Progress.new(incoming.corp_id, incoming.user_id, now)
+
+        text, had_secret = redact_secrets(incoming.text)
+        incoming = replace(incoming, text=text)
+        progress.lang = detect_language(text, progress.lang)
+        self._note_contact(progress, incoming, now)
+
+        ctx = HandlerContext(incoming=incoming, progress=progress, now=now, services=services)
+        result = dispatch(ctx)
+        if had_secret:
+            result = _with_secret_warning(result)
+            progress.record("secret_redacted", now)
+
+        events = [*result.events, Event("activity", {"step": progress.step, "at": now})]
+        for event in result.events:
+            progress.record(event.kind, now, **{k: v for k, v in event.data.items() if k != "text"})
+        outgoing = self._render(result.reply, progress.lang, fmt, incoming)
+        outgoing, rest = _split(outgoing, max_bytes)
+        follow_ups = [
+            OutboxMessage(APP, part, to_user=incoming.user_id, fmt=fmt, meta={"continues": incoming.msg_id})
+            for part in rest
+        ]
+        services.store.commit(progress, previous_step, events, (incoming.transport, incoming.msg_id, outgoing),
+                              follow_ups)
+        log.info("handled %s/%s user=%s step=%s reply=%s", incoming.transport, incoming.msg_id,
+                 incoming.user_id, progress.step, result.reply.template)
+        return outgoing
+
+    @staticmethod
+    def _note_contact(progress: Progress, incoming: Incoming, now: float) -> None:
+        """Remember where the user last spoke and how to reach them, for reminders."""
+        progress.last_seen = now
+        progress.last_chat = {
+            "transport": incoming.transport,
+            "chat_type": incoming.chat_type,
+            "chat_id": incoming.chat_id,
+        }
+        if incoming.response_url:
+            progress.response_url = incoming.response_url
+            progress.response_url_expires = now + RESPONSE_URL_TTL
+
+    def _render(self, reply: Reply, lang: str, fmt: str, incoming: Incoming) -> Outgoing:
+        renderer = self.services.renderer
+        text = renderer.render(reply, lang, fmt)
+        buttons = tuple(Button(b.key, b.label or renderer.button_label(b.key, lang)) for b in reply.buttons)
+        mention = incoming.user_id if incoming.chat_type == "group" else None
+        return Outgoing(text=text, buttons=buttons, mention=mention)
+
+    def _system_reply(self, template: str, incoming: Incoming, fmt: str) -> Outgoing:
+        """A reply that needs no Redis (it may be down): rendered from the template alone."""
+        lang = detect_language(incoming.text, "zh")
+        return self._render(Reply(f"system/{template}"), lang, fmt, incoming)
+
+
+def _split(outgoing: Outgoing, max_bytes: int | None) -> tuple[Outgoing, list[str]]:
+    if max_bytes is None or utf8_len(outgoing.text) <= max_bytes:
+        return outgoing, []
+    first, *rest = split_utf8(outgoing.text, max_bytes)
+    return replace(outgoing, text=first), rest
+
+
+def _with_secret_warning(result: Result) -> Result:
+    reply = result.reply
+    context = {**reply.context, "inner_template": reply.template}
+    return Result(Reply("secret_warning", context, reply.buttons), result.events)

@@ -1,0 +1,95 @@
+"""One user's registration progress: the record Redis keeps and handlers read and change.
+
+Stored as one JSON document per user so a read-modify-write under the user's lock is a single GET
+and a single SET. Unknown fields are ignored and missing ones defaulted, so the schema can grow
+without a migration.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+STEP_COUNT = 6
+NOT_STARTED = 0
+FINISHED = STEP_COUNT + 1
+HISTORY_LIMIT = 30
+
+CERT_NONE = "none"
+CERT_PENDING = "pending"
+CERT_PASSED = "passed"
+CERT_FAILED = "failed"
+
+
+@dataclass
+class Certification:
+    state: str = CERT_NONE
+    since: float | None = None  # when the current state began
+    attempts: int = 0  # how many times credentials were submitted
+
+
+@dataclass
+class Progress:
+    corp_id: str
+    user_id: str
+    step: int = NOT_STARTED
+    completed: list[int] = field(default_factory=list)
+    checked: dict[str, list[int]] = field(default_factory=dict)
+    step_started_at: dict[str, float] = field(default_factory=dict)
+    cert: Certification = field(default_factory=Certification)
+    lang: str = "zh"
+    muted: bool = False
+    pending: str | None = None  # a question the bot is waiting on: "confirm_reset", "faq_feedback"
+    faq: dict[str, Any] = field(default_factory=dict)  # last FAQ answer: topic id, tried ids
+    last_chat: dict[str, Any] = field(default_factory=dict)  # transport, chat_type, chat_id
+    response_url: str | None = None
+    response_url_expires: float | None = None
+    created_at: float = 0.0
+    last_seen: float = 0.0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def user_key(self) -> str:
+        return f"{self.corp_id}:{self.user_id}"
+
+    @property
+    def started(self) -> bool:
+        return self.step != NOT_STARTED
+
+    @property
+    def finished(self) -> bool:
+        return self.step == FINISHED
+
+    def checked_items(self, step: int) -> list[int]:
+        return self.checked.get(str(step), [])
+
+    def move_to(self, step: int, now: float) -> None:
+        self.step = step
+        self.step_started_at[str(step)] = now
+
+    def complete_step(self, step: int) -> None:
+        if step not in self.completed:
+            self.completed.append(step)
+            self.completed.sort()
+
+    def record(self, kind: str, now: float, **data: Any) -> None:
+        """Append to the short history support staff see on the user's timeline."""
+        self.history.append({"at": now, "kind": kind, **data})
+        del self.history[:-HISTORY_LIMIT]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str) -> Progress:
+        data = json.loads(raw)
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        cert = values.pop("cert", None) or {}
+        cert_known = {f.name for f in fields(Certification)}
+        return cls(**values, cert=Certification(**{k: v for k, v in cert.items() if k in cert_known}))
+
+    @classmethod
+    def new(cls, corp_id: str, user_id: str, now: float) -> Progress:
+        return cls(corp_id=corp_id, user_id=user_id, created_at=now, last_seen=now)

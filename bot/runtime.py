@@ -1,0 +1,40 @@
+"""Everything one process needs to answer callbacks, built once from settings."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import redis
+
+from bot.config import Settings
+from bot.pipeline import Pipeline, Services
+from bot.services import build_services
+from bot.wecom.app_callback import AppCallback
+from bot.wecom.envelope import Envelope
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    services: Services
+    pipeline: Pipeline
+    app_callback: AppCallback
+
+    @property
+    def redis(self) -> redis.Redis:
+        return self.services.store.redis
+
+
+def build_runtime(settings: Settings, client: redis.Redis | None = None,
+                  clock: Callable[[], float] = time.time) -> Runtime:
+    services = build_services(settings, client, clock)
+    pipeline = Pipeline(services)
+    app_envelope = Envelope(settings.app, max_age=settings.callback_max_age, clock=clock)
+    return Runtime(
+        settings=settings,
+        services=services,
+        pipeline=pipeline,
+        app_callback=AppCallback(app_envelope, pipeline, settings.corp_id),
+    )

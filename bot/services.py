@@ -1,0 +1,53 @@
+"""Build the per-process services once: Redis store, templates, the guide, the knowledge base."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import redis
+
+from bot.config import Settings
+from bot.guide import Guide
+from bot.pipeline import Services
+from bot.redis_conn import connect, embedded_url, start_embedded
+from bot.render import Renderer
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+_embedded = None  # keeps an embedded Redis alive for this process when REDIS_URL is unset
+
+
+def redis_client(settings: Settings) -> redis.Redis:
+    """The Redis named by REDIS_URL, or this process's own embedded one (simulator, one-process runs)."""
+    global _embedded
+    if settings.redis_url:
+        return connect(settings.redis_url)
+    if _embedded is None:
+        log.warning("REDIS_URL is not set: starting an embedded Redis in %s", settings.data_dir)
+        _embedded = start_embedded(settings.data_dir)
+    return connect(embedded_url(_embedded))
+
+
+def load_knowledge(settings: Settings):
+    try:
+        from bot.faq import KnowledgeBase
+    except ImportError:  # TEMP until bot.faq lands
+        return None
+
+    return KnowledgeBase.load(settings.knowledge_dir)
+
+
+def build_services(settings: Settings, client: redis.Redis | None = None,
+                   clock: Callable[[], float] = time.time) -> Services:
+    client = client if client is not None else redis_client(settings)
+    return Services(
+        store=Store(client, lock_timeout=settings.lock_timeout, reply_ttl=settings.reply_cache_seconds),
+        renderer=Renderer(settings.templates_dir),
+        guide=Guide.load(settings.guide_file),
+        knowledge=load_knowledge(settings),
+        support_staff=settings.support_staff,
+        clock=clock,
+    )

@@ -1,0 +1,110 @@
+"""``python -m bot chat``: talk to the bot as a WeCom user, through real signed, encrypted callbacks.
+
+Each line you type is signed and encrypted exactly as WeCom would, posted to the callback (the app
+in this process, or ``--url`` of a running server), and the decrypted reply is printed. Reads stdin
+when it is not a terminal, so conversations can be scripted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterable
+from typing import TextIO
+
+import requests
+
+from bot.config import load_settings
+from bot.wecom.simulate import AppSimulator, SignedCallback
+
+Poster = Callable[[str, SignedCallback], tuple[int, bytes]]
+
+
+def local_poster() -> Poster:
+    from bot.app import create_app
+
+    client = create_app().test_client()
+
+    def post(path: str, callback: SignedCallback) -> tuple[int, bytes]:
+        response = client.post(path, query_string=callback.query, data=callback.body)
+        return response.status_code, response.get_data()
+
+    return post
+
+
+def http_poster(base_url: str) -> Poster:
+    session = requests.Session()
+
+    def post(path: str, callback: SignedCallback) -> tuple[int, bytes]:
+        response = session.post(base_url.rstrip("/") + path, params=callback.query, data=callback.body, timeout=10)
+        return response.status_code, response.content
+
+    return post
+
+
+def converse(lines: Iterable[str], say: Callable[[str], tuple[int, str]], out: TextIO, echo: bool) -> int:
+    """Send each line, print each reply; returns the number of failed requests."""
+    failures = 0
+    for line in lines:
+        text = line.rstrip("\n")
+        if not text.strip():
+            continue
+        if echo:
+            out.write(f"> {text}\n")
+        status, reply = say(text)
+        if status != 200:
+            failures += 1
+            out.write(f"[HTTP {status}] {reply}\n\n")
+        else:
+            out.write(f"{reply}\n\n" if reply else "(no reply)\n\n")
+        out.flush()
+    return failures
+
+
+def _lines(stdin: TextIO, prompt: bool) -> Iterable[str]:
+    while True:
+        if prompt:
+            try:
+                line = input("you> ")
+            except EOFError:
+                return
+            yield line
+        else:
+            line = stdin.readline()
+            if not line:
+                return
+            yield line
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot chat", description=__doc__.splitlines()[0])
+    parser.add_argument("--user", default="demo-user", help="the WeCom userid who speaks")
+    parser.add_argument("--url", help="base URL of a running bot (default: the app in this process)")
+    parser.add_argument("--aibot", action="store_true", help="speak through the AI-bot (group) callback")
+    parser.add_argument("--group", help="with --aibot: the group chat id (omit for a single chat)")
+    parser.add_argument("--bot-name", default="助手", help="with --aibot: the name users @-mention")
+    args = parser.parse_args(argv)
+
+    settings = load_settings()
+    post = http_poster(args.url) if args.url else local_poster()
+    interactive = sys.stdin.isatty()
+    if args.aibot:
+        from bot.wecom.aibot_simulate import AibotSimulator
+
+        sim = AibotSimulator(settings.aibot)
+
+        def say(text: str) -> tuple[int, str]:
+            callback = sim.text(args.user, text, chat_id=args.group, bot_name=args.bot_name)
+            status, body = post("/wecom/aibot", callback)
+            return status, sim.open_reply(body) if status == 200 else body.decode(errors="replace")
+    else:
+        app_sim = AppSimulator(settings.app, settings.agent_id)
+
+        def say(text: str) -> tuple[int, str]:
+            status, body = post("/wecom/callback", app_sim.text(args.user, text))
+            return status, app_sim.open_reply(body) if status == 200 else body.decode(errors="replace")
+
+    if interactive:
+        print(f"Talking to the bot as {args.user!r}{' in group ' + args.group if args.group else ''}. Ctrl-D quits.")
+    failures = converse(_lines(sys.stdin, interactive), say, sys.stdout, echo=not interactive)
+    return 1 if failures else 0

@@ -1,0 +1,1 @@
+"""Flask views: thin adapters from HTTP to the transport-free callback objects."""

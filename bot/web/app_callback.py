@@ -1,0 +1,21 @@
+"""``/wecom/callback``: the self-built app's callback URL (GET verification, POST messages)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, request
+
+bp = Blueprint("wecom_app", __name__)
+
+
+def _callback():
+    return current_app.extensions["weda"].app_callback
+
+
+@bp.get("/wecom/callback")
+def verify_url() -> Response:
+    return Response(_callback().verify(request.args), mimetype="text/plain")
+
+
+@bp.post("/wecom/callback")
+def receive() -> Response:
+    return Response(_callback().handle(request.args, request.get_data(cache=False)), mimetype="application/xml")

@@ -1,0 +1,35 @@
+"""The self-built app callback, free of Flask: verify a URL, answer a message."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bot.pipeline import Pipeline
+from bot.render import TEXT
+from bot.wecom import app_protocol
+from bot.wecom.envelope import CallbackRejected, Envelope, SignedQuery
+
+
+class AppCallback:
+    def __init__(self, envelope: Envelope, pipeline: Pipeline, corp_id: str) -> None:
+        self.envelope = envelope
+        self.pipeline = pipeline
+        self.corp_id = corp_id
+
+    def verify(self, args: Mapping[str, str]) -> str:
+        query = SignedQuery.from_args(args)
+        echostr = args.get("echostr")
+        if not echostr:
+            raise CallbackRejected("missing query parameter: echostr")
+        return self.envelope.verify_url(query, echostr)
+
+    def handle(self, args: Mapping[str, str], body: bytes) -> str:
+        """Returns the encrypted XML reply, or "" for no reply (an HTTP 200 with an empty body)."""
+        query = SignedQuery.from_args(args)
+        encrypted = app_protocol.encrypted_field(body)
+        plaintext = self.envelope.decrypt(query, encrypted)
+        incoming = app_protocol.to_incoming(plaintext, self.corp_id)
+        outgoing = self.pipeline.process(incoming, TEXT, max_bytes=app_protocol.TEXT_REPLY_MAX_BYTES)
+        if not outgoing.text:
+            return ""
+        return app_protocol.reply_xml(self.envelope, incoming, outgoing.text, query)

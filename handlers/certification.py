@@ -1,0 +1,76 @@
+"""Step 3's certification: submitted → pending (~10 min) → passed (step 4) or failed (checklist)."""
+
+from __future__ import annotations
+
+from bot.messages import Button, Event, Reply, Result
+from bot.progress import CERT_FAILED, CERT_PASSED, CERT_PENDING, FINISHED
+from handlers import views
+from handlers.context import HandlerContext
+
+CERT_STEP = 3
+
+
+def handle(ctx: HandlerContext) -> Result | None:
+    intent = ctx.intent
+    if intent is None:
+        return None
+    if intent.name == "cert_submitted":
+        return submitted(ctx)
+    if intent.name == "cert_passed":
+        return passed(ctx)
+    if intent.name == "cert_failed":
+        return failed(ctx)
+    return None
+
+
+def _on_cert_step(ctx: HandlerContext) -> bool:
+    """Certification talk moves a user who is not on step 3 yet to it (they skipped ahead)."""
+    progress = ctx.progress
+    if progress.step > CERT_STEP:
+        return False
+    if progress.step != CERT_STEP:
+        progress.move_to(CERT_STEP, ctx.now)
+    return True
+
+
+def submitted(ctx: HandlerContext) -> Result:
+    progress = ctx.progress
+    if not _on_cert_step(ctx):
+        return Result(Reply("cert_already_done", views.base(ctx)))
+    if progress.cert.state == CERT_PENDING:
+        return Result(Reply("cert_pending", views.base(ctx)))
+    progress.cert.state = CERT_PENDING
+    progress.cert.since = ctx.now
+    progress.cert.attempts += 1
+    checked = set(progress.checked_items(CERT_STEP)) | {1, 2}
+    progress.checked[str(CERT_STEP)] = sorted(checked)
+    return Result(
+        Reply("cert_submitted", views.base(ctx), [Button("cert_passed"), Button("cert_failed")]),
+        [Event("cert_submitted", {"attempt": progress.cert.attempts})],
+    )
+
+
+def passed(ctx: HandlerContext) -> Result:
+    from handlers.steps import complete_current_step  # steps imports this module too
+
+    progress = ctx.progress
+    if not _on_cert_step(ctx):
+        return Result(Reply("cert_already_done", views.base(ctx)))
+    progress.cert.state = CERT_PASSED
+    progress.cert.since = ctx.now
+    result = complete_current_step(ctx, [Event("cert_passed", {})])
+    result.reply.context["cert_just_passed"] = True
+    return result
+
+
+def failed(ctx: HandlerContext) -> Result:
+    progress = ctx.progress
+    if progress.step == FINISHED or not _on_cert_step(ctx):
+        return Result(Reply("cert_already_done", views.base(ctx)))
+    progress.cert.state = CERT_FAILED
+    progress.cert.since = ctx.now
+    checklist = [t.in_(ctx.lang) for t in ctx.guide.cert_failure_checklist]
+    return Result(
+        Reply("cert_failed", views.base(ctx, checklist=checklist), [Button("cert_submitted"), Button("human")]),
+        [Event("cert_failed", {"attempt": progress.cert.attempts})],
+    )

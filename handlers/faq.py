@@ -1,0 +1,125 @@
+"""Free-text questions: answer from the knowledge base, or say honestly that we are not sure.
+
+After an answer the bot asks "解决了吗？1 已解决 / 2 还不行"; "还不行" moves to the next best topic
+and then to a person. Unsure answers offer the closest topics as numbered choices.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.messages import Button, Event, Reply, Result
+from bot.progress import FINISHED
+from handlers import views
+from handlers.context import HandlerContext
+
+FEEDBACK = "faq_feedback"
+CHOICE = "faq_choice"
+_RESOLVED = re.compile(r"^(?:1|一|已解决|解决了|好了|可以了|行了|ok|yes|solved|resolved|thanks|谢谢|感谢)[!！。.~]*$",
+                       re.IGNORECASE)
+_UNRESOLVED = re.compile(r"^(?:2|二|还不行|不行|没解决|没用|还是不行|no|not yet|didn'?t help|still)[!！。.~]*$",
+                         re.IGNORECASE)
+
+
+def handle_question(ctx: HandlerContext) -> Result | None:
+    knowledge = ctx.services.knowledge
+    text = ctx.incoming.text.strip()
+    if knowledge is None or not text or ctx.incoming.kind != "text":
+        return None
+    step = ctx.progress.step if 0 < ctx.progress.step < FINISHED else None
+    found = knowledge.search(text, step=step)
+    if found.confident and found.topic is not None:
+        return _answer(ctx, found.topic, [t.id for t in found.alternatives], score=found.score)
+    alternatives = ([found.best_guess] if found.best_guess else []) + list(found.alternatives)
+    alternatives = _unique(alternatives)[:3]
+    event = Event("faq_unsure", {
+        "text": text[:500],
+        "best_guess": found.best_guess.id if found.best_guess else None,
+        "score": round(found.score, 3),
+    })
+    if not alternatives:
+        return Result(Reply("faq_unknown", _context(ctx)), [event])
+    ctx.progress.pending = CHOICE
+    ctx.progress.faq = {"choices": [t.id for t in alternatives], "tried": []}
+    choices = [{"n": i, "title": _title(t, ctx.lang)} for i, t in enumerate(alternatives, 1)]
+    return Result(Reply("faq_unsure", _context(ctx, choices=choices), [Button("human")]), [event])
+
+
+def handle_feedback(ctx: HandlerContext) -> Result | None:
+    """Replies to "解决了吗" or to numbered choices; anything else lets the question lapse."""
+    pending = ctx.progress.pending
+    if pending not in (FEEDBACK, CHOICE):
+        return None
+    ctx.progress.pending = None
+    text = ctx.incoming.text.strip()
+    knowledge = ctx.services.knowledge
+    state: dict[str, Any] = dict(ctx.progress.faq or {})
+    if pending == CHOICE and text.isdigit():
+        choices = state.get("choices", [])
+        index = int(text) - 1
+        if 0 <= index < len(choices) and knowledge is not None and choices[index] in knowledge.topics:
+            others = [c for i, c in enumerate(choices) if i != index]
+            return _answer(ctx, knowledge.topics[choices[index]], others, score=None)
+        return None
+    if pending == FEEDBACK and _RESOLVED.match(text):
+        return Result(Reply("faq_resolved", _context(ctx)), [Event("faq_resolved", {"topic": state.get("topic")})])
+    if pending == FEEDBACK and _UNRESOLVED.match(text):
+        return _next_best(ctx, state)
+    return None
+
+
+def _next_best(ctx: HandlerContext, state: dict[str, Any]) -> Result:
+    knowledge = ctx.services.knowledge
+    tried = list(state.get("tried", []))
+    for topic_id in state.get("alternatives", []):
+        if topic_id not in tried and knowledge is not None and topic_id in knowledge.topics:
+            rest = [t for t in state.get("alternatives", []) if t != topic_id]
+            return _answer(ctx, knowledge.topics[topic_id], rest, score=None, tried=tried, retry=True)
+    staff = list(ctx.services.support_staff)
+    return Result(
+        Reply("human", _context(ctx, staff=staff)),
+        [Event("faq_escalated", {"topic": state.get("topic"), "tried": tried})],
+    )
+
+
+def _answer(ctx: HandlerContext, topic, alternatives: list[str], *, score: float | None,
+            tried: list[str] | None = None, retry: bool = False) -> Result:
+    tried = [*(tried or []), topic.id]
+    ctx.progress.pending = FEEDBACK
+    ctx.progress.faq = {"topic": topic.id, "alternatives": alternatives, "tried": tried}
+    lang = ctx.lang
+    context = _context(
+        ctx,
+        topic={
+            "id": topic.id,
+            "title": _title(topic, lang),
+            "answer": topic.answer_en if lang == "en" and topic.answer_en else topic.answer_zh,
+            "source": topic.source,
+            "step": topic.step,
+        },
+        retry=retry,
+    )
+    data = {"topic": topic.id}
+    if score is not None:
+        data["score"] = round(score, 3)
+    return Result(Reply("faq_answer", context, [Button("resolved"), Button("unresolved")]),
+                  [Event("faq_answered", data)])
+
+
+def _title(topic, lang: str) -> str:
+    return topic.title_en if lang == "en" and topic.title_en else topic.title_zh
+
+
+def _context(ctx: HandlerContext, **extra: Any) -> dict[str, Any]:
+    return views.base(ctx, **extra)
+
+
+def _unique(topics: list) -> list:
+    seen: set[str] = set()
+    out = []
+    for topic in topics:
+        if topic is not None and topic.id not in seen:
+            seen.add(topic.id)
+            out.append(topic)
+    return out

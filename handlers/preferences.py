@@ -1,0 +1,15 @@
+"""Reminder preferences: a user can silence nudges and turn them back on."""
+
+from __future__ import annotations
+
+from bot.messages import Event, Reply, Result
+from handlers import views
+from handlers.context import HandlerContext
+
+
+def handle(ctx: HandlerContext) -> Result | None:
+    intent = ctx.intent
+    if intent is None or intent.name not in ("mute", "unmute"):
+        return None
+    ctx.progress.muted = intent.name == "mute"
+    return Result(Reply(intent.name, views.base(ctx)), [Event(intent.name, {})])

@@ -1,0 +1,63 @@
+"""Build template contexts from progress and the guide (shared by several handlers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.messages import Button
+from bot.progress import FINISHED, NOT_STARTED, STEP_COUNT
+from handlers.context import HandlerContext
+
+DONE, CURRENT, TODO = "done", "current", "todo"
+
+
+def overview(ctx: HandlerContext) -> list[dict[str, Any]]:
+    """All six steps with their state, for the ✅ / ▶ / ○ status line."""
+    progress = ctx.progress
+    rows = []
+    for step in ctx.guide.steps:
+        if step.number == progress.step:
+            state = CURRENT
+        elif step.number in progress.completed or progress.step == FINISHED:
+            state = DONE
+        else:
+            state = TODO
+        rows.append({"number": step.number, "title": step.title.in_(ctx.lang), "state": state})
+    return rows
+
+
+def current_step(ctx: HandlerContext) -> dict[str, Any] | None:
+    step = ctx.progress.step
+    if step in (NOT_STARTED, FINISHED):
+        return None
+    return ctx.guide.step(step).view(ctx.lang, ctx.progress.checked_items(step))
+
+
+def step_view(ctx: HandlerContext, number: int) -> dict[str, Any]:
+    return ctx.guide.step(number).view(ctx.lang, ctx.progress.checked_items(number))
+
+
+def cert_view(ctx: HandlerContext) -> dict[str, Any]:
+    cert = ctx.progress.cert
+    minutes = int((ctx.now - cert.since) // 60) if cert.since else None
+    return {"state": cert.state, "minutes": minutes, "attempts": cert.attempts}
+
+
+def base(ctx: HandlerContext, **extra: Any) -> dict[str, Any]:
+    """Context every step-related template can rely on."""
+    return {
+        "overview": overview(ctx),
+        "step": current_step(ctx),
+        "step_number": ctx.progress.step,
+        "step_count": STEP_COUNT,
+        "finished": ctx.progress.step == FINISHED,
+        "cert": cert_view(ctx),
+        "muted": ctx.progress.muted,
+        **extra,
+    }
+
+
+def step_buttons(ctx: HandlerContext) -> list[Button]:
+    if ctx.progress.step in (NOT_STARTED, FINISHED):
+        return [Button("start"), Button("faq")]
+    return [Button("done"), Button("status"), Button("faq")]

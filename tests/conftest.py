@@ -1,0 +1,69 @@
+"""Shared fixtures: real Redis (flushed per test), settings, a controllable clock, the app."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.app import create_app, runtime_of
+from bot.config import load_settings
+from bot.redis_conn import connect
+from bot.wecom.simulate import AppSimulator
+from tests.support import FakeClock, flush, make_env, redis_url_for_tests
+
+
+@pytest.fixture
+def redis_client():
+    client = connect(redis_url_for_tests())
+    flush(client)
+    yield client
+    flush(client)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def env(tmp_path) -> dict[str, str]:
+    return make_env(tmp_path)
+
+
+@pytest.fixture
+def settings(env):
+    return load_settings(env)
+
+
+@pytest.fixture
+def app(settings, redis_client, clock):
+    app = create_app(settings, client=redis_client, clock=clock)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def runtime(app):
+    return runtime_of(app)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def app_sim(settings, clock) -> AppSimulator:
+    return AppSimulator(settings.app, settings.agent_id, clock=clock)
+
+
+@pytest.fixture
+def say(client, app_sim):
+    """Send a text as ``user`` through the signed, encrypted app callback; return the reply text."""
+
+    def _say(text: str, user: str = "alice") -> str:
+        callback = app_sim.text(user, text)
+        response = client.post("/wecom/callback", query_string=callback.query, data=callback.body)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return app_sim.open_reply(response.get_data())
+
+    return _say

@@ -1,0 +1,227 @@
+"""The self-built app callback end to end: crypto, freshness, hostile input, dedupe."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.app import create_app
+from bot.config import load_settings
+from bot.wecom.simulate import AppSimulator
+from tests.support import make_env
+
+# Tencent's published sample (shared/WECOM.md): an app callback for corp ww1436e0e65a779aee.
+VECTOR_ENV = {
+    "WECOM_CORP_ID": "ww1436e0e65a779aee",
+    "WECOM_TOKEN": "hJqcu3uJ9Tn2gXPmxx2w9kkCkCE2EPYo",
+    "WECOM_ENCODING_AES_KEY": "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt",
+    "CALLBACK_MAX_AGE_SECONDS": "0",  # the vector is from 2016: freshness off for conformance only
+}
+VECTOR_VERIFY = {
+    "msg_signature": "012bc692d0a58dd4b10f8dfe5c4ac00ae211ebeb",
+    "timestamp": "1476416373",
+    "nonce": "47744683",
+    "echostr": "fsi1xnbH4yQh0+PJxcOdhhK6TDXkjMyhEPA7xB2TGz6b+g7xyAbEkRxN/3cNXW9qdqjnoVzEtpbhnFyq6SVHyA==",
+}
+VECTOR_MESSAGE_QUERY = {"msg_signature": "0c3914025cb4b4d68103f6bfc8db550f79dcf48e", "timestamp": "1476422779",
+                        "nonce": "1597212914"}
+VECTOR_ENCRYPT = (
+    "Kl7kjoSf6DMD1zh7rtrHjFaDapSCkaOnwu3bqLc5tAybhhMl9pFeK8NslNPVdMwmBQTNoW4mY7AIjeLvEl3NyeTkAgGzBhzTtRLNshw2AE"
+    "ew+kkYcD+Fq72Kt00fT0WnN87hGrW8SqGc+NcT3mu87Ha3dz1pSDi6GaUA6A0sqfde0VJPQbZ9U+3JWcoD4Z5jaU0y9GSh010wsHF8KZD2"
+    "4YhmZH4ch4Ka7ilEbjbfvhKkNL65HHL0J6EYJIZUC2pFrdkJ7MhmEbU2qARR4iQHE7wy24qy0cRX3Mfp6iELcDNfSsPGjUQVDGxQDCWjay"
+    "JOpcwocugux082f49HKYg84EpHSGXAyh+/oxwaWbvL6aSDPOYuPDGOCI8jmnKiypE+"
+)
+
+
+@pytest.fixture
+def vector_app(tmp_path, redis_client):
+    env = {**make_env(tmp_path), **VECTOR_ENV}
+    del env["WECOM_AIBOT_TOKEN"], env["WECOM_AIBOT_ENCODING_AES_KEY"]
+    settings = load_settings(env)
+    return settings, create_app(settings, client=redis_client).test_client()
+
+
+def test_published_vector_url_verification(vector_app):
+    _, client = vector_app
+    response = client.get("/wecom/callback", query_string=VECTOR_VERIFY)
+    assert response.status_code == 200
+    assert response.get_data(as_text=True) == "1288432023552776189"
+
+
+def test_published_vector_message_is_decrypted_and_answered(vector_app, redis_client):
+    settings, client = vector_app
+    body = f"<xml><ToUserName><![CDATA[ww1436e0e65a779aee]]></ToUserName><Encrypt><![CDATA[{VECTOR_ENCRYPT}]]></Encrypt><AgentID><![CDATA[1000002]]></AgentID></xml>"  # noqa: E501
+    response = client.post("/wecom/callback", query_string=VECTOR_MESSAGE_QUERY, data=body)
+    assert response.status_code == 200
+    sim = AppSimulator(settings.app)
+    reply = sim.open_reply(response.get_data())
+    assert reply  # "你好" gets an answer
+    # the sample's MsgId is the dedupe key: a reply is cached under it
+    assert redis_client.exists("wb:reply:app:m1456453720")
+
+
+def test_url_verification_round_trip(client, app_sim):
+    signed = app_sim.wrap("echo-1234")
+    query = dict(signed.query)
+    # For URL verification the signed value is the echostr itself
+    import re
+
+    encrypted = re.search(rb"<Encrypt><!\[CDATA\[(.*?)\]\]>", signed.body).group(1).decode()
+    query["echostr"] = encrypted
+    response = client.get("/wecom/callback", query_string=query)
+    assert response.status_code == 200
+    assert response.get_data(as_text=True) == "echo-1234"
+
+
+def _post(client, callback, **overrides):
+    query = {**callback.query, **overrides}
+    return client.post("/wecom/callback", query_string=query, data=callback.body)
+
+
+def test_forged_signature_is_403(client, app_sim):
+    callback = app_sim.text("alice", "进度")
+    response = _post(client, callback, msg_signature="0" * 40)
+    assert response.status_code == 403
+    assert b"Traceback" not in response.get_data()
+
+
+def test_stale_timestamp_is_403(client, settings, clock):
+    old = AppSimulator(settings.app, clock=lambda: clock() - 3600)
+    response = _post(client, old.text("alice", "进度"))
+    assert response.status_code == 403
+    assert b"stale" in response.get_data()
+
+
+def test_future_timestamp_is_403(client, settings, clock):
+    ahead = AppSimulator(settings.app, clock=lambda: clock() + 3600)
+    assert _post(client, ahead.text("alice", "进度")).status_code == 403
+
+
+def test_wrong_corp_id_is_403(client, settings, clock):
+    from bot.config import CallbackCredentials
+
+    other = AppSimulator(CallbackCredentials(settings.app.token, settings.app.encoding_aes_key, "wwsomeoneelse"),
+                         clock=clock)
+    response = _post(client, other.text("alice", "进度"))
+    assert response.status_code == 403
+    assert b"CorpID" in response.get_data()
+
+
+def test_wrong_key_is_4xx(client, settings, clock):
+    from bot.config import CallbackCredentials
+
+    other = AppSimulator(CallbackCredentials(settings.app.token, "B" * 43, settings.corp_id), clock=clock)
+    response = _post(client, other.text("alice", "进度"))
+    assert 400 <= response.status_code < 500
+
+
+@pytest.mark.parametrize("body", [
+    b"",
+    b"garbage",
+    b"<xml><ToUserName>x</ToUserName></xml>",
+    b"<xml><Encrypt></Encrypt></xml>",
+    b"<xml><Encrypt><![CDATA[!!!not-base64!!!]]></Encrypt></xml>",
+    b"\xff\xfe\x00<xml>",
+    b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><xml><Encrypt>&a;</Encrypt></xml>',
+    b'<!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><xml><Encrypt>&xxe;</Encrypt></xml>',
+    b"<xml><Encrypt><a>nested</a></Encrypt></xml>",
+    b"[1, 2, 3]",
+])
+def test_garbage_bodies_are_4xx(client, app_sim, body):
+    callback = app_sim.text("alice", "进度")
+    response = client.post("/wecom/callback", query_string=callback.query, data=body)
+    assert 400 <= response.status_code < 500, response.status_code
+
+
+def test_well_signed_garbage_ciphertext_is_4xx(client, settings, clock):
+    """A valid signature over an Encrypt that is not our cipher text: still the client's fault."""
+    from bot.wecom.envelope import Envelope
+
+    envelope = Envelope(settings.app, clock=clock)
+    for encrypted in ("QUJD", "A" * 44, "AAAA" * 8):
+        ts, nonce = str(int(clock())), "123"
+        sig = envelope.signature(ts, nonce, encrypted)
+        body = f"<xml><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
+        response = client.post("/wecom/callback", query_string={"msg_signature": sig, "timestamp": ts,
+                                                                "nonce": nonce}, data=body)
+        assert 400 <= response.status_code < 500, (encrypted, response.status_code)
+
+
+def test_ten_megabyte_body_is_413(client, app_sim):
+    callback = app_sim.text("alice", "进度")
+    response = client.post("/wecom/callback", query_string=callback.query, data=b"<xml>" + b"a" * 10_000_000)
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize("missing", ["msg_signature", "timestamp", "nonce"])
+def test_missing_query_parameters_are_400(client, app_sim, missing):
+    callback = app_sim.text("alice", "进度")
+    query = {k: v for k, v in callback.query.items() if k != missing}
+    response = client.post("/wecom/callback", query_string=query, data=callback.body)
+    assert response.status_code == 400
+
+
+def test_non_numeric_timestamp_is_400(client, app_sim):
+    response = _post(client, app_sim.text("alice", "进度"), timestamp="yesterday")
+    assert response.status_code in (400, 403)
+
+
+def test_verification_without_echostr_is_400(client, app_sim):
+    response = client.get("/wecom/callback", query_string=app_sim.text("a", "b").query)
+    assert response.status_code == 400
+
+
+def test_same_message_three_times_one_side_effect(client, app_sim, redis_client):
+    """WeCom retries after 5 s: three identical replies, progress changed once, one event."""
+    start = app_sim.text("bob", "开始")
+    _post(client, start)
+    done = app_sim.text("bob", "完成")  # moves step 1 -> 2; a second application would move to 3
+    events_before = redis_client.xlen("wb:events")
+    replies = []
+    for _ in range(3):
+        response = _post(client, done)
+        assert response.status_code == 200
+        replies.append(app_sim.open_reply(response.get_data()))
+    assert replies[0] == replies[1] == replies[2]
+    assert "第2步" in replies[0]
+    from bot.store import Store
+
+    progress = Store(redis_client).load(f"{app_sim.corp_id}:bob")
+    assert progress.step == 2
+    assert progress.completed == [1]
+    # one handled message = its events + one activity event, written once
+    assert redis_client.xlen("wb:events") - events_before == 2
+
+
+def test_enter_agent_event_welcomes_once_per_event(client, app_sim):
+    event = app_sim.event("carol", "enter_agent")
+    first = app_sim.open_reply(_post(client, event).get_data())
+    second = app_sim.open_reply(_post(client, event).get_data())
+    assert "微搭服务商注册助手" in first
+    assert first == second
+
+
+def test_unknown_event_gets_empty_200(client, app_sim):
+    response = _post(client, app_sim.event("carol", "location"))
+    assert response.status_code == 200
+    assert response.get_data() == b""
+
+
+def test_image_message_gets_please_type(client, app_sim):
+    xml = (f"<xml><ToUserName><![CDATA[{app_sim.corp_id}]]></ToUserName><FromUserName><![CDATA[dave]]></FromUserName>"
+           "<CreateTime>1</CreateTime><MsgType><![CDATA[image]]></MsgType><PicUrl><![CDATA[http://x/y.png]]></PicUrl>"
+           "<MediaId><![CDATA[m]]></MediaId><MsgId>77</MsgId><AgentID>1000002</AgentID></xml>")
+    response = _post(client, app_sim.wrap(xml))
+    assert response.status_code == 200
+    assert "文字" in app_sim.open_reply(response.get_data())
+
+
+def test_long_reply_is_split_and_rest_queued(say, redis_client):
+    reply = say("开始", user="erin")
+    assert len(reply.encode()) <= 2048
+    queued = redis_client.lrange("wb:outbox", 0, -1)
+    assert queued, "the rest of the step text goes out as a follow-up message"
+    import json
+
+    parts = [json.loads(raw) for raw in queued]
+    assert all(p["to_user"] == "erin" and p["channel"] == "app" for p in parts)
+    assert all(len(p["text"].encode()) <= 2048 for p in parts)
