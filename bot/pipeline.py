@@ -20,7 +20,7 @@ from bot.outbox import APP, OutboxMessage
 from bot.progress import Progress
 from bot.redact import redact_secrets
 from bot.render import Renderer
-from bot.store import Store, UserBusy
+from bot.store import Store, UserBusy, UserLock
 from bot.textsplit import split_utf8, utf8_len
 from handlers import HandlerContext, dispatch
 
@@ -53,15 +53,12 @@ class Pipeline:
         """
         store = self.services.store
         try:
-            cached = store.cached_reply(incoming.transport, incoming.msg_id)
-            if cached is not None:
-                log.info("duplicate %s/%s: cached reply", incoming.transport, incoming.msg_id)
-                return cached
-            with store.user_lock(incoming.user_key):
-                cached = store.cached_reply(incoming.transport, incoming.msg_id)
+            with store.user_lock(incoming.user_key) as lock:
+                cached, progress = store.load_for_message(incoming.transport, incoming.msg_id, incoming.user_key)
                 if cached is not None:
+                    log.info("duplicate %s/%s: cached reply", incoming.transport, incoming.msg_id)
                     return cached
-                return self._handle_locked(incoming, fmt, max_bytes)
+                return self._handle_locked(incoming, progress, fmt, max_bytes, lock)
         except UserBusy:
             log.warning("user %s busy: lock not acquired in time", incoming.user_key)
             return self._system_reply("busy", incoming, fmt)
@@ -69,11 +66,16 @@ class Pipeline:
             log.error("redis unavailable while handling %s/%s: %s", incoming.transport, incoming.msg_id,
                       type(exc).__name__)
             return self._system_reply("busy", incoming, fmt)
+        except Exception:
+            # A bug in a handler or template: the user gets an apology (not a 500 that WeCom would
+            # retry three times), nothing is committed, and the log has the stack trace.
+            log.exception("handler failed for %s/%s user=%s", incoming.transport, incoming.msg_id, incoming.user_id)
+            return self._system_reply("error", incoming, fmt)
 
-    def _handle_locked(self, incoming: Incoming, fmt: str, max_bytes: int | None) -> Outgoing:
+    def _handle_locked(self, incoming: Incoming, progress: Progress | None, fmt: str, max_bytes: int | None,
+                       lock: UserLock) -> Outgoing:
         services = self.services
         now = services.clock()
-        progress = services.store.load(incoming.user_key)
         previous_step = progress.step if progress else None
         if progress is None:
             progress = Progress.new(incoming.corp_id, incoming.user_id, now)
@@ -99,7 +101,7 @@ class Pipeline:
             for part in rest
         ]
         services.store.commit(progress, previous_step, events, (incoming.transport, incoming.msg_id, outgoing),
-                              follow_ups)
+                              follow_ups, release=lock)
         log.info("handled %s/%s user=%s step=%s reply=%s", incoming.transport, incoming.msg_id,
                  incoming.user_id, progress.step, result.reply.template)
         return outgoing

@@ -47,6 +47,7 @@ _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
 _TAG = re.compile(r"</?font[^>]*>")
 _HEADER = re.compile(r"^#{1,6}\s+", re.MULTILINE)
+_QUOTE = re.compile(r"^>\s?", re.MULTILINE)
 
 
 def to_plain(markdown: str) -> str:
@@ -54,6 +55,7 @@ def to_plain(markdown: str) -> str:
     text = _LINK.sub(lambda m: f"{m.group(1)}: {m.group(2)}", markdown)
     text = _BOLD.sub(r"\1", text)
     text = _TAG.sub("", text)
+    text = _QUOTE.sub("", text)
     return _HEADER.sub("", text)
 
 

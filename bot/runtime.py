@@ -11,6 +11,7 @@ import redis
 from bot.config import Settings
 from bot.pipeline import Pipeline, Services
 from bot.services import build_services
+from bot.wecom.aibot_callback import AibotCallback, build_aibot_callback
 from bot.wecom.app_callback import AppCallback
 from bot.wecom.envelope import Envelope
 
@@ -21,6 +22,7 @@ class Runtime:
     services: Services
     pipeline: Pipeline
     app_callback: AppCallback
+    aibot_callback: AibotCallback | None = None  # None: the AI bot's token and key are not configured
 
     @property
     def redis(self) -> redis.Redis:
@@ -37,4 +39,5 @@ def build_runtime(settings: Settings, client: redis.Redis | None = None,
         services=services,
         pipeline=pipeline,
         app_callback=AppCallback(app_envelope, pipeline, settings.corp_id),
+        aibot_callback=build_aibot_callback(settings, pipeline, clock),
     )

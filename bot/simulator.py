@@ -50,7 +50,7 @@ def converse(lines: Iterable[str], say: Callable[[str], tuple[int, str]], out: T
         if not text.strip():
             continue
         if echo:
-            out.write(f"> {text}\n")
+            out.write(f"you> {text}\n")
         status, reply = say(text)
         if status != 200:
             failures += 1

@@ -66,20 +66,25 @@ class Store:
         return [Progress.from_json(raw) for raw in raws if raw]
 
     @contextmanager
-    def user_lock(self, user_key: str, wait: float | None = None) -> Iterator[None]:
+    def user_lock(self, user_key: str, wait: float | None = None) -> Iterator[UserLock]:
         """Serialise read-modify-write per user; the TTL frees a lock whose holder crashed."""
-        lock = self.redis.lock(
+        lock = UserLock(self.redis.lock(
             lock_key(user_key),
             timeout=self.lock_timeout,
             blocking_timeout=self.lock_timeout if wait is None else wait,
-        )
-        if not lock.acquire():
+        ))
+        if not lock.lock.acquire():
             raise UserBusy(user_key)
         try:
-            yield
+            yield lock
         finally:
-            with suppress(redis.exceptions.LockError):  # expired while we worked: the TTL freed it
-                lock.release()
+            lock.release()
+
+    def load_for_message(self, transport: str, msg_id: str, user_key: str) -> tuple[Outgoing | None, Progress | None]:
+        """The cached reply to this message (if it was answered) and the user's progress, in one round trip."""
+        raw_reply, raw_progress = self.redis.mget(reply_key(transport, msg_id), progress_key(user_key))
+        reply = Outgoing.from_json(json.loads(raw_reply)) if raw_reply else None
+        return reply, Progress.from_json(raw_progress) if raw_progress else None
 
     # -- the reply cache (dedupe) ---------------------------------------------------------------
     def cached_reply(self, transport: str, msg_id: str) -> Outgoing | None:
@@ -94,11 +99,12 @@ class Store:
         events: list[Event],
         reply: tuple[str, str, Outgoing] | None = None,
         outbox: Iterable[OutboxMessage] = (),
+        release: UserLock | None = None,
     ) -> None:
         """Save progress, its indexes, the cached reply, events and outgoing messages in one MULTI/EXEC.
 
         Either all of it happens or none: a retried callback then finds the cached reply and
-        repeats no side effect.
+        repeats no side effect. ``release``: the user's lock, freed in the same round trip.
         """
         pipe = self.redis.pipeline(transaction=True)
         self._write_progress(pipe, progress, previous_step)
@@ -115,6 +121,8 @@ class Store:
                 pipe.ltrim(UNANSWERED, 0, UNANSWERED_LIMIT - 1)
         for message in outbox:
             outbox_add(pipe, message)
+        if release is not None:
+            release.release_in(pipe)
         pipe.execute()
 
     def unanswered(self, limit: int = 100) -> list[dict]:
@@ -144,6 +152,27 @@ class Store:
         pipe.zrem(step_index(step), user_key)
         pipe.zrem(CERT_PENDING_INDEX, user_key)
         pipe.execute()
+
+
+class UserLock:
+    """A redis-py Lock that can also be released inside the commit's MULTI (one round trip fewer)."""
+
+    def __init__(self, lock: redis.lock.Lock) -> None:
+        self.lock = lock
+        self.released = False
+
+    def release_in(self, pipe) -> None:
+        token = self.lock.local.token
+        if token is not None:
+            self.lock.lua_release(keys=[self.lock.name], args=[token], client=pipe)
+            self.released = True
+
+    def release(self) -> None:
+        if self.released:
+            return
+        self.released = True
+        with suppress(redis.exceptions.LockError):  # expired while we worked: the TTL freed it
+            self.lock.release()
 
 
 def encode_event(user_key: str, event: Event) -> str:

@@ -13,7 +13,7 @@ import yaml
 from bot.config import PROJECT_ROOT
 
 INTENTS_FILE = PROJECT_ROOT / "data" / "intents.yaml"
-_CHINESE_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6}
+_CHINESE_DIGITS = {c: i for i, c in enumerate("一二三四五六七八九十", 1)}
 # Spaces, punctuation and chat filler are dropped before matching: "完成了！" == "完成了", "step 3" == "step3".
 _NOISE = re.compile(r"[\s\W_]+|[啊呀呢吧啦哈嘛哦喔噢~]+$", re.UNICODE)
 _MAX_COMMAND_CHARS = 40  # longer messages are questions, not commands

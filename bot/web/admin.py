@@ -1,7 +1,383 @@
-"""``/admin``: the operator view — to be filled in by the operator-view work."""
+"""``/admin``: the operator view — who is stuck where, what the bot could not answer, what failed to send.
+
+Thin views over ``bot.admin`` (queries and actions, no Flask there). Everything under ``/admin``
+passes one guard (:func:`_guard`): admin off (503) without ADMIN_TOKEN; a signed-session login or an
+``Authorization: Bearer`` token; a CSRF token on every POST. The guard is the blueprint's own
+``before_request``, so it never touches the ``/wecom/*`` callbacks. ``/metrics`` and its callback
+timing hooks are installed from here too (``bot.metrics.install``).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import csv
+import io
+import secrets
+from collections.abc import Iterator
+from typing import Any
 
-bp = Blueprint("admin", __name__)
+from flask import (Blueprint, Response, current_app, flash, g, jsonify, redirect, render_template, request,
+                   session, stream_with_context, url_for)
+
+from bot import metrics
+from bot.admin import auth
+from bot.admin.actions import AdminActions, Operator, UserNotFound
+from bot.admin.present import duration, iso, step_title, when, zone
+from bot.admin.queries import ALL_STEPS, OPEN_STEPS, AdminQueries, as_json
+from bot.progress import FINISHED
+from bot.runtime import Runtime
+from bot.store import UserBusy
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+PUBLIC = {"admin.login", "admin.login_form"}
+PAGE_LIMIT = 50
+MAX_LIMIT = 500
+
+
+@bp.record_once
+def _install(state) -> None:
+    metrics.install(state.app)
+
+
+# -- plumbing -----------------------------------------------------------------------------------------
+def _runtime() -> Runtime:
+    return current_app.extensions["weda"]
+
+
+def _queries() -> AdminQueries:
+    services = _runtime().services
+    return AdminQueries(services.store, services.guide, services.clock, services.knowledge)
+
+
+def _actions() -> AdminActions:
+    services = _runtime().services
+    return AdminActions(services.store, services.renderer, services.guide, services.clock)
+
+
+def _is_api() -> bool:
+    return request.path.startswith("/admin/api/") or request.path == "/admin/export.csv"
+
+
+def _int_arg(name: str, default: int, low: int = 0, high: int | None = None) -> int:
+    try:
+        value = int(request.args.get(name, default))
+    except ValueError:
+        value = default
+    value = max(low, value)
+    return min(value, high) if high is not None else value
+
+
+def _stuck_after() -> float:
+    """The idle threshold: ``?hours=`` or ADMIN_STUCK_HOURS (default 24)."""
+    default = _runtime().settings.seconds("ADMIN_STUCK_HOURS", 24.0)
+    try:
+        return max(0.0, float(request.args.get("hours", default)) * 3600)
+    except ValueError:
+        return default * 3600
+
+
+def _operator() -> Operator:
+    return Operator(session.get("op") or "admin")
+
+
+def _refuse(status: int, message: str) -> Response:
+    if _is_api() or request.accept_mimetypes.best == "application/json":
+        return jsonify(error=message), status
+    return Response(render_template("admin/error.html", status=status, message=message), status=status)
+
+
+@bp.before_request
+def _guard():
+    """Every /admin request: admin enabled? authenticated? and for POST, a valid CSRF token."""
+    g.csp_nonce = secrets.token_urlsafe(16)
+    settings = _runtime().settings
+    token = settings.admin_token
+    if not token:
+        body = render_template("admin/disabled.html") if not _is_api() else '{"error": "admin disabled"}'
+        return Response(body, status=503, mimetype="application/json" if _is_api() else "text/html")
+    if request.endpoint not in PUBLIC and not _authenticated(token, settings.secret_key):
+        if _is_api() or auth.bearer(request.headers.get("Authorization")) is not None:
+            return Response('{"error": "unauthorized"}\n', status=401, mimetype="application/json",
+                            headers={"WWW-Authenticate": 'Bearer realm="admin"'})
+        return redirect(url_for("admin.login_form", next=request.full_path.rstrip("?")))
+    if request.method == "POST" and not auth.csrf_matches(session.get("csrf"), request.form.get("csrf_token")):
+        return _refuse(400, "The form expired or did not come from this site (CSRF check failed). "
+                            "Reload the page and try again.")
+    return None
+
+
+def _authenticated(token: str, secret_key: str) -> bool:
+    presented = auth.bearer(request.headers.get("Authorization"))
+    if presented is not None:
+        # A bearer token is for reading (scripts, the API); forms need the session and its CSRF token.
+        return request.method == "GET" and auth.token_matches(token, presented)
+    if not auth.fingerprint_matches(secret_key, token, session.get("admin")):
+        return False
+    max_age = _runtime().settings.seconds("ADMIN_SESSION_HOURS", 12.0) * 3600
+    logged_in = session.get("at")
+    return isinstance(logged_in, int | float) and _runtime().services.clock() - logged_in < max_age
+
+
+@bp.after_request
+def _headers(response: Response) -> Response:
+    """No framing (the buttons act), no caching of user data, only our own nonce'd script."""
+    nonce = g.get("csp_nonce", "")
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; img-src 'self' data:; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    )
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = auth.new_csrf_token()
+    return session["csrf"]
+
+
+@bp.context_processor
+def _template_helpers() -> dict[str, Any]:
+    settings = _runtime().settings
+    tz = zone(settings.get("ADMIN_TIMEZONE"))
+    guide = _runtime().services.guide
+    return {
+        "csrf_token": _csrf_token,
+        "nonce": g.get("csp_nonce", ""),
+        "operator": session.get("op"),
+        "duration": duration,
+        "when": lambda ts: when(ts, tz),
+        "step_title": lambda n, lang="zh": step_title(guide, n, lang),
+        "all_steps": ALL_STEPS,
+        "finished_step": FINISHED,
+    }
+
+
+# -- login --------------------------------------------------------------------------------------------
+@bp.get("/login")
+def login_form():
+    return render_template("admin/login.html", next=request.args.get("next", ""), error=None)
+
+
+@bp.post("/login")
+def login():
+    settings = _runtime().settings
+    throttle = auth.LoginThrottle(_runtime().redis)
+    address = request.remote_addr or "?"
+    nxt = request.form.get("next", "")
+    if throttle.blocked(address):
+        return render_template("admin/login.html", next=nxt, error="Too many failed attempts; wait 15 minutes."), 429
+    if not auth.token_matches(settings.admin_token, request.form.get("token")):
+        throttle.failed(address)
+        return render_template("admin/login.html", next=nxt, error="Wrong token."), 401
+    throttle.succeeded(address)
+    session.clear()  # a fresh session (and CSRF token) on login: no fixation
+    session["admin"] = auth.fingerprint(settings.secret_key, settings.admin_token or "")
+    session["at"] = _runtime().services.clock()
+    session["op"] = (request.form.get("name") or "").strip()[:40] or "admin"
+    session["csrf"] = auth.new_csrf_token()
+    return redirect(auth.safe_next(nxt, url_for("admin.funnel")), code=303)
+
+
+@bp.post("/logout")
+def logout():
+    session.clear()
+    return redirect(url_for("admin.login_form"), code=303)
+
+
+# -- pages ----------------------------------------------------------------------------------------------
+@bp.get("/")
+def funnel():
+    data = _queries().funnel(_stuck_after())
+    return render_template("admin/funnel.html", funnel=data, page="funnel")
+
+
+@bp.get("/pending")
+def pending():
+    data = _queries().pending(_int_arg("offset", 0), _int_arg("limit", 100, 1, MAX_LIMIT))
+    return render_template("admin/pending.html", data=data, page="pending")
+
+
+def _stuck_args() -> dict[str, Any]:
+    step = request.args.get("step", "")
+    steps = [int(step)] if step.isdigit() and int(step) in ALL_STEPS else list(OPEN_STEPS)
+    sort = request.args.get("sort", "idle")
+    return {
+        "idle_seconds": _stuck_after(),
+        "steps": steps,
+        "sort": sort if sort in ("idle", "step") else "idle",
+        "descending": request.args.get("dir", "desc") != "asc",
+        "offset": _int_arg("offset", 0),
+        "limit": _int_arg("limit", PAGE_LIMIT, 1, MAX_LIMIT),
+    }
+
+
+@bp.get("/stuck")
+def stuck():
+    args = _stuck_args()
+    data = _queries().stuck(**args)
+    return render_template("admin/stuck.html", data=data, args=args, step=request.args.get("step", ""),
+                           hours=args["idle_seconds"] / 3600, page="stuck")
+
+
+@bp.get("/users")
+def users():
+    q = (request.args.get("q") or "").strip()
+    if q:
+        key = q if ":" in q else f"{_runtime().settings.corp_id}:{q}"
+        if _runtime().services.store.load(key) is not None:
+            return redirect(url_for("admin.user", user_key=key))
+        flash(f"No user {q!r}.", "error")
+    data = _queries().recent(_int_arg("offset", 0), _int_arg("limit", PAGE_LIMIT, 1, MAX_LIMIT))
+    return render_template("admin/users.html", data=data, page="users")
+
+
+@bp.get("/users/<path:user_key>")
+def user(user_key: str):
+    detail = _queries().user(user_key)
+    if detail is None:
+        return _refuse(404, f"No user {user_key!r}.")
+    preview = _actions().render_nudge(detail.progress)
+    return render_template("admin/user.html", d=detail, preview=preview, page="users")
+
+
+@bp.post("/users/<path:user_key>/move")
+def move(user_key: str):
+    try:
+        step = int(request.form.get("step", ""))
+    except ValueError:
+        return _refuse(400, "Choose a step.")
+    return _act(user_key, lambda: _actions().move(user_key, step, _operator()),
+                f"Moved to step {step} ({step_title(_runtime().services.guide, step, 'en')}).")
+
+
+@bp.post("/users/<path:user_key>/reset")
+def reset(user_key: str):
+    return _act(user_key, lambda: _actions().reset(user_key, _operator()), "Progress reset.")
+
+
+@bp.post("/users/<path:user_key>/nudge")
+def nudge(user_key: str):
+    note = request.form.get("note", "")
+    return _act(user_key, lambda: _actions().nudge(user_key, _operator(), note), "Nudge queued.")
+
+
+def _act(user_key: str, action, done: str) -> Response:
+    try:
+        action()
+    except UserNotFound:
+        return _refuse(404, f"No user {user_key!r}.")
+    except UserBusy:
+        flash("The bot is handling a message from this user right now; try again in a moment.", "error")
+    except ValueError as exc:
+        return _refuse(400, str(exc))
+    else:
+        flash(done, "ok")
+    return redirect(url_for("admin.user", user_key=user_key), code=303)
+
+
+@bp.get("/unanswered")
+def unanswered():
+    data = _queries().unanswered(_int_arg("offset", 0), _int_arg("limit", 100, 1, MAX_LIMIT))
+    return render_template("admin/unanswered.html", data=data, page="unanswered")
+
+
+@bp.get("/dead-letters")
+def dead_letters():
+    queries = _queries()
+    data = queries.dead_letters(_int_arg("offset", 0), _int_arg("limit", 100, 1, MAX_LIMIT))
+    depth, _ = queries.outbox_depth()
+    return render_template("admin/dead_letters.html", data=data, depth=depth,
+                           corp_id=_runtime().settings.corp_id, page="dead")
+
+
+@bp.post("/dead-letters/retry")
+def retry_dead_letter():
+    if _actions().retry_dead_letter(request.form.get("id", "")):
+        flash("Moved back to the outbox.", "ok")
+    else:
+        flash("That message is no longer in the dead letters (already retried?).", "error")
+    return redirect(url_for("admin.dead_letters"), code=303)
+
+
+@bp.post("/dead-letters/retry-all")
+def retry_all_dead_letters():
+    flash(f"Moved {_actions().retry_all_dead_letters()} message(s) back to the outbox.", "ok")
+    return redirect(url_for("admin.dead_letters"), code=303)
+
+
+# -- CSV export -------------------------------------------------------------------------------------------
+EXPORT_COLUMNS = ("user_key", "corp_id", "user_id", "step", "step_title", "completed", "cert_state", "cert_since",
+                  "cert_attempts", "lang", "muted", "step_started_at", "created_at", "last_seen")
+
+
+@bp.get("/export.csv")
+def export_csv():
+    queries = _queries()
+    guide = _runtime().services.guide
+
+    def rows() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(EXPORT_COLUMNS)
+        for p in queries.all_users():
+            writer.writerow([_cell(v) for v in (
+                p.user_key, p.corp_id, p.user_id, p.step, step_title(guide, p.step, "en"),
+                " ".join(map(str, p.completed)), p.cert.state, iso(p.cert.since), p.cert.attempts, p.lang,
+                int(p.muted), iso(p.step_started_at.get(str(p.step))), iso(p.created_at), iso(p.last_seen))])
+            if buffer.tell() > 64 * 1024:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    return Response(stream_with_context(rows()), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=weda-progress.csv"})
+
+
+def _cell(value: Any) -> Any:
+    """Defuse spreadsheet formulas in user-supplied text (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+# -- JSON API (GET only; Bearer token or the session) ----------------------------------------------------
+@bp.get("/api/funnel")
+def api_funnel():
+    return jsonify(as_json(_queries().funnel(_stuck_after())))
+
+
+@bp.get("/api/pending")
+def api_pending():
+    return jsonify(as_json(_queries().pending(_int_arg("offset", 0), _int_arg("limit", 100, 1, MAX_LIMIT))))
+
+
+@bp.get("/api/stuck")
+def api_stuck():
+    return jsonify(as_json(_queries().stuck(**_stuck_args())))
+
+
+@bp.get("/api/unanswered")
+def api_unanswered():
+    return jsonify(as_json(_queries().unanswered(_int_arg("offset", 0), _int_arg("limit", 100, 1, MAX_LIMIT))))
+
+
+@bp.get("/api/dead-letters")
+def api_dead_letters():
+    return jsonify(as_json(_queries().dead_letters(_int_arg("offset", 0), _int_arg("limit", 100, 1, MAX_LIMIT))))
+
+
+@bp.get("/api/users")
+def api_users():
+    return jsonify(as_json(_queries().recent(_int_arg("offset", 0), _int_arg("limit", PAGE_LIMIT, 1, MAX_LIMIT))))
+
+
+@bp.get("/api/users/<path:user_key>")
+def api_user(user_key: str):
+    detail = _queries().user(user_key)
+    if detail is None:
+        return jsonify(error="no such user"), 404
+    return jsonify(as_json(detail))

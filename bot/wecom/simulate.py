@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +32,12 @@ class SignedCallback:
         return "&".join(f"{k}={v}" for k, v in self.query.items())
 
 
+# Characters XML 1.0 forbids: WeCom cannot send them, so the simulator drops them too.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def _cdata(value: str) -> str:
+    value = _XML_ILLEGAL.sub("", value)
     return "<![CDATA[{}]]>".format(value.replace("]]>", "]]]]><![CDATA[>"))
 
 

@@ -1,0 +1,157 @@
+"""What an operator can do: move a user to a step, reset them, nudge them now, retry a dead letter.
+
+Why through the user's lock and ``Store.save``/``commit``: the bot may be handling a message from the
+same user at that moment; the lock serialises the two read-modify-writes, and the store keeps the
+step and certification indexes in the same MULTI as the progress document. Operator actions leave
+``last_seen`` alone: they are not the user's activity, so "idle for" stays truthful.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.guide import Guide
+from bot.messages import Event, Reply
+from bot.outbox import APP, DEAD_LETTERS, OUTBOX_QUEUE, OutboxMessage
+from bot.progress import CERT_NONE, CERT_PASSED, FINISHED, NOT_STARTED, STEP_COUNT, Progress
+from bot.render import TEXT, Renderer
+from bot.store import Store
+
+from .present import step_title
+
+CERT_STEP = 3
+LOCK_WAIT = 2.0  # seconds an operator waits for a user's lock before being told to try again
+DEAD_SEARCH = 10_000  # how deep a retry looks for the dead letter by id
+
+# Move one dead letter back to the outbox only if it is still there: a double click retries once.
+_RETRY = """
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then
+  redis.call('LPUSH', KEYS[2], ARGV[2])
+  return 1
+end
+return 0
+"""
+
+
+class UserNotFound(LookupError):
+    """No progress is stored for this user key."""
+
+
+@dataclass
+class Operator:
+    """Who acted, for the user's history (the shared token has no identity; the login asks a name)."""
+
+    name: str = "admin"
+
+
+class AdminActions:
+    def __init__(self, store: Store, renderer: Renderer, guide: Guide, now: Callable[[], float]) -> None:
+        self.store = store
+        self.renderer = renderer
+        self.guide = guide
+        self.now = now
+        self._retry = store.redis.register_script(_RETRY)
+
+    def move(self, user_key: str, step: int, operator: Operator) -> Progress:
+        """Put the user on ``step`` (0-7); steps before it count as done, as they would in chat."""
+        if not NOT_STARTED <= step <= FINISHED:
+            raise ValueError(f"step must be {NOT_STARTED}..{FINISHED}")
+        with self.store.user_lock(user_key, wait=LOCK_WAIT):
+            progress = self._load(user_key)
+            now, previous = self.now(), progress.step
+            progress.move_to(step, now)
+            progress.completed = sorted(set(range(1, min(step, STEP_COUNT + 1))))
+            if step > CERT_STEP and progress.cert.state != CERT_PASSED:
+                # Step 4 onward requires a passed certification: keep the record consistent with the step.
+                progress.cert.state, progress.cert.since = CERT_PASSED, now
+            progress.pending = None  # a question the bot was waiting on no longer applies
+            data = {"step": step, "from": previous, "by": operator.name}
+            progress.record("step_changed", now, **data)
+            self.store.save(progress, previous, [Event("step_changed", data)])
+            return progress
+
+    def reset(self, user_key: str, operator: Operator) -> Progress:
+        """Forget the registration state, keep who they are and how to reach them (like the chat reset)."""
+        with self.store.user_lock(user_key, wait=LOCK_WAIT):
+            old = self._load(user_key)
+            now = self.now()
+            fresh = Progress.new(old.corp_id, old.user_id, now)
+            for name in ("lang", "muted", "last_chat", "response_url", "response_url_expires", "created_at",
+                         "last_seen", "history"):
+                setattr(fresh, name, getattr(old, name))
+            fresh.cert.state = CERT_NONE
+            data = {"from": old.step, "by": operator.name}
+            fresh.record("reset", now, **data)
+            self.store.save(fresh, old.step, [Event("reset", data)])
+            return fresh
+
+    def nudge(self, user_key: str, operator: Operator, note: str = "") -> OutboxMessage:
+        """Queue a message to the user now, in their language, and note it on their timeline.
+
+        The message and the history entry are one commit: there is never a nudge the timeline
+        does not show, nor a timeline entry for a nudge that was not queued.
+        """
+        note = note.strip()[:500]
+        with self.store.user_lock(user_key, wait=LOCK_WAIT):
+            progress = self._load(user_key)
+            now = self.now()
+            text = self.render_nudge(progress, note)
+            message = OutboxMessage(APP, text, to_user=progress.user_id, fmt=TEXT,
+                                    meta={"kind": "nudge_manual", "user_key": user_key, "by": operator.name})
+            data = {"message": message.id, "by": operator.name, "step": progress.step}
+            progress.record("nudge_sent", now, **data)
+            self.store.commit(progress, progress.step, [Event("nudge_sent", data)], None, [message])
+            return message
+
+    def render_nudge(self, progress: Progress, note: str = "") -> str:
+        step = progress.step
+        context = {
+            "step_number": step,
+            "step_count": STEP_COUNT,
+            "step_title": step_title(self.guide, step, progress.lang),
+            "started": step != NOT_STARTED,
+            "finished": step == FINISHED,
+            "cert_pending": progress.cert.state == "pending",
+            "note": note,
+        }
+        return self.renderer.render(Reply("nudge_manual", context), progress.lang, TEXT)
+
+    def retry_dead_letter(self, message_id: str, now: float | None = None) -> bool:
+        """Move the dead letter with ``message_id`` back to the outbox with its attempts reset."""
+        for raw in self.store.redis.lrange(DEAD_LETTERS, 0, DEAD_SEARCH - 1):
+            try:
+                data = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(data, dict) and data.get("id") == message_id:
+                return self._requeue(raw, now if now is not None else self.now())
+        return False
+
+    def retry_all_dead_letters(self, limit: int = 1000) -> int:
+        now, moved = self.now(), 0
+        for raw in self.store.redis.lrange(DEAD_LETTERS, -limit, -1):  # oldest first
+            try:
+                data = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(data, dict) and self._requeue(raw, now):
+                moved += 1
+        return moved
+
+    def _requeue(self, raw: str, now: float) -> bool:
+        try:
+            message = OutboxMessage.from_json(raw)
+        except (TypeError, ValueError):
+            return False
+        message.attempts = 0
+        message.meta = {**(message.meta or {}), "retried_at": now,
+                        "retries": int((message.meta or {}).get("retries", 0)) + 1}
+        return bool(self._retry(keys=[DEAD_LETTERS, OUTBOX_QUEUE], args=[raw, message.to_json()]))
+
+    def _load(self, user_key: str) -> Progress:
+        progress = self.store.load(user_key)
+        if progress is None:
+            raise UserNotFound(user_key)
+        return progress

@@ -1,0 +1,448 @@
+"""Read-side queries for the operator view, answered from the Redis indexes.
+
+Why this shape: a page must cost the same with 100 users or 100,000. So counts come from ZCARD /
+ZCOUNT on the per-step indexes, lists are ranges on sorted sets (by score, with LIMIT), and only the
+page being shown is loaded, with one MGET. Nothing here scans the key space.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import statistics
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.guide import Guide
+from bot.outbox import DEAD_LETTERS, OUTBOX_QUEUE, OutboxMessage
+from bot.progress import FINISHED, NOT_STARTED, Progress
+from bot.store import CERT_PENDING_INDEX, UNANSWERED, USERS_INDEX, Store, step_index
+
+from .present import step_title
+
+ALL_STEPS = tuple(range(NOT_STARTED, FINISHED + 1))  # 0 not started, 1-6, 7 finished
+OPEN_STEPS = tuple(range(NOT_STARTED, FINISHED))  # who can be stuck: everyone not finished
+SAMPLE = 256  # users per step read to estimate time on step when the since-index is incomplete
+TAIL = 32  # least recently seen users per step added to the sample: the likeliest oldest on step
+EXPORT_PAGE = 1000
+
+
+def step_since_index(step: int) -> str:
+    """Users on ``step`` scored by when they entered it (kept by Store once the proposed diff lands).
+
+    With it, the median and oldest time on a step are two ZRANGE-by-rank calls, O(log n).
+    """
+    return f"wb:idx:step_since:{step}"
+
+
+def next_followup_keys(user_key: str) -> tuple[str, str]:
+    """Where the reminders engine keeps a user's next follow-ups (hash: kind -> due timestamp).
+
+    The hash-tagged form (like ``wb:user:{corp:user}``) is the agreed one; the plain form is read too
+    in case it was written without the tag.
+    """
+    return f"wb:next:{{{user_key}}}", f"wb:next:{user_key}"
+
+
+@dataclass
+class StepStat:
+    step: int
+    title: str
+    title_en: str
+    users: int
+    median_on_step: float | None  # seconds since entering the step, median over its users
+    oldest_on_step: float | None  # the longest anyone on this step has been there
+    exact: bool  # False: estimated from a sample (see ``sampled``)
+    sampled: int = 0
+
+
+@dataclass
+class Funnel:
+    now: float
+    total: int
+    steps: list[StepStat]
+    cert_pending: int
+    stuck: int
+    stuck_after: float  # the idle threshold (seconds) the ``stuck`` count used
+
+
+@dataclass
+class UserRow:
+    """One user, as a list row: enough to decide whether to open their timeline."""
+
+    user_key: str
+    user_id: str
+    step: int
+    step_title: str
+    idle: float  # seconds since the user last wrote
+    on_step: float | None  # seconds since they entered the current step
+    last_seen: float
+    cert_state: str
+    cert_attempts: int
+    cert_since: float | None
+    lang: str
+    muted: bool
+    last_event: str | None
+
+
+@dataclass
+class Followup:
+    kind: str
+    due: float
+
+
+@dataclass
+class PendingRow:
+    user: UserRow
+    since: float
+    elapsed: float
+    next_followup: Followup | None
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    total: int
+    offset: int
+    limit: int
+
+    @property
+    def has_next(self) -> bool:
+        return self.offset + len(self.items) < self.total
+
+
+@dataclass
+class Question:
+    user_key: str
+    at: float | None
+    text: str
+    best_guess: str | None
+    best_guess_title: str | None
+    score: float | None
+
+
+@dataclass
+class DeadLetter:
+    id: str | None
+    channel: str | None
+    to_user: str | None
+    text: str
+    attempts: int
+    error: str | None
+    failed_at: float | None
+    meta: dict[str, Any] = field(default_factory=dict)
+    raw: str | None = None  # set when the entry is not a readable OutboxMessage
+
+
+@dataclass
+class UserDetail:
+    user: UserRow
+    progress: Progress
+    followups: list[Followup]
+    history: list[dict[str, Any]]  # newest first
+
+
+class AdminQueries:
+    """Every read the operator view makes; ``now`` is the app's clock so tests can move time."""
+
+    def __init__(self, store: Store, guide: Guide, now: Callable[[], float], knowledge: object | None = None) -> None:
+        self.store = store
+        self.redis = store.redis
+        self.guide = guide
+        self.now = now
+        self.knowledge = knowledge
+
+    # -- the funnel ---------------------------------------------------------------------------------
+    def funnel(self, stuck_after: float) -> Funnel:
+        now = self.now()
+        pipe = self.redis.pipeline(transaction=False)
+        for step in ALL_STEPS:
+            pipe.zcard(step_index(step))
+            pipe.zcard(step_since_index(step))
+        pipe.zcard(USERS_INDEX)
+        pipe.zcard(CERT_PENDING_INDEX)
+        for step in OPEN_STEPS:
+            pipe.zcount(step_index(step), "-inf", now - stuck_after)
+        res = pipe.execute()
+        counts = dict(zip(ALL_STEPS, res[0 : 2 * len(ALL_STEPS) : 2], strict=True))
+        since_counts = dict(zip(ALL_STEPS, res[1 : 2 * len(ALL_STEPS) : 2], strict=True))
+        total, pending = res[2 * len(ALL_STEPS)], res[2 * len(ALL_STEPS) + 1]
+        stuck = sum(res[2 * len(ALL_STEPS) + 2 :])
+
+        exact_steps = [s for s in ALL_STEPS if counts[s] and since_counts[s] == counts[s]]
+        stats = self._exact_times(exact_steps, counts, now)
+        sampled = [s for s in ALL_STEPS if counts[s] and s not in stats]
+        stats.update(self._sampled_times(sampled, counts, now))
+        steps = [
+            StepStat(step, step_title(self.guide, step), step_title(self.guide, step, "en"), counts[step],
+                     *stats.get(step, (None, None, True, 0)))
+            for step in ALL_STEPS
+        ]
+        return Funnel(now, total, steps, pending, stuck, stuck_after)
+
+    def _exact_times(self, steps: Sequence[int], counts: dict[int, int], now: float) -> dict[int, tuple]:
+        """Median and oldest by rank on the since-index: two small ZRANGEs per step."""
+        if not steps:
+            return {}
+        pipe = self.redis.pipeline(transaction=False)
+        for step in steps:
+            n = counts[step]
+            pipe.zrange(step_since_index(step), (n - 1) // 2, n // 2, withscores=True)
+            pipe.zrange(step_since_index(step), 0, 0, withscores=True)
+        res = pipe.execute()
+        out = {}
+        for i, step in enumerate(steps):
+            middle, first = res[2 * i], res[2 * i + 1]
+            if not middle or not first:
+                continue
+            median_since = sum(score for _, score in middle) / len(middle)
+            out[step] = (max(0.0, now - median_since), max(0.0, now - first[0][1]), True, counts[step])
+        return out
+
+    def _sampled_times(self, steps: Sequence[int], counts: dict[int, int], now: float) -> dict[int, tuple]:
+        """Estimate from a random sample (plus the least recently seen), exact when a step is small."""
+        if not steps:
+            return {}
+        pipe = self.redis.pipeline(transaction=False)
+        for step in steps:
+            pipe.zrandmember(step_index(step), SAMPLE)
+            pipe.zrange(step_index(step), 0, TAIL - 1)
+        res = pipe.execute()
+        wanted: dict[int, tuple[list[str], list[str]]] = {
+            step: (res[2 * i], res[2 * i + 1]) for i, step in enumerate(steps)
+        }
+        keys = sorted({k for sample, tail in wanted.values() for k in (*sample, *tail)})
+        loaded = {p.user_key: p for p in self.store.load_many(keys)}
+        out = {}
+        for step, (sample, tail) in wanted.items():
+            times = [_on_step(loaded[k], now) for k in sample if k in loaded and loaded[k].step == step]
+            extra = [_on_step(loaded[k], now) for k in tail if k in loaded and loaded[k].step == step]
+            if not times:
+                continue
+            exact = counts[step] <= SAMPLE
+            out[step] = (statistics.median(times), max(times + extra), exact, len(times))
+        return out
+
+    # -- lists of users -----------------------------------------------------------------------------
+    def stuck(self, idle_seconds: float, steps: Sequence[int] = OPEN_STEPS, sort: str = "idle",
+              descending: bool = True, offset: int = 0, limit: int = 50) -> Page:
+        """Users idle for at least ``idle_seconds`` on ``steps``, a page at a time.
+
+        ``sort="idle"`` (longest idle first, or shortest with ``descending=False``) merges the per-step
+        ranges; ``sort="step"`` walks the steps in order, longest idle first within a step.
+        """
+        now = self.now()
+        cutoff = now - idle_seconds
+        steps = [s for s in ALL_STEPS if s in set(steps)]
+        pipe = self.redis.pipeline(transaction=False)
+        for step in steps:
+            pipe.zcount(step_index(step), "-inf", cutoff)
+        counts = dict(zip(steps, pipe.execute(), strict=True))
+        total = sum(counts.values())
+        if sort == "step":
+            entries = self._by_step(steps, counts, cutoff, descending, offset, limit)
+        else:
+            entries = self._by_idle(steps, cutoff, descending, offset, limit)
+        return Page(self._rows([key for key, _ in entries], now), total, offset, limit)
+
+    def _by_idle(self, steps: Sequence[int], cutoff: float, longest_first: bool, offset: int,
+                 limit: int) -> list[tuple[str, float]]:
+        need = offset + limit
+        pipe = self.redis.pipeline(transaction=False)
+        for step in steps:
+            if longest_first:
+                pipe.zrangebyscore(step_index(step), "-inf", cutoff, start=0, num=need, withscores=True)
+            else:
+                pipe.zrevrangebyscore(step_index(step), cutoff, "-inf", start=0, num=need, withscores=True)
+        runs = pipe.execute()
+        sign = 1 if longest_first else -1
+        return list(heapq.merge(*runs, key=lambda e: sign * e[1]))[offset:need]
+
+    def _by_step(self, steps: Sequence[int], counts: dict[int, int], cutoff: float, descending: bool,
+                 offset: int, limit: int) -> list[tuple[str, float]]:
+        order = list(reversed(steps)) if descending else list(steps)
+        out: list[tuple[str, float]] = []
+        skip = offset
+        for step in order:
+            if len(out) >= limit:
+                break
+            if skip >= counts[step]:
+                skip -= counts[step]
+                continue
+            out += self.redis.zrangebyscore(step_index(step), "-inf", cutoff, start=skip, num=limit - len(out),
+                                            withscores=True)
+            skip = 0
+        return out
+
+    def recent(self, offset: int = 0, limit: int = 50) -> Page:
+        """Everyone, most recently active first."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zcard(USERS_INDEX)
+        pipe.zrevrange(USERS_INDEX, offset, offset + limit - 1)
+        total, keys = pipe.execute()
+        return Page(self._rows(keys, self.now()), total, offset, limit)
+
+    def pending(self, offset: int = 0, limit: int = 100) -> Page:
+        """Certifications waiting for a result, longest waiting first, with the next follow-up."""
+        now = self.now()
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zcard(CERT_PENDING_INDEX)
+        pipe.zrange(CERT_PENDING_INDEX, offset, offset + limit - 1, withscores=True)
+        total, entries = pipe.execute()
+        rows = {row.user_key: row for row in self._rows([k for k, _ in entries], now)}
+        followups = self._followups([k for k, _ in entries])
+        items = [
+            PendingRow(rows[key], since, max(0.0, now - since), (followups.get(key) or [None])[0])
+            for key, since in entries
+            if key in rows
+        ]
+        return Page(items, total, offset, limit)
+
+    def user(self, user_key: str) -> UserDetail | None:
+        progress = self.store.load(user_key)
+        if progress is None:
+            return None
+        row = self._row(progress, self.now())
+        followups = self._followups([user_key]).get(user_key, [])
+        return UserDetail(row, progress, followups, list(reversed(progress.history)))
+
+    def _rows(self, keys: Sequence[str], now: float) -> list[UserRow]:
+        """Load exactly the users on the page (one MGET), in the given order."""
+        return [self._row(p, now) for p in self.store.load_many(keys)]
+
+    def _row(self, p: Progress, now: float) -> UserRow:
+        return UserRow(
+            user_key=p.user_key,
+            user_id=p.user_id,
+            step=p.step,
+            step_title=step_title(self.guide, p.step),
+            idle=max(0.0, now - p.last_seen),
+            on_step=_on_step(p, now),
+            last_seen=p.last_seen,
+            cert_state=p.cert.state,
+            cert_attempts=p.cert.attempts,
+            cert_since=p.cert.since,
+            lang=p.lang,
+            muted=p.muted,
+            last_event=p.history[-1]["kind"] if p.history else None,
+        )
+
+    def _followups(self, keys: Sequence[str]) -> dict[str, list[Followup]]:
+        """Scheduled follow-ups per user, soonest first (empty when the reminders engine kept none)."""
+        if not keys:
+            return {}
+        pipe = self.redis.pipeline(transaction=False)
+        for key in keys:
+            for name in next_followup_keys(key):
+                pipe.hgetall(name)
+        res = pipe.execute()
+        out: dict[str, list[Followup]] = {}
+        for i, key in enumerate(keys):
+            merged = {**res[2 * i + 1], **res[2 * i]}
+            items = []
+            for kind, due in merged.items():
+                try:
+                    items.append(Followup(kind, float(due)))
+                except (TypeError, ValueError):
+                    continue
+            out[key] = sorted(items, key=lambda f: f.due)
+        return out
+
+    # -- what the bot could not answer, what it could not send ---------------------------------------
+    def unanswered(self, offset: int = 0, limit: int = 100) -> Page:
+        """Low-confidence questions, newest first, with the bot's best guess."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.llen(UNANSWERED)
+        pipe.lrange(UNANSWERED, offset, offset + limit - 1)
+        total, raws = pipe.execute()
+        items = []
+        for raw in raws:
+            try:
+                rec = json.loads(raw)
+            except ValueError:
+                continue
+            guess = rec.get("best_guess")
+            items.append(Question(str(rec.get("user", "")), rec.get("at"), str(rec.get("text", "")), guess,
+                                  self._topic_title(guess), rec.get("score")))
+        return Page(items, total, offset, limit)
+
+    def _topic_title(self, topic_id: str | None) -> str | None:
+        topics = getattr(self.knowledge, "topics", None)
+        topic = topics.get(topic_id) if topic_id and isinstance(topics, dict) else None
+        return getattr(topic, "title_zh", None) if topic is not None else None
+
+    def dead_letters(self, offset: int = 0, limit: int = 100) -> Page:
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.llen(DEAD_LETTERS)
+        pipe.lrange(DEAD_LETTERS, offset, offset + limit - 1)
+        total, raws = pipe.execute()
+        return Page([parse_dead_letter(raw) for raw in raws], total, offset, limit)
+
+    def outbox_depth(self) -> tuple[int, int]:
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.llen(OUTBOX_QUEUE)
+        pipe.llen(DEAD_LETTERS)
+        depth, dead = pipe.execute()
+        return depth, dead
+
+    # -- the export -----------------------------------------------------------------------------------
+    def all_users(self, page: int = EXPORT_PAGE) -> Iterator[Progress]:
+        """Every user, least recently active first, ``page`` at a time.
+
+        Walks the users index by score (not rank), so a user who writes during the export is not
+        skipped; one who moves ahead of the cursor is not repeated either (seen set).
+        """
+        score: float | str = "-inf"
+        at_score, seen = 0, set()
+        while True:
+            entries = self.redis.zrangebyscore(USERS_INDEX, score, "+inf", start=at_score, num=page,
+                                               withscores=True)
+            if not entries:
+                return
+            fresh = [key for key, _ in entries if key not in seen]
+            seen.update(fresh)
+            yield from self.store.load_many(fresh)
+            last = entries[-1][1]
+            if last == score:  # the whole page sat on the cursor's score: step past it within the tie
+                at_score += len(entries)
+            else:
+                score, at_score = last, sum(1 for _, s in entries if s == last)
+            if len(entries) < page:
+                return
+
+
+def parse_dead_letter(raw: str) -> DeadLetter:
+    """A dead letter for display; a malformed one is still shown (raw), never dropped silently."""
+    try:
+        msg = OutboxMessage.from_json(raw)
+    except (ValueError, TypeError):
+        return DeadLetter(None, None, None, "", 0, "unreadable entry", None, {}, raw)
+    meta = dict(msg.meta or {})
+    error = meta.get("error") or meta.get("last_error")
+    failed_at = meta.get("failed_at") or meta.get("dead_at")
+    return DeadLetter(msg.id, msg.channel, msg.to_user, msg.text, msg.attempts,
+                      str(error) if error is not None else None,
+                      float(failed_at) if isinstance(failed_at, int | float) else None, meta)
+
+
+def _on_step(p: Progress, now: float) -> float:
+    since = p.step_started_at.get(str(p.step)) or p.created_at or p.last_seen
+    return max(0.0, now - since)
+
+
+def as_json(value: Any) -> Any:
+    """Dataclasses (and pages of them) as plain JSON-able data for the API."""
+    if isinstance(value, Page):
+        return {"items": [as_json(i) for i in value.items], "total": value.total, "offset": value.offset,
+                "limit": value.limit}
+    if isinstance(value, Progress):
+        data = json.loads(value.to_json())
+        data.pop("response_url", None)  # a live reply URL into the user's chat: not for export
+        return data
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: as_json(getattr(value, k)) for k in value.__dataclass_fields__}
+    if isinstance(value, list):
+        return [as_json(v) for v in value]
+    return value
+

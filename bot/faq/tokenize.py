@@ -1,0 +1,216 @@
+"""Text analysis for retrieval: jieba words, synonyms, stopwords and pinyin bigrams.
+
+Users type fast: homophone typos (秘钥/密钥, 全网法布), pinyin ("yuanshi id"), English and
+pasted errors. Words catch the clean cases; pinyin syllable bigrams of the Chinese text
+catch homophones and pinyin input, independent of how jieba happened to segment a typo.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import jieba
+from pypinyin import lazy_pinyin
+from pypinyin.constants import PINYIN_DICT
+
+from bot.faq.lexicon import Lexicon, normalize
+
+PINYIN_PREFIX = "py:"
+_CJK_RE = re.compile(r"[\u3400-\u9fff]")
+_ASCII_WORD_RE = re.compile(r"^[a-z0-9][a-z0-9_.$-]*$")
+_ALPHA_RE = re.compile(r"^[a-z]+$")
+_PUNCT_ONLY_RE = re.compile(r"^[\W_]+$")
+
+_jieba_lock = threading.Lock()
+_jieba: jieba.Tokenizer | None = None
+
+
+def shared_jieba() -> jieba.Tokenizer:
+    """One jieba tokenizer per process: building its prefix dict takes ~1 s, so never per query.
+
+    Domain words are added to it by every Analyzer; they only ever improve segmentation.
+    """
+    global _jieba
+    with _jieba_lock:
+        if _jieba is None:
+            jieba.setLogLevel(logging.WARNING)
+            tokenizer = jieba.Tokenizer()
+            tokenizer.initialize()
+            _jieba = tokenizer
+        return _jieba
+
+
+_TONELESS = str.maketrans(
+    "āáǎàēéěèếềīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ", "aaaaeeeeeeiiiioooouuuuvvvvvnnnm"
+)
+
+
+@lru_cache(maxsize=1)
+def pinyin_syllables() -> frozenset[str]:
+    """All toneless pinyin syllables with a vowel (so 'm', 'ng' cannot eat English words)."""
+    out: set[str] = set()
+    for value in PINYIN_DICT.values():
+        for item in value.translate(_TONELESS).split(","):
+            if item.isalpha() and item.isascii() and re.search(r"[aeiouv]", item):
+                out.add(item)
+    return frozenset(out)
+
+
+@lru_cache(maxsize=4096)
+def split_pinyin(word: str) -> tuple[str, ...] | None:
+    """Split ``yuanshi`` into ("yuan", "shi"); None if it is not pure pinyin."""
+    if not _ALPHA_RE.match(word) or len(word) > 30:
+        return None
+    syllables = pinyin_syllables()
+    best: list[tuple[str, ...] | None] = [None] * (len(word) + 1)
+    best[0] = ()
+    for end in range(1, len(word) + 1):
+        for start in range(max(0, end - 6), end):
+            prev = best[start]
+            piece = word[start:end]
+            if prev is not None and piece in syllables:
+                cand = (*prev, piece)
+                if best[end] is None or len(cand) < len(best[end]):
+                    best[end] = cand
+    return best[len(word)]
+
+
+def is_cjk(text: str) -> bool:
+    """True if ``text`` contains a CJK ideograph."""
+    return bool(_CJK_RE.search(text))
+
+
+@dataclass
+class Unit:
+    """One word of the text as segmented: its canonical form and the index tokens it yields."""
+
+    text: str
+    kind: str  # "cjk", "latin" (pure letters: maybe pinyin), or "other" (numbers, ids, codes)
+    tokens: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Analysis:
+    """A text broken into words (units) plus pinyin bigrams that straddle two words."""
+
+    units: list[Unit] = field(default_factory=list)
+    bridges: list[tuple[str, int, int]] = field(default_factory=list)
+
+    def index_tokens(self) -> list[str]:
+        """Tokens for indexing a document: every unit's tokens plus the bridges."""
+        out = [tok for unit in self.units for tok in unit.tokens]
+        out.extend(tok for tok, _, _ in self.bridges)
+        return out
+
+    @property
+    def words(self) -> list[str]:
+        """Canonical words, for debugging and tests."""
+        return [unit.text for unit in self.units]
+
+
+class Analyzer:
+    """Turns text into normalised tokens; built once per knowledge base, reused per query."""
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.lexicon = lexicon
+        self.jieba = shared_jieba()
+        for word, freq in lexicon.words:
+            self.jieba.add_word(word, freq)
+        # Chinese synonym entries are domain words too: make jieba keep them whole
+        # (e.g. 没有收到, 不正确), otherwise the synonym map never sees them.
+        for word in (*lexicon.synonyms, *lexicon.synonyms.values()):
+            if len(word) >= 2 and is_cjk(word) and word not in self.jieba.FREQ:
+                self.jieba.add_word(word)
+        self._phrase_re = lexicon.phrase_pattern()
+        self._phrases = dict(lexicon.phrases)
+        # Sub-words of long words are only kept when they are domain terms: jieba's full
+        # dictionary would add noise such as 方平 from 第三方平台.
+        self._freq = self.jieba.FREQ
+        self._domain = {w for w, _ in lexicon.words} | set(lexicon.synonyms) | set(lexicon.synonyms.values())
+        pinyin_syllables()
+        lazy_pinyin("预热")  # load pypinyin's dictionaries now, not on the first question
+
+    def canonical(self, word: str) -> str:
+        """Map a variant to its canonical synonym."""
+        return self.lexicon.synonyms.get(word, word)
+
+    def is_stop(self, word: str) -> bool:
+        """Fillers that say nothing about the topic."""
+        stop = self.lexicon.stopwords
+        return word in stop or self.canonical(word) in stop
+
+    def _rewrite_phrases(self, text: str) -> str:
+        if self._phrase_re is None:
+            return text
+
+        def repl(match: re.Match[str]) -> str:
+            key = " ".join(re.split(r"[\s_-]+", match.group(0)))
+            return f" {self._phrases.get(key, match.group(0))} "
+
+        return self._phrase_re.sub(repl, text)
+
+    def analyze(self, text: str, *, document: bool = False) -> Analysis:
+        """Normalise, segment, drop stopwords, map synonyms, add pinyin bigrams.
+
+        ``document=True`` (indexing) adds every dictionary sub-word of long words, so a question
+        saying 开发者 still meets a topic that says 开发者资质认证; questions only get domain
+        sub-words, which keeps noise such as 方平 (from 第三方平台) out of the match.
+        """
+        norm = self._rewrite_phrases(normalize(text))
+        out = Analysis()
+        run: list[tuple[str, int]] = []  # (character, unit index) of consecutive kept Chinese words
+
+        for word, _start, _end in self.jieba.tokenize(norm, mode="default", HMM=False):
+            word = word.strip()
+            if not word:  # whitespace neither breaks a Chinese run nor makes a word
+                continue
+            if _PUNCT_ONLY_RE.match(word) or self.is_stop(word):
+                self._flush_run(run, out)
+                continue
+            canon = self.canonical(word)
+            if is_cjk(word):
+                unit = Unit(canon, "cjk", [canon, *self._subwords(word, canon, document)])
+                run.extend((ch, len(out.units)) for ch in word if is_cjk(ch))
+                out.units.append(unit)
+            elif _ASCII_WORD_RE.match(word):
+                self._flush_run(run, out)
+                kind = "latin" if canon == word and _ALPHA_RE.match(word) else "other"
+                out.units.append(Unit(canon, kind, [canon]))
+            else:
+                self._flush_run(run, out)
+        self._flush_run(run, out)
+        return out
+
+    @staticmethod
+    def _flush_run(run: list[tuple[str, int]], out: Analysis) -> None:
+        """Pinyin bigrams of a Chinese run: inside one word they join its tokens, else a bridge."""
+        if len(run) >= 2:
+            owners = [unit for _, unit in run]
+            syllables = lazy_pinyin("".join(ch for ch, _ in run), v_to_u=False)
+            if len(syllables) == len(run):
+                for i in range(len(run) - 1):
+                    token = f"{PINYIN_PREFIX}{syllables[i]}_{syllables[i + 1]}"
+                    if owners[i] == owners[i + 1]:
+                        out.units[owners[i]].tokens.append(token)
+                    else:
+                        out.bridges.append((token, owners[i], owners[i + 1]))
+        run.clear()
+
+    def _subwords(self, word: str, canon: str, document: bool) -> list[str]:
+        """Words of 2-3 characters inside a longer word, like jieba's search mode."""
+        if len(word) <= 2:
+            return []
+        out = []
+        for n in (2, 3):
+            for i in range(len(word) - n + 1):
+                gram = word[i : i + n]
+                known = self._freq.get(gram) if document else gram in self._domain
+                if gram != word and known and not self.is_stop(gram):
+                    sub = self.canonical(gram)
+                    if sub != canon:
+                        out.append(sub)
+        return out

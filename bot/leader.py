@@ -1,0 +1,107 @@
+"""Leader election for the scheduler worker: one Redis lock with a TTL, renewed by a heartbeat.
+
+APScheduler 3 cannot share a job store between running schedulers (duplicate or missed runs), so
+exactly one worker may run jobs. The holder renews the lock well before its TTL runs out; when the
+holder dies (even by kill -9) the lock simply expires and a standby, polling every second or so,
+takes it. Renewal and release are compare-and-set scripts, so a worker that lost the lock (paused,
+partitioned) can never extend or delete its successor's lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+
+import redis
+
+log = logging.getLogger(__name__)
+
+LEADER_KEY = "wb:worker:leader"
+EPOCH_KEY = "wb:worker:epoch"  # incremented on every takeover: a fencing token for logs and markers
+
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+def worker_identity() -> str:
+    """host:pid:random — unique per process start, readable in ``redis-cli GET wb:worker:leader``."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class LeaderLock:
+    def __init__(self, client: redis.Redis, identity: str, ttl: float = 6.0, key: str = LEADER_KEY) -> None:
+        self.redis = client
+        self.identity = identity
+        self.ttl_ms = max(int(ttl * 1000), 1000)
+        self.key = key
+        self.epoch: int | None = None
+        self._renew = client.register_script(_RENEW)
+        self._release = client.register_script(_RELEASE)
+
+    def try_acquire(self) -> bool:
+        if not self.redis.set(self.key, self.identity, nx=True, px=self.ttl_ms):
+            return False
+        self.epoch = int(self.redis.incr(EPOCH_KEY))
+        log.info("leadership acquired by %s (epoch %s)", self.identity, self.epoch)
+        return True
+
+    def renew(self) -> bool:
+        return bool(self._renew(keys=[self.key], args=[self.identity, self.ttl_ms]))
+
+    def release(self) -> None:
+        try:
+            self._release(keys=[self.key], args=[self.identity])
+        except redis.RedisError as exc:  # it expires on its own anyway
+            log.warning("could not release leadership: %s", exc)
+
+    def holder(self) -> str | None:
+        return self.redis.get(self.key)
+
+
+class Heartbeat(threading.Thread):
+    """Renews the lock every ttl/3; calls ``on_lost`` once when it can no longer be sure it leads.
+
+    A failed renewal from a Redis error is retried until the last good renewal is older than 80%
+    of the TTL: past that point a standby may already have taken over, so we must stop at once.
+    """
+
+    def __init__(self, lock: LeaderLock, on_lost: Callable[[], None]) -> None:
+        super().__init__(name="leader-heartbeat", daemon=True)
+        self.lock = lock
+        self.on_lost = on_lost
+        self.interval = lock.ttl_ms / 3000
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        last_ok = time.monotonic()
+        while not self._stop.wait(self.interval):
+            try:
+                if self.lock.renew():
+                    last_ok = time.monotonic()
+                    continue
+                log.error("leadership lost: the lock now belongs to %s", self.lock.holder())
+            except redis.RedisError as exc:
+                if time.monotonic() - last_ok < 0.8 * self.lock.ttl_ms / 1000:
+                    log.warning("heartbeat failed, retrying: %s", exc)
+                    continue
+                log.error("leadership lost: no renewal for too long (%s)", exc)
+            self.on_lost()
+            return
+
+    def stop(self) -> None:
+        self._stop.set()

@@ -1,0 +1,158 @@
+"""The AI bot (智能机器人) callback, free of Flask: verify a URL, answer a message, event or stream refresh.
+
+Which passive reply fits which callback (WeCom path/101031):
+- a message: a finished ``stream`` (markdown), or ``stream_with_template_card`` when the reply has
+  buttons; the stream content is kept in Redis so a refresh callback, on any web process, gets it;
+- enter_chat: plain ``text``;
+- a card click: only an ``update_template_card`` is allowed, so the answer itself goes out through
+  the click's one-time ``response_url`` (queued in the outbox), and the card gets the new buttons;
+- feedback: an empty body (WeCom accepts nothing else).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import redis
+
+from bot.config import Settings
+from bot.language import detect_language
+from bot.messages import Incoming, Outgoing, Reply
+from bot.outbox import RESPONSE_URL, OutboxMessage
+from bot.outbox import add as outbox_add
+from bot.pipeline import Pipeline
+from bot.render import MARKDOWN, TEXT
+from bot.store import PREFIX
+from bot.wecom import aibot_protocol as proto
+from bot.wecom.envelope import CallbackRejected, Envelope, SignedQuery
+
+log = logging.getLogger(__name__)
+
+STREAM_TTL = 600  # WeCom polls a stream for at most 6 minutes
+ANSWERED_TTL = 3600  # a response_url lives one hour
+CARD_TITLE_TEMPLATE = "aibot_card_title"
+
+
+def stream_key(stream_id: str) -> str:
+    return f"{PREFIX}stream:{stream_id}"
+
+
+def answered_key(msg_id: str) -> str:
+    """Set once the answer to a card click is queued, so a repeated callback queues nothing more."""
+    return f"{PREFIX}aibot:answered:{msg_id}"
+
+
+class AibotCallback:
+    def __init__(self, envelope: Envelope, pipeline: Pipeline, corp_id: str,
+                 bot_names: tuple[str, ...] = ()) -> None:
+        self.envelope = envelope
+        self.pipeline = pipeline
+        self.corp_id = corp_id
+        self.bot_names = bot_names
+
+    @property
+    def redis(self) -> redis.Redis:
+        return self.pipeline.services.store.redis
+
+    def verify(self, args: Mapping[str, str]) -> str:
+        query = SignedQuery.from_args(args)
+        echostr = args.get("echostr")
+        if not echostr:
+            raise CallbackRejected("missing query parameter: echostr")
+        return self.envelope.verify_url(query, echostr)
+
+    def handle(self, args: Mapping[str, str], body: bytes) -> str:
+        """Returns the encrypted JSON reply, or "" for no reply (an HTTP 200 with an empty body)."""
+        query = SignedQuery.from_args(args)
+        encrypted = proto.encrypted_field(body)
+        doc = proto.parse_payload(self.envelope.decrypt(query, encrypted))
+        stream_id = proto.stream_refresh_id(doc)
+        if stream_id is not None:
+            reply = self._refresh(stream_id)
+        else:
+            reply = self._answer(proto.to_incoming(doc, self.corp_id, self.bot_names))
+        return proto.seal(self.envelope, reply, query.nonce) if reply else ""
+
+    # -- the replies ----------------------------------------------------------------------------
+    def _answer(self, incoming: Incoming) -> dict[str, Any] | None:
+        if incoming.kind == "event" and incoming.event == "welcome":
+            outgoing = self.pipeline.process(incoming, TEXT, max_bytes=proto.TEXT_MAX_BYTES)
+            return proto.text_message(outgoing.text) if outgoing.text else None
+        outgoing = self.pipeline.process(incoming, MARKDOWN,
+                                         max_bytes=proto.STREAM_MAX_BYTES - proto.MENTION_RESERVE)
+        if incoming.kind == "event" and incoming.event == "feedback":
+            return None  # recorded by the pipeline; WeCom accepts only an empty reply
+        if incoming.kind == "event" and incoming.event == "card_click":
+            return self._answer_click(incoming, outgoing)
+        if not outgoing.text:
+            return None
+        stream_id, task_id = proto.reply_ids(incoming)
+        content = proto.fit(proto.addressed(outgoing.text, outgoing.mention))
+        self._remember_stream(stream_id, content)
+        if not outgoing.buttons:
+            return proto.stream_message(stream_id, content, feedback_id=stream_id)
+        return proto.stream_with_card(stream_id, content, self._card(task_id, outgoing))
+
+    def _answer_click(self, incoming: Incoming, outgoing: Outgoing) -> dict[str, Any] | None:
+        if outgoing.text:
+            self._queue_response(incoming, proto.fit(proto.addressed(outgoing.text, outgoing.mention)))
+        task_id = incoming.extra.get("task_id")
+        if not outgoing.buttons or not task_id:
+            return None
+        return proto.card_update(self._card(task_id, outgoing), incoming.user_id)
+
+    def _card(self, task_id: str, outgoing: Outgoing) -> dict[str, Any]:
+        lang = detect_language(outgoing.text, "zh")  # the reply is written in the user's language
+        title = self.pipeline.services.renderer.render(Reply(CARD_TITLE_TEMPLATE), lang, TEXT)
+        return proto.button_card(task_id, title, outgoing.buttons)
+
+    def _refresh(self, stream_id: str) -> dict[str, Any] | None:
+        """WeCom polls a stream we opened: answer with its finished content, from any process."""
+        try:
+            content = self.redis.get(stream_key(stream_id))
+        except redis.RedisError as exc:
+            log.error("redis unavailable for stream refresh %s: %s", stream_id, type(exc).__name__)
+            return None
+        if content is None:
+            log.info("refresh of unknown or expired stream %s: no reply", stream_id)
+            return None  # an empty 200; a finished empty stream would blank the shown answer
+        return proto.stream_message(stream_id, content)
+
+    # -- Redis side effects outside the pipeline's commit ---------------------------------------
+    def _remember_stream(self, stream_id: str, content: str) -> None:
+        try:
+            self.redis.set(stream_key(stream_id), content, ex=STREAM_TTL)
+        except redis.RedisError as exc:  # the answer itself is finished; only a refresh would miss it
+            log.error("could not store stream %s: %s", stream_id, type(exc).__name__)
+
+    def _queue_response(self, incoming: Incoming, content: str) -> None:
+        url = incoming.extra.get("response_url")
+        if not url:
+            log.warning("card click %s without response_url: answer dropped", incoming.msg_id)
+            return
+        message = OutboxMessage(RESPONSE_URL, content, to_user=incoming.user_id, fmt=MARKDOWN, url=url,
+                                meta={"transport": incoming.transport, "msg_id": incoming.msg_id,
+                                      "chat_id": incoming.chat_id})
+        guard = answered_key(incoming.msg_id)
+        try:
+            if not self.redis.set(guard, "1", nx=True, ex=ANSWERED_TTL):
+                return  # a repeated callback: the answer is already queued
+            try:
+                outbox_add(self.redis, message)
+            except redis.RedisError:
+                self.redis.delete(guard)
+                raise
+        except redis.RedisError as exc:
+            log.error("could not queue the answer to card click %s: %s", incoming.msg_id, type(exc).__name__)
+
+
+def build_aibot_callback(settings: Settings, pipeline: Pipeline,
+                         clock: Callable[[], float]) -> AibotCallback | None:
+    """The AI bot callback, or None when its token and key are not configured (the view says so)."""
+    if not settings.aibot.token:
+        return None
+    envelope = Envelope(settings.aibot, max_age=settings.callback_max_age, clock=clock)
+    names = tuple(n.strip() for n in (settings.get("WECOM_AIBOT_NAME") or "").split(",") if n.strip())
+    return AibotCallback(envelope, pipeline, settings.corp_id, bot_names=names)

@@ -1,0 +1,136 @@
+"""A small WeCom HTTP client for the outbound surfaces: gettoken, message/send, webhook, response_url.
+
+Why not wechatpy's ``WeChatClient``: the sender must tell "retry later" from "never works" for every
+call (HTTP status, timeouts, errcode even on HTTP 200) and must not retry on its own behind the
+outbox's back; a thin client makes that classification explicit. The access token is cached in
+Redis (one per corp + secret, shared by every process, refreshed a little before expiry, fetched by
+one process at a time) because fetching it often gets the app frequency-blocked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from typing import Any
+
+import redis
+import requests
+
+log = logging.getLogger(__name__)
+
+TOKEN_INVALID = {40001, 40014, 42001}  # WeCom may invalidate a token early: refetch once and retry
+RATE_LIMITED = 45009
+# Errors that no retry fixes: bad user, bad agent, bad content, IP not allowed, bad webhook key.
+PERMANENT = {40003, 40008, 40013, 40056, 40058, 44004, 45002, 48002, 60020, 81013, 93000, 93004}
+
+
+class WeComError(Exception):
+    """A call failed; ``errcode`` is None for transport failures (timeouts, HTTP errors, bad JSON)."""
+
+    def __init__(self, message: str, errcode: int | None = None) -> None:
+        super().__init__(message)
+        self.errcode = errcode
+
+    @property
+    def permanent(self) -> bool:
+        return self.errcode in PERMANENT
+
+    @property
+    def rate_limited(self) -> bool:
+        return self.errcode == RATE_LIMITED
+
+
+class WeComAPI:
+    def __init__(self, base: str, client: redis.Redis, *, corp_id: str, secret: str | None, agent_id: int,
+                 timeout: float = 5.0, session: requests.Session | None = None) -> None:
+        self.base = base if base.endswith("/") else base + "/"
+        self.redis = client
+        self.corp_id = corp_id
+        self.secret = secret
+        self.agent_id = agent_id
+        self.timeout = timeout
+        self.session = session or requests.Session()
+        digest = hashlib.sha256(f"{corp_id}|{secret}".encode()).hexdigest()[:16]
+        self._token_key = f"wb:wecom:token:{digest}"
+
+    @property
+    def can_send_app(self) -> bool:
+        return bool(self.secret and self.corp_id)
+
+    # -- calls --------------------------------------------------------------------------------------
+    def send_app(self, to_user: str, msgtype: str, content: str) -> dict[str, Any]:
+        """``message/send`` to one or more ("u1|u2") members of the corp."""
+        body = {"touser": to_user, "msgtype": msgtype, "agentid": self.agent_id, msgtype: {"content": content}}
+        for attempt in (1, 2):
+            token = self.access_token(force=attempt == 2)
+            try:
+                data = self._post(f"{self.base}message/send", body, params={"access_token": token})
+            except WeComError as exc:
+                if exc.errcode in TOKEN_INVALID and attempt == 1:
+                    continue
+                raise
+            invalid = [u for u in str(data.get("invaliduser") or "").split("|") if u]
+            if invalid and set(invalid) >= set(to_user.split("|")):
+                raise WeComError(f"message/send: invalid user {data.get('invaliduser')}", 40003)
+            return data
+        raise AssertionError("unreachable")
+
+    def send_webhook(self, key: str, msgtype: str, content: str, mention: list[str] | None = None) -> dict[str, Any]:
+        payload: dict[str, Any] = {"content": content}
+        if msgtype == "text" and mention:
+            payload["mentioned_list"] = mention
+        return self._post(f"{self.base}webhook/send", {"msgtype": msgtype, msgtype: payload}, params={"key": key})
+
+    def post_response_url(self, url: str, content: str) -> dict[str, Any]:
+        return self._post(url, {"msgtype": "markdown", "markdown": {"content": content}})
+
+    # -- the access token -----------------------------------------------------------------------------
+    def access_token(self, force: bool = False) -> str:
+        if not self.can_send_app:
+            raise WeComError("no WECOM_APP_SECRET configured", 40001)
+        if not force:
+            cached = self.redis.get(self._token_key)
+            if cached:
+                return cached if isinstance(cached, str) else cached.decode()
+        # one fetcher at a time across processes; the others wait briefly and read its result
+        lock = self.redis.lock(self._token_key + ":lock", timeout=self.timeout * 2 + 1, blocking_timeout=self.timeout)
+        with lock:
+            cached = None if force else self.redis.get(self._token_key)
+            if cached:
+                return cached if isinstance(cached, str) else cached.decode()
+            data = self._get(f"{self.base}gettoken", {"corpid": self.corp_id, "corpsecret": self.secret})
+            token = str(data["access_token"])
+            ttl = max(int(data.get("expires_in", 7200)) - 300, 60)  # refresh 5 min early
+            self.redis.set(self._token_key, token, ex=ttl)
+            return token
+
+    # -- HTTP ---------------------------------------------------------------------------------------
+    def _get(self, url: str, params: dict[str, Any]) -> dict[str, Any]:
+        return self._call("GET", url, params=params)
+
+    def _post(self, url: str, body: dict[str, Any], params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return self._call("POST", url, params=params,
+                          data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+                          headers={"Content-Type": "application/json; charset=utf-8"})
+
+    def _call(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+        """One HTTP call with a timeout; errcode is read even on HTTP 200 (WeCom reports errors that way)."""
+        path = url.split("?")[0].rsplit("/", 2)[-2:]
+        started = time.monotonic()
+        try:
+            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+        except requests.RequestException as exc:
+            raise WeComError(f"{'/'.join(path)}: {type(exc).__name__}") from exc
+        if response.status_code != 200:
+            raise WeComError(f"{'/'.join(path)}: HTTP {response.status_code}")
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise WeComError(f"{'/'.join(path)}: response is not JSON") from exc
+        errcode = int(data.get("errcode", 0) or 0) if isinstance(data, dict) else -1
+        if errcode != 0:
+            raise WeComError(f"{'/'.join(path)}: errcode {errcode} {data.get('errmsg', '')}".strip(), errcode)
+        log.debug("%s %s ok in %.0f ms", method, "/".join(path), (time.monotonic() - started) * 1000)
+        return data

@@ -1,0 +1,75 @@
+"""Hostile input, property-based: whatever arrives, the callback answers 2xx/4xx, never 500.
+
+Hypothesis drives three targets: the raw HTTP surface (any query and body), the decrypted payload
+(any plaintext inside a valid envelope), and the command parser / handlers (any text a user types).
+The number of inputs per target is HYPOTHESIS_EXAMPLES (default 300; CI's fuzz run sets more).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from handlers.intents import normalise, parse
+
+EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "300"))
+FUZZ = settings(max_examples=EXAMPLES, deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+chat_text = st.one_of(
+    st.text(max_size=300),
+    st.text(alphabet=st.characters(categories=["Cc", "Cf", "Zs", "So", "Lo"]), max_size=100),
+    st.sampled_from(["开始", "完成", "第3步", "勾选 2", "重置", "确认", "61004", "认证失败了", "😀" * 50,
+                     "\x00\x01\x02", "]]>", "<xml>", "&amp;", "\u202e", "a" * 5000]),
+)
+
+
+@FUZZ
+@given(query=st.dictionaries(st.sampled_from(["msg_signature", "timestamp", "nonce", "echostr", "x"]),
+                             st.text(max_size=80), max_size=5),
+       body=st.binary(max_size=2000))
+def test_raw_http_never_500(client, query, body):
+    for method in (client.post, client.get):
+        response = method("/wecom/callback", query_string=query, data=body)
+        assert response.status_code < 500, (query, body)
+        assert b"Traceback" not in response.get_data()
+
+
+@FUZZ
+@given(plaintext=st.one_of(
+    st.text(max_size=500),
+    st.builds(lambda tag, inner: f"<xml><{tag}>{inner}</{tag}></xml>",
+              st.sampled_from(["MsgType", "FromUserName", "Content", "Event", "MsgId"]), st.text(max_size=50)),
+    st.builds(lambda t, c: f"<xml><FromUserName>u</FromUserName><MsgType>{t}</MsgType><Content>{c}</Content>"
+                           f"<MsgId>1</MsgId></xml>",
+              st.sampled_from(["text", "event", "image", "", "TEXT", "voice"]), st.text(max_size=50)),
+))
+def test_any_plaintext_in_a_valid_envelope_never_500(client, app_sim, plaintext):
+    callback = app_sim.wrap(plaintext)
+    response = client.post("/wecom/callback", query_string=callback.query, data=callback.body)
+    assert response.status_code < 500, plaintext
+
+
+@FUZZ
+@given(text=chat_text)
+def test_any_text_from_a_user_gets_a_reply(client, app_sim, text):
+    callback = app_sim.text("fuzzer", text)
+    response = client.post("/wecom/callback", query_string=callback.query, data=callback.body)
+    assert response.status_code == 200, text
+    assert app_sim.open_reply(response.get_data())  # always something to say
+
+
+@settings(max_examples=EXAMPLES * 10, deadline=None)
+@given(text=chat_text)
+def test_parser_is_total(text):
+    normalise(text)
+    intent = parse(text)
+    assert intent is None or intent.name
+
+
+@pytest.mark.parametrize("text", ["😀" * 3000, "长" * 7000, "\x00" * 100, "a\u0301" * 500, "<![CDATA[x]]>" * 50])
+def test_oversized_and_odd_texts(say, text):
+    assert say(text, user="odd")
