@@ -1,0 +1,119 @@
+"""Faults: Redis dying under traffic, and the whole bot under gunicorn with many users at once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+
+import pytest
+import requests
+
+from bot.app import create_app
+from bot.config import load_settings
+from bot.progress import FINISHED
+from bot.store import Store, decode_event
+from bot.wecom.simulate import AppSimulator
+from tests.servers import Gunicorn, RedisProcess
+from tests.support import make_env
+
+pytestmark = pytest.mark.fault
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    server = RedisProcess(tmp_path / "redis").start()
+    yield server
+    server.stop()
+
+
+def test_redis_killed_and_restarted_under_traffic(tmp_path, own_redis):
+    settings = load_settings(make_env(tmp_path, REDIS_URL=own_redis.url))
+    client = create_app(settings).test_client()
+    sim = AppSimulator(settings.app, settings.agent_id)
+
+    def say(text: str, user: str = "fault") -> tuple[int, str]:
+        callback = sim.text(user, text)
+        response = client.post("/wecom/callback", query_string=callback.query, data=callback.body)
+        return response.status_code, (sim.open_reply(response.get_data()) if response.status_code == 200 else "")
+
+    assert say("开始")[0] == 200
+    assert "第2步" in say("完成")[1]  # acknowledged: step 2 is committed
+
+    own_redis.kill()
+    started = time.monotonic()
+    status, reply = say("完成")
+    assert status == 200 and "系统繁忙" in reply  # a short, clear answer; no 500, no stack trace
+    assert time.monotonic() - started < 5  # within WeCom's 5 s
+    assert client.get("/healthz").status_code == 503
+
+    own_redis.start()  # same folder: the append-only file brings the data back
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and client.get("/healthz").status_code != 200:
+        time.sleep(0.1)
+    assert client.get("/healthz").status_code == 200  # recovered by itself, no restart of the bot
+    status, reply = say("进度")
+    assert status == 200 and "▶ 第2步" in reply  # nothing acknowledged was lost
+    assert "第3步" in say("完成")[1]
+
+
+def test_fifty_users_twenty_messages_each_through_gunicorn(tmp_path, redis_client):
+    env = make_env(tmp_path, LOG_LEVEL="WARNING")
+    settings = load_settings(env)
+    bot = Gunicorn(env).start(tmp_path / "gunicorn.log")
+    script = ["开始", "进度", "完成", "完成", "我已经提交认证了", "认证要多久", "认证通过了", "进度", "勾选 1",
+              "完成", "61004 是什么错误", "完成", "第6步", "进度", "完成", "进度", "帮助", "别提醒了",
+              "恢复提醒", "进度"]
+    wrong: list[str] = []
+    statuses: Counter = Counter()
+    lock = threading.Lock()
+
+    def user(n: int) -> None:
+        sim = AppSimulator(settings.app, settings.agent_id)
+        session = requests.Session()
+        name = f"load{n}"
+        for text in script:
+            callback = sim.text(name, text)
+            response = session.post(bot.url + "/wecom/callback", params=callback.query, data=callback.body,
+                                    timeout=10)
+            with lock:
+                statuses[response.status_code] += 1
+            if response.status_code == 200 and text == "进度":
+                reply = sim.open_reply(response.content)
+                if "进度" not in reply:
+                    wrong.append(f"{name}: {reply[:80]}")
+
+    try:
+        threads = [threading.Thread(target=user, args=(n,)) for n in range(50)]
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.monotonic() - started
+    finally:
+        bot.stop()
+    assert statuses == {200: 1000}, statuses
+    assert not wrong
+    store = Store(redis_client)
+    for n in range(50):
+        progress = store.load(f"{settings.corp_id}:load{n}")
+        assert progress.step == FINISHED and progress.completed == [1, 2, 3, 4, 5, 6], (n, progress.step)
+    completions = Counter()
+    for _id, fields in redis_client.xrange("wb:events"):
+        user_key, event = decode_event(fields["event"])
+        if event.kind == "step_completed":
+            completions[(user_key, event.data["step"])] += 1
+    assert len(completions) == 300 and set(completions.values()) == {1}  # each step once per user
+    print(f"\n50 users x 20 messages through gunicorn: 1000 answered in {elapsed:.1f} s")
+
+
+def test_lock_of_a_crashed_holder_expires(redis_client, tmp_path):
+    """A process that dies holding a user's lock does not block that user beyond the lock's TTL."""
+    store = Store(redis_client, lock_timeout=0.5)
+    crashed = redis_client.lock("wb:lock:{corp:user}", timeout=0.5)
+    assert crashed.acquire(blocking=False)  # and never released
+    started = time.monotonic()
+    with store.user_lock("corp:user", wait=3):
+        pass
+    assert time.monotonic() - started < 1.5
