@@ -39,6 +39,7 @@ class Services:
     knowledge: object | None  # bot.faq.KnowledgeBase, loaded lazily by the FAQ handler
     support_staff: tuple[str, ...]
     clock: Callable[[], float] = time.time
+    rate_limit_per_minute: int = 30  # per user; 0 = unlimited
 
 
 class Pipeline:
@@ -53,6 +54,10 @@ class Pipeline:
         """
         store = self.services.store
         try:
+            if self._flooding(incoming):
+                # Before the lock and the handlers: one flooding user cannot tie up the workers.
+                log.warning("rate limited user=%s %s/%s", incoming.user_id, incoming.transport, incoming.msg_id)
+                return self._system_reply("rate_limited", incoming, fmt)
             with store.user_lock(incoming.user_key) as lock:
                 cached, progress = store.load_for_message(incoming.transport, incoming.msg_id, incoming.user_key)
                 if cached is not None:
@@ -71,6 +76,12 @@ class Pipeline:
             # retry three times), nothing is committed, and the log has the stack trace.
             log.exception("handler failed for %s/%s user=%s", incoming.transport, incoming.msg_id, incoming.user_id)
             return self._system_reply("error", incoming, fmt)
+
+    def _flooding(self, incoming: Incoming) -> bool:
+        limit = self.services.rate_limit_per_minute
+        if limit <= 0:
+            return False
+        return self.services.store.count_message(incoming.user_key, self.services.clock()) > limit
 
     def _handle_locked(self, incoming: Incoming, progress: Progress | None, fmt: str, max_bytes: int | None,
                        lock: UserLock) -> Outgoing:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
 
 import redis
 
@@ -32,12 +34,17 @@ def redis_client(settings: Settings) -> redis.Redis:
 
 
 def load_knowledge(settings: Settings):
-    try:
-        from bot.faq import KnowledgeBase
-    except ImportError:  # TEMP until bot.faq lands
-        return None
+    """The knowledge base, loaded once per process per version of its files (loading takes seconds)."""
+    folder = settings.knowledge_dir
+    version = tuple(sorted((p.name, p.stat().st_mtime_ns) for p in folder.glob("*") if p.is_file()))
+    return _load_knowledge(folder, version)
 
-    return KnowledgeBase.load(settings.knowledge_dir)
+
+@lru_cache(maxsize=4)
+def _load_knowledge(folder: Path, _version: tuple):
+    from bot.faq import KnowledgeBase
+
+    return KnowledgeBase.load(folder)
 
 
 def build_services(settings: Settings, client: redis.Redis | None = None,
@@ -50,4 +57,5 @@ def build_services(settings: Settings, client: redis.Redis | None = None,
         knowledge=load_knowledge(settings),
         support_staff=settings.support_staff,
         clock=clock,
+        rate_limit_per_minute=int(settings.seconds("RATE_LIMIT_PER_MINUTE", 30)),
     )

@@ -38,6 +38,10 @@ def reply_key(transport: str, msg_id: str) -> str:
     return f"{PREFIX}reply:{transport}:{msg_id}"
 
 
+def rate_key(user_key: str, window: int) -> str:
+    return f"{PREFIX}rate:{{{user_key}}}:{window}"
+
+
 def step_index(step: int) -> str:
     """Users currently on ``step``, scored by last activity: the operator view reads these."""
     return f"{PREFIX}idx:step:{step}"
@@ -79,6 +83,14 @@ class Store:
             yield lock
         finally:
             lock.release()
+
+    def count_message(self, user_key: str, now: float, window_seconds: int = 60) -> int:
+        """How many messages this user sent in the current window, this one included."""
+        key = rate_key(user_key, int(now // window_seconds))
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.incr(key)
+        pipe.expire(key, window_seconds * 2)
+        return int(pipe.execute()[0])
 
     def load_for_message(self, transport: str, msg_id: str, user_key: str) -> tuple[Outgoing | None, Progress | None]:
         """The cached reply to this message (if it was answered) and the user's progress, in one round trip."""

@@ -117,3 +117,20 @@ def test_lock_of_a_crashed_holder_expires(redis_client, tmp_path):
     with store.user_lock("corp:user", wait=3):
         pass
     assert time.monotonic() - started < 1.5
+
+
+def test_a_flooding_user_is_slowed_and_others_are_not(say, runtime):
+    runtime.services.rate_limit_per_minute = 5
+    replies = [say("进度", user="flooder") for _ in range(8)]
+    assert all("太快" not in r for r in replies[:5])
+    assert all("太快" in r for r in replies[5:])
+    assert "太快" not in say("进度", user="calm")
+
+
+def test_rate_limit_window_moves_with_the_clock(say, runtime, clock):
+    runtime.services.rate_limit_per_minute = 2
+    for _ in range(3):
+        say("进度", user="burst")
+    assert "太快" in say("进度", user="burst")
+    clock.advance(61)
+    assert "太快" not in say("进度", user="burst")
