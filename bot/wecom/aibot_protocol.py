@@ -164,6 +164,7 @@ def _event(doc: dict[str, Any], corp_id: str, user: str, common: dict[str, Any])
         return Incoming(TRANSPORT, corp_id, user, event="card_click", event_key=key, extra=extra, **base)
     if kind == "feedback_event":
         value = body.get("type")
+        value = int(value) if isinstance(value, str) and value.isdigit() else value
         extra = {"feedback_id": _str(body.get("id")), "content": _str(body.get("content")),
                  "reasons": body.get("inaccurate_reason_list") if isinstance(
                      body.get("inaccurate_reason_list"), list) else []}
