@@ -256,11 +256,18 @@ def test_quote_keeps_the_users_own_words():
     assert incoming.extra["quote"] == "errcode 61004"
 
 
-@pytest.mark.parametrize("msgtype", ["image", "file", "voice", "video", "link"])
+@pytest.mark.parametrize("msgtype", ["image", "file", "video", "link"])
 def test_other_types_are_unsupported(msgtype):
     incoming = proto.to_incoming(_doc(msgtype=msgtype, **{msgtype: {"url": "U", "content": "语音转写"}}), "c")
     assert incoming.kind == "unsupported"
     assert incoming.msg_id == "mM1"
+
+
+def test_voice_transcript_is_read_as_text_and_voice_without_one_is_unsupported():
+    spoken = proto.to_incoming(_doc(msgtype="voice", voice={"content": "@助手 进度"}), "c")
+    assert (spoken.kind, spoken.text) == ("text", "进度")
+    silent = proto.to_incoming(_doc(msgtype="voice", voice={"url": "U"}), "c")
+    assert silent.kind == "unsupported"
 
 
 def test_events_normalise():
@@ -401,3 +408,4 @@ def test_not_configured_is_404_with_a_clear_message(tmp_path, redis_client):
     for response in (client.get(PATH, query_string={"echostr": "x"}), client.post(PATH, data=b"{}")):
         assert response.status_code == 404
         assert b"WECOM_AIBOT_TOKEN" in response.get_data()
+

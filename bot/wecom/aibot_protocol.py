@@ -89,6 +89,8 @@ def _text_of(doc: dict[str, Any], bot_names: tuple[str, ...]) -> str | None:
         items = items if isinstance(items, list) else []
         parts = [_field(item, "text", "content") for item in items
                  if isinstance(item, dict) and item.get("msgtype") == "text"]
+    elif msgtype == "voice":  # WeCom sends the transcript: the user's words, spoken
+        parts = [_field(doc, "voice", "content")]
     else:
         return None
     texts = [strip_mentions(p, bot_names) for p in parts if isinstance(p, str)]
