@@ -18,8 +18,9 @@ _CHINESE_DIGITS = {c: i for i, c in enumerate("一二三四五六七八九十", 
 _NOISE = re.compile(r"[\s\W_]+|[啊呀呢吧啦哈嘛哦喔噢~]+$", re.UNICODE)
 _MAX_COMMAND_CHARS = 40  # longer messages are questions, not commands
 # A question ("认证完成要多久？") is for the FAQ even when it contains a command phrase.
-_QUESTION = re.compile(r"吗|么|多久|多长|怎么|如何|为什么|为啥|啥|什么|哪|几|？|\?|\b(?:how|what|why|when|where|which)\b",
-                       re.IGNORECASE)
+_QUESTION = re.compile(
+    r"吗|么|多久|多长|怎么|如何|为什么|为啥|啥|什么|哪|几|？|\?|\b(?:how|what|why|when|where|which)\b", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)

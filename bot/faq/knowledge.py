@@ -77,9 +77,7 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
         if not isinstance(key, str):
             key = str(key)
         if key in result:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         result[key] = loader.construct_object(value_node, deep=True)
     return result
 
@@ -109,9 +107,7 @@ def _str_list(value: Any, field: str, where: str, *, allow_int: bool) -> tuple[s
         if allow_int and isinstance(item, int) and not isinstance(item, bool):
             item = str(item)
         if not isinstance(item, str) or not item.strip():
-            raise KnowledgeError(
-                f"{where}: {field}[{i}] must be a non-empty string, got {item!r}"
-            )
+            raise KnowledgeError(f"{where}: {field}[{i}] must be a non-empty string, got {item!r}")
         out.append(item.strip())
     return tuple(out)
 

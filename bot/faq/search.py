@@ -1,27 +1,24 @@
-"""FAQ retrieval: exact error-code hits, then BM25 over words and pinyin, with a confidence.
+"""FAQ retrieval: exact error-code hits first, then BM25 over words and pinyin.
 
-The bot must either find the right topic or say honestly that it is not sure, so the score
-is not the raw BM25 value but a confidence in [0, 1] built from how much of the question the
-best topic explains (unknown words such as 表单/支付/备案 pull it down), how strong the match
-is, and how clearly it beats the runner-up.
+The bot must either find the right topic or say honestly that it is not sure, so the score it
+reports is not the raw BM25 value but a confidence in [0, 1] (see bot.faq.scoring).
 """
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
 from pathlib import Path
 
+import numpy as np
 from rank_bm25 import BM25Okapi
-from rapidfuzz import fuzz, process
 
 from bot.faq.codes import find_codes
 from bot.faq.knowledge import Topic, load_topics
 from bot.faq.lexicon import Lexicon
-from bot.faq.tokenize import PINYIN_PREFIX, Analysis, Analyzer, Unit, split_pinyin
+from bot.faq.scoring import QueryBuilder
+from bot.faq.tokenize import Analyzer
 
 # How often each field's tokens are repeated in a topic's document (BM25 term frequency).
 FIELD_WEIGHTS = {"title": 3, "keywords": 2, "phrasings": 1, "answer": 1, "title_en": 1, "answer_en": 1}
@@ -32,10 +29,7 @@ CODE_CONFIDENCE = 0.98
 STEP_BONUS = 1.03  # the user's current step only breaks near-ties
 ALT_MIN_RATIO = 0.3  # alternatives must score at least this share of the best
 MAX_ALTERNATIVES = 3
-FUZZY_MIN_LEN = 4
 MAX_QUERY_CHARS = 600  # pasted logs: codes are searched in full, words only here
-UNKNOWN_WORD = 0.8  # weight of an unknown word, as a share of the highest idf
-UNKNOWN_CHAR = 0.3  # ... of an unknown single character
 
 
 @dataclass
@@ -48,20 +42,6 @@ class SearchResult:
     alternatives: list[Topic] = field(default_factory=list)
     best_guess: Topic | None = None
     error_code: str | None = None
-
-
-@dataclass
-class _Part:
-    """One word of the question: how much it weighs and which index tokens would explain it."""
-
-    weight: float
-    evidence: set[str]
-
-
-@dataclass
-class _Query:
-    terms: list[str]
-    parts: list[_Part]
 
 
 class KnowledgeBase:
@@ -79,10 +59,8 @@ class KnowledgeBase:
         corpus = [self._document(t) for t in self.topics.values()]
         self._bm25 = BM25Okapi(corpus, k1=BM25_K1, b=BM25_B)
         self._doc_terms = [set(doc) for doc in corpus]
-        self._vocab = frozenset().union(*self._doc_terms)
-        self._latin_vocab = sorted(w for w in self._vocab if w.isascii() and w.isalpha() and len(w) >= 3)
-        self._max_idf = max(self._bm25.idf.values())
-        self._fuzzy_cache: dict[str, str | None] = {}
+        self._queries = QueryBuilder(frozenset().union(*self._doc_terms), self._bm25.idf)
+        self._term_scores: dict[str, np.ndarray] = {}
 
     # ----------------------------------------------------------------- loading
     @classmethod
@@ -118,8 +96,8 @@ class KnowledgeBase:
     def search(self, text: str, step: int | None = None) -> SearchResult:
         """Best topic for ``text``; ``step`` (the user's current step) only breaks near-ties."""
         codes = find_codes(text, self._known_codes)
-        query = self._query(self.analyzer.analyze(text[:MAX_QUERY_CHARS]))
-        scores = self._bm25.get_scores(query.terms) if query.terms else [0.0] * len(self._order)
+        query = self._queries.build(self.analyzer.analyze(text[:MAX_QUERY_CHARS]))
+        scores = self._scores(query.terms)
         ranked = self._rank(scores, step)
         if codes:
             return self._code_result(codes[0], ranked)
@@ -127,7 +105,7 @@ class KnowledgeBase:
             return SearchResult(topic=None, score=0.0, confident=False)
         best, best_score = ranked[0]
         second = float(scores[ranked[1][0]]) if len(ranked) > 1 else 0.0
-        conf = self._confidence(query, best, float(scores[best]), second)
+        conf = self._queries.confidence(query, self._doc_terms[best], float(scores[best]), second)
         confident = conf >= THRESHOLD
         top = self.topics[self._order[best]]
         alts = [self.topics[self._order[i]] for i, s in ranked if s >= ALT_MIN_RATIO * best_score]
@@ -139,6 +117,16 @@ class KnowledgeBase:
             alternatives=alts,
             best_guess=top,
         )
+
+    def _scores(self, terms: list[str]) -> np.ndarray:
+        """BM25 scores of all topics; equals ``get_scores(terms)`` but reuses per-term vectors."""
+        total = np.zeros(len(self._order))
+        for term in terms:
+            vector = self._term_scores.get(term)
+            if vector is None:
+                vector = self._term_scores[term] = self._bm25.get_scores([term])
+            total += vector
+        return total
 
     def _rank(self, scores: Sequence[float], step: int | None) -> list[tuple[int, float]]:
         """Topics with a positive score, best first; the user's step multiplies by STEP_BONUS."""
@@ -169,110 +157,3 @@ class KnowledgeBase:
             best_guess=top,
             error_code=code,
         )
-
-    # ----------------------------------------------------------------- query terms
-    def _query(self, analysis: Analysis) -> _Query:
-        """BM25 terms plus, per word, its weight and evidence (for the coverage part of confidence)."""
-        vocab, idf = self._vocab, self._bm25.idf
-        terms: list[str] = []
-        parts: list[_Part] = []
-        touching: dict[int, set[str]] = {}
-        for token, left, right in analysis.bridges:
-            if token in vocab:
-                terms.append(token)
-                touching.setdefault(left, set()).add(token)
-                touching.setdefault(right, set()).add(token)
-        latin_pending: list[int] = []
-        for n, unit in enumerate(analysis.units):
-            known = [t for t in unit.tokens if t in vocab]
-            terms.extend(known)
-            if unit.text in vocab:
-                parts.append(_Part(idf[unit.text], set(known) | touching.get(n, set())))
-            elif unit.kind == "cjk":
-                parts.append(self._unknown_cjk(unit, known, touching.get(n, set())))
-            elif unit.kind == "latin":
-                latin_pending.append(n)
-                continue
-            else:
-                match = self._fuzzy(unit.text)
-                if match:
-                    terms.append(match)
-                    parts.append(_Part(idf[match], {match}))
-                else:
-                    parts.append(_Part(self._max_idf * UNKNOWN_WORD, set()))
-        for run in _consecutive(latin_pending):
-            self._latin_run(analysis, run, terms, parts)
-        return _Query(terms=terms, parts=parts)
-
-    def _unknown_cjk(self, unit: Unit, known: list[str], bridges: set[str]) -> _Part:
-        """A Chinese word the index lacks: a homophone typo (秘钥, 白明单) if all of its pinyin
-        is known, a stray character if single, else a sign of an off-topic question (表单, 备案)."""
-        idf = self._bm25.idf
-        if len(unit.text) == 1:
-            return _Part(self._max_idf * UNKNOWN_CHAR, bridges)
-        pinyin = [t for t in unit.tokens if t.startswith(PINYIN_PREFIX)]
-        if pinyin and all(t in self._vocab for t in pinyin):
-            return _Part(sum(idf[t] for t in pinyin) / len(pinyin), set(pinyin))
-        return _Part(self._max_idf * UNKNOWN_WORD, set())
-
-    def _latin_run(self, analysis: Analysis, run: list[int], terms: list[str], parts: list[_Part]) -> None:
-        """Latin words the index lacks: typos (fuzzy) or pinyin typed without tones."""
-        idf = self._bm25.idf
-        syllables: list[tuple[str, int]] = []
-        evidence: dict[int, set[str]] = {n: set() for n in run}
-        for n in run:
-            word = analysis.units[n].text
-            pieces = split_pinyin(word)
-            match = None if pieces else self._fuzzy(word)
-            if match:
-                terms.append(match)
-                evidence[n].add(match)
-            elif pieces:
-                syllables.extend((p, n) for p in pieces)
-        for (a, na), (b, nb) in pairwise(syllables):
-            token = f"{PINYIN_PREFIX}{a}_{b}"
-            if token in self._vocab:
-                terms.append(token)
-                evidence[na].add(token)
-                evidence[nb].add(token)
-        for n in run:
-            found = evidence[n]
-            if found:
-                parts.append(_Part(sum(idf[t] for t in found) / len(found), found))
-            else:
-                word = analysis.units[n].text
-                parts.append(_Part(self._max_idf * (UNKNOWN_WORD if len(word) > 2 else UNKNOWN_CHAR), set()))
-
-    def _fuzzy(self, word: str) -> str | None:
-        """Closest indexed latin word for a typo such as ``appsecert`` (cached)."""
-        if len(word) < FUZZY_MIN_LEN or not word.isascii() or not word.isalpha():
-            return None
-        if word not in self._fuzzy_cache:
-            cutoff = 85 if len(word) < 6 else 80
-            hit = process.extractOne(word, self._latin_vocab, scorer=fuzz.ratio, score_cutoff=cutoff)
-            self._fuzzy_cache[word] = hit[0] if hit else None
-        return self._fuzzy_cache[word]
-
-    # ----------------------------------------------------------------- confidence
-    def _confidence(self, query: _Query, best: int, s1: float, s2: float) -> float:
-        """Blend coverage of the question, match strength and margin over the runner-up."""
-        total = sum(p.weight for p in query.parts)
-        if total <= 0 or s1 <= 0:
-            return 0.0
-        doc = self._doc_terms[best]
-        covered = sum(p.weight for p in query.parts if p.evidence & doc)
-        coverage = covered / total
-        strength = 1 - math.exp(-s1 / 8.0)
-        margin = (s1 - s2) / s1
-        return max(0.0, min(1.0, coverage**0.7 * (0.45 + 0.55 * strength) * (0.75 + 0.25 * margin)))
-
-
-def _consecutive(indices: list[int]) -> list[list[int]]:
-    """Group sorted indices into runs of consecutive numbers."""
-    runs: list[list[int]] = []
-    for n in indices:
-        if runs and runs[-1][-1] == n - 1:
-            runs[-1].append(n)
-        else:
-            runs.append([n])
-    return runs

@@ -12,9 +12,9 @@ import re
 import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import pairwise
 
 import jieba
-from pypinyin import lazy_pinyin
 from pypinyin.constants import PINYIN_DICT
 
 from bot.faq.lexicon import Lexicon, normalize
@@ -44,20 +44,36 @@ def shared_jieba() -> jieba.Tokenizer:
         return _jieba
 
 
-_TONELESS = str.maketrans(
-    "āáǎàēéěèếềīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ", "aaaaeeeeeeiiiioooouuuuvvvvvnnnm"
-)
+_TONELESS = str.maketrans("āáǎàēéěèếềīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ", "aaaaeeeeeeiiiioooouuuuvvvvvnnnm")
+
+
+@lru_cache(maxsize=1)
+def _pinyin_table() -> dict[str, tuple[str, ...]]:
+    """Character -> its (at most two) toneless readings, most common first, from pypinyin's data.
+
+    A plain table lookup instead of pypinyin's phrase matching keeps a query under 1 ms; the
+    second reading lets 重置 match a user typing "chongzhi" as well as "zhongzhi".
+    """
+    table: dict[str, tuple[str, ...]] = {}
+    for code, value in PINYIN_DICT.items():
+        readings: list[str] = []
+        for item in value.translate(_TONELESS).split(","):
+            if item.isascii() and item.isalpha() and item not in readings:
+                readings.append(item)
+        if readings:
+            table[chr(code)] = tuple(readings[:2])
+    return table
 
 
 @lru_cache(maxsize=1)
 def pinyin_syllables() -> frozenset[str]:
     """All toneless pinyin syllables with a vowel (so 'm', 'ng' cannot eat English words)."""
-    out: set[str] = set()
-    for value in PINYIN_DICT.values():
-        for item in value.translate(_TONELESS).split(","):
-            if item.isalpha() and item.isascii() and re.search(r"[aeiouv]", item):
-                out.add(item)
-    return frozenset(out)
+    return frozenset(r for readings in _pinyin_table().values() for r in readings if re.search(r"[aeiouv]", r))
+
+
+def char_pinyin(char: str) -> tuple[str, ...]:
+    """Toneless readings of one character; the character itself if it has none."""
+    return _pinyin_table().get(char, (char,))
 
 
 @lru_cache(maxsize=4096)
@@ -131,8 +147,7 @@ class Analyzer:
         # dictionary would add noise such as 方平 from 第三方平台.
         self._freq = self.jieba.FREQ
         self._domain = {w for w, _ in lexicon.words} | set(lexicon.synonyms) | set(lexicon.synonyms.values())
-        pinyin_syllables()
-        lazy_pinyin("预热")  # load pypinyin's dictionaries now, not on the first question
+        _pinyin_table()  # build now, not on the first question
 
     def canonical(self, word: str) -> str:
         """Map a variant to its canonical synonym."""
@@ -169,7 +184,7 @@ class Analyzer:
             if not word:  # whitespace neither breaks a Chinese run nor makes a word
                 continue
             if _PUNCT_ONLY_RE.match(word) or self.is_stop(word):
-                self._flush_run(run, out)
+                self._flush_run(run, out, document)
                 continue
             canon = self.canonical(word)
             if is_cjk(word):
@@ -177,27 +192,31 @@ class Analyzer:
                 run.extend((ch, len(out.units)) for ch in word if is_cjk(ch))
                 out.units.append(unit)
             elif _ASCII_WORD_RE.match(word):
-                self._flush_run(run, out)
+                self._flush_run(run, out, document)
                 kind = "latin" if canon == word and _ALPHA_RE.match(word) else "other"
                 out.units.append(Unit(canon, kind, [canon]))
             else:
-                self._flush_run(run, out)
-        self._flush_run(run, out)
+                self._flush_run(run, out, document)
+        self._flush_run(run, out, document)
         return out
 
     @staticmethod
-    def _flush_run(run: list[tuple[str, int]], out: Analysis) -> None:
-        """Pinyin bigrams of a Chinese run: inside one word they join its tokens, else a bridge."""
-        if len(run) >= 2:
-            owners = [unit for _, unit in run]
-            syllables = lazy_pinyin("".join(ch for ch, _ in run), v_to_u=False)
-            if len(syllables) == len(run):
-                for i in range(len(run) - 1):
-                    token = f"{PINYIN_PREFIX}{syllables[i]}_{syllables[i + 1]}"
-                    if owners[i] == owners[i + 1]:
-                        out.units[owners[i]].tokens.append(token)
+    def _flush_run(run: list[tuple[str, int]], out: Analysis, document: bool) -> None:
+        """Pinyin bigrams of a Chinese run: inside one word they join its tokens, else a bridge.
+
+        Questions use each character's main reading; documents also index the second one.
+        """
+        for (a, ua), (b, ub) in pairwise(run):
+            first, second = char_pinyin(a), char_pinyin(b)
+            if not document:
+                first, second = first[:1], second[:1]
+            for pa in first:
+                for pb in second:
+                    token = f"{PINYIN_PREFIX}{pa}_{pb}"
+                    if ua == ub:
+                        out.units[ua].tokens.append(token)
                     else:
-                        out.bridges.append((token, owners[i], owners[i + 1]))
+                        out.bridges.append((token, ua, ub))
         run.clear()
 
     def _subwords(self, word: str, canon: str, document: bool) -> list[str]:

@@ -1,0 +1,1 @@
+"""WeDa service-provider registration assistant for WeCom."""

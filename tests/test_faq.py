@@ -1,0 +1,421 @@
+"""FAQ knowledge base: loader validation, retrieval behaviour, accuracy targets, CLI contract.
+
+No Redis: the FAQ is pure Python over the files in data/knowledge/.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.faq import KnowledgeBase, KnowledgeError, SearchResult, Topic
+from bot.faq.cli import main as cli_main
+from bot.faq.codes import expand_code_spec, find_codes
+from bot.faq.evaluate import evaluate, read_cases
+
+ROOT = Path(__file__).resolve().parents[1]
+EVAL = ROOT / "tests" / "data" / "faq_eval.tsv"
+TOPICS_MD = Path("/work/shared/knowledge/topics.md")
+
+# The ids of topics.md (used when that file is not available, e.g. outside the dev box).
+TOPIC_IDS = [
+    "dev_qualification_cert",
+    "personal_account_limits",
+    "platform_type_choice",
+    "dev_mode_traditional",
+    "permission_sets_needed",
+    "perm18_mp_lock",
+    "perm_mutex_conflict",
+    "perm_add_requires_reauth",
+    "auth_vs_msg_url",
+    "verify_ticket_basics",
+    "ticket_troubleshoot",
+    "auth_domain_rules",
+    "test_list_original_id",
+    "find_original_id",
+    "ip_whitelist_3rd",
+    "err_61004",
+    "test_vs_live_config",
+    "platform_review_wait",
+    "appsecret_get_reset",
+    "cloud_link_tencent",
+    "tc_account_single_mp",
+    "tc_account_unbind",
+    "perm49_cloud",
+    "weda_submit_credentials",
+    "weda_cert_failed",
+    "err_40013",
+    "err_40125",
+    "err_61005_61006",
+    "err_system_busy",
+    "dev_vs_authorized_mp",
+    "bind_dev_mp",
+    "code_upload_key_where",
+    "code_upload_ip_whitelist",
+    "upload_key_update",
+    "template_draft_limits",
+    "weda_merchant_auth_link",
+    "weda_resource_pack",
+    "weda_env_binding_rules",
+    "weda_billing",
+    "pre_release_auth_scope",
+    "auth_scan_no_account",
+    "err_61003",
+    "err_61007_48001",
+    "err_61023",
+    "code_commit_85xxx",
+    "domain_89xxx",
+    "revoke_auth",
+    "full_release_how",
+    "full_release_msg_checks",
+    "full_release_test_accounts",
+    "full_release_duration",
+    "full_release_fail_debug",
+    "open_vs_mp_platform",
+]
+
+VALID_TOPIC = """\
+- id: sample_topic
+  step: 1
+  title_zh: 示例
+  title_en: Sample
+  answer_zh: 回答
+  answer_en: Answer
+  source: https://example.com/doc
+  keywords: [示例]
+"""
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return KnowledgeBase.load(KnowledgeBase.default_dir())
+
+
+def required_ids() -> list[str]:
+    if TOPICS_MD.exists():
+        ids = re.findall(r"^\|\s*([a-z][a-z0-9_]+)\s*\|", TOPICS_MD.read_text(encoding="utf-8"), re.MULTILINE)
+        return [i for i in ids if i != "id"]
+    return TOPIC_IDS
+
+
+def write(directory: Path, name: str, text: str) -> Path:
+    path = directory / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------- knowledge data
+
+
+def test_every_topic_of_topics_md_is_present(kb: KnowledgeBase) -> None:
+    ids = required_ids()
+    assert len(ids) >= 50
+    missing = [i for i in ids if i not in kb.topics]
+    assert not missing, f"topics.md ids missing from data/knowledge: {missing}"
+
+
+def test_topics_are_complete(kb: KnowledgeBase) -> None:
+    for topic in kb.topics.values():
+        assert isinstance(topic, Topic)
+        assert topic.step is None or 1 <= topic.step <= 6
+        assert topic.source.startswith("https://"), topic.id
+        assert topic.title_zh and topic.title_en and topic.answer_zh and topic.answer_en
+        assert topic.keywords, f"{topic.id} has no keywords"
+        topic.expanded_codes()  # parses
+
+
+def test_default_dir_is_overridable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("KNOWLEDGE_DIR", raising=False)
+    assert KnowledgeBase.default_dir() == ROOT / "data" / "knowledge"
+    monkeypatch.setenv("KNOWLEDGE_DIR", str(tmp_path))
+    assert KnowledgeBase.default_dir() == tmp_path
+
+
+# ---------------------------------------------------------------- loader validation
+
+
+def test_loader_accepts_a_minimal_directory(tmp_path: Path) -> None:
+    write(tmp_path, "a.yaml", VALID_TOPIC)
+    kb = KnowledgeBase.load(tmp_path)
+    assert list(kb.topics) == ["sample_topic"]
+    assert kb.topics["sample_topic"].file == "a.yaml"
+
+
+def test_yaml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    write(tmp_path, "broken.yaml", VALID_TOPIC + "  keywords: [unclosed\n  phrasings: x\n")
+    with pytest.raises(KnowledgeError) as err:
+        KnowledgeBase.load(tmp_path)
+    message = str(err.value)
+    assert "broken.yaml" in message
+    assert re.search(r"line \d+", message), message
+
+
+def test_yaml_syntax_error_line_is_the_right_one(tmp_path: Path) -> None:
+    write(tmp_path, "tabs.yaml", "- id: x\n  step: 1\n\t title_zh: bad indent\n")
+    with pytest.raises(KnowledgeError, match=r"tabs\.yaml.*line 3"):
+        KnowledgeBase.load(tmp_path)
+
+
+def test_missing_field_names_file_and_entry(tmp_path: Path) -> None:
+    write(tmp_path, "step9.yaml", VALID_TOPIC.replace("  answer_en: Answer\n", ""))
+    with pytest.raises(KnowledgeError) as err:
+        KnowledgeBase.load(tmp_path)
+    message = str(err.value)
+    assert "step9.yaml" in message and "sample_topic" in message and "answer_en" in message
+
+
+def test_entry_without_id_is_named_by_index(tmp_path: Path) -> None:
+    write(tmp_path, "a.yaml", VALID_TOPIC + "- step: 2\n  title_zh: 无 id\n")
+    with pytest.raises(KnowledgeError, match=r"a\.yaml: entry #2.*'id'"):
+        KnowledgeBase.load(tmp_path)
+
+
+def test_duplicate_id_across_files_names_both(tmp_path: Path) -> None:
+    write(tmp_path, "a.yaml", VALID_TOPIC)
+    write(tmp_path, "b.yaml", VALID_TOPIC)
+    with pytest.raises(KnowledgeError) as err:
+        KnowledgeBase.load(tmp_path)
+    message = str(err.value)
+    assert "b.yaml" in message and "a.yaml" in message and "sample_topic" in message and "duplicate" in message
+
+
+def test_duplicate_id_within_a_file(tmp_path: Path) -> None:
+    write(tmp_path, "a.yaml", VALID_TOPIC + VALID_TOPIC)
+    with pytest.raises(KnowledgeError, match=r"a\.yaml: entry 'sample_topic' \(#2\).*duplicate id"):
+        KnowledgeBase.load(tmp_path)
+
+
+def test_duplicate_key_within_an_entry(tmp_path: Path) -> None:
+    write(tmp_path, "a.yaml", VALID_TOPIC + "  keywords: [again]\n")
+    with pytest.raises(KnowledgeError, match=r"a\.yaml.*line 9.*duplicate key 'keywords'"):
+        KnowledgeBase.load(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("replace", "by", "field"),
+    [
+        ("step: 1", "step: one", "step"),
+        ("step: 1", "step: 7", "step"),
+        ("keywords: [示例]", "keywords: 示例", "keywords"),
+        ("keywords: [示例]", "keywords: [{a: 1}]", "keywords"),
+        ("title_zh: 示例", "title_zh: [示例]", "title_zh"),
+        ("source: https://example.com/doc", "source: example.com/doc", "source"),
+        ("keywords: [示例]", "error_codes: [abc]", "error_codes"),
+        ("keywords: [示例]", "anwser: typo", "anwser"),
+    ],
+)
+def test_wrong_types_name_file_entry_and_field(tmp_path: Path, replace: str, by: str, field: str) -> None:
+    write(tmp_path, "bad.yaml", VALID_TOPIC.replace(replace, by))
+    with pytest.raises(KnowledgeError) as err:
+        KnowledgeBase.load(tmp_path)
+    message = str(err.value)
+    assert "bad.yaml" in message and "sample_topic" in message and field in message, message
+
+
+def test_top_level_must_be_a_list(tmp_path: Path) -> None:
+    write(tmp_path, "map.yaml", "id: x\n")
+    with pytest.raises(KnowledgeError, match=r"map\.yaml.*list"):
+        KnowledgeBase.load(tmp_path)
+
+
+def test_empty_directory_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(KnowledgeError, match="no topics"):
+        KnowledgeBase.load(tmp_path)
+
+
+def test_malformed_synonyms_file_names_line(tmp_path: Path) -> None:
+    write(tmp_path, "a.yaml", VALID_TOPIC)
+    write(tmp_path, "synonyms.txt", "# comment\n密钥: 秘钥\nno separator here\n")
+    with pytest.raises(KnowledgeError, match=r"synonyms\.txt: line 3"):
+        KnowledgeBase.load(tmp_path)
+
+
+# ---------------------------------------------------------------- error codes
+
+
+def test_code_ranges_expand() -> None:
+    assert expand_code_spec("85043~85048") == ["85043", "85044", "85045", "85046", "85047", "85048"]
+    assert expand_code_spec("-1") == ["-1"]
+    with pytest.raises(ValueError):
+        expand_code_spec("85048~85043")
+
+
+def test_find_codes_ignores_ids_and_noise() -> None:
+    known = {"61004", "85045", "-1", "-10008"}
+    assert find_codes("errcode 61004 access clientip", known) == ["61004"]
+    assert find_codes('{"errcode":-1,"errmsg":"system error"}', known) == ["-1"]
+    assert find_codes("报错-10008", known) == ["-10008"]
+    assert find_codes("85043-85048 之间的都算", {"85048"}) == ["85048"]
+    assert find_codes("appid wx61004abcdef12345 rid 61004a-b", known) == []
+    assert find_codes("第1步 -1 分", known) == []  # a bare -1 needs an errcode context
+    assert find_codes("电话 13861004123", known) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("errcode 61004 access clientip is not registered", "err_61004"),
+        (
+            '{"errcode":61004,"errmsg":"access clientip [1.2.3.4] is not registered rid: 6650a1b2-0c1d2e3f"}',
+            "err_61004",
+        ),
+        ("85045", "code_commit_85xxx"),
+        ("提交审核报 85009", "code_commit_85xxx"),
+        ("-10008 invalid ip", "code_upload_ip_whitelist"),
+        ('{"errcode":-1,"errmsg":"system error"}', "err_system_busy"),
+        ("40013", "err_40013"),
+        ("89231", "domain_89xxx"),
+        ("61004 顺便问下全网发布要多久", "err_61004"),  # the code wins outright
+    ],
+)
+def test_error_code_exact_hits(kb: KnowledgeBase, text: str, expected: str) -> None:
+    res = kb.search(text)
+    assert res.topic is not None and res.topic.id == expected
+    assert res.confident and res.score >= 0.9
+    assert res.topic not in res.alternatives
+
+
+def test_shared_code_is_resolved_by_text(kb: KnowledgeBase) -> None:
+    assert kb.search("61007 api is unauthorized to component").topic.id == "err_61007_48001"
+    assert kb.search("新增权限集后商家调用接口报 61007").topic.id == "perm_add_requires_reauth"
+
+
+# ---------------------------------------------------------------- retrieval
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("yuanshi id zai na li", "find_original_id"),  # pinyin
+        ("quan wang fa bu yao duo jiu", "full_release_duration"),  # pinyin, syllables apart
+        ("chuantong moshi haishi yunfuwu moshi", "dev_mode_traditional"),
+        ("白明单怎么填", "ip_whitelist_3rd"),  # homophone typo
+        ("全网法布要多久", "full_release_duration"),
+        ("小程序代码上传秘钥在哪下载", "code_upload_key_where"),  # 秘钥 / 密钥
+        ("appsecert forgot", "appsecret_get_reset"),  # English typo
+        ("appsecret忘了咋办", "appsecret_get_reset"),
+        ("where can I find the original id", "find_original_id"),
+        ("ＡｐｐＳｅｃｒｅｔ　在哪看", "appsecret_get_reset"),  # full-width input
+    ],
+)
+def test_colloquial_typo_and_pinyin_questions(kb: KnowledgeBase, text: str, expected: str) -> None:
+    res = kb.search(text)
+    assert res.confident, (text, res.score, res.best_guess and res.best_guess.id)
+    assert res.topic.id == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "微搭表单怎么做",
+        "小程序怎么接入微信支付",
+        "ICP备案要多久",
+        "今天天气怎么样",
+        "支付宝小程序怎么发布",
+        "hello",
+        "你好",
+        "哈哈哈",
+        "谢谢老师",
+        "how do I build a form in weda",
+        "",
+        "   ",
+        "？？？",
+    ],
+)
+def test_off_topic_is_not_confident(kb: KnowledgeBase, text: str) -> None:
+    res = kb.search(text)
+    assert not res.confident and res.topic is None
+    assert res.score < 0.5
+
+
+def test_unsure_result_offers_alternatives(kb: KnowledgeBase) -> None:
+    res = kb.search("授权")
+    assert not res.confident and res.topic is None
+    assert res.best_guess is not None
+    assert 2 <= len(res.alternatives) <= 3
+    assert res.alternatives[0] == res.best_guess
+
+
+def test_confident_result_alternatives_exclude_topic(kb: KnowledgeBase) -> None:
+    res = kb.search("授权测试小程序列表填appid还是原始id")
+    assert res.confident and res.topic.id == "test_list_original_id"
+    assert res.topic not in res.alternatives
+    assert len(res.alternatives) <= 3
+    assert res.best_guess == res.topic
+
+
+def test_step_only_breaks_near_ties(kb: KnowledgeBase) -> None:
+    question = "ip白名单"  # a near-tie: step 1 (platform whitelist) vs step 4 (code upload whitelist)
+    first = kb.search(question, step=1).best_guess.id
+    fourth = kb.search(question, step=4).best_guess.id
+    assert {first, fourth} == {"ip_whitelist_3rd", "code_upload_ip_whitelist"}
+    assert first == "ip_whitelist_3rd" and fourth == "code_upload_ip_whitelist"
+    clear = "appsecret忘了咋办"
+    assert {kb.search(clear, step=s).topic.id for s in (None, 1, 3, 6)} == {"appsecret_get_reset"}
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=80))
+def test_search_never_fails_and_keeps_its_invariants(kb: KnowledgeBase, text: str) -> None:
+    res = kb.search(text)
+    assert isinstance(res, SearchResult)
+    assert 0.0 <= res.score <= 1.0
+    assert (res.topic is None) == (not res.confident)
+    assert res.topic is None or res.topic == res.best_guess
+    assert res.topic not in res.alternatives
+    assert len(res.alternatives) <= 3
+
+
+# ---------------------------------------------------------------- evaluation targets
+
+
+def test_eval_set_is_broad() -> None:
+    cases = read_cases(EVAL)
+    per_topic: dict[str, int] = {}
+    for case in cases:
+        if case.expected:
+            per_topic[case.expected] = per_topic.get(case.expected, 0) + 1
+    thin = [i for i in required_ids() if per_topic.get(i, 0) < 3]
+    assert not thin, f"fewer than 3 eval questions: {thin}"
+    assert sum(1 for c in cases if c.expected is None) >= 40
+
+
+def test_eval_accuracy_targets(kb: KnowledgeBase) -> None:
+    report = evaluate(kb, read_cases(EVAL))
+    assert report.top1_accuracy >= 0.9, report.top1_accuracy
+    assert report.off_topic_rejection >= 0.8, report.off_topic_rejection
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def test_cli_prints_one_json_object_per_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    questions = ["appsecret忘了咋办", "", "今天天气怎么样", "errcode 61004"]
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(questions) + "\n"))
+    out = io.StringIO()
+    monkeypatch.setattr("sys.stdout", out)
+    assert cli_main([]) == 0
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 3  # blank input lines are skipped
+    rows = [json.loads(line) for line in lines]
+    for row in rows:
+        assert set(row) >= {"question", "topic", "score", "title", "alternatives"}
+        assert isinstance(row["score"], float) and isinstance(row["alternatives"], list)
+    assert rows[0]["topic"] == "appsecret_get_reset" and "忘" in lines[0]  # ensure_ascii=False
+    assert rows[1]["topic"] is None and rows[1]["title"] is None
+    assert rows[2]["topic"] == "err_61004"
+
+
+def test_cli_reports_broken_knowledge(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    write(tmp_path, "bad.yaml", "- id: [\n")
+    monkeypatch.setattr("sys.stdin", io.StringIO("x\n"))
+    err = io.StringIO()
+    monkeypatch.setattr("sys.stderr", err)
+    assert cli_main(["--dir", str(tmp_path)]) == 2
+    assert "bad.yaml" in err.getvalue()
