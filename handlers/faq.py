@@ -27,6 +27,8 @@ def handle_question(ctx: HandlerContext) -> Result | None:
     text = ctx.incoming.text.strip()
     if knowledge is None or not text or ctx.incoming.kind != "text":
         return None
+    if len(text) < 4 and not any(ch.isalpha() for ch in text):
+        return None  # "2", "?", "。": nothing to search for (an error code has 5 digits)
     step = ctx.progress.step if 0 < ctx.progress.step < FINISHED else None
     found = knowledge.search(text, step=step)
     if found.confident and found.topic is not None:
