@@ -47,6 +47,12 @@ def step_index(step: int) -> str:
     return f"{PREFIX}idx:step:{step}"
 
 
+def step_since_index(step: int) -> str:
+    """Users on ``step`` scored by when they entered it: the operator view reads time on step from
+    it by rank (median, oldest) instead of loading users (bot.admin.queries)."""
+    return f"{PREFIX}idx:step_since:{step}"
+
+
 class UserBusy(Exception):
     """The user's lock could not be taken in time (another message of theirs is being handled)."""
 
@@ -151,7 +157,10 @@ class Store:
         pipe.zadd(USERS_INDEX, {key: progress.last_seen})
         if previous_step is not None and previous_step != progress.step:
             pipe.zrem(step_index(previous_step), key)
+            pipe.zrem(step_since_index(previous_step), key)
         pipe.zadd(step_index(progress.step), {key: progress.last_seen})
+        since = progress.step_started_at.get(str(progress.step)) or progress.created_at or progress.last_seen
+        pipe.zadd(step_since_index(progress.step), {key: since})
         if progress.cert.state == CERT_PENDING and progress.step != FINISHED:
             pipe.zadd(CERT_PENDING_INDEX, {key: progress.cert.since or progress.last_seen})
         else:
@@ -162,6 +171,7 @@ class Store:
         pipe.delete(progress_key(user_key))
         pipe.zrem(USERS_INDEX, user_key)
         pipe.zrem(step_index(step), user_key)
+        pipe.zrem(step_since_index(step), user_key)
         pipe.zrem(CERT_PENDING_INDEX, user_key)
         pipe.execute()
 

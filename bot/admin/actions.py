@@ -145,9 +145,13 @@ class AdminActions:
             message = OutboxMessage.from_json(raw)
         except (TypeError, ValueError):
             return False
+        meta = dict(message.meta or {})
+        error = meta.pop("error", None)
+        for stale in ("failed_at", "throttled", "not_before"):  # the sender's bookkeeping of the failed run
+            meta.pop(stale, None)
         message.attempts = 0
-        message.meta = {**(message.meta or {}), "retried_at": now,
-                        "retries": int((message.meta or {}).get("retries", 0)) + 1}
+        message.meta = {**meta, "retried_at": now, "retries": int(meta.get("retries", 0)) + 1,
+                        "previous_error": error}
         return bool(self._retry(keys=[DEAD_LETTERS, OUTBOX_QUEUE], args=[raw, message.to_json()]))
 
     def _load(self, user_key: str) -> Progress:

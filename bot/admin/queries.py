@@ -11,7 +11,6 @@ import heapq
 import json
 import statistics
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from bot.guide import Guide
@@ -19,12 +18,23 @@ from bot.outbox import DEAD_LETTERS, OUTBOX_QUEUE, OutboxMessage
 from bot.progress import FINISHED, NOT_STARTED, Progress
 from bot.store import CERT_PENDING_INDEX, UNANSWERED, USERS_INDEX, Store, step_index
 
+from .models import (
+    DeadLetter,
+    Followup,
+    Funnel,
+    Page,
+    PendingRow,
+    Question,
+    StepStat,
+    UserDetail,
+    UserRow,
+)
 from .present import step_title
 
 ALL_STEPS = tuple(range(NOT_STARTED, FINISHED + 1))  # 0 not started, 1-6, 7 finished
 OPEN_STEPS = tuple(range(NOT_STARTED, FINISHED))  # who can be stuck: everyone not finished
-SAMPLE = 256  # users per step read to estimate time on step when the since-index is incomplete
-TAIL = 32  # least recently seen users per step added to the sample: the likeliest oldest on step
+SAMPLE = 128  # users per step read to estimate time on step when the since-index is incomplete
+TAIL = 16  # least recently seen users per step added to the sample: the likeliest oldest on step
 EXPORT_PAGE = 1000
 
 
@@ -43,104 +53,6 @@ def next_followup_keys(user_key: str) -> tuple[str, str]:
     in case it was written without the tag.
     """
     return f"wb:next:{{{user_key}}}", f"wb:next:{user_key}"
-
-
-@dataclass
-class StepStat:
-    step: int
-    title: str
-    title_en: str
-    users: int
-    median_on_step: float | None  # seconds since entering the step, median over its users
-    oldest_on_step: float | None  # the longest anyone on this step has been there
-    exact: bool  # False: estimated from a sample (see ``sampled``)
-    sampled: int = 0
-
-
-@dataclass
-class Funnel:
-    now: float
-    total: int
-    steps: list[StepStat]
-    cert_pending: int
-    stuck: int
-    stuck_after: float  # the idle threshold (seconds) the ``stuck`` count used
-
-
-@dataclass
-class UserRow:
-    """One user, as a list row: enough to decide whether to open their timeline."""
-
-    user_key: str
-    user_id: str
-    step: int
-    step_title: str
-    idle: float  # seconds since the user last wrote
-    on_step: float | None  # seconds since they entered the current step
-    last_seen: float
-    cert_state: str
-    cert_attempts: int
-    cert_since: float | None
-    lang: str
-    muted: bool
-    last_event: str | None
-
-
-@dataclass
-class Followup:
-    kind: str
-    due: float
-
-
-@dataclass
-class PendingRow:
-    user: UserRow
-    since: float
-    elapsed: float
-    next_followup: Followup | None
-
-
-@dataclass
-class Page:
-    items: list[Any]
-    total: int
-    offset: int
-    limit: int
-
-    @property
-    def has_next(self) -> bool:
-        return self.offset + len(self.items) < self.total
-
-
-@dataclass
-class Question:
-    user_key: str
-    at: float | None
-    text: str
-    best_guess: str | None
-    best_guess_title: str | None
-    score: float | None
-
-
-@dataclass
-class DeadLetter:
-    id: str | None
-    channel: str | None
-    to_user: str | None
-    text: str
-    attempts: int
-    error: str | None
-    failed_at: float | None
-    meta: dict[str, Any] = field(default_factory=dict)
-    raw: str | None = None  # set when the entry is not a readable OutboxMessage
-
-
-@dataclass
-class UserDetail:
-    user: UserRow
-    progress: Progress
-    followups: list[Followup]
-    history: list[dict[str, Any]]  # newest first
 
 
 class AdminQueries:
@@ -388,28 +300,31 @@ class AdminQueries:
 
     # -- the export -----------------------------------------------------------------------------------
     def all_users(self, page: int = EXPORT_PAGE) -> Iterator[Progress]:
-        """Every user, least recently active first, ``page`` at a time.
+        return iter_users(self.store, page)
 
-        Walks the users index by score (not rank), so a user who writes during the export is not
-        skipped; one who moves ahead of the cursor is not repeated either (seen set).
-        """
-        score: float | str = "-inf"
-        at_score, seen = 0, set()
-        while True:
-            entries = self.redis.zrangebyscore(USERS_INDEX, score, "+inf", start=at_score, num=page,
-                                               withscores=True)
-            if not entries:
-                return
-            fresh = [key for key, _ in entries if key not in seen]
-            seen.update(fresh)
-            yield from self.store.load_many(fresh)
-            last = entries[-1][1]
-            if last == score:  # the whole page sat on the cursor's score: step past it within the tie
-                at_score += len(entries)
-            else:
-                score, at_score = last, sum(1 for _, s in entries if s == last)
-            if len(entries) < page:
-                return
+
+def iter_users(store: Store, page: int = EXPORT_PAGE) -> Iterator[Progress]:
+    """Every user, least recently active first, ``page`` at a time.
+
+    Walks the users index by score (not rank), so a user who writes during the export is not
+    skipped; one who moves ahead of the cursor is not repeated either (seen set).
+    """
+    score: float | str = "-inf"
+    at_score, seen = 0, set()
+    while True:
+        entries = store.redis.zrangebyscore(USERS_INDEX, score, "+inf", start=at_score, num=page, withscores=True)
+        if not entries:
+            return
+        fresh = [key for key, _ in entries if key not in seen]
+        seen.update(fresh)
+        yield from store.load_many(fresh)
+        last = entries[-1][1]
+        if last == score:  # the whole page sat on the cursor's score: step past it within the tie
+            at_score += len(entries)
+        else:
+            score, at_score = last, sum(1 for _, s in entries if s == last)
+        if len(entries) < page:
+            return
 
 
 def parse_dead_letter(raw: str) -> DeadLetter:
@@ -417,6 +332,13 @@ def parse_dead_letter(raw: str) -> DeadLetter:
     try:
         msg = OutboxMessage.from_json(raw)
     except (ValueError, TypeError):
+        try:  # the sender dead-letters an unreadable outbox entry as {"raw": ..., "error": ...}
+            data = json.loads(raw)
+        except ValueError:
+            data = None
+        if isinstance(data, dict) and "raw" in data:
+            return DeadLetter(None, None, None, "", 0, str(data.get("error") or "unreadable entry"), None, {},
+                              str(data["raw"]))
         return DeadLetter(None, None, None, "", 0, "unreadable entry", None, {}, raw)
     meta = dict(msg.meta or {})
     error = meta.get("error") or meta.get("last_error")

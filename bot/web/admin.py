@@ -15,8 +15,21 @@ import secrets
 from collections.abc import Iterator
 from typing import Any
 
-from flask import (Blueprint, Response, current_app, flash, g, jsonify, redirect, render_template, request,
-                   session, stream_with_context, url_for)
+import redis
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    stream_with_context,
+    url_for,
+)
 
 from bot import metrics
 from bot.admin import auth
@@ -35,7 +48,14 @@ MAX_LIMIT = 500
 
 @bp.record_once
 def _install(state) -> None:
+    """/metrics and its hooks; and the session cookie's flags (only the operator view uses the session)."""
     metrics.install(state.app)
+    config = state.app.config
+    if config.get("SESSION_COOKIE_SAMESITE") is None:
+        config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    settings = state.app.extensions["weda"].settings
+    if (settings.get("ADMIN_COOKIE_SECURE") or "").lower() in ("1", "true", "yes"):
+        config["SESSION_COOKIE_SECURE"] = True  # behind HTTPS: never send the admin cookie in clear
 
 
 # -- plumbing -----------------------------------------------------------------------------------------
@@ -117,6 +137,12 @@ def _authenticated(token: str, secret_key: str) -> bool:
     return isinstance(logged_in, int | float) and _runtime().services.clock() - logged_in < max_age
 
 
+@bp.errorhandler(redis.RedisError)
+def _redis_down(exc: redis.RedisError) -> Response:
+    current_app.logger.error("admin %s: redis unavailable: %s", request.path, type(exc).__name__)
+    return _refuse(503, "Redis is unavailable right now; the operator view needs it. Try again shortly.")
+
+
 @bp.after_request
 def _headers(response: Response) -> Response:
     """No framing (the buttons act), no caching of user data, only our own nonce'd script."""
@@ -158,7 +184,7 @@ def _template_helpers() -> dict[str, Any]:
 # -- login --------------------------------------------------------------------------------------------
 @bp.get("/login")
 def login_form():
-    return render_template("admin/login.html", next=request.args.get("next", ""), error=None)
+    return render_template("admin/login.html", next=request.args.get("next", ""), name="", error=None)
 
 
 @bp.post("/login")
@@ -166,17 +192,18 @@ def login():
     settings = _runtime().settings
     throttle = auth.LoginThrottle(_runtime().redis)
     address = request.remote_addr or "?"
-    nxt = request.form.get("next", "")
+    nxt, name = request.form.get("next", ""), (request.form.get("name") or "").strip()[:40]
     if throttle.blocked(address):
-        return render_template("admin/login.html", next=nxt, error="Too many failed attempts; wait 15 minutes."), 429
+        return render_template("admin/login.html", next=nxt, name=name,
+                               error="Too many failed attempts; wait 15 minutes."), 429
     if not auth.token_matches(settings.admin_token, request.form.get("token")):
         throttle.failed(address)
-        return render_template("admin/login.html", next=nxt, error="Wrong token."), 401
+        return render_template("admin/login.html", next=nxt, name=name, error="Wrong token."), 401
     throttle.succeeded(address)
     session.clear()  # a fresh session (and CSRF token) on login: no fixation
     session["admin"] = auth.fingerprint(settings.secret_key, settings.admin_token or "")
     session["at"] = _runtime().services.clock()
-    session["op"] = (request.form.get("name") or "").strip()[:40] or "admin"
+    session["op"] = name or "admin"
     session["csrf"] = auth.new_csrf_token()
     return redirect(auth.safe_next(nxt, url_for("admin.funnel")), code=303)
 
