@@ -76,6 +76,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=1, help="gunicorn gthread threads per worker (both apps)")
     parser.add_argument("--requests", type=int, default=60000, help="distinct signed callbacks (no repeats)")
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10"))
     args = parser.parse_args()
@@ -97,8 +98,9 @@ def main() -> int:
         subprocess.run([sys.executable, str(PERF / "wecom_load.py"), "--n", str(args.requests), "--out", str(reqs)],
                        env=env, check=True)
         port = free_port()
-        server = start([sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-b", f"127.0.0.1:{port}",
-                        "--log-level", "warning", cmd], cwd, the_env, work / f"{name}.log")
+        worker_class = ["-k", "gthread", "--threads", str(args.threads)] if args.threads > 1 else []
+        server = start([sys.executable, "-m", "gunicorn", "-w", str(args.workers), *worker_class,
+                        "-b", f"127.0.0.1:{port}", "--log-level", "warning", cmd], cwd, the_env, work / f"{name}.log")
         try:
             wait_up(f"http://127.0.0.1:{port}/healthz")
             run_wrk(port, reqs, 2, args.connections)  # warm-up (jieba, templates, connections)
@@ -108,7 +110,7 @@ def main() -> int:
             server.wait(10)
 
     floor, bot = results["floor"], results["bot"]
-    print(f"workers={args.workers} connections={args.connections} seconds={args.seconds}")
+    print(f"workers={args.workers} threads={args.threads} connections={args.connections} seconds={args.seconds}")
     for name, r in results.items():
         print(f"{name:6s} {r['rps']:9.1f} req/s  p50 {r['p50']:7.2f} ms  p99 {r['p99']:7.2f} ms  non-2xx {r['non2xx']}")
     print(f"throughput ratio bot/floor: {bot['rps'] / floor['rps']:.2f}  (target >= 0.60)")

@@ -20,7 +20,8 @@ from bot.outbox import APP, OutboxMessage
 from bot.progress import Progress
 from bot.redact import redact_secrets
 from bot.render import Renderer
-from bot.store import Store, UserBusy, UserLock
+from bot.locking import UserLock
+from bot.store import Store, UserBusy
 from bot.textsplit import split_utf8, utf8_len
 from handlers import HandlerContext, dispatch
 
@@ -52,18 +53,21 @@ class Pipeline:
         ``max_bytes``: the transport's limit for one reply; the rest of a longer reply is queued
         as follow-up messages to the user, in the same commit.
         """
-        store = self.services.store
+        services = self.services
         try:
-            if self._flooding(incoming):
-                # Before the lock and the handlers: one flooding user cannot tie up the workers.
+            begun = services.store.begin_message(incoming.user_key, incoming.transport, incoming.msg_id,
+                                                 services.clock(), services.rate_limit_per_minute)
+            if begun.flooding:
+                # Counted before the lock and the handlers: one flooding user cannot tie up the workers.
                 log.warning("rate limited user=%s %s/%s", incoming.user_id, incoming.transport, incoming.msg_id)
                 return self._system_reply("rate_limited", incoming, fmt)
-            with store.user_lock(incoming.user_key) as lock:
-                cached, progress = store.load_for_message(incoming.transport, incoming.msg_id, incoming.user_key)
-                if cached is not None:
+            try:
+                if begun.cached is not None:
                     log.info("duplicate %s/%s: cached reply", incoming.transport, incoming.msg_id)
-                    return cached
-                return self._handle_locked(incoming, progress, fmt, max_bytes, lock)
+                    return begun.cached
+                return self._handle_locked(incoming, begun.progress, fmt, max_bytes, begun.lock)
+            finally:
+                begun.lock.release()  # a no-op when the commit already released it
         except UserBusy:
             log.warning("user %s busy: lock not acquired in time", incoming.user_key)
             return self._system_reply("busy", incoming, fmt)
@@ -76,12 +80,6 @@ class Pipeline:
             # retry three times), nothing is committed, and the log has the stack trace.
             log.exception("handler failed for %s/%s user=%s", incoming.transport, incoming.msg_id, incoming.user_id)
             return self._system_reply("error", incoming, fmt)
-
-    def _flooding(self, incoming: Incoming) -> bool:
-        limit = self.services.rate_limit_per_minute
-        if limit <= 0:
-            return False
-        return self.services.store.count_message(incoming.user_key, self.services.clock()) > limit
 
     def _handle_locked(self, incoming: Incoming, progress: Progress | None, fmt: str, max_bytes: int | None,
                        lock: UserLock) -> Outgoing:

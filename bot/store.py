@@ -7,11 +7,14 @@ Keys for one user hash-tag the user key (``{corp:user}``) so a Redis Cluster kee
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from contextlib import contextmanager
 
 import redis
 
+from bot.locking import RETRY_SECONDS, UserLock
 from bot.messages import Event, Outgoing
 from bot.outbox import OutboxMessage
 from bot.outbox import add as outbox_add
@@ -34,8 +37,8 @@ def lock_key(user_key: str) -> str:
     return f"{PREFIX}lock:{{{user_key}}}"
 
 
-def reply_key(transport: str, msg_id: str) -> str:
-    return f"{PREFIX}reply:{transport}:{msg_id}"
+def reply_key(user_key: str, transport: str, msg_id: str) -> str:
+    return f"{PREFIX}reply:{{{user_key}}}:{transport}:{msg_id}"
 
 
 def rate_key(user_key: str, window: int) -> str:
@@ -57,11 +60,37 @@ class UserBusy(Exception):
     """The user's lock could not be taken in time (another message of theirs is being handled)."""
 
 
+# One round trip to start handling a message: count it for the user's rate limit, take the user's
+# lock, and read the cached reply (a retry) and the progress under that lock.
+_BEGIN_SCRIPT = """
+local limit = tonumber(ARGV[3])
+if limit > 0 then
+  local count = redis.call('INCR', KEYS[2])
+  if count == 1 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
+  if count > limit then return {'flood'} end
+end
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'busy'} end
+return {'ok', redis.call('GET', KEYS[3]) or '', redis.call('GET', KEYS[4]) or ''}
+"""
+RATE_WINDOW_SECONDS = 60
+
+
+@dataclass
+class Begun:
+    """The outcome of :meth:`Store.begin_message`."""
+
+    lock: UserLock | None  # held unless flooding
+    flooding: bool = False
+    cached: Outgoing | None = None
+    progress: Progress | None = None
+
+
 class Store:
     def __init__(self, client: redis.Redis, *, lock_timeout: float = 10.0, reply_ttl: int = 3600) -> None:
         self.redis = client
         self.lock_timeout = lock_timeout
         self.reply_ttl = reply_ttl
+        self._begin = client.register_script(_BEGIN_SCRIPT)
 
     # -- progress -------------------------------------------------------------------------------
     def load(self, user_key: str) -> Progress | None:
@@ -77,37 +106,42 @@ class Store:
 
     @contextmanager
     def user_lock(self, user_key: str, wait: float | None = None) -> Iterator[UserLock]:
-        """Serialise read-modify-write per user; the TTL frees a lock whose holder crashed."""
-        lock = UserLock(self.redis.lock(
-            lock_key(user_key),
-            timeout=self.lock_timeout,
-            blocking_timeout=self.lock_timeout if wait is None else wait,
-        ))
-        if not lock.lock.acquire():
+        """Serialise read-modify-write per user (operator actions, reminders)."""
+        lock = UserLock(self.redis, lock_key(user_key), self.lock_timeout)
+        if not lock.acquire(self.lock_timeout if wait is None else wait):
             raise UserBusy(user_key)
         try:
             yield lock
         finally:
             lock.release()
 
-    def count_message(self, user_key: str, now: float, window_seconds: int = 60) -> int:
-        """How many messages this user sent in the current window, this one included."""
-        key = rate_key(user_key, int(now // window_seconds))
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.incr(key)
-        pipe.expire(key, window_seconds * 2)
-        return int(pipe.execute()[0])
+    def begin_message(self, user_key: str, transport: str, msg_id: str, now: float, rate_limit: int) -> Begun:
+        """Rate-count, lock and read for one incoming message, in one round trip when the lock is free.
 
-    def load_for_message(self, transport: str, msg_id: str, user_key: str) -> tuple[Outgoing | None, Progress | None]:
-        """The cached reply to this message (if it was answered) and the user's progress, in one round trip."""
-        raw_reply, raw_progress = self.redis.mget(reply_key(transport, msg_id), progress_key(user_key))
-        reply = Outgoing.from_json(json.loads(raw_reply)) if raw_reply else None
-        return reply, Progress.from_json(raw_progress) if raw_progress else None
-
-    # -- the reply cache (dedupe) ---------------------------------------------------------------
-    def cached_reply(self, transport: str, msg_id: str) -> Outgoing | None:
-        raw = self.redis.get(reply_key(transport, msg_id))
-        return Outgoing.from_json(json.loads(raw)) if raw else None
+        Raises UserBusy when the lock stays taken for the lock timeout. The caller releases
+        ``Begun.lock`` (or hands it to :meth:`commit`).
+        """
+        lock = UserLock(self.redis, lock_key(user_key), self.lock_timeout)
+        keys = [lock.key, rate_key(user_key, int(now // RATE_WINDOW_SECONDS)), reply_key(user_key, transport, msg_id),
+                progress_key(user_key)]
+        deadline = time.monotonic() + self.lock_timeout
+        limit = rate_limit
+        while True:
+            result = self._begin(keys=keys, args=[lock.token, lock.ttl_ms, limit, RATE_WINDOW_SECONDS * 2])
+            if result[0] == "flood":
+                return Begun(lock=None, flooding=True)
+            if result[0] == "ok":
+                lock.held = True
+                raw_reply, raw_progress = result[1], result[2]
+                return Begun(
+                    lock=lock,
+                    cached=Outgoing.from_json(json.loads(raw_reply)) if raw_reply else None,
+                    progress=Progress.from_json(raw_progress) if raw_progress else None,
+                )
+            if time.monotonic() >= deadline:
+                raise UserBusy(user_key)
+            limit = 0  # counted once already
+            time.sleep(RETRY_SECONDS)
 
     # -- one atomic commit per handled message --------------------------------------------------
     def commit(
@@ -128,8 +162,8 @@ class Store:
         self._write_progress(pipe, progress, previous_step)
         if reply is not None:
             transport, msg_id, outgoing = reply
-            pipe.set(reply_key(transport, msg_id), json.dumps(outgoing.to_json(), ensure_ascii=False),
-                     ex=self.reply_ttl)
+            pipe.set(reply_key(progress.user_key, transport, msg_id),
+                     json.dumps(outgoing.to_json(), ensure_ascii=False), ex=self.reply_ttl)
         for event in events:
             pipe.xadd(EVENTS_STREAM, {"event": encode_event(progress.user_key, event)},
                       maxlen=EVENTS_MAXLEN, approximate=True)
@@ -155,12 +189,14 @@ class Store:
         key = progress.user_key
         pipe.set(progress_key(key), progress.to_json())
         pipe.zadd(USERS_INDEX, {key: progress.last_seen})
-        if previous_step is not None and previous_step != progress.step:
+        step_changed = previous_step != progress.step
+        if step_changed and previous_step is not None:
             pipe.zrem(step_index(previous_step), key)
             pipe.zrem(step_since_index(previous_step), key)
         pipe.zadd(step_index(progress.step), {key: progress.last_seen})
-        since = progress.step_started_at.get(str(progress.step)) or progress.created_at or progress.last_seen
-        pipe.zadd(step_since_index(progress.step), {key: since})
+        if step_changed:  # the entry time only changes with the step
+            since = progress.step_started_at.get(str(progress.step)) or progress.created_at or progress.last_seen
+            pipe.zadd(step_since_index(progress.step), {key: since})
         if progress.cert.state == CERT_PENDING and progress.step != FINISHED:
             pipe.zadd(CERT_PENDING_INDEX, {key: progress.cert.since or progress.last_seen})
         else:
@@ -174,27 +210,6 @@ class Store:
         pipe.zrem(step_since_index(step), user_key)
         pipe.zrem(CERT_PENDING_INDEX, user_key)
         pipe.execute()
-
-
-class UserLock:
-    """A redis-py Lock that can also be released inside the commit's MULTI (one round trip fewer)."""
-
-    def __init__(self, lock: redis.lock.Lock) -> None:
-        self.lock = lock
-        self.released = False
-
-    def release_in(self, pipe) -> None:
-        token = self.lock.local.token
-        if token is not None:
-            self.lock.lua_release(keys=[self.lock.name], args=[token], client=pipe)
-            self.released = True
-
-    def release(self) -> None:
-        if self.released:
-            return
-        self.released = True
-        with suppress(redis.exceptions.LockError):  # expired while we worked: the TTL freed it
-            self.lock.release()
 
 
 def encode_event(user_key: str, event: Event) -> str:

@@ -56,7 +56,7 @@ def test_published_vector_message_is_decrypted_and_answered(vector_app, redis_cl
     reply = sim.open_reply(response.get_data())
     assert reply  # "你好" gets an answer
     # the sample's MsgId is the dedupe key: a reply is cached under it
-    assert redis_client.exists("wb:reply:app:m1456453720")
+    assert redis_client.keys("wb:reply:*:app:m1456453720")
 
 
 def test_url_verification_round_trip(client, app_sim):
