@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import re
 
+from bot.config import PROJECT_ROOT
+
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+(?:'[a-z]+)?")
-_ENGLISH = frozenset("""
-the is are was were be been am how what where why when which who whom whose do does did done i i'm i've my
-mine we our us it its it's this that these those there their they them can can't could should would will won't
-to of for with from into on at by not no yes please thanks thank hello hi hey help start status progress next
-back reset mute unmute step check uncheck submitted submit passed failed fail failure error errors certification
-certificate account key secret where's what's don't doesn't didn't isn't need want get got find found have has
-had still again just only also and or but if then than about after before stuck working works work problem
-issue human agent support finished complete completed sure confirm cancel mini program platform release
-""".split())
+_ENGLISH = frozenset(
+    word
+    for line in (PROJECT_ROOT / "data" / "language" / "english_words.txt").read_text(encoding="utf-8").splitlines()
+    if not line.startswith("#")
+    for word in line.split()
+)
 
 
 def detect_language(text: str, previous: str = "zh") -> str:

@@ -15,12 +15,12 @@ import redis
 
 from bot.guide import Guide
 from bot.language import detect_language
+from bot.locking import UserLock
 from bot.messages import Button, Event, Incoming, Outgoing, Reply, Result
 from bot.outbox import APP, OutboxMessage
 from bot.progress import Progress
 from bot.redact import redact_secrets
 from bot.render import Renderer
-from bot.locking import UserLock
 from bot.store import Store, UserBusy
 from bot.textsplit import split_utf8, utf8_len
 from handlers import HandlerContext, dispatch
