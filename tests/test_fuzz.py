@@ -7,6 +7,7 @@ The number of inputs per target is HYPOTHESIS_EXAMPLES (default 300; CI's fuzz r
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -74,3 +75,44 @@ def test_parser_is_total(text):
 @pytest.mark.parametrize("text", ["😀" * 3000, "长" * 7000, "\x00" * 100, "a\u0301" * 500, "<![CDATA[x]]>" * 50])
 def test_oversized_and_odd_texts(say, text):
     assert say(text, user="odd")
+
+
+# -- the AI bot's JSON callback ---------------------------------------------------------------------
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=12,
+)
+
+
+@FUZZ
+@given(query=st.dictionaries(st.sampled_from(["msg_signature", "timestamp", "nonce", "echostr"]),
+                             st.text(max_size=80), max_size=4),
+       body=st.one_of(st.binary(max_size=1000), json_values.map(lambda v: json.dumps(v).encode())))
+def test_aibot_raw_http_never_500(client, query, body):
+    for method in (client.post, client.get):
+        response = method("/wecom/aibot", query_string=query, data=body)
+        assert response.status_code < 500, (query, body)
+
+
+@FUZZ
+@given(payload=st.one_of(
+    json_values,
+    st.fixed_dictionaries({
+        "msgid": st.one_of(st.text(max_size=20), st.integers(), st.none()),
+        "chattype": st.sampled_from(["single", "group", "", None, 3]),
+        "from": st.one_of(st.fixed_dictionaries({"userid": st.one_of(st.text(max_size=12), st.none())}), json_values),
+        "msgtype": st.sampled_from(["text", "mixed", "event", "stream", "image", "voice", "", None]),
+        "text": st.one_of(st.fixed_dictionaries({"content": st.text(max_size=60)}), json_values),
+        "event": json_values,
+        "mixed": json_values,
+        "stream": json_values,
+    }),
+))
+def test_any_json_in_a_valid_aibot_envelope_never_500(client, settings, clock, payload):
+    from bot.wecom.aibot_simulate import AibotSimulator
+
+    sim = AibotSimulator(settings.aibot, clock=clock)
+    callback = sim.wrap(json.dumps(payload))
+    response = client.post("/wecom/aibot", query_string=callback.query, data=callback.body)
+    assert response.status_code < 500, payload
