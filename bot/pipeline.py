@@ -105,10 +105,10 @@ class Pipeline:
             progress.record(event.kind, now, **{k: v for k, v in event.data.items() if k != "text"})
         outgoing = self._render(result.reply, progress.lang, fmt, incoming)
         outgoing, rest = _split(outgoing, max_bytes)
-        follow_ups = [
-            OutboxMessage(APP, part, to_user=incoming.user_id, fmt=fmt, meta={"continues": incoming.msg_id})
-            for part in rest
-        ]
+        # The rest goes out as one message: the sender splits it at the byte limit and sends the parts
+        # in order (separate messages could be reordered by pacing and retries).
+        follow_ups = [OutboxMessage(APP, "\n".join(rest), to_user=incoming.user_id, fmt=fmt,
+                                    meta={"continues": incoming.msg_id})] if rest else []
         services.store.commit(progress, previous_step, events, (incoming.transport, incoming.msg_id, outgoing),
                               follow_ups, release=lock)
         log.info("handled %s/%s user=%s step=%s reply=%s", incoming.transport, incoming.msg_id,

@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import time as dtime
@@ -49,8 +50,10 @@ JOB_FUNC = "bot.reminders:fire"
 
 # -- configuration ------------------------------------------------------------------------------------
 def _seconds_list(settings: Settings, name: str, default: str) -> tuple[float, ...]:
-    raw = settings.get(name)
-    raw = default if raw is None else raw
+    """Comma-separated seconds; unset or empty means the default, "off" means none."""
+    raw = (settings.get(name) or default).strip()
+    if raw.lower() in ("off", "none", "0"):
+        return ()
     try:
         return tuple(float(part) for part in raw.replace(";", ",").split(",") if part.strip())
     except ValueError as exc:
@@ -59,7 +62,7 @@ def _seconds_list(settings: Settings, name: str, default: str) -> tuple[float, .
 
 def _quiet_hours(raw: str) -> tuple[dtime, dtime] | None:
     raw = raw.strip().lower()
-    if raw in ("", "0", "off", "none", "no"):
+    if raw in ("0", "off", "none", "no"):
         return None
     try:
         start, end = (dtime.fromisoformat(part.strip()) for part in raw.split("-"))
@@ -94,8 +97,7 @@ class ReminderConfig:
             cert_followups=_seconds_list(settings, "CERT_FOLLOWUPS", "1800,7200"),
             cert_escalate_delay=settings.seconds("CERT_ESCALATE_DELAY", 3600.0),
             idle_nudges=_seconds_list(settings, "IDLE_NUDGES", "86400,259200"),
-            quiet=_quiet_hours(settings.get("QUIET_HOURS") if settings.get("QUIET_HOURS") is not None
-                               else "22:00-08:30"),
+            quiet=_quiet_hours(settings.get("QUIET_HOURS") or "22:00-08:30"),
             tz=tz,
             group_notices=notices in ("1", "true", "yes", "on") and bool(settings.webhook_key),
             retry=settings.seconds("REMINDER_RETRY", 60.0),
@@ -155,8 +157,14 @@ def job_id(kind: str, user_key: str) -> str:
 
 
 def schedule(ctx: ReminderContext, kind: str, user_key: str, token: dict[str, Any]) -> None:
-    """Add or replace the user's job of this kind, due at ``token['due']``."""
+    """Add or replace the user's job of this kind, due at ``token['due']``.
+
+    A plan already later than the grace (an old event in a backlog) is not worth a job.
+    """
     jid = job_id(kind, user_key)
+    if token["due"] < ctx.clock() - ctx.config.grace:
+        log.info("not scheduling %s: due %.0f s ago", jid, ctx.clock() - token["due"])
+        return
     trigger = RetryingDateTrigger(at(token["due"]), retry=ctx.config.retry, give_up=ctx.config.grace)
     with ctx.lock:
         ctx.scheduler.add_job(JOB_FUNC, trigger=trigger, id=jid, name=f"{kind} reminder",
@@ -165,11 +173,8 @@ def schedule(ctx: ReminderContext, kind: str, user_key: str, token: dict[str, An
 
 
 def cancel(ctx: ReminderContext, kind: str, user_key: str) -> None:
-    with ctx.lock:
-        try:
-            ctx.scheduler.remove_job(job_id(kind, user_key))
-        except JobLookupError:
-            pass
+    with ctx.lock, suppress(JobLookupError):
+        ctx.scheduler.remove_job(job_id(kind, user_key))
 
 
 # -- planning: events -> jobs ---------------------------------------------------------------------------
@@ -189,8 +194,8 @@ class Planner:
         elif kind == "reset":
             cancel(self.ctx, CERT, user_key)
             cancel(self.ctx, IDLE, user_key)
-        elif kind == "mute":
-            cancel(self.ctx, IDLE, user_key)  # certification jobs stay: staff still hear of a stuck user
+        # "mute" needs nothing here: jobs check ``muted`` when they fire (and the "activity" event of
+        # the same message re-plans the idle job anyway); staff still hear of a stuck certification.
         elif kind in ("step_completed", "all_done"):
             self._notice(user_key, event, event_id, event_time)
 
@@ -308,10 +313,8 @@ def _finish(ctx: ReminderContext, jid: str, user_key: str, kind: str, token: dic
         if next_token is not None:
             schedule(ctx, kind, user_key, next_token)
         else:
-            try:
+            with suppress(JobLookupError):
                 ctx.scheduler.remove_job(jid)
-            except JobLookupError:
-                pass
 
 
 # -- what each kind does ------------------------------------------------------------------------------
@@ -334,13 +337,13 @@ def _plan_cert(ctx: ReminderContext, progress: Progress | None, token: dict[str,
             template = "reminder_cert_check" if stage == 0 else "reminder_cert_followup"
             context = {"attempt": progress.cert.attempts, "minutes": minutes, "stage": stage}
             messages.append(user_message(ctx, progress, template, context, base_id))
-        if stage < len(followups):
-            next_due = token["base"] + followups[stage]
-        elif cfg.cert_escalate_delay >= 0:
-            next_due = token["base"] + (followups[-1] if followups else 0.0) + cfg.cert_escalate_delay
-        else:
+        offsets = [0.0, *followups]  # of each user-facing stage from the first check
+        if cfg.cert_escalate_delay >= 0:
+            offsets.append(offsets[-1] + cfg.cert_escalate_delay)
+        if stage + 1 >= len(offsets):
             return Outcome(messages, None)
-        nxt = {**token, "stage": stage + 1, "due": after_quiet_hours(max(next_due, now), cfg.quiet, cfg.tz)}
+        due = _next_due(token["base"], offsets, stage, now)
+        nxt = {**token, "stage": stage + 1, "due": after_quiet_hours(due, cfg.quiet, cfg.tz)}
         return Outcome(messages, nxt, "sent" if messages else "muted: nothing to the user")
     context = {"user": progress.user_id, "mention": None if progress.muted else progress.user_id,
                "staff": list(ctx.settings.support_staff), "minutes": minutes, "attempt": progress.cert.attempts}
@@ -372,9 +375,17 @@ def _plan_idle(ctx: ReminderContext, progress: Progress | None, token: dict[str,
     message = user_message(ctx, progress, "reminder_idle", context, base_id)
     nxt = None
     if stage + 1 < len(cfg.idle_nudges):
-        due = max(token["at"] + cfg.idle_nudges[stage + 1], now + 60.0)
+        due = _next_due(token["at"], cfg.idle_nudges, stage, now)
         nxt = {**token, "stage": stage + 1, "due": after_quiet_hours(due, cfg.quiet, cfg.tz)}
     return Outcome([message], nxt)
+
+
+def _next_due(origin: float, offsets: list[float] | tuple[float, ...], stage: int, now: float) -> float:
+    """When stage+1 is due: on the plan, but never closer to this (perhaps postponed) run than planned.
+
+    Without the floor, a follow-up postponed past quiet hours would be followed at once by the next.
+    """
+    return max(origin + offsets[stage + 1], now + offsets[stage + 1] - offsets[stage])
 
 
 _PLANS: dict[str, Callable[..., Outcome]] = {CERT: _plan_cert, IDLE: _plan_idle}

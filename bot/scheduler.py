@@ -22,6 +22,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import BaseJobStore
 from apscheduler.jobstores.redis import RedisJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.base import BaseTrigger
 
 APS_JOBS_KEY = "wb:aps:jobs"
@@ -68,10 +69,23 @@ def redis_job_store(client: redis.Redis) -> RedisJobStore:
     return store
 
 
+class WorkerScheduler(BackgroundScheduler):
+    """APScheduler's background scheduler, minus one run after ``shutdown()``.
+
+    ``shutdown()`` wakes the main loop, which then processes due jobs once more, against executors
+    that are already shut down (errors, and due jobs pushed back by a retry interval for nothing).
+    """
+
+    def _process_jobs(self):
+        if self.state == STATE_STOPPED:
+            return None
+        return super()._process_jobs()
+
+
 def build_scheduler(jobstore: BaseJobStore, *, threads: int = 8, grace: float = 6 * 3600.0) -> BackgroundScheduler:
     """A scheduler over ``jobstore`` (not started). Defaults are also passed on every ``add_job``."""
     logging.getLogger("apscheduler").setLevel(max(logging.getLogger().level, logging.WARNING))
-    return BackgroundScheduler(
+    return WorkerScheduler(
         jobstores={"default": jobstore},
         executors={"default": ThreadPoolExecutor(threads)},
         job_defaults={"coalesce": True, "misfire_grace_time": int(grace), "max_instances": 1},

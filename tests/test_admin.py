@@ -10,14 +10,16 @@ import pytest
 
 from bot.admin import actions as admin_actions
 from bot.admin.backfill import backfill_step_since
-from bot.admin.queries import SAMPLE, AdminQueries, step_since_index
+from bot.admin.queries import SAMPLE, AdminQueries
 from bot.app import create_app
 from bot.config import load_settings
 from bot.messages import Event
 from bot.outbox import APP, DEAD_LETTERS, OUTBOX_QUEUE, OutboxMessage
 from bot.progress import CERT_PENDING, FINISHED, Progress
 from bot.redis_conn import connect
-from bot.store import CERT_PENDING_INDEX, EVENTS_STREAM, step_index
+from bot.reminders import CERT, IDLE, job_id
+from bot.scheduler import APS_RUN_TIMES_KEY
+from bot.store import CERT_PENDING_INDEX, EVENTS_STREAM, step_index, step_since_index
 from tests.support import TEST_CORP_ID, make_env, redis_url_for_tests
 
 TOKEN = "admin-token-for-tests-0123456789"
@@ -341,7 +343,7 @@ def test_pending_certifications_with_elapsed_time_and_next_followup(admin, say, 
     assert "25 min" in html and "—" in html
 
     due = clock() + 10 * 60
-    store.redis.hset(f"wb:next:{{{key('alice')}}}", mapping={"cert": due, "idle": due + 3600})
+    store.redis.zadd(APS_RUN_TIMES_KEY, {job_id(CERT, key("alice")): due, job_id(IDLE, key("alice")): due + 3600})
     page = admin.get("/admin/api/pending").get_json()
     assert page["items"][0]["next_followup"] == {"kind": "cert", "due": due}
     assert "cert ·" in admin.get("/admin/pending").get_data(as_text=True)

@@ -223,5 +223,7 @@ def test_long_reply_is_split_and_rest_queued(say, redis_client):
     import json
 
     parts = [json.loads(raw) for raw in queued]
-    assert all(p["to_user"] == "erin" and p["channel"] == "app" for p in parts)
-    assert all(len(p["text"].encode()) <= 2048 for p in parts)
+    assert len(parts) == 1 and parts[0]["to_user"] == "erin" and parts[0]["channel"] == "app"
+    from bot.textsplit import split_utf8
+
+    assert all(len(p.encode()) <= 2048 for p in split_utf8(parts[0]["text"], 2048))  # as the sender sends it

@@ -8,8 +8,8 @@ index in pages and writes with ZADD (a user who moves meanwhile is rewritten by 
 
 from __future__ import annotations
 
-from bot.admin.queries import ALL_STEPS, iter_users, step_since_index
-from bot.store import Store
+from bot.admin.queries import ALL_STEPS, iter_users
+from bot.store import Store, step_since_index
 
 
 def since(progress) -> float:

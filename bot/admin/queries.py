@@ -16,7 +16,9 @@ from typing import Any
 from bot.guide import Guide
 from bot.outbox import DEAD_LETTERS, OUTBOX_QUEUE, OutboxMessage
 from bot.progress import FINISHED, NOT_STARTED, Progress
-from bot.store import CERT_PENDING_INDEX, UNANSWERED, USERS_INDEX, Store, step_index
+from bot.reminders import CERT, IDLE, job_id
+from bot.scheduler import APS_RUN_TIMES_KEY
+from bot.store import CERT_PENDING_INDEX, UNANSWERED, USERS_INDEX, Store, step_index, step_since_index
 
 from .models import (
     DeadLetter,
@@ -38,21 +40,7 @@ TAIL = 16  # least recently seen users per step added to the sample: the likelie
 EXPORT_PAGE = 1000
 
 
-def step_since_index(step: int) -> str:
-    """Users on ``step`` scored by when they entered it (kept by Store once the proposed diff lands).
-
-    With it, the median and oldest time on a step are two ZRANGE-by-rank calls, O(log n).
-    """
-    return f"wb:idx:step_since:{step}"
-
-
-def next_followup_keys(user_key: str) -> tuple[str, str]:
-    """Where the reminders engine keeps a user's next follow-ups (hash: kind -> due timestamp).
-
-    The hash-tagged form (like ``wb:user:{corp:user}``) is the agreed one; the plain form is read too
-    in case it was written without the tag.
-    """
-    return f"wb:next:{{{user_key}}}", f"wb:next:{user_key}"
+REMINDER_KINDS = (CERT, IDLE)
 
 
 class AdminQueries:
@@ -241,23 +229,17 @@ class AdminQueries:
         )
 
     def _followups(self, keys: Sequence[str]) -> dict[str, list[Followup]]:
-        """Scheduled follow-ups per user, soonest first (empty when the reminders engine kept none)."""
+        """Scheduled follow-ups per user, soonest first, read from the scheduler's own job store."""
         if not keys:
             return {}
         pipe = self.redis.pipeline(transaction=False)
         for key in keys:
-            for name in next_followup_keys(key):
-                pipe.hgetall(name)
-        res = pipe.execute()
+            for kind in REMINDER_KINDS:
+                pipe.zscore(APS_RUN_TIMES_KEY, job_id(kind, key))
+        res = iter(pipe.execute())
         out: dict[str, list[Followup]] = {}
-        for i, key in enumerate(keys):
-            merged = {**res[2 * i + 1], **res[2 * i]}
-            items = []
-            for kind, due in merged.items():
-                try:
-                    items.append(Followup(kind, float(due)))
-                except (TypeError, ValueError):
-                    continue
+        for key in keys:
+            items = [Followup(kind, float(due)) for kind in REMINDER_KINDS if (due := next(res)) is not None]
             out[key] = sorted(items, key=lambda f: f.due)
         return out
 

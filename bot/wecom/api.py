@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 import time
 from typing import Any
 
@@ -51,9 +52,18 @@ class WeComAPI:
         self.secret = secret
         self.agent_id = agent_id
         self.timeout = timeout
-        self.session = session or requests.Session()
+        self._shared_session = session
+        self._local = threading.local()  # requests.Session is not documented thread-safe: one per sender thread
         digest = hashlib.sha256(f"{corp_id}|{secret}".encode()).hexdigest()[:16]
         self._token_key = f"wb:wecom:token:{digest}"
+
+    @property
+    def session(self) -> requests.Session:
+        if self._shared_session is not None:
+            return self._shared_session
+        if not hasattr(self._local, "session"):
+            self._local.session = requests.Session()
+        return self._local.session
 
     @property
     def can_send_app(self) -> bool:

@@ -1,0 +1,392 @@
+"""Drain the outbox (``wb:outbox``) to WeCom: pick a channel, pace to WeCom's limits, retry, dead-letter.
+
+Reliability, step by step:
+- A message is moved (LMOVE/BLMOVE) into ``wb:outbox:processing`` before it is worked on and removed
+  from there only in the same MULTI that records its fate (sent, delayed, dead). A worker that dies
+  leaves it in the processing list; the next leader moves it back (``recover``).
+- Exactly once as far as WeCom allows: before sending, a claim ``SET NX PX`` on the message id (two
+  copies of one message never go out concurrently); each acknowledged part gets a "sent" marker at
+  once, and the message a "sent" marker with its removal; a copy whose id is marked sent is dropped.
+  What remains is the gap between WeCom's answer and our SET (milliseconds), and a timeout where
+  WeCom did deliver: WeCom has no idempotency key, so no client can close those.
+- Pacing, not dropping: a Redis sliding-window log per limit (webhook 20/min per robot key;
+  message/send 30/min and 1000/h per member), shared by all workers. A message over the limit waits
+  in ``wb:outbox:delayed`` (a ZSET scored by when it may go) and so do retries (exponential backoff),
+  messages with ``meta.not_before``, and 45009 answers (WeCom throttled us anyway: wait a window).
+- The channel is chosen per message: the user's AI-bot ``response_url`` when fresh and unused (it is
+  cleared from their progress, under their lock, in the MULTI that claims it), else the app's
+  ``message/send``, else a mention in the group through the webhook.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import redis
+
+from bot.config import Settings
+from bot.outbox import APP, DEAD_LETTERS, OUTBOX_QUEUE, RESPONSE_URL, WEBHOOK, OutboxMessage
+from bot.store import Store, UserBusy, progress_key
+from bot.textsplit import split_utf8, utf8_len
+from bot.wecom.api import WeComAPI, WeComError
+
+log = logging.getLogger(__name__)
+
+PROCESSING = OUTBOX_QUEUE + ":processing"
+DELAYED = OUTBOX_QUEUE + ":delayed"
+SENT_PREFIX = OUTBOX_QUEUE + ":sent:"
+CLAIM_PREFIX = OUTBOX_QUEUE + ":claim:"
+ROUTE_PREFIX = OUTBOX_QUEUE + ":route:"  # the response_url a message claimed (survives a crash)
+RATE_PREFIX = "wb:rl:"
+
+TEXT_LIMIT = 2048  # bytes: app text/markdown, webhook text
+WEBHOOK_MARKDOWN_LIMIT = 4096
+RESPONSE_URL_LIMIT = 20480  # one POST only: a longer message goes another way
+
+_RESERVE = """
+local now = tonumber(ARGV[1])
+local wait = 0
+for i, key in ipairs(KEYS) do
+  local limit = tonumber(ARGV[1 + 2 * i])
+  local window = tonumber(ARGV[2 + 2 * i])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  local count = redis.call('ZCARD', key)
+  if count >= limit then
+    local oldest = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
+    local w = tonumber(oldest[2]) + window - now
+    if w > wait then wait = w end
+  end
+end
+if wait > 0 then return tostring(wait) end
+for i, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now, ARGV[2])
+  redis.call('PEXPIRE', key, math.ceil(tonumber(ARGV[2 + 2 * i]) * 1000) + 1000)
+end
+return '0'
+"""
+
+_PROMOTE = """
+local items = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for i = #items, 1, -1 do
+  redis.call('ZREM', KEYS[1], items[i])
+  redis.call('RPUSH', KEYS[2], items[i])
+end
+return #items
+"""
+
+
+@dataclass(frozen=True)
+class SenderConfig:
+    max_attempts: int = 12
+    backoff_base: float = 2.0
+    backoff_max: float = 900.0
+    webhook_limit: int = 20
+    app_limit: int = 30
+    app_hourly_limit: int = 1000
+    window: float = 60.0  # the "per minute" of the limits (tests shrink it)
+    hourly_window: float = 3600.0
+    margin: float = 1.0  # added to every window: our clock and WeCom's are not the same clock
+    sent_ttl: float = 7 * 86400.0
+    http_timeout: float = 5.0
+    max_throttled: int = 200  # 45009 answers before a message is given up
+    claim_ttl: float = 15.0  # how long a claim outlives a sender that died mid-send (> one HTTP call)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SenderConfig:
+        timeout = settings.seconds("WECOM_HTTP_TIMEOUT", 5.0)
+        return cls(
+            max_attempts=int(settings.seconds("SEND_MAX_ATTEMPTS", 12)),
+            backoff_base=settings.seconds("SEND_BACKOFF_BASE", 2.0),
+            backoff_max=settings.seconds("SEND_BACKOFF_MAX", 900.0),
+            webhook_limit=int(settings.seconds("WEBHOOK_RATE_LIMIT", 20)),
+            app_limit=int(settings.seconds("APP_RATE_LIMIT", 30)),
+            app_hourly_limit=int(settings.seconds("APP_HOURLY_LIMIT", 1000)),
+            window=settings.seconds("RATE_WINDOW", 60.0),
+            hourly_window=settings.seconds("RATE_HOURLY_WINDOW", 3600.0),
+            margin=settings.seconds("RATE_MARGIN", 1.0),
+            sent_ttl=settings.seconds("SENT_TTL", 7 * 86400.0),
+            http_timeout=timeout,
+            claim_ttl=settings.seconds("SEND_CLAIM_TTL", timeout * 2 + 5.0),
+        )
+
+
+class RateLimiter:
+    """Sliding-window logs in Redis: ``reserve`` takes a slot in every window or says how long to wait."""
+
+    def __init__(self, client: redis.Redis, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self._script = client.register_script(_RESERVE)
+
+    def reserve(self, limits: list[tuple[str, int, float]]) -> float:
+        if not limits:
+            return 0.0
+        args: list[str] = [repr(self.clock()), uuid.uuid4().hex]
+        for _key, limit, window in limits:
+            args += [str(limit), repr(window)]
+        return float(self._script(keys=[key for key, _, _ in limits], args=args))
+
+
+class _Wait(Exception):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"wait {seconds:.2f}s")
+        self.seconds = seconds
+
+
+class Sender:
+    def __init__(self, store: Store, api: WeComAPI, settings: Settings, config: SenderConfig | None = None, *,
+                 clock: Callable[[], float] = time.time, leading: Callable[[], bool] = lambda: True,
+                 identity: str = "sender") -> None:
+        self.store = store
+        self.redis = store.redis
+        self.api = api
+        self.settings = settings
+        self.config = config or SenderConfig.from_settings(settings)
+        self.clock = clock
+        self.leading = leading
+        self.identity = identity
+        self.limiter = RateLimiter(self.redis, clock)
+        self._promote = self.redis.register_script(_PROMOTE)
+
+    # -- queue plumbing -----------------------------------------------------------------------------------
+    def recover(self) -> int:
+        """Put messages a dead worker left half-done back at the head of the outbox (oldest first)."""
+        moved = 0
+        while self.redis.lmove(PROCESSING, OUTBOX_QUEUE, "LEFT", "RIGHT") is not None:
+            moved += 1
+        if moved:
+            log.warning("recovered %d message(s) left in processing", moved)
+        return moved
+
+    def promote(self, limit: int = 500) -> int:
+        """Move delayed messages whose time has come back to the head of the outbox."""
+        return int(self._promote(keys=[DELAYED, OUTBOX_QUEUE], args=[repr(self.clock()), limit]))
+
+    def next_delayed_in(self) -> float | None:
+        first = self.redis.zrange(DELAYED, 0, 0, withscores=True)
+        return max(first[0][1] - self.clock(), 0.0) if first else None
+
+    def run_once(self, block: float = 0.0) -> str | None:
+        """Handle at most one message; ``block`` > 0 waits that long for one. Returns what happened."""
+        self.promote()
+        if block > 0:
+            raw = self.redis.blmove(OUTBOX_QUEUE, PROCESSING, block, "RIGHT", "LEFT")
+        else:
+            raw = self.redis.lmove(OUTBOX_QUEUE, PROCESSING, "RIGHT", "LEFT")
+        return None if raw is None else self.process(raw)
+
+    def drain(self, max_messages: int = 10_000) -> list[str]:
+        """Everything ready now (tests, one-shot tools); delayed messages stay delayed."""
+        results = []
+        for _ in range(max_messages):
+            result = self.run_once()
+            if result is None:
+                break
+            results.append(result)
+        return results
+
+    def run(self, stop: threading.Event) -> None:
+        """The sender thread: until ``stop`` or leadership ends."""
+        while not stop.is_set() and self.leading():
+            try:
+                wait = self.next_delayed_in()
+                self.run_once(block=min(1.0, max(0.05, wait)) if wait is not None else 1.0)
+            except redis.RedisError as exc:
+                log.error("outbox: redis error: %s", exc)
+                stop.wait(1.0)
+            except Exception:  # never let one bad message kill the thread
+                log.exception("outbox: unexpected error")
+                stop.wait(1.0)
+
+    # -- one message ----------------------------------------------------------------------------------------
+    def process(self, raw: str) -> str:
+        try:
+            message = OutboxMessage.from_json(raw)
+        except (ValueError, TypeError) as exc:
+            self._finish(raw, dead=json.dumps({"raw": raw, "error": f"unreadable: {exc}"}, ensure_ascii=False))
+            return "dead"
+        if self.redis.exists(SENT_PREFIX + message.id):
+            self._finish(raw)
+            return "duplicate"
+        now = self.clock()
+        not_before = message.meta.get("not_before")
+        if not_before and float(not_before) > now:
+            self._delay(raw, message, float(not_before), release=False)
+            return "waiting"
+        claim = CLAIM_PREFIX + message.id
+        if not self.redis.set(claim, self.identity, nx=True, px=int(self.config.claim_ttl * 1000)):
+            left = self.redis.pttl(claim)  # look again when the other sender's claim runs out
+            self._delay(raw, message, now + (left / 1000 if left > 0 else 0.1), release=False)
+            return "claimed elsewhere"
+        try:
+            route, url = self._route(message)
+            if route is None:
+                self._dead(raw, message, "no channel can reach the recipient (no app secret, no webhook key)")
+                return "dead"
+            self._send(message, route, url)
+        except _Wait as wait:
+            self._delay(raw, message, now + wait.seconds)
+            return "paced"
+        except WeComError as exc:
+            return self._failed(raw, message, exc)
+        except (redis.RedisError, OSError) as exc:  # e.g. token lock timeouts: try again later
+            return self._failed(raw, message, WeComError(f"{type(exc).__name__}: {exc}"))
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(SENT_PREFIX + message.id, int(self.clock()), ex=int(self.config.sent_ttl))
+            pipe.lrem(PROCESSING, 1, raw)
+            pipe.delete(claim, ROUTE_PREFIX + message.id)
+            pipe.execute()
+        log.info("sent %s via %s to %s", message.id, route, message.to_user)
+        return "sent"
+
+    def _failed(self, raw: str, message: OutboxMessage, exc: WeComError) -> str:
+        now = self.clock()
+        if message.meta.get("route") == RESPONSE_URL and not exc.rate_limited:
+            # the URL is spent or expired either way: the next attempt goes through the app
+            message.meta.update(route=APP, route_failed=str(exc))
+            self.redis.delete(ROUTE_PREFIX + message.id)
+            self._delay(raw, message, now)
+            return "retry"
+        if exc.permanent:
+            self._dead(raw, message, str(exc))
+            return "dead"
+        if exc.rate_limited:
+            message.meta["throttled"] = int(message.meta.get("throttled", 0)) + 1
+            if message.meta["throttled"] > self.config.max_throttled:
+                self._dead(raw, message, str(exc))
+                return "dead"
+            self._delay(raw, message, now + self.config.window + self.config.margin)
+            return "throttled"
+        message.attempts += 1
+        if message.attempts >= self.config.max_attempts:
+            self._dead(raw, message, str(exc))
+            return "dead"
+        backoff = min(self.config.backoff_base * 2 ** (message.attempts - 1), self.config.backoff_max)
+        self._delay(raw, message, now + backoff * random.uniform(0.8, 1.2))
+        log.warning("send %s failed (attempt %d): %s", message.id, message.attempts, exc)
+        return "retry"
+
+    # -- choosing the channel --------------------------------------------------------------------------------
+    def _route(self, message: OutboxMessage) -> tuple[str | None, str | None]:
+        if message.channel == WEBHOOK:
+            return (WEBHOOK, None) if self.settings.webhook_key else (None, None)
+        if message.channel == RESPONSE_URL and message.url and message.meta.get("route") != APP:
+            message.meta["route"] = RESPONSE_URL
+            return RESPONSE_URL, message.url
+        if message.meta.get("route") != APP:
+            url = self.redis.get(ROUTE_PREFIX + message.id) or self._claim_response_url(message)
+            if url:
+                message.meta["route"] = RESPONSE_URL
+                return RESPONSE_URL, url
+        message.meta["route"] = APP
+        if self.api.can_send_app and message.to_user:
+            return APP, None
+        if self.settings.webhook_key and message.to_user:
+            return WEBHOOK, None  # last resort: mention them in the group
+        return None, None
+
+    def _claim_response_url(self, message: OutboxMessage) -> str | None:
+        """Take the user's unused, fresh response_url for this message (once: it is cleared)."""
+        user = message.to_user or ""
+        if not user or "|" in user or message.meta.get("audience") == "staff":
+            return None
+        if utf8_len(message.text) > RESPONSE_URL_LIMIT:
+            return None
+        user_key = message.meta.get("user_key") or f"{self.settings.corp_id}:{user}"
+        try:
+            with self.store.user_lock(user_key, wait=2.0):
+                progress = self.store.load(user_key)
+                if (progress is None or not progress.response_url
+                        or (progress.response_url_expires or 0) <= self.clock() + 5):
+                    return None
+                url = progress.response_url
+                progress.response_url = None
+                progress.response_url_expires = None
+                with self.redis.pipeline(transaction=True) as pipe:
+                    pipe.set(progress_key(user_key), progress.to_json())
+                    pipe.set(ROUTE_PREFIX + message.id, url, ex=3600)
+                    pipe.execute()
+                return url
+        except UserBusy:
+            return None  # the user is mid-message: the app is as good
+
+    # -- sending ---------------------------------------------------------------------------------------------
+    def _send(self, message: OutboxMessage, route: str, url: str | None) -> None:
+        msgtype, text, limit = self._content(message, route)
+        parts = split_utf8(text, limit)
+        claim = CLAIM_PREFIX + message.id
+        for i, part in enumerate(parts):
+            marker = f"{SENT_PREFIX}{message.id}:{route}:{i}"
+            if self.redis.exists(marker):
+                continue  # delivered before a crash or a failed later part
+            wait = self.limiter.reserve(self._limits(message, route))
+            if wait > 0:
+                raise _Wait(wait)
+            self.redis.pexpire(claim, int(self.config.claim_ttl * 1000))
+            if route == RESPONSE_URL:
+                self.api.post_response_url(url or "", part)
+            elif route == WEBHOOK:
+                mention = [message.to_user] if message.to_user and msgtype == "text" else None
+                self.api.send_webhook(self.settings.webhook_key or "", msgtype, part, mention)
+            else:
+                self.api.send_app(message.to_user or "", msgtype, part)
+            self.redis.set(marker, 1, ex=int(self.config.sent_ttl))
+
+    def _content(self, message: OutboxMessage, route: str) -> tuple[str, str, int]:
+        markdown = message.fmt == "markdown"
+        if route == RESPONSE_URL:
+            return "markdown", message.text, RESPONSE_URL_LIMIT
+        if route == WEBHOOK:
+            text = message.text
+            if message.channel != WEBHOOK and message.to_user:  # an app message falling back to the group
+                text = f"<@{message.to_user}> {text}" if markdown else text
+            return ("markdown", text, WEBHOOK_MARKDOWN_LIMIT) if markdown else ("text", text, TEXT_LIMIT)
+        plain = message.meta.get("plain")
+        if plain:
+            return "text", plain, TEXT_LIMIT
+        return ("markdown" if markdown else "text"), message.text, TEXT_LIMIT
+
+    def _limits(self, message: OutboxMessage, route: str) -> list[tuple[str, int, float]]:
+        cfg = self.config
+        if route == WEBHOOK:
+            robot = hashlib.sha256((self.settings.webhook_key or "").encode()).hexdigest()[:16]
+            return [(f"{RATE_PREFIX}webhook:{robot}", cfg.webhook_limit, cfg.window + cfg.margin)]
+        if route == APP:
+            limits = []
+            for user in (message.to_user or "").split("|"):
+                limits.append((f"{RATE_PREFIX}app:{user}:m", cfg.app_limit, cfg.window + cfg.margin))
+                limits.append((f"{RATE_PREFIX}app:{user}:h", cfg.app_hourly_limit, cfg.hourly_window + cfg.margin))
+            return limits
+        return []
+
+    # -- recording a message's fate (each in one MULTI with its removal from processing) -----------------------
+    def _finish(self, raw: str, dead: str | None = None) -> None:
+        with self.redis.pipeline(transaction=True) as pipe:
+            if dead is not None:
+                pipe.lpush(DEAD_LETTERS, dead)
+            pipe.lrem(PROCESSING, 1, raw)
+            pipe.execute()
+
+    def _delay(self, raw: str, message: OutboxMessage, ready_at: float, release: bool = True) -> None:
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(DELAYED, {message.to_json(): ready_at})
+            pipe.lrem(PROCESSING, 1, raw)
+            if release:
+                pipe.delete(CLAIM_PREFIX + message.id)
+            pipe.execute()
+
+    def _dead(self, raw: str, message: OutboxMessage, error: str) -> None:
+        message.meta.update(error=error, failed_at=self.clock())
+        log.error("message %s to %s failed for good: %s", message.id, message.to_user, error)
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.lpush(DEAD_LETTERS, message.to_json())
+            pipe.lrem(PROCESSING, 1, raw)
+            pipe.delete(CLAIM_PREFIX + message.id, ROUTE_PREFIX + message.id)
+            pipe.execute()

@@ -1,0 +1,442 @@
+"""Reminders end to end in one process: real Redis, the real job store, a controlled clock.
+
+Messages go through the app callback (``say``); the resulting events are consumed from
+``wb:events`` as the worker does; jobs land in APScheduler's Redis job store (scheduler started
+paused, so nothing fires on its own) and are fired by hand at fake times.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.guide import Guide
+from bot.messages import Reply
+from bot.outbox import APP, OUTBOX_QUEUE, WEBHOOK, OutboxMessage
+from bot.progress import CERT_PENDING
+from bot.reminders import (
+    CERT,
+    IDLE,
+    Planner,
+    ReminderConfig,
+    ReminderContext,
+    after_quiet_hours,
+    fire,
+    install,
+    job_id,
+    schedule,
+)
+from bot.render import MARKDOWN, TEXT, Renderer
+from bot.scheduler import APS_JOBS_KEY, RetryingDateTrigger, at, build_scheduler, redis_job_store
+from bot.store import EVENTS_STREAM, Store, progress_key
+from bot.worker import EVENTS_GROUP, EventConsumer
+from tests.support import TEST_CORP_ID, make_env
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+ALICE = f"{TEST_CORP_ID}:alice"
+
+
+def shanghai(*args: int) -> float:
+    return datetime(*args, tzinfo=SHANGHAI).timestamp()
+
+
+@pytest.fixture
+def env(tmp_path) -> dict[str, str]:
+    return make_env(tmp_path, WECOM_WEBHOOK_KEY="hook-key", WECOM_APP_SECRET="secret", SUPPORT_STAFF="staff1,staff2")
+
+
+class Harness:
+    """The worker's planning half, driven step by step."""
+
+    def __init__(self, settings, client, clock) -> None:
+        self.client = client
+        self.clock = clock
+        self.scheduler = build_scheduler(redis_job_store(client))
+        self.scheduler.start(paused=True)  # jobs are stored, never run by the scheduler itself
+        self.ctx = ReminderContext(ReminderConfig.from_settings(settings), settings, Store(client),
+                                   Renderer(settings.templates_dir), Guide.load(settings.guide_file),
+                                   scheduler=self.scheduler, clock=clock)
+        install(self.ctx)
+        self.consumer = EventConsumer(client, Planner(self.ctx), "test-worker")
+        self.consumer.ensure_group()
+
+    def pump(self) -> int:
+        return self.consumer.poll(block_ms=None)
+
+    def jobs(self) -> dict[str, dict]:
+        return {job.id: job.args[3] for job in self.scheduler.get_jobs()}
+
+    def run_due(self) -> int:
+        """Fire every job due at the fake time, as the scheduler would (stages may chain)."""
+        ran = 0
+        for _ in range(20):
+            due = [job for job in self.scheduler.get_jobs() if job.args[3]["due"] <= self.clock()]
+            if not due:
+                break
+            for job in due:
+                fire(*job.args)
+                ran += 1
+        return ran
+
+    def outbox(self) -> list[OutboxMessage]:
+        """Reminders and notices queued so far (not the pipeline's own continuation messages)."""
+        messages = [OutboxMessage.from_json(raw) for raw in reversed(self.client.lrange(OUTBOX_QUEUE, 0, -1))]
+        return [m for m in messages if m.meta.get("kind", "").startswith(("reminder_", "notice_"))]
+
+    def take_outbox(self) -> list[OutboxMessage]:
+        messages = self.outbox()
+        self.client.delete(OUTBOX_QUEUE)
+        return messages
+
+    def close(self) -> None:
+        self.scheduler.shutdown(wait=False)
+        install(None)
+
+
+@pytest.fixture
+def harness(settings, redis_client, clock):
+    clock.now = shanghai(2026, 9, 21, 10, 0)
+    h = Harness(settings, redis_client, clock)
+    yield h
+    h.close()
+
+
+def test_cert_check_followups_then_staff_notice(harness, say, clock):
+    say("开始")
+    say("我提交了认证")
+    harness.pump()
+    submitted = clock()
+    jobs = harness.jobs()
+    assert jobs[job_id(CERT, ALICE)]["due"] == submitted + 600
+    assert harness.client.hexists(APS_JOBS_KEY, job_id(CERT, ALICE))  # in the Redis job store
+
+    clock.advance(599)
+    assert harness.run_due() == 0
+    clock.advance(1)
+    harness.run_due()
+    check = harness.take_outbox()
+    assert len(check) == 1 and check[0].channel == APP and check[0].to_user == "alice"
+    assert "认证应已完成，结果如何" in check[0].text and "认证通过了" in check[0].text and "认证失败了" in check[0].text
+    assert "**" not in check[0].meta["plain"]  # the app gets the plain variant
+
+    clock.advance(1800)  # +30 min after the check
+    harness.run_due()
+    first = harness.take_outbox()
+    assert len(first) == 1 and "结果出来了吗" in first[0].text
+    clock.advance(7200 - 1800)  # +2 h after the check
+    harness.run_due()
+    assert len(harness.take_outbox()) == 1
+    clock.advance(3600)  # then support staff hear of it, in the group
+    harness.run_due()
+    notice = harness.take_outbox()
+    assert len(notice) == 1 and notice[0].channel == WEBHOOK
+    assert "<@staff1>" in notice[0].text and "<@staff2>" in notice[0].text and "<@alice>" in notice[0].text
+    assert job_id(CERT, ALICE) not in harness.jobs()  # the chain is over
+    clock.advance(86400 * 3)
+    harness.pump()
+    harness.run_due()
+    assert harness.take_outbox() == []  # certification pending: no idle nudge either
+
+
+def test_answer_cancels_certification_reminders(harness, say, clock):
+    say("我提交了认证")
+    harness.pump()
+    assert job_id(CERT, ALICE) in harness.jobs()
+    clock.advance(300)
+    say("认证通过了")
+    harness.pump()
+    assert job_id(CERT, ALICE) not in harness.jobs()
+    clock.advance(3600)
+    harness.run_due()
+    assert [m for m in harness.outbox() if m.channel == APP] == []
+
+
+def test_stale_job_does_nothing_when_it_fires(harness, say, clock, redis_client):
+    """Even if the cancelling event was not consumed yet, the job re-reads progress and stays quiet."""
+    say("我提交了认证")
+    harness.pump()
+    clock.advance(60)
+    say("认证失败了")  # not pumped: the job is still in the store
+    say("我提交了认证")  # a second attempt: new since, new attempt number
+    clock.advance(600)
+    fire(*harness.scheduler.get_job(job_id(CERT, ALICE)).args)
+    assert harness.outbox() == []
+    harness.pump()  # the new attempt gets its own check
+    assert harness.jobs()[job_id(CERT, ALICE)]["attempt"] == 2
+
+
+def test_reset_makes_reminders_stale(harness, say, clock):
+    say("开始")
+    say("我提交了认证")
+    harness.pump()
+    say("重置")
+    say("确认")
+    clock.advance(600)
+    fire(*harness.scheduler.get_job(job_id(CERT, ALICE)).args)
+    assert harness.outbox() == []
+    harness.pump()
+    assert harness.jobs() == {}  # reset and "not started" cancel both kinds
+
+
+def test_idle_nudge_names_next_unticked_item(harness, say, clock, settings):
+    say("开始")
+    say("勾选 1")
+    harness.pump()
+    idle = harness.jobs()[job_id(IDLE, ALICE)]
+    assert idle["due"] == clock() + 86400 and idle["step"] == 1
+    clock.advance(86400)
+    harness.run_due()
+    [nudge] = harness.take_outbox()
+    item2 = Guide.load(settings.guide_file).step(1).items[1].zh
+    assert "第1步" in nudge.text and "☐ 2." in nudge.text and "勾选 2" in nudge.text
+    assert item2.replace("**", "")[:10] in nudge.meta["plain"]
+    second = harness.jobs()[job_id(IDLE, ALICE)]
+    assert second["stage"] == 1 and second["due"] == idle["at"] + 259200
+    clock.advance(259200 - 86400)
+    harness.run_due()
+    assert len(harness.take_outbox()) == 1
+    assert harness.jobs() == {}  # two nudges, then silence
+
+
+def test_activity_reschedules_the_single_idle_job(harness, say, clock):
+    say("开始")
+    harness.pump()
+    first = harness.jobs()[job_id(IDLE, ALICE)]["due"]
+    clock.advance(3600)
+    say("进度")
+    harness.pump()
+    jobs = harness.jobs()
+    assert list(jobs) == [job_id(IDLE, ALICE)]
+    assert jobs[job_id(IDLE, ALICE)]["due"] == first + 3600
+
+
+def test_idle_nudge_waits_for_the_morning(harness, say, clock):
+    clock.now = shanghai(2026, 9, 21, 23, 30)
+    say("开始")
+    harness.pump()
+    due = harness.jobs()[job_id(IDLE, ALICE)]["due"]
+    assert due == shanghai(2026, 9, 23, 8, 30)  # 24 h later is 23:30 again: postponed to 08:30
+
+
+def test_late_fire_in_quiet_hours_is_postponed(harness, say, clock):
+    say("开始")
+    harness.pump()
+    clock.now = shanghai(2026, 9, 22, 23, 0)  # the worker was down; it fires at night
+    harness.run_due()
+    assert harness.outbox() == []
+    assert harness.jobs()[job_id(IDLE, ALICE)]["due"] == shanghai(2026, 9, 23, 8, 30)
+
+
+def test_late_evening_certification_follow_ups_wait_and_keep_their_spacing(harness, say, clock):
+    clock.now = shanghai(2026, 9, 21, 23, 0)
+    say("我提交了认证")
+    harness.pump()
+    clock.advance(600)  # 23:10: the promised check still comes
+    harness.run_due()
+    assert len(harness.take_outbox()) == 1
+    follow_up = harness.jobs()[job_id(CERT, ALICE)]
+    assert follow_up["due"] == shanghai(2026, 9, 22, 8, 30)  # 23:40 is quiet: the morning
+    clock.now = follow_up["due"]
+    harness.run_due()
+    assert len(harness.take_outbox()) == 1  # one follow-up, not both at once
+    assert harness.jobs()[job_id(CERT, ALICE)]["due"] == shanghai(2026, 9, 22, 10, 0)  # still 90 min apart
+
+
+def test_muted_not_started_and_finished_users_get_no_nudges(harness, say, clock, redis_client):
+    say("进度", user="bob")  # never started
+    harness.pump()
+    assert job_id(IDLE, f"{TEST_CORP_ID}:bob") not in harness.jobs()
+
+    say("开始")
+    harness.pump()
+    say("别提醒了")
+    harness.pump()
+    clock.advance(86400 * 4)
+    harness.run_due()
+    assert [m for m in harness.outbox() if m.channel == APP] == []
+
+    store = Store(redis_client)
+    carol = f"{TEST_CORP_ID}:carol"
+    say("开始", user="carol")
+    progress = store.load(carol)
+    progress.step = 7  # finished
+    redis_client.set(progress_key(carol), progress.to_json())
+    say("进度", user="carol")
+    harness.pump()
+    assert job_id(IDLE, carol) not in harness.jobs()
+
+
+def test_muted_user_gets_no_cert_reminders_but_staff_still_hear(harness, say, clock):
+    say("我提交了认证")
+    say("别提醒了")
+    harness.pump()
+    for step in (600, 1800, 5400, 3600):  # the check, two follow-ups, the staff notice
+        clock.advance(step)
+        harness.run_due()
+    messages = harness.take_outbox()
+    assert [m.channel for m in messages] == [WEBHOOK]
+    assert "<@staff1>" in messages[0].text and "<@alice>" not in messages[0].text
+
+
+def test_group_notices_mention_the_user(harness, say, clock):
+    say("开始")
+    say("完成")
+    harness.pump()
+    [notice] = harness.take_outbox()
+    assert notice.channel == WEBHOOK and notice.fmt == "markdown"
+    assert "<@alice>" in notice.text and "第1步" in notice.text and "第2步" in notice.text
+
+    for _ in range(5):
+        say("完成")
+        if "认证" in say("进度"):
+            say("认证通过了")
+    harness.pump()
+    texts = [m.text for m in harness.take_outbox()]
+    assert any("完成全部六个步骤" in t for t in texts)
+    assert len(texts) == 5 and not any("已完成第6步" in t for t in texts)  # steps 2-5 + "all done", once
+
+
+def test_group_notices_can_be_turned_off(tmp_path, redis_client, clock):
+    from bot.app import create_app, runtime_of
+    from bot.config import load_settings
+
+    settings = load_settings(make_env(tmp_path, WECOM_WEBHOOK_KEY="hook-key", GROUP_NOTICES="0"))
+    assert ReminderConfig.from_settings(settings).group_notices is False
+    assert ReminderConfig.from_settings(load_settings(make_env(tmp_path))).group_notices is False  # no webhook
+    h = Harness(settings, redis_client, clock)
+    try:
+        runtime = runtime_of(create_app(settings, client=redis_client, clock=clock))
+        assert runtime is not None
+        from bot.messages import Event
+
+        Planner(h.ctx).handle(ALICE, Event("step_completed", {"step": 1}), "1-0", time.time())
+        assert h.outbox() == []
+    finally:
+        h.close()
+
+
+def test_a_job_run_twice_queues_its_message_once(harness, say, clock):
+    """A crash after the message was queued but before the job confirmed: the re-run sends nothing."""
+    say("我提交了认证")
+    harness.pump()
+    job = harness.scheduler.get_job(job_id(CERT, ALICE))
+    clock.advance(600)
+    harness.ctx.leading = lambda: False  # the run "crashes" before confirming (job stays in the store)
+    fire(*job.args)
+    assert harness.outbox() == []  # a non-leader does nothing at all
+    harness.ctx.leading = lambda: True
+    from bot.reminders import run_job
+
+    harness.ctx.scheduler = None  # queue the message but do not confirm: as if killed right after
+    run_job(harness.ctx, *job.args)
+    harness.ctx.scheduler = harness.scheduler
+    assert len(harness.outbox()) == 1
+    assert harness.jobs()[job_id(CERT, ALICE)]["stage"] == 0  # still there: it will run again
+    fire(*job.args)
+    assert len(harness.outbox()) == 1  # the re-run found the done marker
+    assert harness.jobs()[job_id(CERT, ALICE)]["stage"] == 1  # and moved the chain on
+
+
+def test_unacknowledged_events_are_reclaimed_by_the_next_leader(harness, say, redis_client):
+    say("我提交了认证")
+    # a leader read the events, then died before XACK
+    read = redis_client.xreadgroup(EVENTS_GROUP, "dead-worker", {EVENTS_STREAM: ">"}, count=100)
+    assert read and harness.pump() == 0
+    assert harness.jobs() == {}
+    assert harness.consumer.recover() >= 2  # cert_submitted + activity
+    assert job_id(CERT, ALICE) in harness.jobs()
+    assert redis_client.xpending(EVENTS_STREAM, EVENTS_GROUP)["pending"] == 0
+    names = [c["name"] for c in redis_client.xinfo_consumers(EVENTS_STREAM, EVENTS_GROUP)]
+    assert "dead-worker" not in names
+
+
+def test_the_real_scheduler_reruns_a_job_until_it_confirms(settings, redis_client):
+    """RetryingDateTrigger: a run that did not confirm (leader lost, crash) is run again later."""
+    ctx = ReminderContext(ReminderConfig(retry=0.3), settings, Store(redis_client), Renderer(settings.templates_dir),
+                          Guide.load(settings.guide_file), scheduler=build_scheduler(redis_job_store(redis_client)))
+    calls: list[bool] = []
+    leading = iter([False, True, True, True])
+
+    def is_leading() -> bool:
+        value = next(leading, True)
+        calls.append(value)
+        return value
+
+    ctx.leading = is_leading
+    install(ctx)
+    store = Store(redis_client)
+    from bot.progress import Progress
+
+    progress = Progress.new(TEST_CORP_ID, "alice", time.time())
+    progress.step, progress.cert.state, progress.cert.since, progress.cert.attempts = 3, CERT_PENDING, time.time(), 1
+    store.save(progress, None)
+    ctx.scheduler.start()
+    try:
+        token = {"since": progress.cert.since, "attempt": 1, "stage": 0, "base": time.time(), "due": time.time()}
+        schedule(ctx, CERT, ALICE, token)
+        deadline = time.time() + 5
+        while time.time() < deadline and redis_client.llen(OUTBOX_QUEUE) == 0:
+            time.sleep(0.05)
+        assert redis_client.llen(OUTBOX_QUEUE) == 1
+        assert calls[0] is False  # the first run stepped aside, the job survived it
+        time.sleep(0.2)
+        assert ctx.scheduler.get_job(job_id(CERT, ALICE)).args[3]["stage"] == 1
+    finally:
+        ctx.scheduler.shutdown(wait=False)
+        install(None)
+
+
+def test_retrying_trigger():
+    start = at(1_000_000.0)
+    trigger = RetryingDateTrigger(start, retry=60, give_up=300)
+    assert trigger.get_next_fire_time(None, at(0)) == start
+    assert trigger.get_next_fire_time(start, at(1_000_010.0)) == at(1_000_070.0)
+    assert trigger.get_next_fire_time(start, at(1_000_250.0)) is None
+
+
+@pytest.mark.parametrize(("local", "expected"), [
+    ((2026, 9, 21, 21, 59), (2026, 9, 21, 21, 59)),
+    ((2026, 9, 21, 22, 0), (2026, 9, 22, 8, 30)),
+    ((2026, 9, 22, 3, 0), (2026, 9, 22, 8, 30)),
+    ((2026, 9, 22, 8, 30), (2026, 9, 22, 8, 30)),
+])
+def test_quiet_hours(local, expected):
+    config = ReminderConfig()
+    assert after_quiet_hours(shanghai(*local), config.quiet, config.tz) == shanghai(*expected)
+
+
+def test_quiet_hours_are_configurable(tmp_path):
+    from bot.config import load_settings
+
+    config = ReminderConfig.from_settings(load_settings(make_env(
+        tmp_path, QUIET_HOURS="12:00-13:00", REMINDER_TZ="UTC", CERT_FOLLOWUPS="60", IDLE_NUDGES="off")))
+    noon = datetime(2026, 9, 21, 12, 30, tzinfo=ZoneInfo("UTC")).timestamp()
+    assert after_quiet_hours(noon, config.quiet, config.tz) == noon + 1800
+    assert config.cert_followups == (60.0,) and config.idle_nudges == ()
+    off = ReminderConfig.from_settings(load_settings(make_env(tmp_path, QUIET_HOURS="off")))
+    assert off.quiet is None
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize(("template", "context"), [
+    ("reminder_cert_check", {"attempt": 2, "minutes": 10, "stage": 0}),
+    ("reminder_cert_followup", {"attempt": 1, "minutes": 40, "stage": 1}),
+    ("reminder_idle", {"step": {"number": 2, "title": "T"}, "item": {"n": 3, "text": "**do** it"}, "stage": 0,
+                       "days": 3}),
+    ("reminder_idle", {"step": {"number": 2, "title": "T"}, "item": None, "stage": 1, "days": 1}),
+    ("notice_step_completed", {"user": "alice", "mention": "alice", "step": 1, "title": "A", "next_step": 2,
+                               "next_title": "B"}),
+    ("notice_all_done", {"user": "alice", "mention": None}),
+    ("notice_cert_stuck", {"user": "alice", "mention": "alice", "staff": ["s1"], "minutes": 190, "attempt": 1}),
+])
+def test_templates_render_in_both_languages(settings, template, context, lang):
+    renderer = Renderer(settings.templates_dir)
+    markdown = renderer.render(Reply(template, context), lang, MARKDOWN)
+    plain = renderer.render(Reply(template, context), lang, TEXT)
+    assert markdown and "**" not in plain
+    if template.startswith("reminder_cert"):
+        commands = ("认证通过了", "认证失败了") if lang == "zh" else ("certification passed", "certification failed")
+        assert all(c in plain for c in commands)
