@@ -134,3 +134,49 @@ def test_rate_limit_window_moves_with_the_clock(say, runtime, clock):
     assert "太快" in say("进度", user="burst")
     clock.advance(61)
     assert "太快" not in say("进度", user="burst")
+
+
+def test_slow_or_failing_wecom_does_not_slow_the_callbacks(tmp_path, redis_client):
+    """Web processes never call WeCom: with WeCom hanging past the HTTP timeout, callbacks stay fast,
+    and what the worker could not send goes out once WeCom recovers, each message once."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.fake_wecom import FakeWeCom
+    from tests.servers import ROOT
+
+    with FakeWeCom() as wecom:
+        env = make_env(tmp_path, WECOM_API_BASE=wecom.base_url, WECOM_APP_SECRET="app-secret", LOG_LEVEL="WARNING",
+                       WECOM_HTTP_TIMEOUT="0.5", SEND_BACKOFF_BASE="0.2", SEND_BACKOFF_MAX="1", IDLE_NUDGES="off",
+                       LEADER_TTL="2", LEADER_POLL="0.2")
+        settings = load_settings(env)
+        wecom.fail("slow", seconds=6, delay=2.0)
+        bot = Gunicorn(env).start(tmp_path / "gunicorn.log")
+        worker = subprocess.Popen([sys.executable, "-m", "bot", "worker"], cwd=ROOT,
+                                  env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+                                  stdout=(tmp_path / "worker.log").open("w"), stderr=subprocess.STDOUT)
+        try:
+            sim = AppSimulator(settings.app, settings.agent_id)
+            session = requests.Session()
+            latencies = []
+            for n in range(20):  # "开始" answers with more than one message: the rest goes through the outbox
+                callback = sim.text(f"slow{n}", "开始")
+                started = time.monotonic()
+                response = session.post(bot.url + "/wecom/callback", params=callback.query, data=callback.body,
+                                        timeout=10)
+                latencies.append(time.monotonic() - started)
+                assert response.status_code == 200
+            assert max(latencies) < 1.0, latencies  # WeCom hangs 2 s per call; the callbacks do not wait on it
+            deadline = time.monotonic() + 40
+            while time.monotonic() < deadline and len({r.body["touser"] for r in wecom.delivered("message/send")}) < 20:
+                time.sleep(0.2)
+            delivered = Counter((r.body["touser"], r.content) for r in wecom.delivered("message/send"))
+            users = {user for user, _content in delivered}
+            assert users == {f"slow{n}" for n in range(20)}, (tmp_path / "worker.log").read_text()
+            assert set(delivered.values()) == {1}  # nothing delivered twice
+            assert any(r.fault == "slow" for r in wecom.calls("message/send"))  # the fault really hit
+        finally:
+            worker.terminate()
+            worker.wait(10)
+            bot.stop()
