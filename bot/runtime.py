@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.pipeline import Pipeline, Services
 from bot.services import build_services
 from bot.wecom.aibot_callback import AibotCallback, build_aibot_callback
+from bot.wecom import app_protocol
 from bot.wecom.app_callback import AppCallback
 from bot.wecom.envelope import Envelope
 
@@ -38,6 +39,7 @@ def build_runtime(settings: Settings, client: redis.Redis | None = None,
         settings=settings,
         services=services,
         pipeline=pipeline,
-        app_callback=AppCallback(app_envelope, pipeline, settings.corp_id),
+        app_callback=AppCallback(app_envelope, pipeline, settings.corp_id,
+                                 reply_max_bytes=None if settings.demo else app_protocol.TEXT_REPLY_MAX_BYTES),
         aibot_callback=build_aibot_callback(settings, pipeline, clock),
     )

@@ -11,10 +11,14 @@ from bot.wecom.envelope import CallbackRejected, Envelope, SignedQuery
 
 
 class AppCallback:
-    def __init__(self, envelope: Envelope, pipeline: Pipeline, corp_id: str) -> None:
+    def __init__(self, envelope: Envelope, pipeline: Pipeline, corp_id: str,
+                 reply_max_bytes: int | None = app_protocol.TEXT_REPLY_MAX_BYTES) -> None:
+        """``reply_max_bytes``: where a reply is split, the rest following as active messages; None in
+        demo mode, where no WeCom cuts the reply and nothing could send the rest."""
         self.envelope = envelope
         self.pipeline = pipeline
         self.corp_id = corp_id
+        self.reply_max_bytes = reply_max_bytes
 
     def verify(self, args: Mapping[str, str]) -> str:
         query = SignedQuery.from_args(args)
@@ -29,7 +33,7 @@ class AppCallback:
         encrypted = app_protocol.encrypted_field(body)
         plaintext = self.envelope.decrypt(query, encrypted)
         incoming = app_protocol.to_incoming(plaintext, self.corp_id)
-        outgoing = self.pipeline.process(incoming, TEXT, max_bytes=app_protocol.TEXT_REPLY_MAX_BYTES)
+        outgoing = self.pipeline.process(incoming, TEXT, max_bytes=self.reply_max_bytes)
         if not outgoing.text:
             return ""
         return app_protocol.reply_xml(self.envelope, incoming, outgoing.text, query)
