@@ -11,8 +11,8 @@ import redis
 from bot.config import Settings
 from bot.pipeline import Pipeline, Services
 from bot.services import build_services
-from bot.wecom.aibot_callback import AibotCallback, build_aibot_callback
 from bot.wecom import app_protocol
+from bot.wecom.aibot_callback import AibotCallback, build_aibot_callback
 from bot.wecom.app_callback import AppCallback
 from bot.wecom.envelope import Envelope
 
