@@ -1,10 +1,12 @@
 """Benchmark: the bot's /wecom/callback under gunicorn against the floor app, in the same run.
 
 The floor (shared/perf/floor_app.py) does the least a WeCom callback server must do: verify,
-decrypt, parse, reply, encrypt. The bot does that plus dedupe, a per-user lock, progress in Redis,
-handlers, templates and the FAQ. Both run on gunicorn with the same worker count and face the
-same signed requests from wrk (Debian package ``wrk``). Prints throughput and latency of each and
-the ratios; target: bot >= 0.6x the floor's throughput, p99 <= 2x the floor's.
+decrypt, parse, reply, encrypt. A second floor (bench/floor_with_state.py) adds the least state a
+bot needs: one Redis read and one MULTI write per message. The bot does that plus dedupe, a
+per-user lock and rate limit, progress and indexes in Redis, handlers, templates and the FAQ.
+All run on gunicorn with the same worker count and face the same kind of signed requests from wrk
+(Debian package ``wrk``). Prints throughput and latency of each and the ratios; target: bot >=
+0.6x the floor's throughput, p99 <= 2x the floor's.
 
     python bench/callback_vs_floor.py [--workers 2] [--seconds 10] [--connections 16]
 """
@@ -91,6 +93,7 @@ def main() -> int:
     results = {}
     for name, cmd, cwd, the_env in [
         ("floor", "floor_app:app", PERF, env),
+        ("floor+redis", "bench.floor_with_state:app", ROOT, {**env, "REDIS_URL": args.redis_url}),
         ("bot", "bot.app:create_app()", ROOT, bot_env),
     ]:
         # fresh requests just before each run: the bot checks timestamp freshness and dedupes MsgIds
@@ -109,12 +112,15 @@ def main() -> int:
             server.terminate()
             server.wait(10)
 
-    floor, bot = results["floor"], results["bot"]
+    floor, floor_state, bot = results["floor"], results["floor+redis"], results["bot"]
     print(f"workers={args.workers} threads={args.threads} connections={args.connections} seconds={args.seconds}")
     for name, r in results.items():
-        print(f"{name:6s} {r['rps']:9.1f} req/s  p50 {r['p50']:7.2f} ms  p99 {r['p99']:7.2f} ms  non-2xx {r['non2xx']}")
+        print(f"{name:12s} {r['rps']:9.1f} req/s  p50 {r['p50']:7.2f} ms  p99 {r['p99']:7.2f} ms  "
+              f"non-2xx {r['non2xx']}")
     print(f"throughput ratio bot/floor: {bot['rps'] / floor['rps']:.2f}  (target >= 0.60)")
     print(f"p99 ratio bot/floor:        {bot['p99'] / floor['p99']:.2f}  (target <= 2.00)")
+    print(f"throughput ratio bot/(floor+redis): {bot['rps'] / floor_state['rps']:.2f}   "
+          f"p99 ratio: {bot['p99'] / floor_state['p99']:.2f}")
     return 0
 
 
