@@ -60,20 +60,14 @@ def to_incoming(plaintext: str, corp_id: str) -> Incoming:
 
 
 def reply_xml(envelope: Envelope, incoming: Incoming, text: str, query: SignedQuery) -> str:
-    """The passive reply: a text message, encrypted into the XML envelope."""
-    content = truncate_utf8(text, TEXT_REPLY_MAX_BYTES)
-    reply = TextReply(source=incoming.corp_id, target=incoming.user_id, content=content)
+    """The passive reply: a text message, encrypted into the XML envelope.
+
+    Length is the pipeline's business: it splits a reply at TEXT_REPLY_MAX_BYTES and sends the rest.
+    """
+    reply = TextReply(source=incoming.corp_id, target=incoming.user_id, content=text)
     encrypted, signature, timestamp = envelope.encrypt(reply.render(), query.nonce)
     return (
         f"<xml><Encrypt><![CDATA[{encrypted}]]></Encrypt><MsgSignature><![CDATA[{signature}]]></MsgSignature>"
         f"<TimeStamp>{timestamp}</TimeStamp><Nonce><![CDATA[{query.nonce}]]></Nonce></xml>"
     )
 
-
-def truncate_utf8(text: str, limit: int) -> str:
-    """Cut at a character boundary so the UTF-8 form fits ``limit`` bytes (a Chinese char is 3)."""
-    data = text.encode("utf-8")
-    if len(data) <= limit:
-        return text
-    cut = data[: limit - len("…".encode())].decode("utf-8", errors="ignore")
-    return cut + "…"
