@@ -227,3 +227,18 @@ def test_long_reply_is_split_and_rest_queued(say, redis_client):
     from bot.textsplit import split_utf8
 
     assert all(len(p.encode()) <= 2048 for p in split_utf8(parts[0]["text"], 2048))  # as the sender sends it
+
+
+def test_demo_mode_sends_the_whole_reply_at_once(tmp_path, redis_client):
+    """No WeCom to cut it and nothing to send a rest with: the reply is whole, and nothing is queued."""
+    from tests.support import redis_url_for_tests
+
+    settings = load_settings({"BOT_DATA_DIR": str(tmp_path), "REDIS_URL": redis_url_for_tests()})
+    assert settings.demo
+    client = create_app(settings, client=redis_client).test_client()
+    sim = AppSimulator(settings.app, settings.agent_id)
+    callback = sim.text("newcomer", "开始")
+    reply = sim.open_reply(client.post("/wecom/callback", query_string=callback.query, data=callback.body).get_data())
+    assert len(reply.encode()) > 2048 and reply.rstrip().endswith("有问题直接问我。")
+    assert "mp.weixin.qq.com/wxamp/basicprofile/index" in reply
+    assert redis_client.llen("wb:outbox") == 0
