@@ -76,11 +76,10 @@ class RedisProcess:
 class Gunicorn:
     """The bot as deployed: gunicorn workers serving bot.app:create_app()."""
 
-    def __init__(self, env: dict[str, str], workers: int = 2, threads: int = 4) -> None:
+    def __init__(self, env: dict[str, str], workers: int = 2) -> None:
         self.port = free_port()
         self.env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
         self.workers = workers
-        self.threads = threads
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -91,8 +90,8 @@ class Gunicorn:
         import requests
 
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", str(self.workers), "-k", "gthread", "--threads",
-             str(self.threads), "-b", f"127.0.0.1:{self.port}", "bot.app:create_app()"],
+            [sys.executable, "-m", "gunicorn", "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}",
+             "bot.app:create_app()"],
             cwd=ROOT, env=self.env, stdout=log.open("w"), stderr=subprocess.STDOUT,
         )
         deadline = time.time() + 60
