@@ -65,8 +65,10 @@ class Progress:
         return self.checked.get(str(step), [])
 
     def move_to(self, step: int, now: float) -> None:
+        """Enter ``step``; going to the step one is already on keeps its entry time (time on step)."""
+        if step != self.step or str(step) not in self.step_started_at:
+            self.step_started_at[str(step)] = now
         self.step = step
-        self.step_started_at[str(step)] = now
 
     def complete_step(self, step: int) -> None:
         if step not in self.completed:

@@ -56,6 +56,11 @@ def step_since_index(step: int) -> str:
     return f"{PREFIX}idx:step_since:{step}"
 
 
+def step_entered_at(progress: Progress) -> float:
+    """When the user entered their current step (the score of the step-since index)."""
+    return progress.step_started_at.get(str(progress.step)) or progress.created_at or progress.last_seen
+
+
 class UserBusy(Exception):
     """The user's lock could not be taken in time (another message of theirs is being handled)."""
 
@@ -195,8 +200,7 @@ class Store:
             pipe.zrem(step_since_index(previous_step), key)
         pipe.zadd(step_index(progress.step), {key: progress.last_seen})
         if step_changed:  # the entry time only changes with the step
-            since = progress.step_started_at.get(str(progress.step)) or progress.created_at or progress.last_seen
-            pipe.zadd(step_since_index(progress.step), {key: since})
+            pipe.zadd(step_since_index(progress.step), {key: step_entered_at(progress)})
         if progress.cert.state == CERT_PENDING and progress.step != FINISHED:
             pipe.zadd(CERT_PENDING_INDEX, {key: progress.cert.since or progress.last_seen})
         else:

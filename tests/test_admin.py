@@ -9,8 +9,7 @@ import threading
 import pytest
 
 from bot.admin import actions as admin_actions
-from bot.admin.backfill import backfill_step_since
-from bot.admin.queries import SAMPLE, AdminQueries
+from bot.admin.queries import AdminQueries
 from bot.app import create_app
 from bot.config import load_settings
 from bot.messages import Event
@@ -239,45 +238,63 @@ def test_funnel_counts_users_per_step_seeded_through_chat(admin, say, store, clo
     assert "注册平台型第三方" in html
 
 
-def test_time_on_step_median_and_oldest_sampled_and_exact(admin, store, clock):
-    for i, hours in enumerate([1, 2, 3, 10, 50]):
+def funnel_step(data, n: int) -> dict:
+    return next(s for s in data["steps"] if s["step"] == n)
+
+
+def test_time_on_step_median_and_oldest_are_exact(admin, store, clock):
+    for i, hours in enumerate([10, 1, 50, 3, 2]):  # saved out of order: the index ranks them
         seed(store, clock, f"u{i}", 2, idle=600, on_step=hours * HOUR)
     seed(store, clock, "solo", 5, on_step=30)
+    data = admin.get("/admin/api/funnel").get_json()
+    assert funnel_step(data, 2)["median_on_step"] == 3 * HOUR
+    assert funnel_step(data, 2)["oldest_on_step"] == 50 * HOUR
+    assert funnel_step(data, 5)["median_on_step"] == funnel_step(data, 5)["oldest_on_step"] == 30
+    assert funnel_step(data, 3)["users"] == 0
+    assert funnel_step(data, 3)["median_on_step"] is None and funnel_step(data, 3)["oldest_on_step"] is None
+    assert "exact" not in funnel_step(data, 2) and "sampled" not in funnel_step(data, 2)
 
-    def step(data, n):
-        return next(s for s in data["steps"] if s["step"] == n)
-
-    for n in (2, 5):  # as before the Store kept the since-index (a no-op until then)
-        store.redis.delete(step_since_index(n))
-    sampled = admin.get("/admin/api/funnel").get_json()
-    assert step(sampled, 2)["median_on_step"] == pytest.approx(3 * HOUR)
-    assert step(sampled, 2)["oldest_on_step"] == pytest.approx(50 * HOUR)
-    assert step(sampled, 2)["exact"] is True  # small steps are read whole
-    assert step(sampled, 5)["median_on_step"] == pytest.approx(30)
-
-    assert backfill_step_since(store) == 6
-    assert store.redis.zcard(step_since_index(2)) == 5
-    exact = admin.get("/admin/api/funnel").get_json()
-    assert step(exact, 2)["median_on_step"] == pytest.approx(3 * HOUR)
-    assert step(exact, 2)["oldest_on_step"] == pytest.approx(50 * HOUR)
     seed(store, clock, "u5", 2, on_step=4 * HOUR)  # six users: the median averages the middle two
-    backfill_step_since(store)
-    assert step(admin.get("/admin/api/funnel").get_json(), 2)["median_on_step"] == pytest.approx(3.5 * HOUR)
+    assert funnel_step(admin.get("/admin/api/funnel").get_json(), 2)["median_on_step"] == 3.5 * HOUR
+    html = admin.get("/admin/").get_data(as_text=True)
+    assert "≈" not in html and "estimated" not in html
 
 
-def test_large_steps_are_estimated_and_say_so(admin, store, clock):
-    pipe_users = SAMPLE + 20
-    for i in range(pipe_users):
+def test_time_on_step_follows_moves_and_the_clock(admin, store, clock):
+    """Entry times come from Progress.move_to as users advance; the funnel reads them as the clock moves."""
+    start = clock()
+    for i in range(3):  # all three arrive on step 1 now, then two go on to step 2 at 1 h and 3 h
+        p = Progress.new(TEST_CORP_ID, f"m{i}", start)
+        p.move_to(1, start)
+        store.save(p, None)
+
+    def to_step_2(user: str) -> None:
+        p = store.load(key(user))
+        p.move_to(2, clock())
+        p.last_seen = clock()
+        store.save(p, 1)
+
+    clock.advance(HOUR)
+    to_step_2("m1")
+    clock.advance(2 * HOUR)
+    to_step_2("m2")
+    clock.advance(HOUR)  # now: start + 4 h
+    data = admin.get("/admin/api/funnel").get_json()
+    assert (funnel_step(data, 1)["users"], funnel_step(data, 2)["users"]) == (1, 2)
+    assert funnel_step(data, 1)["median_on_step"] == funnel_step(data, 1)["oldest_on_step"] == 4 * HOUR
+    assert funnel_step(data, 2)["median_on_step"] == 2 * HOUR  # entered at +1 h and +3 h: 3 h and 1 h on step
+    assert funnel_step(data, 2)["oldest_on_step"] == 3 * HOUR
+    assert store.redis.zscore(step_since_index(1), key("m1")) is None  # moved on: gone from the old step
+
+
+def test_time_on_step_on_a_large_step(admin, store, clock):
+    users = 300
+    for i in range(users):
         seed(store, clock, f"u{i:04}", 1, on_step=(i + 1) * 60)
-    store.redis.delete(step_since_index(1))  # users saved before the Store kept the since-index
-    s1 = admin.get("/admin/api/funnel").get_json()["steps"][1]
-    assert s1["users"] == pipe_users and s1["exact"] is False and s1["sampled"] == SAMPLE
-    assert s1["median_on_step"] == pytest.approx(pipe_users / 2 * 60, rel=0.25)
-    assert "≈" in admin.get("/admin/").get_data(as_text=True)
-    backfill_step_since(store)
-    s1 = admin.get("/admin/api/funnel").get_json()["steps"][1]
-    assert s1["exact"] is True and s1["median_on_step"] == pytest.approx((pipe_users + 1) / 2 * 60)
-    assert s1["oldest_on_step"] == pytest.approx(pipe_users * 60)
+    s1 = funnel_step(admin.get("/admin/api/funnel").get_json(), 1)
+    assert s1["users"] == users
+    assert s1["median_on_step"] == (users + 1) / 2 * 60
+    assert s1["oldest_on_step"] == users * 60
 
 
 # -- stuck users -----------------------------------------------------------------------------------------
@@ -512,9 +529,7 @@ def test_pages_use_the_indexes_not_scans(admin, store, clock):
     for i in range(1500):
         p = Progress.new(TEST_CORP_ID, f"user{i:05}", clock() - i * 600)
         p.move_to(i % 7, clock() - i * 600)
-        pipe.set(f"wb:user:{{{p.user_key}}}", p.to_json())
-        pipe.zadd("wb:idx:users", {p.user_key: p.last_seen})
-        pipe.zadd(step_index(p.step), {p.user_key: p.last_seen})
+        store._write_progress(pipe, p, None)  # exactly the keys and indexes Store.save writes
     pipe.execute()
 
     def pages():
@@ -525,7 +540,11 @@ def test_pages_use_the_indexes_not_scans(admin, store, clock):
     names = [c[0].strip('"').lower() for c in commands]
     assert not {"scan", "keys", "smembers", "zscan"} & set(names)
     loaded = sum(len(c) - 1 for c in commands if c[0].strip('"').lower() in ("mget", "get"))
-    assert loaded <= 5 * 50 + 8 * (SAMPLE + 16)  # one page per list, a bounded sample for the funnel
+    assert loaded <= 4 * 50  # one page per list; the funnel loads no user at all
+    funnel = _commands_during(lambda: admin.get("/admin/"))
+    funnel_names = [c[0].strip('"').lower() for c in funnel]
+    assert not {"get", "mget", "scan", "keys", "zrandmember"} & set(funnel_names)
+    assert funnel_names.count("zrange") <= 2 * 8  # median and oldest by rank, per step
 
 
 def test_redis_down_gives_a_clear_503(tmp_path, clock):

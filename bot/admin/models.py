@@ -16,8 +16,6 @@ class StepStat:
     users: int
     median_on_step: float | None  # seconds since entering the step, median over its users
     oldest_on_step: float | None  # the longest anyone on this step has been there
-    exact: bool  # False: estimated from a sample (see ``sampled``)
-    sampled: int = 0
 
 
 @dataclass

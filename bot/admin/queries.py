@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import heapq
 import json
-import statistics
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -18,7 +17,15 @@ from bot.outbox import DEAD_LETTERS, OUTBOX_QUEUE, OutboxMessage
 from bot.progress import FINISHED, NOT_STARTED, Progress
 from bot.reminders import CERT, IDLE, job_id
 from bot.scheduler import APS_RUN_TIMES_KEY
-from bot.store import CERT_PENDING_INDEX, UNANSWERED, USERS_INDEX, Store, step_index, step_since_index
+from bot.store import (
+    CERT_PENDING_INDEX,
+    UNANSWERED,
+    USERS_INDEX,
+    Store,
+    step_entered_at,
+    step_index,
+    step_since_index,
+)
 
 from .models import (
     DeadLetter,
@@ -35,8 +42,6 @@ from .present import step_title
 
 ALL_STEPS = tuple(range(NOT_STARTED, FINISHED + 1))  # 0 not started, 1-6, 7 finished
 OPEN_STEPS = tuple(range(NOT_STARTED, FINISHED))  # who can be stuck: everyone not finished
-SAMPLE = 128  # users per step read to estimate time on step when the since-index is incomplete
-TAIL = 16  # least recently seen users per step added to the sample: the likeliest oldest on step
 EXPORT_PAGE = 1000
 
 
@@ -59,30 +64,25 @@ class AdminQueries:
         pipe = self.redis.pipeline(transaction=False)
         for step in ALL_STEPS:
             pipe.zcard(step_index(step))
-            pipe.zcard(step_since_index(step))
         pipe.zcard(USERS_INDEX)
         pipe.zcard(CERT_PENDING_INDEX)
         for step in OPEN_STEPS:
             pipe.zcount(step_index(step), "-inf", now - stuck_after)
         res = pipe.execute()
-        counts = dict(zip(ALL_STEPS, res[0 : 2 * len(ALL_STEPS) : 2], strict=True))
-        since_counts = dict(zip(ALL_STEPS, res[1 : 2 * len(ALL_STEPS) : 2], strict=True))
-        total, pending = res[2 * len(ALL_STEPS)], res[2 * len(ALL_STEPS) + 1]
-        stuck = sum(res[2 * len(ALL_STEPS) + 2 :])
-
-        exact_steps = [s for s in ALL_STEPS if counts[s] and since_counts[s] == counts[s]]
-        stats = self._exact_times(exact_steps, counts, now)
-        sampled = [s for s in ALL_STEPS if counts[s] and s not in stats]
-        stats.update(self._sampled_times(sampled, counts, now))
+        counts = dict(zip(ALL_STEPS, res[: len(ALL_STEPS)], strict=True))
+        total, pending = res[len(ALL_STEPS)], res[len(ALL_STEPS) + 1]
+        stuck = sum(res[len(ALL_STEPS) + 2 :])
+        times = self._times_on_step(counts, now)
         steps = [
             StepStat(step, step_title(self.guide, step), step_title(self.guide, step, "en"), counts[step],
-                     *stats.get(step, (None, None, True, 0)))
+                     *times.get(step, (None, None)))
             for step in ALL_STEPS
         ]
         return Funnel(now, total, steps, pending, stuck, stuck_after)
 
-    def _exact_times(self, steps: Sequence[int], counts: dict[int, int], now: float) -> dict[int, tuple]:
-        """Median and oldest by rank on the since-index: two small ZRANGEs per step."""
+    def _times_on_step(self, counts: dict[int, int], now: float) -> dict[int, tuple[float, float]]:
+        """Median and oldest time on step by rank on the since-index: two small ZRANGEs per non-empty step."""
+        steps = [step for step in ALL_STEPS if counts[step]]
         if not steps:
             return {}
         pipe = self.redis.pipeline(transaction=False)
@@ -94,34 +94,10 @@ class AdminQueries:
         out = {}
         for i, step in enumerate(steps):
             middle, first = res[2 * i], res[2 * i + 1]
-            if not middle or not first:
+            if not middle or not first:  # the step emptied between the two round trips
                 continue
             median_since = sum(score for _, score in middle) / len(middle)
-            out[step] = (max(0.0, now - median_since), max(0.0, now - first[0][1]), True, counts[step])
-        return out
-
-    def _sampled_times(self, steps: Sequence[int], counts: dict[int, int], now: float) -> dict[int, tuple]:
-        """Estimate from a random sample (plus the least recently seen), exact when a step is small."""
-        if not steps:
-            return {}
-        pipe = self.redis.pipeline(transaction=False)
-        for step in steps:
-            pipe.zrandmember(step_index(step), SAMPLE)
-            pipe.zrange(step_index(step), 0, TAIL - 1)
-        res = pipe.execute()
-        wanted: dict[int, tuple[list[str], list[str]]] = {
-            step: (res[2 * i], res[2 * i + 1]) for i, step in enumerate(steps)
-        }
-        keys = sorted({k for sample, tail in wanted.values() for k in (*sample, *tail)})
-        loaded = {p.user_key: p for p in self.store.load_many(keys)}
-        out = {}
-        for step, (sample, tail) in wanted.items():
-            times = [_on_step(loaded[k], now) for k in sample if k in loaded and loaded[k].step == step]
-            extra = [_on_step(loaded[k], now) for k in tail if k in loaded and loaded[k].step == step]
-            if not times:
-                continue
-            exact = counts[step] <= SAMPLE
-            out[step] = (statistics.median(times), max(times + extra), exact, len(times))
+            out[step] = (max(0.0, now - median_since), max(0.0, now - first[0][1]))
         return out
 
     # -- lists of users -----------------------------------------------------------------------------
@@ -218,7 +194,7 @@ class AdminQueries:
             step=p.step,
             step_title=step_title(self.guide, p.step),
             idle=max(0.0, now - p.last_seen),
-            on_step=_on_step(p, now),
+            on_step=max(0.0, now - step_entered_at(p)),
             last_seen=p.last_seen,
             cert_state=p.cert.state,
             cert_attempts=p.cert.attempts,
@@ -328,11 +304,6 @@ def parse_dead_letter(raw: str) -> DeadLetter:
     return DeadLetter(msg.id, msg.channel, msg.to_user, msg.text, msg.attempts,
                       str(error) if error is not None else None,
                       float(failed_at) if isinstance(failed_at, int | float) else None, meta)
-
-
-def _on_step(p: Progress, now: float) -> float:
-    since = p.step_started_at.get(str(p.step)) or p.created_at or p.last_seen
-    return max(0.0, now - since)
 
 
 def as_json(value: Any) -> Any:
