@@ -70,6 +70,8 @@ class Outgoing:
     text: str
     buttons: tuple[Button, ...] = ()
     mention: str | None = None  # user to address by mention in a group
+    lang: str = "zh"  # the language the text is in (for a transport's own wording, e.g. a card title)
+    transient: bool = False  # a system reply (busy, slow down, error): nothing was committed or cached
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -80,4 +82,5 @@ class Outgoing:
             text=data["text"],
             buttons=tuple(Button(**b) for b in data.get("buttons", ())),
             mention=data.get("mention"),
+            lang=data.get("lang", "zh"),
         )

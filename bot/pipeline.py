@@ -37,7 +37,7 @@ class Services:
     store: Store
     renderer: Renderer
     guide: Guide
-    knowledge: object | None  # bot.faq.KnowledgeBase, loaded lazily by the FAQ handler
+    knowledge: object | None  # bot.faq.KnowledgeBase (loaded once per process, see bot.services)
     support_staff: tuple[str, ...]
     clock: Callable[[], float] = time.time
     rate_limit_per_minute: int = 30  # per user; 0 = unlimited
@@ -108,7 +108,8 @@ class Pipeline:
         # The rest goes out as one message: the sender splits it at the byte limit and sends the parts
         # in order (separate messages could be reordered by pacing and retries).
         follow_ups = [OutboxMessage(APP, "\n".join(rest), to_user=incoming.user_id, fmt=fmt,
-                                    meta={"continues": incoming.msg_id})] if rest else []
+                                    meta={"continues": incoming.msg_id, "private": incoming.chat_type != "group"})
+                      ] if rest else []
         services.store.commit(progress, previous_step, events, (incoming.transport, incoming.msg_id, outgoing),
                               follow_ups, release=lock)
         log.info("handled %s/%s user=%s step=%s reply=%s", incoming.transport, incoming.msg_id,
@@ -133,12 +134,12 @@ class Pipeline:
         text = renderer.render(reply, lang, fmt)
         buttons = tuple(Button(b.key, b.label or renderer.button_label(b.key, lang)) for b in reply.buttons)
         mention = incoming.user_id if incoming.chat_type == "group" else None
-        return Outgoing(text=text, buttons=buttons, mention=mention)
+        return Outgoing(text=text, buttons=buttons, mention=mention, lang=lang)
 
     def _system_reply(self, template: str, incoming: Incoming, fmt: str) -> Outgoing:
-        """A reply that needs no Redis (it may be down): rendered from the template alone."""
+        """A reply that needs no Redis (it may be down): rendered from the template alone, never cached."""
         lang = detect_language(incoming.text, "zh")
-        return self._render(Reply(f"system/{template}"), lang, fmt, incoming)
+        return replace(self._render(Reply(f"system/{template}"), lang, fmt, incoming), transient=True)
 
 
 def _split(outgoing: Outgoing, max_bytes: int | None) -> tuple[Outgoing, list[str]]:
