@@ -48,3 +48,5 @@ def _configure_logging(settings: Settings) -> None:
     level = (settings.get("LOG_LEVEL") or "INFO").upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("jieba").setLevel(logging.WARNING)
+    # urllib3 logs request URLs at DEBUG, and WeCom's carry secrets (gettoken?corpsecret=, webhook ?key=)
+    logging.getLogger("urllib3").setLevel(logging.WARNING)

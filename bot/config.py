@@ -32,21 +32,21 @@ class ConfigError(ValueError):
 class CallbackCredentials:
     """Token + EncodingAESKey (+ receive id) of one WeCom callback surface."""
 
-    token: str
-    encoding_aes_key: str
-    receive_id: str
+    token: str = field(repr=False)
+    encoding_aes_key: str = field(repr=False)
+    receive_id: str = ""
 
 
 @dataclass(frozen=True)
 class Settings:
     corp_id: str
     agent_id: int
-    app_secret: str | None
+    app_secret: str | None = field(repr=False)
     app: CallbackCredentials
     aibot: CallbackCredentials
-    webhook_key: str | None
-    redis_url: str | None
-    admin_token: str | None
+    webhook_key: str | None = field(repr=False)
+    redis_url: str | None = field(repr=False)  # may carry a password
+    admin_token: str | None = field(repr=False)
     demo: bool
     data_dir: Path
     wecom_api_base: str
@@ -226,5 +226,7 @@ def _derive_secret(env: Mapping[str, str]) -> str:
     """A stable session-signing key when SECRET_KEY is unset: derived from secrets we already hold."""
     import hashlib
 
-    material = "|".join(env.get(k, "") for k in ("ADMIN_TOKEN", "WECOM_TOKEN", "WECOM_ENCODING_AES_KEY"))
+    names = ("ADMIN_TOKEN", "WECOM_TOKEN", "WECOM_ENCODING_AES_KEY", "WECOM_APP_SECRET", "WECOM_AIBOT_TOKEN",
+             "WECOM_AIBOT_ENCODING_AES_KEY", "WECOM_WEBHOOK_KEY")
+    material = "|".join(env.get(k, "") for k in names)
     return hashlib.sha256(("weda-bot-session|" + material).encode()).hexdigest()

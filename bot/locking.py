@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 RELEASE_SCRIPT = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 RETRY_SECONDS = 0.02
+SAFE_FRACTION = 0.8  # commit only within the first 80 % of the lock's TTL
 
 
 class UserLock:
@@ -26,10 +27,23 @@ class UserLock:
         self.ttl_ms = max(1, int(ttl * 1000))
         self.token = secrets.token_hex(16)
         self.held = False
+        self.acquired_at = 0.0
 
     def try_acquire(self) -> bool:
         self.held = bool(self.client.set(self.key, self.token, nx=True, px=self.ttl_ms))
+        if self.held:
+            self.acquired_at = time.monotonic()
         return self.held
+
+    def mark_acquired(self) -> None:
+        """The lock was taken by a script on our behalf (see Store.begin_message)."""
+        self.held = True
+        self.acquired_at = time.monotonic()
+
+    def safe_to_commit(self) -> bool:
+        """True while well inside the TTL: past it, another process may hold the lock and our write
+        would overwrite theirs. No round trip: the TTL runs from before our SET, so this is conservative."""
+        return self.held and (time.monotonic() - self.acquired_at) * 1000 < self.ttl_ms * SAFE_FRACTION
 
     def acquire(self, wait: float) -> bool:
         """Try until ``wait`` seconds have passed; the TTL frees a lock whose holder crashed."""

@@ -57,14 +57,14 @@ class Pipeline:
         try:
             begun = services.store.begin_message(incoming.user_key, incoming.transport, incoming.msg_id,
                                                  services.clock(), services.rate_limit_per_minute)
-            if begun.flooding:
+            if begun.cached is not None:
+                log.info("duplicate %s/%s: cached reply", incoming.transport, incoming.msg_id)
+                return begun.cached
+            if begun.lock is None:
                 # Counted before the lock and the handlers: one flooding user cannot tie up the workers.
                 log.warning("rate limited user=%s %s/%s", incoming.user_id, incoming.transport, incoming.msg_id)
                 return self._system_reply("rate_limited", incoming, fmt)
             try:
-                if begun.cached is not None:
-                    log.info("duplicate %s/%s: cached reply", incoming.transport, incoming.msg_id)
-                    return begun.cached
                 return self._handle_locked(incoming, begun.progress, fmt, max_bytes, begun.lock)
             finally:
                 begun.lock.release()  # a no-op when the commit already released it

@@ -14,6 +14,7 @@ from typing import Any
 STEP_COUNT = 6
 NOT_STARTED = 0
 FINISHED = STEP_COUNT + 1
+CERT_STEP = 3  # the step whose end is WeDa's provider certification (about 10 minutes)
 HISTORY_LIMIT = 30
 
 CERT_NONE = "none"
@@ -74,6 +75,15 @@ class Progress:
         if step not in self.completed:
             self.completed.append(step)
             self.completed.sort()
+
+    def reset(self, now: float) -> Progress:
+        """A fresh registration for the same person: keeps who they are, how to reach them and their
+        timeline; forgets steps, checklists and certification."""
+        fresh = Progress.new(self.corp_id, self.user_id, now)
+        for name in ("lang", "muted", "last_chat", "response_url", "response_url_expires", "created_at", "last_seen",
+                     "history"):
+            setattr(fresh, name, getattr(self, name))
+        return fresh
 
     def record(self, kind: str, now: float, **data: Any) -> None:
         """Append to the short history support staff see on the user's timeline."""

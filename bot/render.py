@@ -48,6 +48,7 @@ _LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
 _TAG = re.compile(r"</?font[^>]*>")
 _HEADER = re.compile(r"^#{1,6}\s+", re.MULTILINE)
 _QUOTE = re.compile(r"^>\s?", re.MULTILINE)
+_MENTION = re.compile(r"<@([^>\s]+)>")  # a markdown mention; plain text can only name the user
 
 
 def to_plain(markdown: str) -> str:
@@ -56,6 +57,7 @@ def to_plain(markdown: str) -> str:
     text = _BOLD.sub(r"\1", text)
     text = _TAG.sub("", text)
     text = _QUOTE.sub("", text)
+    text = _MENTION.sub(r"@\1", text)
     return _HEADER.sub("", text)
 
 

@@ -22,7 +22,7 @@ class Runtime:
     settings: Settings
     services: Services
     pipeline: Pipeline
-    app_callback: AppCallback
+    app_callback: AppCallback | None
     aibot_callback: AibotCallback | None = None  # None: the AI bot's token and key are not configured
 
     @property
@@ -34,12 +34,19 @@ def build_runtime(settings: Settings, client: redis.Redis | None = None,
                   clock: Callable[[], float] = time.time) -> Runtime:
     services = build_services(settings, client, clock)
     pipeline = Pipeline(services)
-    app_envelope = Envelope(settings.app, max_age=settings.callback_max_age, clock=clock)
     return Runtime(
         settings=settings,
         services=services,
         pipeline=pipeline,
-        app_callback=AppCallback(app_envelope, pipeline, settings.corp_id,
-                                 reply_max_bytes=None if settings.demo else app_protocol.TEXT_REPLY_MAX_BYTES),
+        app_callback=_app_callback(settings, pipeline, clock),
         aibot_callback=build_aibot_callback(settings, pipeline, clock),
     )
+
+
+def _app_callback(settings: Settings, pipeline: Pipeline, clock: Callable[[], float]) -> AppCallback | None:
+    """The self-built app's callback, or None when its token and key are not configured (the view says so)."""
+    if not settings.app.token:
+        return None
+    envelope = Envelope(settings.app, max_age=settings.callback_max_age, clock=clock)
+    return AppCallback(envelope, pipeline, settings.corp_id,
+                       reply_max_bytes=None if settings.demo else app_protocol.TEXT_REPLY_MAX_BYTES)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,15 +19,24 @@ from bot.config import ConfigError, Settings, load_settings
 
 
 def check(argv: list[str] | None = None) -> int:
-    """Validate settings and every data file the bot loads; print what is wrong."""
+    """Validate settings and every data file and template the bot loads; print what is wrong."""
+    import jinja2
+    import yaml
+
     try:
         settings = load_settings()
         from bot.guide import Guide
+        from bot.render import Renderer
         from bot.services import load_knowledge
+        from handlers.intents import INTENTS_FILE, _rules
 
         Guide.load(settings.guide_file)
         knowledge = load_knowledge(settings)
-    except (ConfigError, ValueError) as exc:
+        _rules(INTENTS_FILE)
+        env = Renderer(settings.templates_dir).env
+        for name in env.list_templates():
+            env.get_template(name)  # compiles: a syntax error names the file and line
+    except (ConfigError, ValueError, KeyError, re.error, yaml.YAMLError, jinja2.TemplateError) as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     print(f"ok: {'demo mode' if settings.demo else 'WeCom corp ' + settings.corp_id}, "

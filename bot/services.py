@@ -51,7 +51,8 @@ def build_services(settings: Settings, client: redis.Redis | None = None,
                    clock: Callable[[], float] = time.time) -> Services:
     client = client if client is not None else redis_client(settings)
     return Services(
-        store=Store(client, lock_timeout=settings.lock_timeout, reply_ttl=settings.reply_cache_seconds),
+        store=Store(client, lock_timeout=settings.lock_timeout, reply_ttl=settings.reply_cache_seconds,
+                    lock_wait=settings.seconds("USER_LOCK_WAIT_SECONDS", 3.0)),
         renderer=Renderer(settings.templates_dir),
         guide=Guide.load(settings.guide_file),
         knowledge=load_knowledge(settings),

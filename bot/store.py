@@ -1,7 +1,10 @@
 """Redis is the only source of truth: progress, indexes, the reply cache and the event stream.
 
-Every key the bot writes is named here (prefix ``wb:``), so the key design stays in one place.
-Keys for one user hash-tag the user key (``{corp:user}``) so a Redis Cluster keeps them together.
+The message path's keys are named here (prefix ``wb:``); the worker's, the AI bot's and the
+operator view's own keys live beside their code. Keys of one user hash-tag the user key
+(``{corp:user}``), so the per-user script below stays in one slot; the commit, though, writes
+per-user and global keys (indexes, the event stream, the outbox) in one MULTI, so the bot runs on
+one Redis (with replicas / Sentinel for failover), not on a Redis Cluster as it is.
 """
 
 from __future__ import annotations
@@ -65,9 +68,12 @@ class UserBusy(Exception):
     """The user's lock could not be taken in time (another message of theirs is being handled)."""
 
 
-# One round trip to start handling a message: count it for the user's rate limit, take the user's
-# lock, and read the cached reply (a retry) and the progress under that lock.
+# One round trip to start handling a message: a retry of an answered message gets its cached reply
+# (not counted, not locked); otherwise count the message for the user's rate limit, take the user's
+# lock, and read the progress under that lock.
 _BEGIN_SCRIPT = """
+local cached = redis.call('GET', KEYS[3])
+if cached then return {'cached', cached} end
 local limit = tonumber(ARGV[3])
 if limit > 0 then
   local count = redis.call('INCR', KEYS[2])
@@ -84,16 +90,17 @@ RATE_WINDOW_SECONDS = 60
 class Begun:
     """The outcome of :meth:`Store.begin_message`."""
 
-    lock: UserLock | None  # held unless flooding
-    flooding: bool = False
+    lock: UserLock | None  # held, unless the message was answered already (cached) or is a flood
     cached: Outgoing | None = None
     progress: Progress | None = None
 
 
 class Store:
-    def __init__(self, client: redis.Redis, *, lock_timeout: float = 10.0, reply_ttl: int = 3600) -> None:
+    def __init__(self, client: redis.Redis, *, lock_timeout: float = 10.0, reply_ttl: int = 3600,
+                 lock_wait: float = 3.0) -> None:
         self.redis = client
-        self.lock_timeout = lock_timeout
+        self.lock_timeout = lock_timeout  # TTL: how long a crashed holder blocks the user
+        self.lock_wait = lock_wait  # how long a message waits for the user's lock (WeCom waits 5 s)
         self.reply_ttl = reply_ttl
         self._begin = client.register_script(_BEGIN_SCRIPT)
 
@@ -113,7 +120,7 @@ class Store:
     def user_lock(self, user_key: str, wait: float | None = None) -> Iterator[UserLock]:
         """Serialise read-modify-write per user (operator actions, reminders)."""
         lock = UserLock(self.redis, lock_key(user_key), self.lock_timeout)
-        if not lock.acquire(self.lock_timeout if wait is None else wait):
+        if not lock.acquire(self.lock_wait if wait is None else wait):
             raise UserBusy(user_key)
         try:
             yield lock
@@ -123,20 +130,22 @@ class Store:
     def begin_message(self, user_key: str, transport: str, msg_id: str, now: float, rate_limit: int) -> Begun:
         """Rate-count, lock and read for one incoming message, in one round trip when the lock is free.
 
-        Raises UserBusy when the lock stays taken for the lock timeout. The caller releases
-        ``Begun.lock`` (or hands it to :meth:`commit`).
+        Raises UserBusy when the lock stays taken for ``lock_wait``. The caller releases ``Begun.lock``
+        (or hands it to :meth:`commit`); ``Begun.lock`` is None for a cached reply or a flood.
         """
         lock = UserLock(self.redis, lock_key(user_key), self.lock_timeout)
         keys = [lock.key, rate_key(user_key, int(now // RATE_WINDOW_SECONDS)), reply_key(user_key, transport, msg_id),
                 progress_key(user_key)]
-        deadline = time.monotonic() + self.lock_timeout
+        deadline = time.monotonic() + self.lock_wait
         limit = rate_limit
         while True:
             result = self._begin(keys=keys, args=[lock.token, lock.ttl_ms, limit, RATE_WINDOW_SECONDS * 2])
+            if result[0] == "cached":
+                return Begun(lock=None, cached=Outgoing.from_json(json.loads(result[1])))
             if result[0] == "flood":
-                return Begun(lock=None, flooding=True)
+                return Begun(lock=None)
             if result[0] == "ok":
-                lock.held = True
+                lock.mark_acquired()
                 raw_reply, raw_progress = result[1], result[2]
                 return Begun(
                     lock=lock,
@@ -161,8 +170,11 @@ class Store:
         """Save progress, its indexes, the cached reply, events and outgoing messages in one MULTI/EXEC.
 
         Either all of it happens or none: a retried callback then finds the cached reply and
-        repeats no side effect. ``release``: the user's lock, freed in the same round trip.
+        repeats no side effect. ``release``: the user's lock, freed in the same round trip; if it is
+        about to expire (another process may take it), nothing is written and UserBusy is raised.
         """
+        if release is not None and not release.safe_to_commit():
+            raise UserBusy(progress.user_key)
         pipe = self.redis.pipeline(transaction=True)
         self._write_progress(pipe, progress, previous_step)
         if reply is not None:
@@ -181,10 +193,6 @@ class Store:
         if release is not None:
             release.release_in(pipe)
         pipe.execute()
-
-    def unanswered(self, limit: int = 100) -> list[dict]:
-        """Questions the bot was not sure about, newest first (text already redacted)."""
-        return [json.loads(raw) for raw in self.redis.lrange(UNANSWERED, 0, limit - 1)]
 
     def save(self, progress: Progress, previous_step: int | None, events: Iterable[Event] = ()) -> None:
         """Commit without a reply (operator actions, reminder bookkeeping)."""
@@ -205,15 +213,6 @@ class Store:
             pipe.zadd(CERT_PENDING_INDEX, {key: progress.cert.since or progress.last_seen})
         else:
             pipe.zrem(CERT_PENDING_INDEX, key)
-
-    def delete(self, user_key: str, step: int) -> None:
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.delete(progress_key(user_key))
-        pipe.zrem(USERS_INDEX, user_key)
-        pipe.zrem(step_index(step), user_key)
-        pipe.zrem(step_since_index(step), user_key)
-        pipe.zrem(CERT_PENDING_INDEX, user_key)
-        pipe.execute()
 
 
 def encode_event(user_key: str, event: Event) -> str:

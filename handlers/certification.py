@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from bot.messages import Button, Event, Reply, Result
-from bot.progress import CERT_FAILED, CERT_PASSED, CERT_PENDING, FINISHED
+from bot.progress import CERT_FAILED, CERT_PASSED, CERT_PENDING, CERT_STEP
 from handlers import views
 from handlers.context import HandlerContext
-
-CERT_STEP = 3
 
 
 def handle(ctx: HandlerContext) -> Result | None:
@@ -65,7 +63,7 @@ def passed(ctx: HandlerContext) -> Result:
 
 def failed(ctx: HandlerContext) -> Result:
     progress = ctx.progress
-    if progress.step == FINISHED or not _on_cert_step(ctx):
+    if not _on_cert_step(ctx):
         return Result(Reply("cert_already_done", views.base(ctx)))
     progress.cert.state = CERT_FAILED
     progress.cert.since = ctx.now

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.messages import Event, Reply, Result
-from bot.progress import CERT_NONE, CERT_PASSED, CERT_PENDING, FINISHED, NOT_STARTED, STEP_COUNT, Progress
+from bot.progress import CERT_PASSED, CERT_PENDING, CERT_STEP, FINISHED, NOT_STARTED, STEP_COUNT, Progress
 from handlers import certification, views
 from handlers.context import HandlerContext
 
@@ -75,7 +75,7 @@ def _done(ctx: HandlerContext, _n: int | None) -> Result:
         return _start(ctx, None)
     if progress.step == FINISHED:
         return Result(Reply("all_done", views.base(ctx)))
-    if progress.step == 3 and progress.cert.state != CERT_PASSED:
+    if progress.step == CERT_STEP and progress.cert.state != CERT_PASSED:
         if progress.cert.state == CERT_PENDING:
             return Result(Reply("cert_pending", views.base(ctx)))
         return certification.submitted(ctx)
@@ -126,13 +126,7 @@ def _reset(ctx: HandlerContext, _n: int | None) -> Result:
 
 
 def _do_reset(ctx: HandlerContext) -> Result:
-    old = ctx.progress
-    fresh = Progress.new(old.corp_id, old.user_id, ctx.now)
-    # Keep who they are and how to reach them; forget the registration state.
-    for name in ("lang", "muted", "last_chat", "response_url", "response_url_expires", "created_at", "history"):
-        setattr(fresh, name, getattr(old, name))
-    fresh.cert.state = CERT_NONE
-    _replace_progress(ctx, fresh)
+    _replace_progress(ctx, ctx.progress.reset(ctx.now))
     return Result(Reply("reset_done", views.base(ctx)), [Event("reset", {})])
 
 

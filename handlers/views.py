@@ -33,10 +33,6 @@ def current_step(ctx: HandlerContext) -> dict[str, Any] | None:
     return ctx.guide.step(step).view(ctx.lang, ctx.progress.checked_items(step))
 
 
-def step_view(ctx: HandlerContext, number: int) -> dict[str, Any]:
-    return ctx.guide.step(number).view(ctx.lang, ctx.progress.checked_items(number))
-
-
 def cert_view(ctx: HandlerContext) -> dict[str, Any]:
     cert = ctx.progress.cert
     minutes = int((ctx.now - cert.since) // 60) if cert.since else None

@@ -242,3 +242,18 @@ def test_demo_mode_sends_the_whole_reply_at_once(tmp_path, redis_client):
     assert len(reply.encode()) > 2048 and reply.rstrip().endswith("有问题直接问我。")
     assert "mp.weixin.qq.com/wxamp/basicprofile/index" in reply
     assert redis_client.llen("wb:outbox") == 0
+
+
+def test_a_message_without_msgid_is_still_deduplicated(client, app_sim, redis_client):
+    xml = (f"<xml><ToUserName><![CDATA[{app_sim.corp_id}]]></ToUserName><FromUserName><![CDATA[nomsgid]]>"
+           "</FromUserName><CreateTime>1790000000</CreateTime><MsgType><![CDATA[image]]></MsgType>"
+           "<PicUrl><![CDATA[http://x/y.png]]></PicUrl><AgentID>1000002</AgentID></xml>")
+    callback = app_sim.wrap(xml)
+    for _ in range(3):
+        assert _post(client, callback).status_code == 200
+    assert len(redis_client.keys("wb:reply:*nomsgid*")) == 1
+
+
+def test_plain_text_replies_spell_mentions_out(say, runtime):
+    runtime.services.support_staff = ("staff1",)
+    assert "@staff1" in say("人工", user="needs-help") and "<@" not in say("人工", user="needs-help2")

@@ -67,3 +67,22 @@ def test_progress_survives_a_restart_with_the_embedded_redis(tmp_path):
     chat("开始\n完成\n")
     assert "▶ 第2步" in chat("进度\n")
     assert (tmp_path / "var" / "appendonly.aof").exists() or (tmp_path / "var" / "appendonlydir").exists()
+
+
+def test_secrets_stay_out_of_the_settings_repr(tmp_path):
+    env = make_env(tmp_path, WECOM_APP_SECRET="app-secret-value-123", WECOM_WEBHOOK_KEY="hook-key-value-456",
+                   ADMIN_TOKEN="admin-token-value-789")
+    text = repr(load_settings(env))
+    for secret in ("app-secret-value-123", "hook-key-value-456", "admin-token-value-789", env["WECOM_TOKEN"],
+                   env["WECOM_ENCODING_AES_KEY"], env["WECOM_AIBOT_ENCODING_AES_KEY"]):
+        assert secret not in text
+
+
+def test_an_unconfigured_app_callback_is_404(tmp_path, redis_client):
+    from bot.app import create_app
+
+    env = {k: v for k, v in make_env(tmp_path).items()
+           if k not in ("WECOM_TOKEN", "WECOM_ENCODING_AES_KEY", "WECOM_CORP_ID")}
+    client = create_app(load_settings(env), client=redis_client).test_client()
+    response = client.post("/wecom/callback?msg_signature=x&timestamp=1&nonce=2", data=b"<xml/>")
+    assert response.status_code == 404 and b"not configured" in response.get_data()

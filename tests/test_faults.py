@@ -180,3 +180,36 @@ def test_slow_or_failing_wecom_does_not_slow_the_callbacks(tmp_path, redis_clien
             worker.terminate()
             worker.wait(10)
             bot.stop()
+
+
+def test_a_retry_of_an_answered_message_is_not_rate_limited(runtime, client, app_sim):
+    runtime.services.rate_limit_per_minute = 2
+    callback = app_sim.text("retrier", "进度")
+    replies = {app_sim.open_reply(client.post("/wecom/callback", query_string=callback.query,
+                                              data=callback.body).get_data()) for _ in range(5)}
+    assert len(replies) == 1 and "太快" not in replies.pop()  # WeCom's retries get the cached answer
+
+
+def test_a_message_waits_briefly_for_a_busy_user_then_says_busy(runtime, redis_client, say):
+    """Another message of the same user holds the lock: answer "busy" within WeCom's 5 s, not after the TTL."""
+    runtime.services.store.lock_wait = 0.3
+    holder = redis_client.set("wb:lock:{wwtestcorp000001:busy}", "someone-else", px=10_000)
+    assert holder
+    started = time.monotonic()
+    assert "系统繁忙" in say("进度", user="busy")
+    assert time.monotonic() - started < 2
+
+
+def test_commit_refuses_when_the_lock_may_have_expired(redis_client):
+    """Handling that outlived most of the lock's TTL must not overwrite what the next holder wrote."""
+    from bot.locking import UserLock
+    from bot.progress import Progress
+    from bot.store import UserBusy, lock_key
+
+    store = Store(redis_client, lock_timeout=1.0)
+    lock = UserLock(redis_client, lock_key("c:slow"), ttl=1.0)
+    assert lock.try_acquire()
+    lock.acquired_at -= 0.9  # 90 % of the TTL has passed
+    with pytest.raises(UserBusy):
+        store.commit(Progress.new("c", "slow", 1.0), None, [], release=lock)
+    assert store.load("c:slow") is None

@@ -15,13 +15,12 @@ from dataclasses import dataclass
 from bot.guide import Guide
 from bot.messages import Event, Reply
 from bot.outbox import APP, DEAD_LETTERS, OUTBOX_QUEUE, OutboxMessage
-from bot.progress import CERT_NONE, CERT_PASSED, FINISHED, NOT_STARTED, STEP_COUNT, Progress
+from bot.progress import CERT_PASSED, CERT_STEP, FINISHED, NOT_STARTED, STEP_COUNT, Progress
 from bot.render import TEXT, Renderer
 from bot.store import Store
 
 from .present import step_title
 
-CERT_STEP = 3
 LOCK_WAIT = 2.0  # seconds an operator waits for a user's lock before being told to try again
 DEAD_SEARCH = 10_000  # how deep a retry looks for the dead letter by id
 
@@ -77,11 +76,7 @@ class AdminActions:
         with self.store.user_lock(user_key, wait=LOCK_WAIT):
             old = self._load(user_key)
             now = self.now()
-            fresh = Progress.new(old.corp_id, old.user_id, now)
-            for name in ("lang", "muted", "last_chat", "response_url", "response_url_expires", "created_at",
-                         "last_seen", "history"):
-                setattr(fresh, name, getattr(old, name))
-            fresh.cert.state = CERT_NONE
+            fresh = old.reset(now)
             data = {"from": old.step, "by": operator.name}
             fresh.record("reset", now, **data)
             self.store.save(fresh, old.step, [Event("reset", data)])

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
 
+from bot.wecom.app_callback import AppCallback
+from bot.wecom.envelope import CallbackRejected
+
 bp = Blueprint("wecom_app", __name__)
 
 
-def _callback():
-    return current_app.extensions["weda"].app_callback
+def _callback() -> AppCallback:
+    callback = current_app.extensions["weda"].app_callback
+    if callback is None:
+        raise CallbackRejected("app callback not configured: set WECOM_CORP_ID, WECOM_TOKEN and "
+                               "WECOM_ENCODING_AES_KEY", 404)
+    return callback
 
 
 @bp.get("/wecom/callback")

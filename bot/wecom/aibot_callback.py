@@ -26,7 +26,7 @@ from bot.pipeline import Pipeline
 from bot.render import MARKDOWN, TEXT
 from bot.store import PREFIX
 from bot.wecom import aibot_protocol as proto
-from bot.wecom.envelope import CallbackRejected, Envelope, SignedQuery
+from bot.wecom.envelope import Envelope, SignedQuery
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +57,7 @@ class AibotCallback:
         return self.pipeline.services.store.redis
 
     def verify(self, args: Mapping[str, str]) -> str:
-        query = SignedQuery.from_args(args)
-        echostr = args.get("echostr")
-        if not echostr:
-            raise CallbackRejected("missing query parameter: echostr")
-        return self.envelope.verify_url(query, echostr)
+        return self.envelope.verify_url(args)
 
     def handle(self, args: Mapping[str, str], body: bytes) -> str:
         """Returns the encrypted JSON reply, or "" for no reply (an HTTP 200 with an empty body)."""

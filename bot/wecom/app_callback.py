@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from bot.pipeline import Pipeline
 from bot.render import TEXT
 from bot.wecom import app_protocol
-from bot.wecom.envelope import CallbackRejected, Envelope, SignedQuery
+from bot.wecom.envelope import Envelope, SignedQuery
 
 
 class AppCallback:
@@ -21,11 +21,7 @@ class AppCallback:
         self.reply_max_bytes = reply_max_bytes
 
     def verify(self, args: Mapping[str, str]) -> str:
-        query = SignedQuery.from_args(args)
-        echostr = args.get("echostr")
-        if not echostr:
-            raise CallbackRejected("missing query parameter: echostr")
-        return self.envelope.verify_url(query, echostr)
+        return self.envelope.verify_url(args)
 
     def handle(self, args: Mapping[str, str], body: bytes) -> str:
         """Returns the encrypted XML reply, or "" for no reply (an HTTP 200 with an empty body)."""

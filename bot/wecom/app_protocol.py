@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from xml.parsers.expat import ExpatError
 
 import xmltodict
@@ -55,7 +54,8 @@ def to_incoming(plaintext: str, corp_id: str) -> Incoming:
             return Incoming(TRANSPORT, corp_id, user, msg_id=msg_id, kind="event", event="card_click",
                             event_key=key)
         return Incoming(TRANSPORT, corp_id, user, msg_id=msg_id, kind="event", event=event)
-    msg_id = f"m{raw.get('MsgId') or int(time.time() * 1000)}"
+    # Without a MsgId, the sender, the second and the type identify a message, so retries still dedupe.
+    msg_id = f"m{raw.get('MsgId')}" if raw.get("MsgId") else f"u{user}:{raw.get('CreateTime', '')}:{msg.type}"
     return Incoming(TRANSPORT, corp_id, user, msg_id=msg_id, kind="unsupported")
 
 

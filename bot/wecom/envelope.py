@@ -12,7 +12,7 @@ import binascii
 import hmac
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from wechatpy.crypto import _get_signature
@@ -105,8 +105,12 @@ class Envelope:
             raise CallbackRejected(f"cannot decrypt payload ({type(exc).__name__})") from exc
         return plain if isinstance(plain, str) else plain.decode("utf-8")
 
-    def verify_url(self, query: SignedQuery, echostr: str) -> str:
-        """URL verification: WeCom wants the decrypted echostr back, nothing else."""
+    def verify_url(self, args: Mapping[str, str]) -> str:
+        """URL verification (GET with ``echostr``): WeCom wants the decrypted echostr back, nothing else."""
+        query = SignedQuery.from_args(args)
+        echostr = args.get("echostr")
+        if not echostr:
+            raise CallbackRejected("missing query parameter: echostr")
         return self.decrypt(query, echostr)
 
     def encrypt(self, plaintext: str, nonce: str, timestamp: str | None = None) -> tuple[str, str, str]:
