@@ -33,6 +33,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from bot.config import ConfigError, Settings
 from bot.guide import Guide
 from bot.messages import Event, Reply
+from bot.metrics import count_event
 from bot.outbox import APP, WEBHOOK, OutboxMessage
 from bot.outbox import add as outbox_add
 from bot.progress import CERT_PENDING, STEP_COUNT, Progress
@@ -170,6 +171,7 @@ def schedule(ctx: ReminderContext, kind: str, user_key: str, token: dict[str, An
         ctx.scheduler.add_job(JOB_FUNC, trigger=trigger, id=jid, name=f"{kind} reminder",
                               args=[jid, user_key, kind, token], replace_existing=True,
                               misfire_grace_time=int(ctx.config.grace), coalesce=True, max_instances=1)
+    count_event(ctx.redis, "reminder_scheduled")
 
 
 def cancel(ctx: ReminderContext, kind: str, user_key: str) -> None:
@@ -198,6 +200,8 @@ class Planner:
         # the same message re-plans the idle job anyway); staff still hear of a stuck certification.
         elif kind in ("step_completed", "all_done"):
             self._notice(user_key, event, event_id, event_time)
+        elif kind in ("human_requested", "faq_escalated"):
+            self._call_staff(user_key, event, event_id)
 
     def _plan_idle(self, user_key: str, data: dict[str, Any]) -> None:
         step, last = int(data.get("step", 0)), float(data.get("at", 0.0))
@@ -246,6 +250,29 @@ class Planner:
                                 id=f"notice-{event_id or _digest(user_key, event.kind, event.data)}-{event.kind}",
                                 meta={"kind": template, "user_key": user_key})
         outbox_add(ctx.redis, message)
+
+
+    def _call_staff(self, user_key: str, event: Event, event_id: str) -> None:
+        """The user asked for a person (or the FAQ ran out of answers): tell support staff, once per event.
+
+        Not subject to GROUP_NOTICES or NOTICE_MAX_AGE: the bot told the user staff were notified.
+        """
+        ctx = self.ctx
+        progress = ctx.store.load(user_key)
+        if progress is None:
+            return
+        number = progress.step
+        step = ctx.guide.step(number) if 1 <= number <= STEP_COUNT else None
+        context = {"user": progress.user_id, "mention": None if progress.muted else progress.user_id,
+                   "staff": list(ctx.settings.support_staff), "step": number if step else None,
+                   "title": step.title.in_(progress.lang) if step else None, "finished": progress.finished,
+                   "faq": event.kind == "faq_escalated", "topic": event.data.get("topic")}
+        message_id = f"notice-{event_id or _digest(user_key, event.kind, event.data)}-{event.kind}"
+        message = staff_message(ctx, progress, "notice_human", context, message_id)
+        if message is None:
+            log.warning("%s from %s: no channel to reach staff (no webhook key, no app secret)", event.kind, user_key)
+            return
+        _commit_once(ctx, message_id, [message])  # the stream may deliver the event again
 
 
 # -- running a job ------------------------------------------------------------------------------------

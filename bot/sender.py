@@ -3,7 +3,9 @@
 Reliability, step by step:
 - A message is moved (LMOVE/BLMOVE) into ``wb:outbox:processing`` before it is worked on and removed
   from there only in the same MULTI that records its fate (sent, delayed, dead). A worker that dies
-  leaves it in the processing list; the next leader moves it back (``recover``).
+  leaves it in the processing list; the next leader moves it back (``recover``), and the leader
+  sweeps the list every SEND_SWEEP_SECONDS for entries a live worker stranded (Redis dropped during
+  that MULTI): those whose claim has run out (``sweep``). Any error while sending is a failed attempt.
 - Exactly once as far as WeCom allows: before sending, a claim ``SET NX PX`` on the message id (two
   copies of one message never go out concurrently); each acknowledged part gets a "sent" marker at
   once, and the message a "sent" marker with its removal; a copy whose id is marked sent is dropped.
@@ -15,7 +17,13 @@ Reliability, step by step:
   messages with ``meta.not_before``, and 45009 answers (WeCom throttled us anyway: wait a window).
 - The channel is chosen per message: the user's AI-bot ``response_url`` when fresh and unused (it is
   cleared from their progress, under their lock, in the MULTI that claims it), else the app's
-  ``message/send``, else a mention in the group through the webhook.
+  ``message/send``, else a mention in the group through the webhook. A private message (the rest of
+  a reply in the app's 1:1 chat) goes only through ``message/send``: the user's response_url may
+  belong to a group chat, and the webhook posts to the group.
+- A response_url failure moves the message to the app only when WeCom answered with an errcode (it
+  refused: nothing was shown). A timeout or HTTP 5xx may have been delivered: it is retried on the
+  same URL (valid an hour, usable once), and if WeCom then refuses the URL within its hour, only that
+  earlier attempt can have used it, so the message counts as sent rather than going out twice.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from dataclasses import dataclass
 import redis
 
 from bot.config import Settings
+from bot.metrics import count_event
 from bot.outbox import APP, DEAD_LETTERS, OUTBOX_QUEUE, RESPONSE_URL, WEBHOOK, OutboxMessage
 from bot.store import Store, UserBusy, progress_key
 from bot.textsplit import split_utf8, utf8_len
@@ -50,6 +59,7 @@ RATE_PREFIX = "wb:rl:"
 TEXT_LIMIT = 2048  # bytes: app text/markdown, webhook text
 WEBHOOK_MARKDOWN_LIMIT = 4096
 RESPONSE_URL_LIMIT = 20480  # one POST only: a longer message goes another way
+URL_MARGIN = 60.0  # a refused response_url this long before its end cannot have expired: it was used
 
 _RESERVE = """
 local now = tonumber(ARGV[1])
@@ -71,6 +81,15 @@ for i, key in ipairs(KEYS) do
   redis.call('PEXPIRE', key, math.ceil(tonumber(ARGV[2 + 2 * i]) * 1000) + 1000)
 end
 return '0'
+"""
+
+# Back to the head of the outbox, only if it is still in processing (its sender may just have finished).
+_REQUEUE = """
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then
+  redis.call('RPUSH', KEYS[2], ARGV[1])
+  return 1
+end
+return 0
 """
 
 _PROMOTE = """
@@ -98,6 +117,7 @@ class SenderConfig:
     http_timeout: float = 5.0
     max_throttled: int = 200  # 45009 answers before a message is given up
     claim_ttl: float = 15.0  # how long a claim outlives a sender that died mid-send (> one HTTP call)
+    sweep_interval: float = 30.0  # the leader returns stranded processing entries this often (0: never)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SenderConfig:
@@ -115,6 +135,7 @@ class SenderConfig:
             sent_ttl=settings.seconds("SENT_TTL", 7 * 86400.0),
             http_timeout=timeout,
             claim_ttl=settings.seconds("SEND_CLAIM_TTL", timeout * 2 + 5.0),
+            sweep_interval=settings.seconds("SEND_SWEEP_SECONDS", 30.0),
         )
 
 
@@ -132,6 +153,10 @@ class RateLimiter:
         for _key, limit, window in limits:
             args += [str(limit), repr(window)]
         return float(self._script(keys=[key for key, _, _ in limits], args=args))
+
+
+class _Undeliverable(Exception):
+    """No channel may carry this message: a dead letter, with the reason."""
 
 
 class _Wait(Exception):
@@ -154,6 +179,8 @@ class Sender:
         self.identity = identity
         self.limiter = RateLimiter(self.redis, clock)
         self._promote = self.redis.register_script(_PROMOTE)
+        self._requeue = self.redis.register_script(_REQUEUE)
+        self._unclaimed: set[str] = set()  # processing entries the last sweep found without a claim
 
     # -- queue plumbing -----------------------------------------------------------------------------------
     def recover(self) -> int:
@@ -163,6 +190,29 @@ class Sender:
             moved += 1
         if moved:
             log.warning("recovered %d message(s) left in processing", moved)
+        return moved
+
+    def sweep(self) -> int:
+        """Return processing entries stranded by a live worker (Redis dropped mid-fate) to the outbox.
+
+        A sender holds a message's claim from just after taking it until its fate is recorded; only the
+        instant between the LMOVE and the claim's SET is unclaimed. So an entry is moved only when two
+        sweeps in a row found it unclaimed (the leader sweeps every ``sweep_interval``). Moving one
+        that is still being worked on costs nothing: the claim and the sent marker drop the copy.
+        """
+        entries = self.redis.lrange(PROCESSING, 0, -1)
+        ids = [_message_id(raw) for raw in entries]
+        with self.redis.pipeline(transaction=False) as pipe:
+            for message_id in ids:
+                pipe.exists(CLAIM_PREFIX + (message_id or ""))
+            claimed = pipe.execute() if entries else []
+        unclaimed = {raw for raw, message_id, held in zip(entries, ids, claimed, strict=True)
+                     if not message_id or not held}
+        stranded, self._unclaimed = unclaimed & self._unclaimed, unclaimed
+        moved = sum(int(self._requeue(keys=[PROCESSING, OUTBOX_QUEUE], args=[raw])) for raw in stranded)
+        self._unclaimed -= stranded
+        if moved:
+            log.warning("swept %d stranded message(s) from processing back to the outbox", moved)
         return moved
 
     def promote(self, limit: int = 500) -> int:
@@ -227,10 +277,10 @@ class Sender:
             return "claimed elsewhere"
         try:
             route, url = self._route(message)
-            if route is None:
-                self._dead(raw, message, "no channel can reach the recipient (no app secret, no webhook key)")
-                return "dead"
             self._send(message, route, url)
+        except _Undeliverable as exc:
+            self._dead(raw, message, str(exc))
+            return "dead"
         except _Wait as wait:
             self._delay(raw, message, now + wait.seconds)
             return "paced"
@@ -238,22 +288,39 @@ class Sender:
             return self._failed(raw, message, exc)
         except (redis.RedisError, OSError) as exc:  # e.g. token lock timeouts: try again later
             return self._failed(raw, message, WeComError(f"{type(exc).__name__}: {exc}"))
+        except Exception as exc:  # a bug must cost an attempt, not strand the message in processing
+            log.exception("unexpected error sending %s", message.id)
+            return self._failed(raw, message, WeComError(f"unexpected {type(exc).__name__}: {exc}"))
+        self._sent(raw, message, route)
+        return "sent"
+
+    def _sent(self, raw: str, message: OutboxMessage, route: str) -> None:
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(SENT_PREFIX + message.id, int(self.clock()), ex=int(self.config.sent_ttl))
             pipe.lrem(PROCESSING, 1, raw)
-            pipe.delete(claim, ROUTE_PREFIX + message.id)
+            pipe.delete(CLAIM_PREFIX + message.id, ROUTE_PREFIX + message.id)
+            if _is_reminder(message):
+                count_event(pipe, "reminder_sent")
             pipe.execute()
         log.info("sent %s via %s to %s", message.id, route, message.to_user)
-        return "sent"
 
     def _failed(self, raw: str, message: OutboxMessage, exc: WeComError) -> str:
         now = self.clock()
-        if message.meta.get("route") == RESPONSE_URL and not exc.rate_limited:
-            # the URL is spent or expired either way: the next attempt goes through the app
+        if message.meta.get("route") == RESPONSE_URL and exc.refused:
+            if message.meta.get("url_unsure") and now + URL_MARGIN < float(message.meta.get("url_expires") or 0):
+                # Only this message held the URL and an earlier attempt on it timed out: that attempt
+                # used it. Sending again through the app would show the message twice.
+                log.warning("response_url of %s refused after an unanswered attempt: counted as sent (%s)",
+                            message.id, exc)
+                self._sent(raw, message, RESPONSE_URL)
+                return "sent"
+            # WeCom refused the URL (used, expired, invalid): nothing was shown; the app takes over
             message.meta.update(route=APP, route_failed=str(exc))
             self.redis.delete(ROUTE_PREFIX + message.id)
             self._delay(raw, message, now)
             return "retry"
+        if message.meta.get("route") == RESPONSE_URL and not exc.rate_limited:
+            message.meta["url_unsure"] = True  # it may have been delivered: retry the same URL, never the app
         if exc.permanent:
             self._dead(raw, message, str(exc))
             return "dead"
@@ -274,14 +341,27 @@ class Sender:
         return "retry"
 
     # -- choosing the channel --------------------------------------------------------------------------------
-    def _route(self, message: OutboxMessage) -> tuple[str | None, str | None]:
+    def _route(self, message: OutboxMessage) -> tuple[str, str | None]:
+        """The channel (and response_url) for this attempt; raises ``_Undeliverable`` when there is none."""
         if message.channel == WEBHOOK:
-            return (WEBHOOK, None) if self.settings.webhook_key else (None, None)
-        if message.channel == RESPONSE_URL and message.url and message.meta.get("route") != APP:
-            message.meta["route"] = RESPONSE_URL
-            return RESPONSE_URL, message.url
+            if not self.settings.webhook_key:
+                raise _Undeliverable("no channel can reach the group (no webhook key)")
+            return WEBHOOK, None
+        if _is_private(message):  # never a response_url (maybe a group's) nor the group webhook
+            message.meta["route"] = APP
+            if self.api.can_send_app and message.to_user:
+                return APP, None
+            raise _Undeliverable("private message: only the app's message/send may carry it, "
+                                 "and no WECOM_APP_SECRET is configured")
         if message.meta.get("route") != APP:
-            url = self.redis.get(ROUTE_PREFIX + message.id) or self._claim_response_url(message)
+            if message.channel == RESPONSE_URL and message.url:
+                url = message.url
+            else:
+                url = self.redis.get(ROUTE_PREFIX + message.id) or self._claim_response_url(message)
+            expires = message.meta.get("url_expires")
+            if url and expires is not None and float(expires) <= self.clock():
+                message.meta["route_failed"] = "response_url expired"
+                url = None
             if url:
                 message.meta["route"] = RESPONSE_URL
                 return RESPONSE_URL, url
@@ -290,7 +370,7 @@ class Sender:
             return APP, None
         if self.settings.webhook_key and message.to_user:
             return WEBHOOK, None  # last resort: mention them in the group
-        return None, None
+        raise _Undeliverable("no channel can reach the recipient (no app secret, no webhook key)")
 
     def _claim_response_url(self, message: OutboxMessage) -> str | None:
         """Take the user's unused, fresh response_url for this message (once: it is cleared)."""
@@ -306,13 +386,14 @@ class Sender:
                 if (progress is None or not progress.response_url
                         or (progress.response_url_expires or 0) <= self.clock() + 5):
                     return None
-                url = progress.response_url
+                url, expires = progress.response_url, float(progress.response_url_expires)
                 progress.response_url = None
                 progress.response_url_expires = None
                 with self.redis.pipeline(transaction=True) as pipe:
                     pipe.set(progress_key(user_key), progress.to_json())
-                    pipe.set(ROUTE_PREFIX + message.id, url, ex=3600)
+                    pipe.set(ROUTE_PREFIX + message.id, url, ex=max(int(expires - self.clock()), 1))
                     pipe.execute()
+                message.meta["url_expires"] = expires
                 return url
         except UserBusy:
             return None  # the user is mid-message: the app is as good
@@ -389,4 +470,23 @@ class Sender:
             pipe.lpush(DEAD_LETTERS, message.to_json())
             pipe.lrem(PROCESSING, 1, raw)
             pipe.delete(CLAIM_PREFIX + message.id, ROUTE_PREFIX + message.id)
+            if _is_reminder(message):
+                count_event(pipe, "reminder_failed")
             pipe.execute()
+
+
+def _is_private(message: OutboxMessage) -> bool:
+    """The rest of a reply (always), or a message marked private: for the user's 1:1 chat only."""
+    return bool(message.meta.get("private") or message.meta.get("continues"))
+
+
+def _is_reminder(message: OutboxMessage) -> bool:
+    return str(message.meta.get("kind", "")).startswith("reminder_")
+
+
+def _message_id(raw: str) -> str | None:
+    try:
+        message_id = json.loads(raw).get("id")
+    except (ValueError, TypeError, AttributeError):
+        return None
+    return message_id if isinstance(message_id, str) else None

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+ELLIPSIS = "…"
+
 
 def utf8_len(text: str) -> int:
     return len(text.encode("utf-8"))
+
+
+def truncate_utf8(text: str, limit: int, ellipsis: str = ELLIPSIS) -> str:
+    """``text`` cut at a character boundary so its UTF-8 form, ``ellipsis`` included, fits ``limit`` bytes."""
+    if utf8_len(text) <= limit:
+        return text
+    room = limit - utf8_len(ellipsis)
+    return text.encode("utf-8")[:room].decode("utf-8", errors="ignore") + ellipsis
 
 
 def split_utf8(text: str, limit: int) -> list[str]:
@@ -21,7 +31,7 @@ def split_utf8(text: str, limit: int) -> list[str]:
         if current:
             parts.append(current)
         while utf8_len(line) > limit:  # one line longer than a whole part: cut it by characters
-            head = line.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
+            head = truncate_utf8(line, limit, ellipsis="")
             parts.append(head)
             line = line[len(head):]
         current = line

@@ -180,12 +180,18 @@ class Worker:
                 threads.append(thread)
             log.info("worker %s is leading (epoch %s)", self.identity, self.lock.epoch)
             needs_recovery = False
+            sweep_every = self.sender_config.sweep_interval
+            next_sweep = time.monotonic() + sweep_every
+            poll_ms = max(50, int(min(1.0, sweep_every or 1.0) * 1000))  # never 0: that blocks forever
             while not self._stop.is_set() and not lost.is_set():
                 try:
                     if needs_recovery:
                         consumer.recover()
                         needs_recovery = False
-                    consumer.poll(block_ms=1000)
+                    if sweep_every > 0 and time.monotonic() >= next_sweep:
+                        next_sweep = time.monotonic() + sweep_every
+                        sender.sweep()  # messages a sender stranded in processing while it was alive
+                    consumer.poll(block_ms=poll_ms)
                 except redis.RedisError as exc:
                     log.error("event stream: %s", exc)
                     needs_recovery = True
@@ -218,15 +224,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     level = (settings.get("LOG_LEVEL") or "INFO").upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if settings.redis_url:
-        from bot.redis_conn import connect
+    from bot.services import redis_client
 
-        client = connect(settings.redis_url)
-    else:
-        from bot.services import redis_client
-
-        client = redis_client(settings)
-    worker = Worker(settings, client)
+    worker = Worker(settings, redis_client(settings))
 
     def stop(_signum, _frame) -> None:
         worker.stop()

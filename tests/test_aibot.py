@@ -308,10 +308,12 @@ def test_malformed_payloads_are_rejected(doc):
     assert info.value.status == 400
 
 
-def test_fit_never_exceeds_the_limit():
+def test_stream_content_never_exceeds_the_limit():
     text = "步" * 10000  # 30000 bytes
-    assert len(proto.fit(text).encode()) <= proto.STREAM_MAX_BYTES
-    assert proto.fit("short") == "short"
+    content = proto.stream_content(text, "alice")
+    assert len(content.encode()) <= proto.STREAM_MAX_BYTES and content.startswith("<@alice>\n步")
+    assert content.endswith("…")
+    assert proto.stream_content("short", None) == "short"
 
 
 # -- hostile input: 4xx, never 500 --------------------------------------------------------------

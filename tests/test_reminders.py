@@ -318,6 +318,41 @@ def test_group_notices_can_be_turned_off(tmp_path, redis_client, clock):
         h.close()
 
 
+def test_asking_for_a_person_notifies_staff_in_the_group_once(harness, say):
+    say("开始")
+    say("完成")
+    reply = say("人工")
+    assert "@staff1" in reply and "@staff2" in reply  # the reply says who was notified
+    harness.pump()
+    [notice] = [m for m in harness.take_outbox() if m.meta["kind"] == "notice_human"]
+    assert notice.channel == WEBHOOK and notice.fmt == "markdown" and notice.meta["audience"] == "staff"
+    assert "<@staff1>" in notice.text and "<@staff2>" in notice.text and "<@alice>" in notice.text
+    assert "第2步" in notice.text and "alice" in notice.text
+    harness.consumer.redis.xgroup_setid(EVENTS_STREAM, EVENTS_GROUP, id="0")  # the stream delivers it again
+    harness.pump()
+    assert [m for m in harness.take_outbox() if m.meta["kind"] == "notice_human"] == []
+
+
+def test_an_escalated_faq_question_notifies_staff(harness, say):
+    from bot.messages import Event
+
+    say("开始")
+    Planner(harness.ctx).handle(ALICE, Event("faq_escalated", {"topic": "cert-61004", "tried": ["a"]}), "9-0")
+    [notice] = harness.take_outbox()
+    assert notice.id == "notice-9-0-faq_escalated" and "<@staff1>" in notice.text
+    assert "cert-61004" in notice.text and "第1步" in notice.text
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_human_reply_promises_staff_only_when_there_are_staff(settings, lang):
+    renderer = Renderer(settings.templates_dir)
+    with_staff = renderer.render(Reply("human", {"staff": ["s1"]}), lang, MARKDOWN)
+    without = renderer.render(Reply("human", {"staff": []}), lang, MARKDOWN)
+    notified = "已通知" if lang == "zh" else "notified"
+    assert notified in with_staff and "<@s1>" in with_staff
+    assert notified not in without and ("群里" if lang == "zh" else "group") in without
+
+
 def test_a_job_run_twice_queues_its_message_once(harness, say, clock):
     """A crash after the message was queued but before the job confirmed: the re-run sends nothing."""
     say("我提交了认证")
@@ -431,6 +466,11 @@ def test_quiet_hours_are_configurable(tmp_path):
                                "next_title": "B"}),
     ("notice_all_done", {"user": "alice", "mention": None}),
     ("notice_cert_stuck", {"user": "alice", "mention": "alice", "staff": ["s1"], "minutes": 190, "attempt": 1}),
+    ("notice_human", {"user": "alice", "mention": "alice", "staff": ["s1"], "step": 2, "title": "T",
+                      "finished": False, "faq": False, "topic": None}),
+    ("notice_human", {"user": "alice", "mention": None, "staff": [], "step": None, "title": None,
+                      "finished": True, "faq": True, "topic": "t1"}),
+    ("human", {"staff": []}),
 ])
 def test_templates_render_in_both_languages(settings, template, context, lang):
     renderer = Renderer(settings.templates_dir)

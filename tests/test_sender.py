@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import replace
 
 import pytest
+import requests
 
 from bot.config import load_settings
 from bot.outbox import APP, DEAD_LETTERS, OUTBOX_QUEUE, RESPONSE_URL, WEBHOOK, OutboxMessage
@@ -98,11 +99,12 @@ def test_expired_or_spent_response_url_falls_back_to_the_app(sender, redis_clien
     sender.drain()
     assert wecom.calls("response") == [] and len(wecom.delivered("message/send")) == 1
 
-    wecom.fail("500", count=1, paths=("response",))  # a response_url that fails: the app takes over
+    requests.post(wecom.response_url("r2"), json={}, timeout=5)  # spent elsewhere: WeCom refuses it
     progress.response_url, progress.response_url_expires = wecom.response_url("r2"), clock() + 3000
     store.save(progress, None)
     queue(redis_client, reminder("b"))
     sender.drain()
+    assert [r.errcode for r in wecom.calls("response")] == [0, 600099]
     assert [r.content for r in wecom.delivered("message/send")] == ["a", "b"]
 
 

@@ -6,6 +6,8 @@ Which passive reply fits which callback (WeCom path/101031):
 - enter_chat: plain ``text``;
 - a card click: only an ``update_template_card`` is allowed, so the answer itself goes out through
   the click's one-time ``response_url`` (queued in the outbox), and the card gets the new buttons;
+  a transient system reply (user busy, Redis down, rate limited) spends nothing: HTTP 503, so WeCom
+  retries the callback and the retry gets the real answer;
 - feedback: an empty body (WeCom accepts nothing else).
 """
 
@@ -18,7 +20,6 @@ from typing import Any
 import redis
 
 from bot.config import Settings
-from bot.language import detect_language
 from bot.messages import Incoming, Outgoing, Reply
 from bot.outbox import RESPONSE_URL, OutboxMessage
 from bot.outbox import add as outbox_add
@@ -26,7 +27,7 @@ from bot.pipeline import Pipeline
 from bot.render import MARKDOWN, TEXT
 from bot.store import PREFIX
 from bot.wecom import aibot_protocol as proto
-from bot.wecom.envelope import Envelope, SignedQuery
+from bot.wecom.envelope import CallbackRejected, Envelope, SignedQuery
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,13 @@ CARD_TITLE_TEMPLATE = "aibot_card_title"
 
 def stream_key(stream_id: str) -> str:
     return f"{PREFIX}stream:{stream_id}"
+
+
+class RetryLater(CallbackRejected):
+    """No answer now, and none spent: a non-200 makes WeCom send the callback again (3 attempts in all)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, 503)
 
 
 def answered_key(msg_id: str) -> str:
@@ -85,23 +93,27 @@ class AibotCallback:
         if not outgoing.text:
             return None
         stream_id, task_id = proto.reply_ids(incoming)
-        content = proto.fit(proto.addressed(outgoing.text, outgoing.mention))
+        content = proto.stream_content(outgoing.text, outgoing.mention)
         self._remember_stream(stream_id, content)
         if not outgoing.buttons:
             return proto.stream_message(stream_id, content, feedback_id=stream_id)
         return proto.stream_with_card(stream_id, content, self._card(task_id, outgoing))
 
     def _answer_click(self, incoming: Incoming, outgoing: Outgoing) -> dict[str, Any] | None:
+        if outgoing.transient:
+            # Busy, Redis down, rate limited: nothing was done. Spending the click's one-time
+            # response_url on an apology (and setting the answered guard) would drop the retry's real
+            # answer; an HTTP 200 would end WeCom's retries. So: no queue, no guard, a 503.
+            raise RetryLater(f"card click {incoming.msg_id}: transient reply, WeCom may retry")
         if outgoing.text:
-            self._queue_response(incoming, proto.fit(proto.addressed(outgoing.text, outgoing.mention)))
+            self._queue_response(incoming, proto.stream_content(outgoing.text, outgoing.mention))
         task_id = incoming.extra.get("task_id")
         if not outgoing.buttons or not task_id:
             return None
         return proto.card_update(self._card(task_id, outgoing), incoming.user_id)
 
     def _card(self, task_id: str, outgoing: Outgoing) -> dict[str, Any]:
-        lang = detect_language(outgoing.text, "zh")  # the reply is written in the user's language
-        title = self.pipeline.services.renderer.render(Reply(CARD_TITLE_TEMPLATE), lang, TEXT)
+        title = self.pipeline.services.renderer.render(Reply(CARD_TITLE_TEMPLATE), outgoing.lang, TEXT)
         return proto.button_card(task_id, title, outgoing.buttons)
 
     def _refresh(self, stream_id: str) -> dict[str, Any] | None:
@@ -130,7 +142,8 @@ class AibotCallback:
             return
         message = OutboxMessage(RESPONSE_URL, content, to_user=incoming.user_id, fmt=MARKDOWN, url=url,
                                 meta={"transport": incoming.transport, "msg_id": incoming.msg_id,
-                                      "chat_id": incoming.chat_id})
+                                      "chat_id": incoming.chat_id,
+                                      "url_expires": self.pipeline.services.clock() + ANSWERED_TTL})
         guard = answered_key(incoming.msg_id)
         try:
             if not self.redis.set(guard, "1", nx=True, ex=ANSWERED_TTL):

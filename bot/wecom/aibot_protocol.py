@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from bot.messages import Button, Incoming
-from bot.textsplit import utf8_len
+from bot.textsplit import truncate_utf8
 from bot.wecom.envelope import CallbackRejected, Envelope
 
 TRANSPORT = "aibot"
@@ -187,16 +187,17 @@ def addressed(text: str, mention: str | None) -> str:
     return f"<@{mention}>\n{text}" if mention else text
 
 
-def fit(text: str, limit: int = STREAM_MAX_BYTES) -> str:
-    """Cut at a character boundary so the UTF-8 form fits ``limit`` bytes."""
-    if utf8_len(text) <= limit:
-        return text
-    return text.encode("utf-8")[: limit - 3].decode("utf-8", errors="ignore") + "…"
+def stream_content(text: str, mention: str | None) -> str:
+    """The answer as a stream (or a response_url post) shows it: addressed, cut to STREAM_MAX_BYTES once."""
+    return truncate_utf8(addressed(text, mention), STREAM_MAX_BYTES)
 
 
 def stream_message(stream_id: str, content: str, *, feedback_id: str | None = None) -> dict[str, Any]:
-    """A finished stream: the whole answer at once (the pipeline's reply is complete when we answer)."""
-    stream: dict[str, Any] = {"id": stream_id, "finish": True, "content": fit(content)}
+    """A finished stream: the whole answer at once (the pipeline's reply is complete when we answer).
+
+    ``content`` comes from :func:`stream_content`, already within WeCom's limit.
+    """
+    stream: dict[str, Any] = {"id": stream_id, "finish": True, "content": content}
     if feedback_id:
         stream["feedback"] = {"id": feedback_id}  # without it WeCom sends no feedback_event
     return {"msgtype": "stream", "stream": stream}
@@ -224,7 +225,7 @@ def card_update(card: dict[str, Any], user_id: str) -> dict[str, Any]:
 
 def text_message(content: str) -> dict[str, Any]:
     """Plain text: WeCom accepts it only as the answer to enter_chat."""
-    return {"msgtype": "text", "text": {"content": fit(content, TEXT_MAX_BYTES)}}
+    return {"msgtype": "text", "text": {"content": truncate_utf8(content, TEXT_MAX_BYTES)}}
 
 
 def seal(envelope: Envelope, reply: dict[str, Any], nonce: str) -> str:

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 TOKEN_INVALID = {40001, 40014, 42001}  # WeCom may invalidate a token early: refetch once and retry
 RATE_LIMITED = 45009
+SYSTEM_BUSY = -1  # WeCom: "system busy, retry later"; also ours for a reply that is JSON but not an object
 # Errors that no retry fixes: bad user, bad agent, bad content, IP not allowed, bad webhook key.
 PERMANENT = {40003, 40008, 40013, 40056, 40058, 44004, 45002, 48002, 60020, 81013, 93000, 93004}
 
@@ -41,6 +42,14 @@ class WeComError(Exception):
     @property
     def rate_limited(self) -> bool:
         return self.errcode == RATE_LIMITED
+
+    @property
+    def refused(self) -> bool:
+        """WeCom answered and turned the call down: nothing was delivered, so another channel cannot
+        duplicate it. A timeout or an HTTP error (errcode None) may have been delivered; "busy" and
+        45009 say "later". WeCom documents no response_url codes (path/101138), so any other counts.
+        """
+        return self.errcode is not None and self.errcode not in (SYSTEM_BUSY, RATE_LIMITED)
 
 
 class WeComAPI:
