@@ -39,6 +39,18 @@ class OutboxMessage:
         return cls(**json.loads(raw))
 
 
+# Move an entry from one list to another only if it is still there (its owner may just have taken
+# it): LREM the old form, then push the new form to the left (newest, like ``add``) or the right
+# (next to be sent). Used to retry a dead letter and to return a message stranded mid-send.
+MOVE_IF_PRESENT = """
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then
+  if ARGV[3] == 'head' then redis.call('RPUSH', KEYS[2], ARGV[2]) else redis.call('LPUSH', KEYS[2], ARGV[2]) end
+  return 1
+end
+return 0
+"""
+
+
 def add(pipe, message: OutboxMessage) -> None:
     """Queue ``message`` on a Redis pipeline (or client) — call inside the producer's MULTI."""
     pipe.lpush(OUTBOX_QUEUE, message.to_json())

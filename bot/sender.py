@@ -42,7 +42,7 @@ import redis
 
 from bot.config import Settings
 from bot.metrics import count_event
-from bot.outbox import APP, DEAD_LETTERS, OUTBOX_QUEUE, RESPONSE_URL, WEBHOOK, OutboxMessage
+from bot.outbox import APP, DEAD_LETTERS, MOVE_IF_PRESENT, OUTBOX_QUEUE, RESPONSE_URL, WEBHOOK, OutboxMessage
 from bot.store import Store, UserBusy, progress_key
 from bot.textsplit import split_utf8, utf8_len
 from bot.wecom.api import WeComAPI, WeComError
@@ -83,14 +83,6 @@ end
 return '0'
 """
 
-# Back to the head of the outbox, only if it is still in processing (its sender may just have finished).
-_REQUEUE = """
-if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then
-  redis.call('RPUSH', KEYS[2], ARGV[1])
-  return 1
-end
-return 0
-"""
 
 _PROMOTE = """
 local items = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
@@ -179,7 +171,7 @@ class Sender:
         self.identity = identity
         self.limiter = RateLimiter(self.redis, clock)
         self._promote = self.redis.register_script(_PROMOTE)
-        self._requeue = self.redis.register_script(_REQUEUE)
+        self._move = self.redis.register_script(MOVE_IF_PRESENT)
         self._unclaimed: set[str] = set()  # processing entries the last sweep found without a claim
 
     # -- queue plumbing -----------------------------------------------------------------------------------
@@ -209,7 +201,7 @@ class Sender:
         unclaimed = {raw for raw, message_id, held in zip(entries, ids, claimed, strict=True)
                      if not message_id or not held}
         stranded, self._unclaimed = unclaimed & self._unclaimed, unclaimed
-        moved = sum(int(self._requeue(keys=[PROCESSING, OUTBOX_QUEUE], args=[raw])) for raw in stranded)
+        moved = sum(int(self._move(keys=[PROCESSING, OUTBOX_QUEUE], args=[raw, raw, "head"])) for raw in stranded)
         self._unclaimed -= stranded
         if moved:
             log.warning("swept %d stranded message(s) from processing back to the outbox", moved)

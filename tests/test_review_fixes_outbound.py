@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import replace
 
 import pytest
 import redis
@@ -20,14 +19,14 @@ from bot.outbox import APP, DEAD_LETTERS, OUTBOX_QUEUE, WEBHOOK, OutboxMessage
 from bot.outbox import add as outbox_add
 from bot.progress import Progress
 from bot.render import TEXT
-from bot.sender import CLAIM_PREFIX, DELAYED, PROCESSING, SENT_PREFIX, Sender, SenderConfig
+from bot.sender import CLAIM_PREFIX, DELAYED, PROCESSING, SENT_PREFIX, Sender
 from bot.store import Store, lock_key
 from bot.textsplit import split_utf8, truncate_utf8, utf8_len
 from bot.wecom.aibot_callback import answered_key
 from bot.wecom.aibot_simulate import AibotSimulator
-from bot.wecom.api import WeComAPI
 from tests.fake_wecom import FakeWeCom
 from tests.support import TEST_CORP_ID, make_env
+from tests.test_sender import make_sender
 
 ALICE = f"{TEST_CORP_ID}:alice"
 
@@ -38,13 +37,6 @@ def wecom(clock):
         yield server
 
 
-def sender_for(settings, client, clock, **overrides) -> Sender:
-    config = replace(SenderConfig.from_settings(settings), **overrides)
-    api = WeComAPI(settings.wecom_api_base, client, corp_id=settings.corp_id, secret=settings.app_secret,
-                   agent_id=settings.agent_id, timeout=config.http_timeout)
-    return Sender(Store(client), api, settings, config, clock=clock)
-
-
 @pytest.fixture
 def full_settings(tmp_path, wecom):
     return load_settings(make_env(tmp_path, WECOM_API_BASE=wecom.base_url, WECOM_APP_SECRET="app-secret",
@@ -53,7 +45,7 @@ def full_settings(tmp_path, wecom):
 
 @pytest.fixture
 def sender(full_settings, redis_client, clock) -> Sender:
-    return sender_for(full_settings, redis_client, clock)
+    return make_sender(full_settings, redis_client, clock)
 
 
 def give_response_url(client, clock, url: str, user: str = "alice") -> None:
@@ -119,7 +111,7 @@ def test_a_private_message_without_an_app_secret_is_a_dead_letter_not_a_group_po
     give_response_url(redis_client, clock, wecom.response_url("group-url"))
     outbox_add(redis_client, OutboxMessage(APP, "private text", to_user="alice",
                                            meta={"continues": "m1", "private": True}))
-    assert sender_for(settings, redis_client, clock).drain() == ["dead"]
+    assert make_sender(settings, redis_client, clock).drain() == ["dead"]
     assert wecom.calls() == []
     dead = OutboxMessage.from_json(redis_client.lindex(DEAD_LETTERS, 0))
     assert "private" in dead.meta["error"] and "WECOM_APP_SECRET" in dead.meta["error"]

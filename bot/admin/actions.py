@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from bot.guide import Guide
 from bot.messages import Event, Reply
-from bot.outbox import APP, DEAD_LETTERS, OUTBOX_QUEUE, OutboxMessage
+from bot.outbox import APP, DEAD_LETTERS, MOVE_IF_PRESENT, OUTBOX_QUEUE, OutboxMessage
 from bot.progress import CERT_PASSED, CERT_STEP, FINISHED, NOT_STARTED, STEP_COUNT, Progress
 from bot.render import TEXT, Renderer
 from bot.store import Store
@@ -24,14 +24,6 @@ from .present import step_title
 LOCK_WAIT = 2.0  # seconds an operator waits for a user's lock before being told to try again
 DEAD_SEARCH = 10_000  # how deep a retry looks for the dead letter by id
 
-# Move one dead letter back to the outbox only if it is still there: a double click retries once.
-_RETRY = """
-if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then
-  redis.call('LPUSH', KEYS[2], ARGV[2])
-  return 1
-end
-return 0
-"""
 
 
 class UserNotFound(LookupError):
@@ -51,7 +43,7 @@ class AdminActions:
         self.renderer = renderer
         self.guide = guide
         self.now = now
-        self._retry = store.redis.register_script(_RETRY)
+        self._move = store.redis.register_script(MOVE_IF_PRESENT)  # a double click retries once
 
     def move(self, user_key: str, step: int, operator: Operator) -> Progress:
         """Put the user on ``step`` (0-7); steps before it count as done, as they would in chat."""
@@ -147,7 +139,7 @@ class AdminActions:
         message.attempts = 0
         message.meta = {**meta, "retried_at": now, "retries": int(meta.get("retries", 0)) + 1,
                         "previous_error": error}
-        return bool(self._retry(keys=[DEAD_LETTERS, OUTBOX_QUEUE], args=[raw, message.to_json()]))
+        return bool(self._move(keys=[DEAD_LETTERS, OUTBOX_QUEUE], args=[raw, message.to_json(), "tail"]))
 
     def _load(self, user_key: str) -> Progress:
         progress = self.store.load(user_key)
