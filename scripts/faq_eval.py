@@ -1,10 +1,12 @@
-"""Print FAQ retrieval accuracy on tests/data/faq_eval.tsv (or a file given as argument).
+"""Print FAQ retrieval accuracy on tests/data/faq_eval.tsv (or another question<TAB>id file).
 
-Run: .venv/bin/python scripts/faq_eval.py [path/to/eval.tsv]
+Run: .venv/bin/python scripts/faq_eval.py [--file path/to/eval.tsv]
+     .venv/bin/python scripts/faq_eval.py --file tests/data/faq_holdout.tsv   # held-out questions
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -20,8 +22,11 @@ DEFAULT_EVAL = ROOT / "tests" / "data" / "faq_eval.tsv"
 
 def main(argv: list[str] | None = None) -> int:
     """Evaluate and print the report; exit 1 when the accuracy targets are missed."""
-    args = sys.argv[1:] if argv is None else argv
-    path = Path(args[0]) if args else DEFAULT_EVAL
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("path", nargs="?", type=Path, help="eval file (positional form, kept for old scripts)")
+    parser.add_argument("--file", "-f", type=Path, help=f"eval file (default: {DEFAULT_EVAL.relative_to(ROOT)})")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    path = args.file or args.path or DEFAULT_EVAL
     kb = KnowledgeBase.load(KnowledgeBase.default_dir())
     report = evaluate(kb, read_cases(path))
     print(format_report(report))

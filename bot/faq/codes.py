@@ -1,12 +1,15 @@
 """WeChat error codes: range expansion for the data files and detection in user text.
 
 A pasted ``errcode 61004`` is the strongest signal a user can give, so codes are matched
-exactly, apart from ranking, and only codes the knowledge base knows count.
+exactly, apart from ranking, and only codes the knowledge base knows count. The official
+``errmsg`` text ("access clientip is not registered") is just as specific, and users often
+paste it without the code, so known messages are matched exactly too.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 _RANGE_RE = re.compile(r"^(-?\d+)\s*[~～]\s*(-?\d+)$")
 _CODE_RE = re.compile(r"^-?\d+$")
@@ -59,3 +62,43 @@ def find_codes(text: str, known: set[str] | frozenset[str]) -> list[str]:
             seen.add(code)
             ordered.append(code)
     return ordered
+
+
+_MESSAGE_SPLIT_RE = re.compile(r"[\s_]+")
+
+
+def normalize_message(message: str) -> str:
+    """Lowercase, with runs of spaces and underscores as one space: "Refresh_Token  is" -> "refresh token is"."""
+    return " ".join(_MESSAGE_SPLIT_RE.split(message.lower().strip()))
+
+
+def message_pattern(messages: Iterable[str]) -> re.Pattern[str] | None:
+    """One regex for all (normalised) messages, longest first, on word boundaries."""
+    alts = sorted({normalize_message(m) for m in messages if m.strip()}, key=len, reverse=True)
+    if not alts:
+        return None
+    body = "|".join(r"[\s_]+".join(re.escape(word) for word in alt.split(" ")) for alt in alts)
+    return re.compile(rf"(?<![a-z0-9_])(?:{body})(?![a-z0-9_])")
+
+
+def find_message(text: str, pattern: re.Pattern[str] | None) -> str | None:
+    """The first known error message in ``text`` (already lowercased), normalised; else None."""
+    if pattern is None:
+        return None
+    match = pattern.search(text)
+    return normalize_message(match.group(0)) if match else None
+
+
+_CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6}
+# "步骤3", "第三步", "step 4" (but not 第三方): the user says which step they are on.
+_STEP_RE = re.compile(r"步骤\s*([1-6一二三四五六])(?!\d)|第\s*([1-6一二三四五六])\s*步|(?<![a-z])step\s*([1-6])(?!\d)")
+
+
+def find_step(text: str) -> tuple[int | None, str]:
+    """The step a (lowercased) text mentions, and the text without the mention."""
+    match = _STEP_RE.search(text)
+    if not match:
+        return None, text
+    digit = next(g for g in match.groups() if g)
+    step = _CN_DIGITS.get(digit) or int(digit)
+    return step, f"{text[: match.start()]} {text[match.end() :]}"

@@ -17,7 +17,7 @@ import yaml
 from bot.faq.codes import CodeSpecError, expand_code_spec
 
 REQUIRED_TEXT = ("title_zh", "title_en", "answer_zh", "answer_en", "source")
-LIST_FIELDS = ("error_codes", "keywords", "phrasings")
+LIST_FIELDS = ("error_codes", "error_messages", "keywords", "phrasings")
 KNOWN_FIELDS = frozenset(("id", "step", *REQUIRED_TEXT, *LIST_FIELDS))
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -38,6 +38,7 @@ class Topic:
     answer_en: str
     source: str
     error_codes: tuple[str, ...] = ()
+    error_messages: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     phrasings: tuple[str, ...] = ()
     file: str = ""
@@ -147,6 +148,7 @@ def _parse_entry(raw: Any, index: int, path: Path) -> Topic:
         id=topic_id,
         step=step,
         error_codes=codes,
+        error_messages=_str_list(raw.get("error_messages"), "error_messages", where, allow_int=False),
         keywords=_str_list(raw.get("keywords"), "keywords", where, allow_int=True),
         phrasings=_str_list(raw.get("phrasings"), "phrasings", where, allow_int=False),
         file=path.name,

@@ -18,6 +18,8 @@ from bot.faq.tokenize import PINYIN_PREFIX, Analysis, Unit, split_pinyin
 
 UNKNOWN_WORD = 0.8  # weight of a word the index lacks, as a share of the highest idf
 UNKNOWN_CHAR = 0.3  # ... of a lone character or a short latin word
+UNKNOWN_SPAN_MAX = 1.5  # a long unknown compound (微信支付) counts as up to this many words
+SINGLE_CHAR = 0.4  # cap on a known lone character (说, 进, 加): its idf overstates what it says
 FUZZY_MIN_LEN = 4
 FUZZY_CACHE_SIZE = 20_000
 STRENGTH_SCALE = 8.0  # BM25 score at which match strength reaches 1 - 1/e
@@ -66,7 +68,10 @@ class QueryBuilder:
             known = [t for t in unit.tokens if t in vocab]
             terms.extend(known)
             if unit.text in vocab:
-                parts.append(Part(idf[unit.text], set(known) | touching.get(n, set())))
+                weight = idf[unit.text]
+                if unit.kind == "cjk" and len(unit.text) == 1:
+                    weight = min(weight, self.max_idf * SINGLE_CHAR)
+                parts.append(Part(weight, set(known) | touching.get(n, set())))
             elif n in stray:
                 merged = stray[n]
                 if merged is not None:
@@ -125,7 +130,9 @@ class QueryBuilder:
         pinyin = [t for t in unit.tokens if t.startswith(PINYIN_PREFIX)]
         if pinyin and all(t in self.vocab for t in pinyin):
             return Part(sum(self.idf[t] for t in pinyin) / len(pinyin), set(pinyin))
-        return Part(self.max_idf * UNKNOWN_WORD, set())
+        # A long unknown compound (微信支付, 自定义菜单) stands for two words, not one.
+        span = min(UNKNOWN_SPAN_MAX, max(1.0, len(unit.text) / 2)) if len(unit.text) > 3 else 1.0
+        return Part(self.max_idf * UNKNOWN_WORD * span, set())
 
     def _latin_run(self, analysis: Analysis, run: list[int], terms: list[str], parts: list[Part]) -> None:
         """Latin words the index lacks: pinyin typed without tones ("yuanshi id"), else typos."""
@@ -141,10 +148,13 @@ class QueryBuilder:
                 evidence[nb].add(token)
         for n in run:
             found = evidence[n]
+            word = analysis.units[n].text
             if found:
                 parts.append(Part(sum(self.idf[t] for t in found) / len(found), found))
+            elif len(split_pinyin(word) or ()) == 1 and not self.fuzzy(word):
+                parts.append(Part(self.max_idf * UNKNOWN_CHAR, set()))  # one syllable = one character
             else:
-                parts.append(self._fuzzy_part(analysis.units[n].text, terms))
+                parts.append(self._fuzzy_part(word, terms))
 
     def _fuzzy_part(self, word: str, terms: list[str]) -> Part:
         match = self.fuzzy(word)

@@ -1,4 +1,4 @@
-"""FAQ retrieval: exact error-code hits first, then BM25 over words and pinyin.
+"""FAQ retrieval: exact error-code and error-message hits first, then BM25 over words and pinyin.
 
 The bot must either find the right topic or say honestly that it is not sure, so the score it
 reports is not the raw BM25 value but a confidence in [0, 1] (see bot.faq.scoring).
@@ -7,6 +7,7 @@ reports is not the raw BM25 value but a confidence in [0, 1] (see bot.faq.scorin
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,9 +15,9 @@ from pathlib import Path
 import numpy as np
 from rank_bm25 import BM25Okapi
 
-from bot.faq.codes import find_codes
+from bot.faq.codes import find_codes, find_message, find_step, message_pattern, normalize_message
 from bot.faq.knowledge import Topic, load_topics
-from bot.faq.lexicon import Lexicon
+from bot.faq.lexicon import Lexicon, normalize
 from bot.faq.scoring import QueryBuilder
 from bot.faq.tokenize import Analyzer
 
@@ -26,10 +27,13 @@ BM25_K1 = 1.2
 BM25_B = 0.5
 THRESHOLD = 0.5  # confidence below this -> topic=None
 CODE_CONFIDENCE = 0.98
+SHARED_CODE_MARGIN = 1.2  # another topic sharing a code must out-score the code's own topic by this
 STEP_BONUS = 1.03  # the user's current step only breaks near-ties
 ALT_MIN_RATIO = 0.3  # alternatives must score at least this share of the best
 MAX_ALTERNATIVES = 3
 MAX_QUERY_CHARS = 600  # pasted logs: codes are searched in full, words only here
+# "1. ", "2、" at the start of an answer line: list numbering, not a number the user would type.
+_LIST_NUMBER_RE = re.compile(r"^\s*\d{1,2}[.、)）]\s*|(?<![\w.])\d{1,2}[)）]\s", re.MULTILINE)
 
 
 @dataclass
@@ -56,6 +60,13 @@ class KnowledgeBase:
             for code in topic.expanded_codes():
                 self._code_map.setdefault(code, []).append(topic.id)
         self._known_codes = frozenset(self._code_map)
+        self._message_map: dict[str, list[str]] = {}
+        for topic in self.topics.values():
+            for message in topic.error_messages:
+                ids = self._message_map.setdefault(normalize_message(message), [])
+                if topic.id not in ids:
+                    ids.append(topic.id)
+        self._message_re = message_pattern(self._message_map)
         corpus = [self._document(t) for t in self.topics.values()]
         self._bm25 = BM25Okapi(corpus, k1=BM25_K1, b=BM25_B)
         self._doc_terms = [set(doc) for doc in corpus]
@@ -82,9 +93,9 @@ class KnowledgeBase:
             "title": [topic.title_zh],
             "keywords": list(topic.keywords),
             "phrasings": list(topic.phrasings),
-            "answer": [topic.answer_zh],
+            "answer": [_LIST_NUMBER_RE.sub("", topic.answer_zh)],
             "title_en": [topic.title_en],
-            "answer_en": [topic.answer_en],
+            "answer_en": [_LIST_NUMBER_RE.sub("", topic.answer_en)],
         }
         doc: list[str] = list(topic.expanded_codes())
         for name, texts in fields.items():
@@ -94,13 +105,25 @@ class KnowledgeBase:
 
     # ----------------------------------------------------------------- search
     def search(self, text: str, step: int | None = None) -> SearchResult:
-        """Best topic for ``text``; ``step`` (the user's current step) only breaks near-ties."""
+        """Best topic for ``text``; ``step`` (the user's current step, else one the text names such
+        as 步骤3) only breaks near-ties."""
         codes = find_codes(text, self._known_codes)
-        query = self._queries.build(self.analyzer.analyze(text[:MAX_QUERY_CHARS]))
+        words = normalize(text[:MAX_QUERY_CHARS])
+        mentioned, rest = find_step(words)
+        if step is None:
+            step = mentioned
+        # "步骤3 提交哪个appid": the step is a hint, not words to match; "第一步干什么" is all step.
+        analysis = self.analyzer.analyze(rest) if mentioned else None
+        if analysis is None or not analysis.units:
+            analysis = self.analyzer.analyze(words)
+        query = self._queries.build(analysis)
         scores = self._scores(query.terms)
         ranked = self._rank(scores, step)
         if codes:
-            return self._code_result(codes[0], ranked)
+            return self._exact_result(self._code_map[codes[0]], ranked, codes[0])
+        message = find_message(normalize(text), self._message_re)
+        if message:
+            return self._exact_result(self._message_map[message], ranked, None)
         if not ranked:
             return SearchResult(topic=None, score=0.0, confident=False)
         best, best_score = ranked[0]
@@ -140,11 +163,20 @@ class KnowledgeBase:
         ranked.sort(key=lambda item: (-item[1], item[0]))
         return ranked
 
-    def _code_result(self, code: str, ranked: list[tuple[int, float]]) -> SearchResult:
-        """A known error code wins outright; several topics sharing it are ordered by text match."""
-        ids = self._code_map[code]
+    def _exact_result(self, ids: list[str], ranked: list[tuple[int, float]], code: str | None) -> SearchResult:
+        """A known error code or message wins outright; topics sharing it are ordered by text match,
+        the topic named after the code first unless another one matches the text clearly better."""
         position = {self._order[i]: n for n, (i, _) in enumerate(ranked)}
         ids = sorted(ids, key=lambda tid: position.get(tid, len(position) + self._order.index(tid)))
+        named = re.compile(rf"(?<![\d-]){re.escape(code)}(?!\d)") if code else None
+        owners = [tid for tid in ids if named and named.search(self.topics[tid].title_zh)]
+        if owners and owners[0] != ids[0]:
+            # "报61007 怎么办": the topic named after the code, unless the text clearly points to
+            # another topic that mentions it (新增权限集后报 61007).
+            score = dict(ranked)
+            lead = score.get(self._order.index(ids[0]), 0.0)
+            if lead < SHARED_CODE_MARGIN * score.get(self._order.index(owners[0]), 0.0):
+                ids = [owners[0], *(tid for tid in ids if tid != owners[0])]
         top = self.topics[ids[0]]
         alts = [self.topics[tid] for tid in ids[1:]]
         floor = ALT_MIN_RATIO * ranked[0][1] if ranked else 0.0

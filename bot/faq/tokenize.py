@@ -138,16 +138,20 @@ class Analyzer:
             self.jieba.add_word(word, freq)
         # Chinese synonym entries are domain words too: make jieba keep them whole
         # (e.g. 没有收到, 不正确), otherwise the synonym map never sees them.
-        for word in (*lexicon.synonyms, *lexicon.synonyms.values()):
-            if len(word) >= 2 and is_cjk(word) and word not in self.jieba.FREQ:
+        # Canonicals reached only through a multi-word variant ("公众号: official account") count
+        # too, or 公众号 would be cut into 公众 + 号.
+        canonicals = (*lexicon.synonyms.values(), *(canon for _, canon in lexicon.phrases))
+        for word in (*lexicon.synonyms, *canonicals):
+            if len(word) >= 2 and is_cjk(word) and not self.jieba.FREQ.get(word):
                 self.jieba.add_word(word)
         self._phrase_re = lexicon.phrase_pattern()
         self._phrases = dict(lexicon.phrases)
         # Sub-words of long words are only kept when they are domain terms: jieba's full
         # dictionary would add noise such as 方平 from 第三方平台.
         self._freq = self.jieba.FREQ
-        self._domain = {w for w, _ in lexicon.words} | set(lexicon.synonyms) | set(lexicon.synonyms.values())
-        _pinyin_table()  # build now, not on the first question
+        self._domain = {w for w, _ in lexicon.words} | set(lexicon.synonyms) | set(canonicals)
+        self._unglued: dict[str, list[str] | None] = {}
+        pinyin_syllables()  # build now (with the pinyin table), not on the first question
 
     def canonical(self, word: str) -> str:
         """Map a variant to its canonical synonym."""
@@ -187,7 +191,16 @@ class Analyzer:
                 self._flush_run(run, out, document)
                 continue
             canon = self.canonical(word)
-            if is_cjk(word):
+            pieces = None if document else self._unglue(word)
+            if pieces:
+                for piece in pieces:
+                    if piece in self.lexicon.stopwords:
+                        self._flush_run(run, out, document)
+                        continue
+                    sub = self.canonical(piece)
+                    run.extend((ch, len(out.units)) for ch in piece)
+                    out.units.append(Unit(sub, "cjk", [sub, *self._subwords(piece, sub, document)]))
+            elif is_cjk(word):
                 unit = Unit(canon, "cjk", [canon, *self._subwords(word, canon, document)])
                 run.extend((ch, len(out.units)) for ch in word if is_cjk(ch))
                 out.units.append(unit)
@@ -218,6 +231,33 @@ class Analyzer:
                     else:
                         out.bridges.append((token, ua, ub))
         run.clear()
+
+    def _unglue(self, word: str) -> list[str] | None:
+        """A word jieba glued from domain words and filler (定位问题, 授权完) back in pieces.
+
+        Only when every character belongs to a domain word (2+ characters) or a stopword, and
+        both occur; words with any other part (微信支付) stay whole. Cached per word.
+        """
+        if word in self._unglued:
+            return self._unglued[word]
+        pieces = None
+        if 3 <= len(word) <= 12 and word not in self._domain and all(_CJK_RE.match(ch) for ch in word):
+            stop = self.lexicon.stopwords
+            best: list[list[str] | None] = [None] * (len(word) + 1)
+            best[0] = []
+            for end in range(1, len(word) + 1):
+                for start in range(max(0, end - 8), end):
+                    piece, prev = word[start:end], best[start]
+                    if prev is None or not (piece in stop or (len(piece) >= 2 and piece in self._domain)):
+                        continue
+                    if best[end] is None or len(prev) + 1 < len(best[end]):
+                        best[end] = [*prev, piece]
+            found = best[len(word)]
+            if found and any(p in stop for p in found) and any(p not in stop for p in found):
+                pieces = found
+        if len(self._unglued) < 20_000:
+            self._unglued[word] = pieces
+        return pieces
 
     def _subwords(self, word: str, canon: str, document: bool) -> list[str]:
         """Words of 2-3 characters inside a longer word, like jieba's search mode."""
