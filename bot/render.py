@@ -29,7 +29,9 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            auto_reload=False,  # no stat() per template per message; reworded templates apply on restart
         )
+        self._labels: dict[tuple[str, str], str] = {}
 
     def render(self, reply: Reply, lang: str, fmt: str) -> str:
         lang = lang if lang in LANGUAGES else LANGUAGES[0]
@@ -39,8 +41,13 @@ class Renderer:
         return text if md else to_plain(text)
 
     def button_label(self, key: str, lang: str) -> str:
+        """A button's label (static wording, so rendered once per key and language)."""
         lang = lang if lang in LANGUAGES else LANGUAGES[0]
-        return _tidy(self.env.get_template(f"chat/{lang}/buttons.j2").render(key=key))
+        label = self._labels.get((key, lang))
+        if label is None:
+            label = _tidy(self.env.get_template(f"chat/{lang}/buttons.j2").render(key=key))
+            self._labels[(key, lang)] = label
+        return label
 
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
