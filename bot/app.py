@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 
@@ -10,6 +9,7 @@ import redis
 from flask import Flask, jsonify
 
 from bot.config import Settings, load_settings
+from bot.logs import configure as configure_logging
 from bot.runtime import Runtime, build_runtime
 from bot.web import admin, aibot_callback, app_callback, errors
 
@@ -17,7 +17,7 @@ from bot.web import admin, aibot_callback, app_callback, errors
 def create_app(settings: Settings | None = None, *, client: redis.Redis | None = None,
                clock: Callable[[], float] = time.time) -> Flask:
     settings = settings or load_settings()
-    _configure_logging(settings)
+    configure_logging(settings.get("LOG_LEVEL"))
     runtime = build_runtime(settings, client, clock)
 
     app = Flask(__name__, template_folder=str(settings.templates_dir))
@@ -42,11 +42,3 @@ def create_app(settings: Settings | None = None, *, client: redis.Redis | None =
 
 def runtime_of(app: Flask) -> Runtime:
     return app.extensions["weda"]
-
-
-def _configure_logging(settings: Settings) -> None:
-    level = (settings.get("LOG_LEVEL") or "INFO").upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("jieba").setLevel(logging.WARNING)
-    # urllib3 logs request URLs at DEBUG, and WeCom's carry secrets (gettoken?corpsecret=, webhook ?key=)
-    logging.getLogger("urllib3").setLevel(logging.WARNING)

@@ -30,19 +30,20 @@ class UserLock:
         self.acquired_at = 0.0
 
     def try_acquire(self) -> bool:
+        asked_at = time.monotonic()  # the TTL may start as soon as the request leaves
         self.held = bool(self.client.set(self.key, self.token, nx=True, px=self.ttl_ms))
         if self.held:
-            self.acquired_at = time.monotonic()
+            self.acquired_at = asked_at
         return self.held
 
-    def mark_acquired(self) -> None:
-        """The lock was taken by a script on our behalf (see Store.begin_message)."""
+    def mark_acquired(self, asked_at: float) -> None:
+        """The lock was taken by a script on our behalf (see Store.begin_message), asked at ``asked_at``."""
         self.held = True
-        self.acquired_at = time.monotonic()
+        self.acquired_at = asked_at
 
     def safe_to_commit(self) -> bool:
         """True while well inside the TTL: past it, another process may hold the lock and our write
-        would overwrite theirs. No round trip: the TTL runs from before our SET, so this is conservative."""
+        would overwrite theirs. No round trip: ``acquired_at`` is when we asked, so this is conservative."""
         return self.held and (time.monotonic() - self.acquired_at) * 1000 < self.ttl_ms * SAFE_FRACTION
 
     def acquire(self, wait: float) -> bool:
@@ -55,10 +56,13 @@ class UserLock:
         return True
 
     def release_in(self, pipe) -> None:
-        """Queue the release on the caller's MULTI: the commit and the unlock are one round trip."""
+        """Queue the release on the caller's MULTI: the commit and the unlock are one round trip.
+        The caller marks the lock released (``released_by_commit``) once that MULTI succeeded."""
         if self.held:
             pipe.execute_command("EVAL", RELEASE_SCRIPT, 1, self.key, self.token)
-            self.held = False
+
+    def released_by_commit(self) -> None:
+        self.held = False
 
     def release(self) -> None:
         if not self.held:

@@ -80,6 +80,7 @@ class Progress:
         """A fresh registration for the same person: keeps who they are, how to reach them and their
         timeline; forgets steps, checklists and certification."""
         fresh = Progress.new(self.corp_id, self.user_id, now)
+        fresh.step_started_at = {str(NOT_STARTED): now}  # back on "not started" from now, not since creation
         for name in ("lang", "muted", "last_chat", "response_url", "response_url_expires", "created_at", "last_seen",
                      "history"):
             setattr(fresh, name, getattr(self, name))

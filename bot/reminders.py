@@ -47,6 +47,7 @@ CERT = "cert"
 IDLE = "idle"
 DONE_PREFIX = "wb:rem:done:"
 JOB_FUNC = "bot.reminders:fire"
+HUMAN_NOTICE_WINDOW = 600  # seconds: staff hear of one user's call for a person at most once per window
 
 
 # -- configuration ------------------------------------------------------------------------------------
@@ -267,7 +268,9 @@ class Planner:
                    "staff": list(ctx.settings.support_staff), "step": number if step else None,
                    "title": step.title.in_(progress.lang) if step else None, "finished": progress.finished,
                    "faq": event.kind == "faq_escalated", "topic": event.data.get("topic")}
-        message_id = f"notice-{event_id or _digest(user_key, event.kind, event.data)}-{event.kind}"
+        # Once per user per ten minutes: a user repeating "人工" must not use up the group's 20/min.
+        at = int(event_id.split("-")[0]) / 1000 if event_id[:1].isdigit() else ctx.clock()
+        message_id = f"notice-human-{user_key}-{int(at // HUMAN_NOTICE_WINDOW)}"
         message = staff_message(ctx, progress, "notice_human", context, message_id)
         if message is None:
             log.warning("%s from %s: no channel to reach staff (no webhook key, no app secret)", event.kind, user_key)

@@ -56,7 +56,8 @@ def build_services(settings: Settings, client: redis.Redis | None = None,
         renderer=Renderer(settings.templates_dir),
         guide=Guide.load(settings.guide_file),
         knowledge=load_knowledge(settings),
-        support_staff=settings.support_staff,
+        # Handlers tell users staff were notified only when something can reach staff.
+        support_staff=settings.support_staff if (settings.webhook_key or settings.app_secret) else (),
         clock=clock,
         rate_limit_per_minute=int(settings.seconds("RATE_LIMIT_PER_MINUTE", 30)),
     )

@@ -139,13 +139,14 @@ class Store:
         deadline = time.monotonic() + self.lock_wait
         limit = rate_limit
         while True:
+            asked_at = time.monotonic()
             result = self._begin(keys=keys, args=[lock.token, lock.ttl_ms, limit, RATE_WINDOW_SECONDS * 2])
             if result[0] == "cached":
                 return Begun(lock=None, cached=Outgoing.from_json(json.loads(result[1])))
             if result[0] == "flood":
                 return Begun(lock=None)
             if result[0] == "ok":
-                lock.mark_acquired()
+                lock.mark_acquired(asked_at)
                 raw_reply, raw_progress = result[1], result[2]
                 return Begun(
                     lock=lock,
@@ -193,6 +194,8 @@ class Store:
         if release is not None:
             release.release_in(pipe)
         pipe.execute()
+        if release is not None:
+            release.released_by_commit()
 
     def save(self, progress: Progress, previous_step: int | None, events: Iterable[Event] = ()) -> None:
         """Commit without a reply (operator actions, reminder bookkeeping)."""

@@ -222,9 +222,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    level = (settings.get("LOG_LEVEL") or "INFO").upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.logs import configure as configure_logging
     from bot.services import redis_client
+
+    configure_logging(settings.get("LOG_LEVEL"))
 
     worker = Worker(settings, redis_client(settings))
 

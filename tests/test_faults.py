@@ -213,3 +213,18 @@ def test_commit_refuses_when_the_lock_may_have_expired(redis_client):
     with pytest.raises(UserBusy):
         store.commit(Progress.new("c", "slow", 1.0), None, [], release=lock)
     assert store.load("c:slow") is None
+
+
+def test_a_failed_commit_leaves_no_lock_behind(redis_client):
+    """The release rides in the commit's MULTI; if that MULTI never runs (Redis dropped mid-commit),
+    the lock is still ours to release, not left to block the user for its whole TTL."""
+    from bot.locking import UserLock
+    from bot.store import lock_key
+
+    lock = UserLock(redis_client, lock_key("c:fail"), ttl=10.0)
+    assert lock.try_acquire()
+    pipe = redis_client.pipeline(transaction=True)
+    lock.release_in(pipe)
+    pipe.reset()  # the MULTI is lost: nothing was executed
+    lock.release()  # what the pipeline's finally does
+    assert not redis_client.exists(lock_key("c:fail"))

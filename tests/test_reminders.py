@@ -339,7 +339,7 @@ def test_an_escalated_faq_question_notifies_staff(harness, say):
     say("开始")
     Planner(harness.ctx).handle(ALICE, Event("faq_escalated", {"topic": "cert-61004", "tried": ["a"]}), "9-0")
     [notice] = harness.take_outbox()
-    assert notice.id == "notice-9-0-faq_escalated" and "<@staff1>" in notice.text
+    assert notice.id == f"notice-human-{ALICE}-0" and "<@staff1>" in notice.text
     assert "cert-61004" in notice.text and "第1步" in notice.text
 
 
@@ -480,3 +480,18 @@ def test_templates_render_in_both_languages(settings, template, context, lang):
     if template.startswith("reminder_cert"):
         commands = ("认证通过了", "认证失败了") if lang == "zh" else ("certification passed", "certification failed")
         assert all(c in plain for c in commands)
+
+
+def test_a_user_repeating_human_notifies_staff_once_per_window(harness, say):
+    """Six "人工" in a minute must not use up the group webhook's 20 messages a minute."""
+    from bot.messages import Event
+    from bot.reminders import HUMAN_NOTICE_WINDOW
+
+    say("开始")
+    planner = Planner(harness.ctx)
+    base_ms = 1_790_000_000_000
+    for i in range(6):
+        planner.handle(ALICE, Event("human_requested", {}), f"{base_ms + i * 1000}-0")
+    assert len([m for m in harness.take_outbox() if m.meta["kind"] == "notice_human"]) == 1
+    planner.handle(ALICE, Event("human_requested", {}), f"{base_ms + HUMAN_NOTICE_WINDOW * 1000}-0")
+    assert len([m for m in harness.take_outbox() if m.meta["kind"] == "notice_human"]) == 1  # the next window

@@ -180,3 +180,14 @@ def test_intent_parsing_is_forgiving():
 def test_questions_are_not_commands():
     for text in ["认证完成要多久", "61004 是什么错误", "完成认证后要做什么？", "how do I finish step 3"]:
         assert parse(text) is None, text
+
+
+def test_after_a_reset_time_on_step_counts_from_the_reset(say, redis_client, settings, clock):
+    from bot.store import step_entered_at
+
+    say("开始", user="again")
+    clock.advance(10 * 86400)
+    say("重置", user="again")
+    say("确认", user="again")
+    progress = _progress(redis_client, settings.corp_id, "again")
+    assert progress.step == 0 and step_entered_at(progress) == clock()

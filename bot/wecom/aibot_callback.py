@@ -21,8 +21,7 @@ import redis
 
 from bot.config import Settings
 from bot.messages import Incoming, Outgoing, Reply
-from bot.outbox import RESPONSE_URL, OutboxMessage
-from bot.outbox import add as outbox_add
+from bot.outbox import OUTBOX_QUEUE, RESPONSE_URL, OutboxMessage
 from bot.pipeline import Pipeline
 from bot.render import MARKDOWN, TEXT
 from bot.store import PREFIX
@@ -31,6 +30,14 @@ from bot.wecom.envelope import CallbackRejected, Envelope, SignedQuery
 
 log = logging.getLogger(__name__)
 
+# Queue a card click's answer once: set the "answered" guard and push to the outbox in one step.
+_QUEUE_ONCE = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  redis.call('LPUSH', KEYS[2], ARGV[2])
+  return 1
+end
+return 0
+"""
 STREAM_TTL = 600  # WeCom polls a stream for at most 6 minutes
 ANSWERED_TTL = 3600  # a response_url lives one hour
 CARD_TITLE_TEMPLATE = "aibot_card_title"
@@ -59,6 +66,7 @@ class AibotCallback:
         self.pipeline = pipeline
         self.corp_id = corp_id
         self.bot_names = bot_names
+        self._queue_once = self.redis.register_script(_QUEUE_ONCE)
 
     @property
     def redis(self) -> redis.Redis:
@@ -144,17 +152,13 @@ class AibotCallback:
                                 meta={"transport": incoming.transport, "msg_id": incoming.msg_id,
                                       "chat_id": incoming.chat_id,
                                       "url_expires": self.pipeline.services.clock() + ANSWERED_TTL})
-        guard = answered_key(incoming.msg_id)
-        try:
-            if not self.redis.set(guard, "1", nx=True, ex=ANSWERED_TTL):
-                return  # a repeated callback: the answer is already queued
-            try:
-                outbox_add(self.redis, message)
-            except redis.RedisError:
-                self.redis.delete(guard)
-                raise
+        try:  # the guard and the queued answer together, or neither
+            self._queue_once(keys=[answered_key(incoming.msg_id), OUTBOX_QUEUE],
+                             args=[ANSWERED_TTL, message.to_json()])
         except redis.RedisError as exc:
-            log.error("could not queue the answer to card click %s: %s", incoming.msg_id, type(exc).__name__)
+            # The reply is cached: WeCom's retry finds it and queues the answer then.
+            raise RetryLater(f"could not queue the answer to card click {incoming.msg_id}: "
+                             f"{type(exc).__name__}") from exc
 
 
 def build_aibot_callback(settings: Settings, pipeline: Pipeline,
