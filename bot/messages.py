@@ -7,7 +7,6 @@ transport wraps for WeCom. Handlers never see a WeCom detail.
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -25,7 +24,6 @@ class Incoming:
     chat_type: str = "single"  # "single" | "group"
     chat_id: str | None = None
     response_url: str | None = None
-    received_at: float = field(default_factory=time.time)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
