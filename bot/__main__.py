@@ -10,6 +10,7 @@ commands:
   serve    start the bot: web (gunicorn) + scheduler worker, with an embedded Redis if REDIS_URL is unset
   chat     talk to the bot through signed, encrypted callbacks (--user, --url, --aibot --group)
   faq      read questions on stdin, print one JSON answer per line
+  understand  read {"text", "step", "cert"} JSON lines on stdin, print how the bot reads each
   worker   run the scheduler worker (reminders, outbox)
   check    validate the configuration and data files, then exit
 """
@@ -27,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
         from bot.simulator import main as run
     elif command == "faq":
         from bot.faq.cli import main as run
+    elif command == "understand":
+        from bot.understand.cli import main as run
     elif command == "worker":
         from bot.worker import main as run
     elif command == "check":

@@ -1,0 +1,102 @@
+"""The word lists of data/understanding/context.yaml, loaded and validated once."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from bot.config import PROJECT_ROOT
+
+CONTEXT_FILE = PROJECT_ROOT / "data" / "understanding" / "context.yaml"
+_SPACE = re.compile(r"\s+")
+
+
+class UnderstandingDataError(ValueError):
+    """A data file of the understanding step is malformed; the message names the file and key."""
+
+
+def contains_any(text: str, words: tuple[str, ...]) -> bool:
+    """Chinese words as substrings; Latin words only whole ("no" is not in "now")."""
+    lowered = unicodedata.normalize("NFKC", text).lower()
+    squashed = _SPACE.sub("", lowered)
+    for word in words:
+        if word.isascii():
+            if re.search(rf"(?<![a-z']){re.escape(word)}(?![a-z'])", lowered):
+                return True
+        elif word in squashed:
+            return True
+    return False
+
+
+def squash(text: str) -> str:
+    """NFKC, lower-case, no whitespace: the form word lists are matched in."""
+    return _SPACE.sub("", unicodedata.normalize("NFKC", text).lower())
+
+
+@dataclass(frozen=True)
+class ContextWords:
+    step_names: tuple[tuple[str, int], ...]  # longest name first
+    cert_words: tuple[str, ...]
+    not_cert_words: tuple[str, ...]
+    question_words: tuple[str, ...]
+    command_questions: tuple[str, ...]
+    negations: tuple[str, ...] = ()
+    feedback_no: tuple[str, ...] = ()
+    feedback_yes: tuple[str, ...] = ()
+    fillers: tuple[str, ...] = ()
+    request_words: tuple[str, ...] = ()
+
+    @classmethod
+    def load(cls, path: Path = CONTEXT_FILE) -> ContextWords:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise UnderstandingDataError(f"{path.name}: {exc}") from None
+        names: list[tuple[str, int]] = []
+        for step, words in (data.get("step_names") or {}).items():
+            if not isinstance(step, int) or not 1 <= step <= 6 or not isinstance(words, list):
+                raise UnderstandingDataError(f"{path.name}: step_names: {step!r} must be 1-6 with a list of names")
+            names.extend((squash(str(w)), step) for w in words)
+        names.sort(key=lambda pair: -len(pair[0]))
+
+        def words(key: str) -> tuple[str, ...]:
+            value = data.get(key) or []
+            if not isinstance(value, list):
+                raise UnderstandingDataError(f"{path.name}: {key} must be a list")
+            return tuple(squash(str(w)) for w in value)
+
+        return cls(tuple(names), words("cert_words"), words("not_cert_words"), words("question_words"),
+                   words("command_questions"), words("negations"), words("feedback_no"), words("feedback_yes"),
+                   words("fillers"), words("request_words"))
+
+    def mentions_cert(self, squashed: str) -> bool:
+        """The message is about WeDa's certification, not another step's review."""
+        return any(w in squashed for w in self.cert_words) and not any(w in squashed for w in self.not_cert_words)
+
+    def without_fillers(self, text: str) -> str:
+        """Drop spoken fillers from the start, as long as something is left."""
+        stripped = text.lstrip(" ,，、.。…~")
+        changed = True
+        while changed:
+            changed = False
+            for filler in self.fillers:
+                if stripped.lower().startswith(filler) and len(stripped) > len(filler):
+                    rest = stripped[len(filler):].lstrip(" ,，、.。…~")
+                    if rest:
+                        stripped, changed = rest, True
+        return stripped
+
+    def requests(self, text: str) -> bool:
+        return contains_any(text, self.request_words)
+
+    def negates(self, text: str) -> bool:
+        return contains_any(text, self.negations)
+
+    def looks_like_question(self, squashed: str) -> bool:
+        if any(w in squashed for w in self.command_questions):
+            return False
+        return any(w in squashed for w in self.question_words)
