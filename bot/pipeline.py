@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import redis
 
@@ -23,7 +24,13 @@ from bot.redact import redact_secrets
 from bot.render import Renderer
 from bot.store import Store, UserBusy
 from bot.textsplit import split_utf8, utf8_len
-from handlers import HandlerContext, dispatch
+
+if TYPE_CHECKING:
+    from bot.understand.service import Understanding
+from bot.understand import Context, Reading
+from bot.understand.buttons import NO_READING, read_button
+from handlers.context import HandlerContext
+from handlers.registry import dispatch
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +46,7 @@ class Services:
     guide: Guide
     knowledge: object | None  # bot.faq.KnowledgeBase (loaded once per process, see bot.services)
     support_staff: tuple[str, ...]
+    understanding: Understanding | None = None  # reads messages (bot.understand); built with the knowledge base
     clock: Callable[[], float] = time.time
     rate_limit_per_minute: int = 30  # per user; 0 = unlimited
 
@@ -94,7 +102,13 @@ class Pipeline:
         progress.lang = detect_language(text, progress.lang)
         self._note_contact(progress, incoming, now)
 
-        ctx = HandlerContext(incoming=incoming, progress=progress, now=now, services=services)
+        pending = progress.pending
+        reading = self._read(incoming, progress)
+        # Whatever the bot was waiting on is answered (or lapses) now; a handler that asks anew sets it.
+        progress.pending = None
+        progress.proposal = None
+        ctx = HandlerContext(incoming=incoming, reading=reading, progress=progress, now=now, services=services,
+                             pending=pending)
         result = dispatch(ctx)
         if had_secret:
             result = _with_secret_warning(result)
@@ -112,9 +126,19 @@ class Pipeline:
                       ] if rest else []
         services.store.commit(progress, previous_step, events, (incoming.transport, incoming.msg_id, outgoing),
                               follow_ups, release=lock)
-        log.info("handled %s/%s user=%s step=%s reply=%s", incoming.transport, incoming.msg_id,
-                 incoming.user_id, progress.step, result.reply.template)
+        log.info("handled %s/%s user=%s step=%s read=%s/%s %.2f reply=%s", incoming.transport, incoming.msg_id,
+                 incoming.user_id, progress.step, reading.intent or "-", reading.topic or reading.kind or "-",
+                 reading.confidence, result.reply.template)
         return outgoing
+
+    def _read(self, incoming: Incoming, progress: Progress) -> Reading:
+        """What the message means where this user is (the one understanding step of every channel)."""
+        if incoming.kind == "event":
+            return read_button(incoming.event_key, progress.pending) if incoming.event == "card_click" else NO_READING
+        understanding = self.services.understanding
+        if incoming.kind != "text" or understanding is None:
+            return NO_READING
+        return understanding.read(incoming.text, context_of(progress, self.services.guide))
 
     @staticmethod
     def _note_contact(progress: Progress, incoming: Incoming, now: float) -> None:
@@ -140,6 +164,15 @@ class Pipeline:
         """A reply that needs no Redis (it may be down): rendered from the template alone, never cached."""
         lang = detect_language(incoming.text, "zh")
         return replace(self._render(Reply(f"system/{template}"), lang, fmt, incoming), transient=True)
+
+
+def context_of(progress: Progress, guide: Guide) -> Context:
+    """The user's situation as understanding sees it."""
+    step = progress.step
+    items = len(guide.step(step).items) if 1 <= step <= len(guide.steps) else 0
+    cert = "submitted" if progress.cert.state == "pending" else progress.cert.state
+    return Context(step=step, cert=cert, item_count=items, pending=progress.pending, proposal=progress.proposal,
+                   lang=progress.lang)
 
 
 def _split(outgoing: Outgoing, max_bytes: int | None) -> tuple[Outgoing, list[str]]:

@@ -233,6 +233,8 @@ class Planner:
             return
         if event.kind == "step_completed" and int(event.data.get("step", 0)) >= STEP_COUNT:
             return  # "all_done" follows in the same commit and says it better
+        if event.data.get("caught_up"):
+            return  # steps the user did before telling the bot: recorded, not news for the group
         progress = ctx.store.load(user_key)
         if progress is None:
             return

@@ -25,10 +25,11 @@ def check(argv: list[str] | None = None) -> int:
 
     try:
         settings = load_settings()
+        from handlers.intents import INTENTS_FILE, _rules
+
         from bot.guide import Guide
         from bot.render import Renderer
         from bot.services import load_knowledge
-        from handlers.intents import INTENTS_FILE, _rules
 
         Guide.load(settings.guide_file)
         knowledge = load_knowledge(settings)

@@ -49,13 +49,19 @@ def _load_knowledge(folder: Path, _version: tuple):
 
 def build_services(settings: Settings, client: redis.Redis | None = None,
                    clock: Callable[[], float] = time.time) -> Services:
+    from bot.understand.service import Understanding
+    from bot.understand.teaching import Teaching
+
     client = client if client is not None else redis_client(settings)
+    knowledge = load_knowledge(settings)
     return Services(
         store=Store(client, lock_timeout=settings.lock_timeout, reply_ttl=settings.reply_cache_seconds,
                     lock_wait=settings.seconds("USER_LOCK_WAIT_SECONDS", 3.0)),
         renderer=Renderer(settings.templates_dir),
         guide=Guide.load(settings.guide_file),
-        knowledge=load_knowledge(settings),
+        knowledge=knowledge,
+        understanding=Understanding(knowledge, Teaching(client),
+                                    check_every=settings.seconds("TEACH_CHECK_SECONDS", 2.0)),
         # Handlers tell users staff were notified only when something can reach staff.
         support_staff=settings.support_staff if (settings.webhook_key or settings.app_secret) else (),
         clock=clock,

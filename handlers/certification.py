@@ -6,37 +6,35 @@ from bot.messages import Button, Event, Reply, Result
 from bot.progress import CERT_FAILED, CERT_PASSED, CERT_PENDING, CERT_STEP
 from handlers import views
 from handlers.context import HandlerContext
+from handlers.progression import complete_before, complete_current_step
 
 
 def handle(ctx: HandlerContext) -> Result | None:
-    intent = ctx.intent
-    if intent is None:
-        return None
-    if intent.name == "cert_submitted":
+    intent = ctx.reading.intent
+    if intent == "cert_submitted":
         return submitted(ctx)
-    if intent.name == "cert_passed":
+    if intent == "cert_passed":
         return passed(ctx)
-    if intent.name == "cert_failed":
+    if intent == "cert_failed":
         return failed(ctx)
     return None
 
 
-def _on_cert_step(ctx: HandlerContext) -> bool:
-    """Certification talk moves a user who is not on step 3 yet to it (they skipped ahead)."""
-    progress = ctx.progress
-    if progress.step > CERT_STEP:
-        return False
-    if progress.step != CERT_STEP:
-        progress.move_to(CERT_STEP, ctx.now)
-    return True
+def _on_cert_step(ctx: HandlerContext) -> tuple[bool, list[Event]]:
+    """Certification talk from a user not on step 3 yet (confirmed by them: the understanding step
+    asks first) ticks off the steps before it, so the funnel stays consistent."""
+    if ctx.progress.step > CERT_STEP:
+        return False, []
+    return True, complete_before(ctx, CERT_STEP)
 
 
 def submitted(ctx: HandlerContext) -> Result:
     progress = ctx.progress
-    if not _on_cert_step(ctx):
+    on_step, events = _on_cert_step(ctx)
+    if not on_step:
         return Result(Reply("cert_already_done", views.base(ctx)))
     if progress.cert.state == CERT_PENDING:
-        return Result(Reply("cert_pending", views.base(ctx)))
+        return Result(Reply("cert_pending", views.base(ctx)), events)
     progress.cert.state = CERT_PENDING
     progress.cert.since = ctx.now
     progress.cert.attempts += 1
@@ -44,31 +42,31 @@ def submitted(ctx: HandlerContext) -> Result:
     progress.checked[str(CERT_STEP)] = sorted(checked)
     return Result(
         Reply("cert_submitted", views.base(ctx), [Button("cert_passed"), Button("cert_failed")]),
-        [Event("cert_submitted", {"attempt": progress.cert.attempts})],
+        [*events, Event("cert_submitted", {"attempt": progress.cert.attempts})],
     )
 
 
 def passed(ctx: HandlerContext) -> Result:
-    from handlers.steps import complete_current_step  # steps imports this module too
-
     progress = ctx.progress
-    if not _on_cert_step(ctx):
+    on_step, events = _on_cert_step(ctx)
+    if not on_step:
         return Result(Reply("cert_already_done", views.base(ctx)))
     progress.cert.state = CERT_PASSED
     progress.cert.since = ctx.now
-    result = complete_current_step(ctx, [Event("cert_passed", {})])
+    result = complete_current_step(ctx, [*events, Event("cert_passed", {})])
     result.reply.context["cert_just_passed"] = True
     return result
 
 
 def failed(ctx: HandlerContext) -> Result:
     progress = ctx.progress
-    if not _on_cert_step(ctx):
+    on_step, events = _on_cert_step(ctx)
+    if not on_step:
         return Result(Reply("cert_already_done", views.base(ctx)))
     progress.cert.state = CERT_FAILED
     progress.cert.since = ctx.now
     checklist = [t.in_(ctx.lang) for t in ctx.guide.cert_failure_checklist]
     return Result(
         Reply("cert_failed", views.base(ctx, checklist=checklist), [Button("cert_submitted"), Button("human")]),
-        [Event("cert_failed", {"attempt": progress.cert.attempts})],
+        [*events, Event("cert_failed", {"attempt": progress.cert.attempts})],
     )

@@ -1,14 +1,13 @@
-"""What a handler gets: the message, the user's progress (its to change) and the shared services."""
+"""What a handler gets: the message, what it means, the user's progress (its to change) and services."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 from bot.messages import Incoming
 from bot.progress import Progress
-from handlers.intents import Intent, parse
+from bot.understand import Reading
 
 if TYPE_CHECKING:
     from bot.guide import Guide
@@ -18,13 +17,11 @@ if TYPE_CHECKING:
 @dataclass
 class HandlerContext:
     incoming: Incoming
+    reading: Reading  # what the message means, read in the user's context (bot.understand)
     progress: Progress
     now: float
     services: Services
-
-    @cached_property
-    def intent(self) -> Intent | None:
-        return parse(self.incoming.text)
+    pending: str | None = None  # the question the bot was waiting on when this message came
 
     @property
     def guide(self) -> Guide:
@@ -33,3 +30,6 @@ class HandlerContext:
     @property
     def lang(self) -> str:
         return self.progress.lang
+
+    def is_(self, *intents: str) -> bool:
+        return self.reading.intent in intents

@@ -1,29 +1,14 @@
-"""Non-text input: entering the chat, card buttons, feedback, and media the bot cannot read."""
+"""Non-text input: entering the chat, feedback, the FAQ menu button, media the bot cannot read.
+
+A card button that stands for a command is read as that command by the understanding step
+(bot.understand.buttons), so the handlers that answer the typed command answer the click too.
+"""
 
 from __future__ import annotations
-
-from dataclasses import replace
 
 from bot.messages import Event, Reply, Result
 from handlers import views
 from handlers.context import HandlerContext
-from handlers.intents import Intent
-
-# A card button's key acts as the matching command.
-BUTTON_INTENTS = {
-    "start": Intent("start"),
-    "status": Intent("status"),
-    "done": Intent("done"),
-    "next": Intent("next"),
-    "help": Intent("help"),
-    "cert_submitted": Intent("cert_submitted"),
-    "cert_passed": Intent("cert_passed"),
-    "cert_failed": Intent("cert_failed"),
-    "mute": Intent("mute"),
-    "unmute": Intent("unmute"),
-    "human": Intent("human"),
-}
-BUTTON_TEXT = {"resolved": "1", "unresolved": "2"}
 
 
 def handle(ctx: HandlerContext) -> Result | None:
@@ -37,22 +22,9 @@ def handle(ctx: HandlerContext) -> Result | None:
     if incoming.event == "feedback":
         return Result(Reply("feedback_thanks", {}), [Event("feedback", {"value": incoming.event_key or ""})])
     if incoming.event == "card_click":
-        return _card_click(ctx)
-    return Result(Reply("silent", {}))  # an event we do not answer: empty 200
-
-
-def _card_click(ctx: HandlerContext) -> Result:
-    from handlers import dispatch  # the registry imports this module
-
-    key = ctx.incoming.event_key or ""
-    if key == "faq":
-        return Result(Reply("faq_menu", views.base(ctx)))
-    if key in BUTTON_TEXT:  # answers to "解决了吗？" act as the typed reply
-        return dispatch(replace(ctx, incoming=replace(ctx.incoming, kind="text", event=None, text=BUTTON_TEXT[key])))
-    intent = BUTTON_INTENTS.get(key)
-    if intent is None:
+        if ctx.reading.kind == "faq_menu":
+            return Result(Reply("faq_menu", views.base(ctx)))
+        if ctx.reading.source == "button":
+            return None  # a command: answered by its handler below
         return Result(Reply("fallback", views.base(ctx)))
-    # Re-dispatch as if the user had typed the command, with the intent already known.
-    clicked = replace(ctx, incoming=replace(ctx.incoming, kind="text", event=None))
-    clicked.__dict__["intent"] = intent
-    return dispatch(clicked)
+    return Result(Reply("silent", {}))  # an event we do not answer: empty 200

@@ -6,31 +6,24 @@ and then to a person. Unsure answers offer the closest topics as numbered choice
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from bot.messages import Button, Event, Reply, Result
-from bot.progress import FINISHED
 from handlers import views
 from handlers.context import HandlerContext
 
 FEEDBACK = "faq_feedback"
 CHOICE = "faq_choice"
-_RESOLVED = re.compile(r"^(?:1|一|已解决|解决了|好了|可以了|行了|ok|yes|solved|resolved|thanks|谢谢|感谢)[!！。.~]*$",
-                       re.IGNORECASE)
-_UNRESOLVED = re.compile(r"^(?:2|二|还不行|不行|没解决|没用|还是不行|no|not yet|didn'?t help|still)[!！。.~]*$",
-                         re.IGNORECASE)
 
 
 def handle_question(ctx: HandlerContext) -> Result | None:
-    knowledge = ctx.services.knowledge
+    reading = ctx.reading
     text = ctx.incoming.text.strip()
-    if knowledge is None or not text or ctx.incoming.kind != "text":
+    if reading.intent != "question" or reading.search is None or ctx.incoming.kind != "text":
         return None
     if len(text) < 4 and not any(ch.isalpha() for ch in text):
         return None  # "2", "?", "。": nothing to search for (an error code has 5 digits)
-    step = ctx.progress.step if 0 < ctx.progress.step < FINISHED else None
-    found = knowledge.search(text, step=step)
+    found = reading.search
     if found.confident and found.topic is not None:
         return _answer(ctx, found.topic, [t.id for t in found.alternatives], score=found.score)
     alternatives = ([found.best_guess] if found.best_guess else []) + list(found.alternatives)
@@ -50,23 +43,22 @@ def handle_question(ctx: HandlerContext) -> Result | None:
 
 def handle_feedback(ctx: HandlerContext) -> Result | None:
     """Replies to "解决了吗" or to numbered choices; anything else lets the question lapse."""
-    pending = ctx.progress.pending
+    pending = ctx.pending
     if pending not in (FEEDBACK, CHOICE):
         return None
-    ctx.progress.pending = None
-    text = ctx.incoming.text.strip()
+    reading = ctx.reading
     knowledge = ctx.services.knowledge
     state: dict[str, Any] = dict(ctx.progress.faq or {})
-    if pending == CHOICE and text.isdigit():
+    if pending == CHOICE and reading.kind == "choice" and reading.items:
         choices = state.get("choices", [])
-        index = int(text) - 1
+        index = reading.items[0] - 1
         if 0 <= index < len(choices) and knowledge is not None and choices[index] in knowledge.topics:
             others = [c for i, c in enumerate(choices) if i != index]
             return _answer(ctx, knowledge.topics[choices[index]], others, score=None)
         return None
-    if pending == FEEDBACK and _RESOLVED.match(text):
+    if pending == FEEDBACK and reading.intent == "confirm":
         return Result(Reply("faq_resolved", _context(ctx)), [Event("faq_resolved", {"topic": state.get("topic")})])
-    if pending == FEEDBACK and _UNRESOLVED.match(text):
+    if pending == FEEDBACK and reading.intent == "cancel":
         return _next_best(ctx, state)
     return None
 

@@ -8,8 +8,8 @@ from handlers.context import HandlerContext
 
 
 def handle(ctx: HandlerContext) -> Result | None:
-    intent = ctx.intent
-    if intent is None or intent.name not in ("mute", "unmute"):
+    intent = ctx.reading.intent
+    if intent not in ("mute", "unmute"):
         return None
-    ctx.progress.muted = intent.name == "mute"
-    return Result(Reply(intent.name, views.base(ctx)), [Event(intent.name, {})])
+    ctx.progress.muted = intent == "mute"
+    return Result(Reply(intent, views.base(ctx)), [Event(intent, {})])

@@ -2,40 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bot.messages import Event, Reply, Result
 from bot.progress import CERT_PASSED, CERT_PENDING, CERT_STEP, FINISHED, NOT_STARTED, STEP_COUNT, Progress
 from handlers import certification, views
 from handlers.context import HandlerContext
+from handlers.progression import complete_before, complete_current_step
 
 CONFIRM_RESET = "confirm_reset"
 
 
 def handle(ctx: HandlerContext) -> Result | None:
-    intent = ctx.intent
-    if intent is None:
-        return None
-    action = _ACTIONS.get(intent.name)
-    return action(ctx, intent.number) if action else None
+    action = _ACTIONS.get(ctx.reading.intent)
+    return action(ctx) if action else None
 
 
 def handle_pending_confirmation(ctx: HandlerContext) -> Result | None:
     """A reset asked for confirmation; the next message confirms it or the request lapses."""
-    if ctx.progress.pending != CONFIRM_RESET:
+    if ctx.pending != CONFIRM_RESET:
         return None
-    ctx.progress.pending = None
-    intent = ctx.intent
-    if intent and intent.name in ("confirm", "reset"):
+    if ctx.is_("confirm", "reset"):
         return _do_reset(ctx)
-    if intent and intent.name == "cancel":
+    if ctx.is_("cancel"):
         return Result(Reply("reset_cancelled", views.base(ctx)))
     return None  # anything else: the reset lapses and the message is handled normally
 
 
-def _help(ctx: HandlerContext, _n: int | None) -> Result:
+def _help(ctx: HandlerContext) -> Result:
     return Result(Reply("help", views.base(ctx), views.step_buttons(ctx)))
 
 
-def _start(ctx: HandlerContext, _n: int | None) -> Result:
+def _start(ctx: HandlerContext) -> Result:
     progress = ctx.progress
     if progress.step == FINISHED:
         return Result(Reply("all_done", views.base(ctx)))
@@ -49,78 +47,75 @@ def _start(ctx: HandlerContext, _n: int | None) -> Result:
     )
 
 
-def _status(ctx: HandlerContext, _n: int | None) -> Result:
-    return Result(Reply("status", views.base(ctx), views.step_buttons(ctx)))
+def _status(ctx: HandlerContext) -> Result:
+    reading = ctx.reading
+    context = views.base(ctx, already_done=reading.step if reading.kind == "already_done" else None,
+                         cert_already_done=reading.kind == "cert_already_done")
+    return Result(Reply("status", context, views.step_buttons(ctx)))
 
 
-def _goto(ctx: HandlerContext, number: int | None) -> Result:
+def _goto(ctx: HandlerContext) -> Result:
+    number = ctx.reading.step
     if number is None or not 1 <= number <= STEP_COUNT:
         return Result(Reply("bad_step", views.base(ctx)))
     ctx.progress.move_to(number, ctx.now)
     return Result(Reply("step", views.base(ctx), views.step_buttons(ctx)), [Event("step_changed", {"step": number})])
 
 
-def _back(ctx: HandlerContext, _n: int | None) -> Result:
+def _back(ctx: HandlerContext) -> Result:
     progress = ctx.progress
     if progress.step == NOT_STARTED:
-        return _start(ctx, None)
+        return _start(ctx)
     target = STEP_COUNT if progress.step == FINISHED else max(1, progress.step - 1)
-    return _goto(ctx, target)
+    ctx.progress.move_to(target, ctx.now)
+    return Result(Reply("step", views.base(ctx), views.step_buttons(ctx)), [Event("step_changed", {"step": target})])
 
 
-def _done(ctx: HandlerContext, _n: int | None) -> Result:
-    """The user says the current step is done: advance (step 3 waits for certification)."""
+def _done(ctx: HandlerContext) -> Result:
+    """The current step is done: advance (step 3 waits for certification). A confirmed "第4步完成了"
+    from step 2 ticks off the steps in between first."""
     progress = ctx.progress
     if progress.step == NOT_STARTED:
-        return _start(ctx, None)
+        return _start(ctx)
     if progress.step == FINISHED:
         return Result(Reply("all_done", views.base(ctx)))
+    target = ctx.reading.step
+    events: list[Event] = []
+    if target is not None and target > progress.step and ctx.reading.source == "pending":
+        events = complete_before(ctx, min(target, STEP_COUNT))
     if progress.step == CERT_STEP and progress.cert.state != CERT_PASSED:
         if progress.cert.state == CERT_PENDING:
-            return Result(Reply("cert_pending", views.base(ctx)))
-        return certification.submitted(ctx)
-    return complete_current_step(ctx)
+            return Result(Reply("cert_pending", views.base(ctx)), events)
+        result = certification.submitted(ctx)
+        return Result(result.reply, [*events, *result.events])
+    return complete_current_step(ctx, events)
 
 
-def complete_current_step(ctx: HandlerContext, events: list[Event] | None = None) -> Result:
-    """Mark the current step done and move on; shared with certification (step 3 passed)."""
-    progress = ctx.progress
-    finished_step = progress.step
-    title = ctx.guide.step(finished_step).title.in_(ctx.lang)
-    progress.complete_step(finished_step)
-    progress.checked[str(finished_step)] = list(range(1, len(ctx.guide.step(finished_step).items) + 1))
-    events = [*(events or []), Event("step_completed", {"step": finished_step})]
-    if finished_step == STEP_COUNT:
-        progress.move_to(FINISHED, ctx.now)
-        events.append(Event("all_done", {}))
-        return Result(Reply("all_done", views.base(ctx, just_finished=True)), events)
-    progress.move_to(finished_step + 1, ctx.now)
-    context = views.base(ctx, finished_step=finished_step, finished_title=title)
-    return Result(Reply("step_done", context, views.step_buttons(ctx)), events)
-
-
-def _check(ctx: HandlerContext, number: int | None, tick: bool = True) -> Result:
+def _check(ctx: HandlerContext, tick: bool = True) -> Result:
     progress = ctx.progress
     if progress.step in (NOT_STARTED, FINISHED):
-        return _status(ctx, None)
+        return _status(ctx)
     count = len(ctx.guide.step(progress.step).items)
-    if number is None or not 1 <= number <= count:
+    wanted = ctx.reading.items
+    if not wanted or not all(1 <= n <= count for n in wanted):
         return Result(Reply("bad_item", views.base(ctx, item_count=count)))
     items = set(progress.checked_items(progress.step))
-    items.add(number) if tick else items.discard(number)
+    items = items | set(wanted) if tick else items - set(wanted)
     progress.checked[str(progress.step)] = sorted(items)
     all_ticked = len(items) == count
-    context = views.base(ctx, item=number, ticked=tick, all_ticked=all_ticked)
-    return Result(Reply("checked", context, views.step_buttons(ctx)), [Event("item_checked", {"item": number})])
+    context = views.base(ctx, item="、".join(str(n) for n in wanted), items=list(wanted), ticked=tick,
+                         all_ticked=all_ticked)
+    return Result(Reply("checked", context, views.step_buttons(ctx)),
+                  [Event("item_checked", {"item": n}) for n in wanted])
 
 
-def _uncheck(ctx: HandlerContext, number: int | None) -> Result:
-    return _check(ctx, number, tick=False)
+def _uncheck(ctx: HandlerContext) -> Result:
+    return _check(ctx, tick=False)
 
 
-def _reset(ctx: HandlerContext, _n: int | None) -> Result:
+def _reset(ctx: HandlerContext) -> Result:
     if ctx.progress.step == NOT_STARTED:
-        return _start(ctx, None)
+        return _start(ctx)
     ctx.progress.pending = CONFIRM_RESET
     return Result(Reply("reset_confirm", views.base(ctx)))
 
@@ -135,12 +130,12 @@ def _replace_progress(ctx: HandlerContext, fresh: Progress) -> None:
     ctx.progress.__dict__.update(fresh.__dict__)
 
 
-def _human(ctx: HandlerContext, _n: int | None) -> Result:
+def _human(ctx: HandlerContext) -> Result:
     staff = list(ctx.services.support_staff)
     return Result(Reply("human", views.base(ctx, staff=staff)), [Event("human_requested", {})])
 
 
-_ACTIONS = {
+_ACTIONS: dict[str, Callable[[HandlerContext], Result]] = {
     "human": _human,
     "help": _help,
     "start": _start,

@@ -19,6 +19,14 @@ def redis_client():
     flush(client)
 
 
+@pytest.fixture(scope="session")
+def understander():
+    """The understanding model of this checkout's data (trained once per test run)."""
+    from bot.understand.factory import build_understander
+
+    return build_understander()
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()

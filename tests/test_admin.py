@@ -349,6 +349,7 @@ def test_stuck_page_renders_and_sorts(admin, idle_crowd):
 def test_pending_certifications_with_elapsed_time_and_next_followup(admin, say, store, clock):
     say("开始", "alice")
     say("我已提交认证", "alice")
+    say("是", "alice")  # before step 3 the bot asks once
     assert store.load(key("alice")).cert.state == CERT_PENDING
     clock.advance(25 * 60)
     seed(store, clock, "bob", 3, cert=CERT_PENDING, idle=5 * 60)
@@ -421,7 +422,8 @@ def test_user_timeline_shows_history_newest_first(admin, say):
 
 def test_move_goes_through_the_store_and_keeps_indexes_right(admin, say, store, clock):
     say("开始", "alice")
-    say("我已提交认证", "alice")  # step 3, certification pending
+    say("我已提交认证", "alice")
+    say("是", "alice")  # step 3, certification pending
     last_seen = store.load(key("alice")).last_seen
     clock.advance(HOUR)
     response = admin.post(f"/admin/users/{key('alice')}/move", data={"step": "5", "csrf_token": admin.csrf})

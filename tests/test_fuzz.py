@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from handlers.intents import normalise, parse
+from bot.understand import INTENTS, Context
+from bot.understand.factory import build_understander
 
 EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "300"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None,
@@ -66,10 +67,11 @@ def test_any_text_from_a_user_gets_a_reply(client, runtime, app_sim, text):
 
 @settings(max_examples=EXAMPLES * 10, deadline=None)
 @given(text=chat_text)
-def test_parser_is_total(text):
-    normalise(text)
-    intent = parse(text)
-    assert intent is None or intent.name
+def test_understanding_is_total(text):
+    """Any text, in any context, gets a reading (an intent or a question to the user), never an exception."""
+    asked = Context(step=1, pending="confirm_reading", proposal={"intent": "done"})
+    for context in (Context(), Context(step=3, cert="submitted", item_count=3), asked):
+        assert build_understander().read(text, context).intent in INTENTS
 
 
 @pytest.mark.parametrize("text", ["😀" * 3000, "长" * 7000, "\x00" * 100, "a\u0301" * 500, "<![CDATA[x]]>" * 50])

@@ -107,6 +107,7 @@ def harness(settings, redis_client, clock):
 def test_cert_check_followups_then_staff_notice(harness, say, clock):
     say("开始")
     say("我提交了认证")
+    say("是")  # submitting before step 3: the bot asks once whether the steps before it are done
     harness.pump()
     submitted = clock()
     jobs = harness.jobs()
@@ -143,6 +144,7 @@ def test_cert_check_followups_then_staff_notice(harness, say, clock):
 
 def test_answer_cancels_certification_reminders(harness, say, clock):
     say("我提交了认证")
+    say("是")  # submitting before step 3: the bot asks once whether the steps before it are done
     harness.pump()
     assert job_id(CERT, ALICE) in harness.jobs()
     clock.advance(300)
@@ -157,6 +159,7 @@ def test_answer_cancels_certification_reminders(harness, say, clock):
 def test_stale_job_does_nothing_when_it_fires(harness, say, clock, redis_client):
     """Even if the cancelling event was not consumed yet, the job re-reads progress and stays quiet."""
     say("我提交了认证")
+    say("是")  # submitting before step 3: the bot asks once whether the steps before it are done
     harness.pump()
     clock.advance(60)
     say("认证失败了")  # not pumped: the job is still in the store
@@ -171,6 +174,7 @@ def test_stale_job_does_nothing_when_it_fires(harness, say, clock, redis_client)
 def test_reset_makes_reminders_stale(harness, say, clock):
     say("开始")
     say("我提交了认证")
+    say("是")  # submitting before step 3: the bot asks once whether the steps before it are done
     harness.pump()
     say("重置")
     say("确认")
@@ -233,6 +237,7 @@ def test_late_fire_in_quiet_hours_is_postponed(harness, say, clock):
 def test_late_evening_certification_follow_ups_wait_and_keep_their_spacing(harness, say, clock):
     clock.now = shanghai(2026, 9, 21, 23, 0)
     say("我提交了认证")
+    say("是")  # submitting before step 3: the bot asks once whether the steps before it are done
     harness.pump()
     clock.advance(600)  # 23:10: the promised check still comes
     harness.run_due()
@@ -271,6 +276,7 @@ def test_muted_not_started_and_finished_users_get_no_nudges(harness, say, clock,
 
 def test_muted_user_gets_no_cert_reminders_but_staff_still_hear(harness, say, clock):
     say("我提交了认证")
+    say("是")  # submitting before step 3: the bot asks once whether the steps before it are done
     say("别提醒了")
     harness.pump()
     for step in (600, 1800, 5400, 3600):  # the check, two follow-ups, the staff notice
@@ -356,6 +362,7 @@ def test_the_human_reply_promises_staff_only_when_there_are_staff(settings, lang
 def test_a_job_run_twice_queues_its_message_once(harness, say, clock):
     """A crash after the message was queued but before the job confirmed: the re-run sends nothing."""
     say("我提交了认证")
+    say("是")  # submitting before step 3: the bot asks once whether the steps before it are done
     harness.pump()
     job = harness.scheduler.get_job(job_id(CERT, ALICE))
     clock.advance(600)
@@ -377,6 +384,7 @@ def test_a_job_run_twice_queues_its_message_once(harness, say, clock):
 
 def test_unacknowledged_events_are_reclaimed_by_the_next_leader(harness, say, redis_client):
     say("我提交了认证")
+    say("是")  # submitting before step 3: the bot asks once whether the steps before it are done
     # a leader read the events, then died before XACK
     read = redis_client.xreadgroup(EVENTS_GROUP, "dead-worker", {EVENTS_STREAM: ">"}, count=100)
     assert read and harness.pump() == 0

@@ -124,6 +124,7 @@ def test_kill_9_after_scheduling_then_restart_delivers_once(cluster_factory, wec
     first = cluster.start_worker()
     cluster.leader()
     cluster.say("我提交了认证")
+    cluster.say("是")  # before step 3 the bot asks once whether the steps before it are done
     wait_for(lambda: redis_client.hexists(APS_JOBS_KEY, CERT_JOB), 10, "the job in the store", cluster)
     cluster.kill(first)
     assert checks(wecom) == []
@@ -145,6 +146,7 @@ def test_two_workers_deliver_once_and_the_standby_takes_over(cluster_factory, we
     leader = cluster.leader()
     standby = next(p for p in workers if p is not leader)
     cluster.say("我提交了认证")
+    cluster.say("是")  # before step 3 the bot asks once whether the steps before it are done
     wait_for(lambda: checks(wecom), 15, "the certification check", cluster)
     cluster.kill(leader)  # right after the check: the follow-up is the standby's job now
     assert cluster.leader(among=[standby]) is standby
@@ -163,6 +165,7 @@ def test_kill_9_in_the_middle_of_a_send_requeues_it_and_sends_once(cluster_facto
     first = cluster.start_worker()
     cluster.leader()
     cluster.say("我提交了认证")
+    cluster.say("是")  # before step 3 the bot asks once whether the steps before it are done
     wait_for(lambda: wecom.calls("message/send"), 15, "a send in flight", cluster)
     assert redis_client.llen("wb:outbox:processing") == 1
     cluster.kill(first)  # mid-HTTP: the message is in the processing list, claimed by a dead worker

@@ -1,0 +1,32 @@
+"""Ask what was meant instead of acting on a guess; a 「是」 then acts on the guess.
+
+The understanding step returns ``clarify`` with the guess as ``proposal`` when a message would change
+progress but is ambiguous where the user is; the guess is kept in progress and the next message's
+reading (bot.understand: "confirm_reading") turns a yes into that reading.
+"""
+
+from __future__ import annotations
+
+from bot.messages import Button, Reply, Result
+from handlers import views
+from handlers.context import HandlerContext
+
+CONFIRM_READING = "confirm_reading"
+
+
+def handle(ctx: HandlerContext) -> Result | None:
+    reading = ctx.reading
+    if reading.intent != "clarify":
+        return None
+    proposal = reading.proposal
+    if reading.kind in ("unknown", "empty") and proposal is None:
+        return None  # nothing to ask about: the fallback says what the bot can do
+    buttons: list[Button] = []
+    if proposal is not None:
+        ctx.progress.pending = CONFIRM_READING
+        ctx.progress.proposal = {**proposal.slots_json(), "asked_by": reading.asked_by}
+    proposed = None
+    if proposal is not None:
+        proposed = {"intent": proposal.intent, "step": proposal.step, "items": list(proposal.items)}
+    context = views.base(ctx, kind=reading.kind, proposal=proposed, target_step=proposal.step if proposal else None)
+    return Result(Reply("clarify", context, buttons))

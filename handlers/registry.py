@@ -1,0 +1,35 @@
+"""The handler registry: tried in order, the first answer wins, so precedence is visible in one place.
+
+Each handler is a function ``(HandlerContext) -> Result | None``; ``None`` means "not mine".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.messages import Result
+from handlers import certification, clarify, events, fallback, faq, preferences, smalltalk, steps
+from handlers.context import HandlerContext
+
+Handler = Callable[[HandlerContext], Result | None]
+
+HANDLERS: tuple[Handler, ...] = (
+    events.handle,  # enter_agent / enter_chat / feedback / the FAQ-menu button / unsupported media
+    clarify.handle,  # "你是说…吗？" when a change of state is ambiguous where the user is
+    steps.handle_pending_confirmation,  # "确认" after a reset request
+    faq.handle_feedback,  # "1 已解决 / 2 还不行" after an FAQ answer, a number after "did you mean"
+    steps.handle,  # start, status, next, back, goto, done, check, uncheck, reset, help, human
+    certification.handle,  # submitted, passed, failed
+    preferences.handle,  # mute / unmute reminders
+    smalltalk.handle,  # greetings, thanks, acknowledgements
+    faq.handle_question,  # a question: the knowledge base's answer, or honest doubt
+    fallback.handle,  # say what the bot can do
+)
+
+
+def dispatch(ctx: HandlerContext) -> Result:
+    for handler in HANDLERS:
+        result = handler(ctx)
+        if result is not None:
+            return result
+    raise RuntimeError("the fallback handler must always answer")
