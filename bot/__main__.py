@@ -11,6 +11,7 @@ commands:
   chat     talk to the bot through signed, encrypted callbacks (--user, --url, --aibot --group)
   faq      read questions on stdin, print one JSON answer per line
   worker   run the scheduler worker (reminders, outbox)
+  connect  hold the AI bot's long connection (WECOM_BOT_ID, WECOM_BOT_SECRET; no public URL needed)
   check    validate the configuration and data files, then exit
 """
 
@@ -29,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
         from bot.faq.cli import main as run
     elif command == "worker":
         from bot.worker import main as run
+    elif command == "connect":
+        from bot.connect import main as run
     elif command == "check":
         from bot.serve import check as run
     else:
