@@ -122,8 +122,8 @@ class FakeLongConn:
         return msgid
 
     def send_event(self, user: str, eventtype: str, chat_id: str | None = None, expects_answer: bool = True,
-                   **fields: Any) -> str:
-        msgid = f"fake-ev-{next(self._ids)}-{uuid.uuid4().hex[:8]}"
+                   msgid: str | None = None, **fields: Any) -> str:
+        msgid = msgid or f"fake-ev-{next(self._ids)}-{uuid.uuid4().hex[:8]}"
         body: dict[str, Any] = {"msgid": msgid, "aibotid": self.bot_id, "chattype": "group" if chat_id else "single",
                                 "from": {"userid": user}, "msgtype": "event", "create_time": int(time.time()),
                                 "event": {"eventtype": eventtype, eventtype: fields}}

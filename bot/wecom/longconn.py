@@ -53,6 +53,7 @@ class LongConnChannel:
         self.bot_names = bot_names
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="longconn")
         self.client: LongConnClient | None = None  # set by the holder once the client exists
+        self._queues: dict[str, tuple[asyncio.Lock, int]] = {}  # per user: a lock and how many wait on it
 
     @property
     def redis(self) -> redis.Redis:
@@ -63,12 +64,28 @@ class LongConnChannel:
 
     # -- inbound --------------------------------------------------------------------------------------
     async def on_frame(self, doc: dict[str, Any]) -> None:
+        """One callback frame. A user's messages are answered in the order they came (the link is
+        ordered, and "开始" then "进度" must not be read the other way round); users run in parallel."""
         req_id = wire.req_id_of(doc)
         try:
             incoming = replace(proto.to_incoming(wire.body_of(doc), self.corp_id, self.bot_names), transport=TRANSPORT)
         except CallbackRejected as exc:
             log.warning("long connection: frame %s rejected: %s", req_id, exc.reason)
             return
+        key = incoming.user_key
+        lock, waiting = self._queues.get(key) or (asyncio.Lock(), 0)
+        self._queues[key] = (lock, waiting + 1)
+        try:
+            async with lock:
+                await self._answer(incoming, req_id)
+        finally:
+            lock, waiting = self._queues[key]
+            if waiting <= 1:
+                del self._queues[key]
+            else:
+                self._queues[key] = (lock, waiting - 1)
+
+    async def _answer(self, incoming: Incoming, req_id: str) -> None:
         if incoming.chat_type == "group" and incoming.chat_id:
             await self._run(self._remember_group, incoming.chat_id)
         if incoming.kind == "event" and incoming.event == "welcome":
