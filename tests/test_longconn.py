@@ -8,6 +8,7 @@ Only ``WECOM_BOT_ID`` / ``WECOM_BOT_SECRET`` reach WeCom: no app secret, no webh
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -30,6 +31,7 @@ from bot.sender import Sender, SenderConfig
 from bot.store import Store, progress_key
 from bot.wecom import longconn_protocol as wire
 from bot.wecom.api import WeComAPI
+from bot.wecom.longconn_client import LongConnClient
 from bot.wecom.longconn_route import TRANSPORT
 from bot.worker import Worker
 from tests.support import TEST_CORP_ID, make_env
@@ -160,6 +162,34 @@ def test_feedback_is_recorded_and_nothing_is_sent(holder, fake, redis_client):
 
 
 # -- link faults ---------------------------------------------------------------------------------------------
+def test_the_client_itself_comes_back_after_a_clean_close_and_a_cut(fake, settings):
+    """Not the holder's restart: the client's own loop (the official SDK 1.0.2 stays dead after a 1000)."""
+    async def ignore(_doc) -> None:
+        return None
+
+    client = LongConnClient(longconn_settings(settings), ignore)
+    running: dict = {}
+
+    async def main() -> None:
+        running["loop"], running["stop"] = asyncio.get_running_loop(), asyncio.Event()
+        await client.run(running["stop"])
+        running["returned"] = True
+
+    thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
+    thread.start()
+    try:
+        assert fake.wait(lambda: fake.subscribes == 1)
+        fake.close(1000)
+        assert fake.wait(lambda: fake.subscribes == 2)
+        fake.cut()
+        assert fake.wait(lambda: fake.subscribes == 3)
+        assert "returned" not in running and client.connects == 3
+    finally:
+        running["loop"].call_soon_threadsafe(running["stop"].set)
+        thread.join(timeout=5)
+    assert running.get("returned")
+
+
 @pytest.mark.parametrize("fault", ["cut", "clean close"])
 def test_link_lost_mid_conversation_loses_nothing_and_answers_nothing_twice(holder, fake, redis_client, fault):
     ids = [fake.send_text("dan", "开始")]
