@@ -58,6 +58,16 @@ def _banner(settings: Settings, port: int) -> str:
     return "\n".join(lines)
 
 
+def _start_demo_longconn(settings: Settings, env: dict[str, str]):
+    """Demo mode: a local fake WeCom long-connection endpoint (DEMO_WS_PORT), and the bot pointed at it."""
+    from bot.config import DEMO_BOT_ID, demo_bot_secret
+    from bot.fake_longconn import FakeLongConn
+
+    fake = FakeLongConn(DEMO_BOT_ID, demo_bot_secret(settings), port=int(env.get("DEMO_WS_PORT") or 8765)).start()
+    env["WECOM_WS_URL"] = fake.url
+    return fake
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot serve")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
@@ -84,10 +94,16 @@ def main(argv: list[str] | None = None) -> int:
 
     web = [sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-b", f"{args.host}:{args.port}",
            "--timeout", "30", "--access-logfile", "-", "bot.app:create_app()"]
+    fake_ws = _start_demo_longconn(settings, env) if settings.demo else None
     children = [subprocess.Popen(web, env=env)]
     if not args.no_worker:
         children.append(subprocess.Popen([sys.executable, "-m", "bot", "worker"], env=env))
+    if fake_ws is not None or env.get("WECOM_BOT_ID"):
+        children.append(subprocess.Popen([sys.executable, "-m", "bot", "connect"], env=env))
     print(_banner(settings, args.port), flush=True)
+    if fake_ws is not None:
+        print(f"  long connection: a local fake WeCom on {fake_ws.url}, the bot connected to it\n"
+              f"  try it:  python -m bot chat --ws   (prints what the bot pushes, e.g. follow-ups)", flush=True)
 
     stopping = False
 
