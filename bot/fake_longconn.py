@@ -43,6 +43,8 @@ class Delivery:
     chat_id: str | None
     expects_answer: bool
     answers: list[dict[str, Any]] = field(default_factory=list)
+    sent_at: float | None = None  # monotonic: the last push of this message to the bot
+    answered_at: list[float] = field(default_factory=list)  # monotonic, one per answer
 
 
 class FakeLongConn:
@@ -58,6 +60,7 @@ class FakeLongConn:
         # what happened
         self.subscribe_attempts: list[float] = []  # monotonic times
         self.subscribes = 0  # successful
+        self.subscribed_at: list[float] = []  # monotonic, per successful subscribe
         self.frames: list[dict[str, Any]] = []  # every frame the bot sent
         self.pushes: list[dict[str, Any]] = []  # aibot_send_msg bodies acked with 0
         self.push_times: list[float] = []  # wall-clock time of each acked push
@@ -132,9 +135,10 @@ class FakeLongConn:
         self._call(self._deliver, Delivery(msgid, wire.EVENT_CALLBACK, body, user, chat_id, expects_answer))
         return msgid
 
-    def cut(self) -> None:
-        """The link dies without a close frame (network loss)."""
+    def cut(self) -> float:
+        """The link dies without a close frame (network loss); returns when (monotonic)."""
         self._call(self._cut)
+        return time.monotonic()
 
     def close(self, code: int = 1000) -> None:
         """WeCom closes the connection cleanly."""
@@ -172,6 +176,7 @@ class FakeLongConn:
     async def _push_to_bot(self, ws: ServerConnection, delivery: Delivery) -> None:
         req_id = wire.new_req_id(delivery.cmd)
         self._req_to_msgid[req_id] = delivery.msgid
+        delivery.sent_at = time.monotonic()
         with contextlib.suppress(ConnectionClosed):
             await ws.send(wire.frame(delivery.cmd, req_id, delivery.body))
 
@@ -246,6 +251,7 @@ class FakeLongConn:
                 await ws.send(wire.ack(req_id, BAD_REQ_ID, "unknown or expired req_id"))
                 return
             delivery = self.deliveries[msgid]
+            delivery.answered_at.append(time.monotonic())
             delivery.answers.append(doc)
             await ws.send(wire.ack(req_id))
             kind = "welcome" if cmd == wire.RESPOND_WELCOME else "reply"
@@ -265,6 +271,7 @@ class FakeLongConn:
         previous, self._current = self._current, ws
         self._req_to_msgid.clear()  # req_ids belong to the connection they were sent on
         self.subscribes += 1
+        self.subscribed_at.append(time.monotonic())
         await ws.send(wire.ack(req_id))
         if previous is not None and previous is not ws:
             await self._kick(previous)

@@ -344,7 +344,8 @@ class Sender:
             return LONGCONN, chat  # the chat id rides where a response_url would
         if message.channel == WEBHOOK:
             if not self.settings.webhook_key:
-                raise _Undeliverable("no channel can reach the group (no webhook key)")
+                raise _Undeliverable("no group chat known to the long connection yet (set WECOM_NOTICE_CHATID)"
+                                     if self.longconn else "no channel can reach the group (no webhook key)")
             return WEBHOOK, None
         if _is_private(message):  # never a response_url (maybe a group's) nor the group webhook
             message.meta["route"] = APP

@@ -31,6 +31,9 @@ def check(argv: list[str] | None = None) -> int:
         from handlers.intents import INTENTS_FILE, _rules
 
         Guide.load(settings.guide_file)
+        from bot.config import longconn_settings
+
+        longconn_settings(settings)  # WECOM_BOT_ID / WECOM_BOT_SECRET together, WECOM_WS_URL ws:// or wss://
         knowledge = load_knowledge(settings)
         _rules(INTENTS_FILE)
         env = Renderer(settings.templates_dir).env
