@@ -91,7 +91,12 @@ class Holder:
                 self._stop.wait(self.poll)
                 continue
             warned = False
-            code = asyncio.run(self._hold())
+            try:
+                code = asyncio.run(self._hold())
+            except Exception:  # a bug or Redis trouble while holding: stand by and try again, never die silently
+                log.exception("holder %s failed while holding; standing by", self.identity)
+                self._stop.wait(self.poll)
+                continue
             if code is not None:
                 return code
         log.info("connection holder %s stopped", self.identity)

@@ -112,7 +112,8 @@ class LongConnChannel:
 
     async def _answer_click(self, incoming: Incoming, outgoing: Outgoing, req_id: str) -> None:
         if outgoing.text:
-            await self._run(self._queue_click_answer, incoming, proto.stream_content(outgoing.text, outgoing.mention))
+            await self._run(self._queue_click_answer, incoming, proto.stream_content(outgoing.text, outgoing.mention),
+                            outgoing.transient)
         task_id = incoming.extra.get("task_id")
         if outgoing.buttons and task_id:
             card = await self._run(self._card, task_id, outgoing)
@@ -142,9 +143,13 @@ class LongConnChannel:
         except redis.RedisError as exc:
             log.warning("could not remember group %s: %s", chat_id, type(exc).__name__)
 
-    def _queue_click_answer(self, incoming: Incoming, content: str) -> None:
+    def _queue_click_answer(self, incoming: Incoming, content: str, transient: bool) -> None:
+        """The answer's id is the click's, so a redelivered click queues nothing new — except after a
+        transient reply (busy, slow down): nothing was done then, and a redelivery's real answer must
+        not be taken for a duplicate of the apology."""
         digest = hashlib.sha1(f"{incoming.transport}:{incoming.msg_id}".encode()).hexdigest()[:24]
-        message = OutboxMessage(APP, content, to_user=incoming.user_id, fmt=MARKDOWN, id=f"ws-click-{digest}",
+        suffix = f"-transient-{time.time_ns()}" if transient else ""
+        message = OutboxMessage(APP, content, to_user=incoming.user_id, fmt=MARKDOWN, id=f"ws-click-{digest}{suffix}",
                                 meta={"transport": TRANSPORT, "chat_id": incoming.chat_id, "msg_id": incoming.msg_id,
                                       "user_key": incoming.user_key})
         try:
