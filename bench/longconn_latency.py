@@ -77,7 +77,7 @@ def settings_for(url: str, redis_url: str, data_dir: str, **knobs: str):
 
     env = {"WECOM_BOT_ID": "bench-bot", "WECOM_BOT_SECRET": "bench-secret", "WECOM_WS_URL": url,
            "REDIS_URL": redis_url, "BOT_DATA_DIR": data_dir, "LOG_LEVEL": "WARNING", "QUIET_HOURS": "off",
-           "RATE_LIMIT_PER_MINUTE": "0", **knobs}
+           "RATE_LIMIT_PER_MINUTE": "0", "WECOM_NOTICE_CHATID": "bench-group", **knobs}
     return load_settings(env)
 
 
