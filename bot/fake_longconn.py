@@ -135,6 +135,10 @@ class FakeLongConn:
         self._call(self._deliver, Delivery(msgid, wire.EVENT_CALLBACK, body, user, chat_id, expects_answer))
         return msgid
 
+    def send_raw(self, raw: str) -> None:
+        """Any text frame, as is (malformed-input tests)."""
+        self._call(self._raw, raw)
+
     def cut(self) -> float:
         """The link dies without a close frame (network loss); returns when (monotonic)."""
         self._call(self._cut)
@@ -179,6 +183,11 @@ class FakeLongConn:
         delivery.sent_at = time.monotonic()
         with contextlib.suppress(ConnectionClosed):
             await ws.send(wire.frame(delivery.cmd, req_id, delivery.body))
+
+    async def _raw(self, raw: str) -> None:
+        if self._current is not None:
+            with contextlib.suppress(ConnectionClosed):
+                await self._current.send(raw)
 
     async def _cut(self) -> None:
         if self._current is not None:

@@ -161,6 +161,45 @@ def test_feedback_is_recorded_and_nothing_is_sent(holder, fake, redis_client):
     assert fake.answers(msgid) == []
 
 
+def test_malformed_frames_are_dropped_and_the_connection_carries_on(holder, fake):
+    for raw in ("not json", "[1, 2]", '{"cmd": "aibot_msg_callback"}', '{"headers": {"req_id": 5}}',
+                wire.frame(wire.MSG_CALLBACK, "r1", {"msgid": "x", "msgtype": "text"}),  # no from.userid
+                wire.frame(wire.MSG_CALLBACK, "r2"),  # no body
+                wire.frame(wire.EVENT_CALLBACK, "r3", {"msgid": "y", "from": {"userid": "u" * 300}}),
+                wire.frame("aibot_something_new", "r4", {})):
+        fake.send_raw(raw)
+    msgid = fake.send_text("nia", "帮助")
+    assert fake.wait(lambda: fake.answers(msgid))
+    assert fake.subscribes == 1  # never dropped the link over bad input
+    fake.send_raw("x" * (wire.MAX_FRAME_BYTES + 1))  # over the frame size cap: websockets closes (1009) ...
+    assert fake.wait(lambda: fake.subscribes == 2)  # ... and the bot is back by itself
+    msgid = fake.send_text("nia", "进度")
+    assert fake.wait(lambda: fake.answers(msgid))
+
+
+def test_chat_ws_prints_the_replies_and_what_the_bot_pushes(holder, fake, settings, redis_client):
+    import io
+
+    from bot.longconn_chat import chat
+
+    out = io.StringIO()
+    sender = _sender(settings, redis_client)
+
+    def push_later() -> None:
+        fake.wait(lambda: "第1步" in out.getvalue())
+        outbox_add(redis_client, _reminder("olga", "⏰ 认证结果如何？"))
+        sender.drain()
+
+    pusher = threading.Thread(target=push_later, daemon=True)
+    pusher.start()
+    missing = chat(fake.url, "olga", None, ["开始"], out, echo=True, linger=1.5)
+    pusher.join(timeout=5)
+    text = out.getvalue()
+    assert missing == 0
+    assert "[welcome] " in text and "you> 开始" in text and "第1步" in text
+    assert "[push] ⏰ 认证结果如何？" in text
+
+
 # -- link faults ---------------------------------------------------------------------------------------------
 def test_the_client_itself_comes_back_after_a_clean_close_and_a_cut(fake, settings):
     """Not the holder's restart: the client's own loop (the official SDK 1.0.2 stays dead after a 1000)."""
