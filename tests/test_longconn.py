@@ -407,6 +407,15 @@ def test_the_rest_of_a_group_reply_goes_back_to_the_group(holder, fake, settings
     assert [p["chatid"] for p in fake.pushes] == ["grp-9"]
 
 
+def test_the_rest_of_a_reply_given_elsewhere_does_not_cross_over(holder, fake, settings, redis_client):
+    msgid = fake.send_text("pia", "开始")  # pia last spoke on the long connection ...
+    assert fake.wait(lambda: fake.answers(msgid))
+    outbox_add(redis_client, OutboxMessage(APP, "……续", to_user="pia", fmt="markdown",  # ... but this was the app's
+                                           meta={"continues": "m2", "private": True, "transport": "app"}))
+    assert _sender(settings, redis_client).drain() == ["dead"]  # only the app's chat may carry it
+    assert fake.pushes == []
+
+
 def test_pushes_are_paced_per_chat(holder, fake, settings, redis_client, env):
     settings = load_settings({**env, "WS_SEND_RATE_LIMIT": "2"})
     msgid = fake.send_text("lea", "开始")

@@ -49,6 +49,8 @@ class LongConnRoute:
         user = message.to_user or ""
         if meta.get("transport") == TRANSPORT:
             return meta.get("chat_id") or user or None
+        if meta.get("transport") and not fallback:
+            return None  # the rest of a reply given elsewhere belongs to that chat
         if message.channel == WEBHOOK:
             return None if webhook else self._group(meta, user)
         if not user or "|" in user:
