@@ -82,14 +82,22 @@ class FakeLongConn:
         return f"ws://{self.host}:{self.port}"
 
     def start(self) -> FakeLongConn:
+        """Serve on a thread; raises OSError when the port cannot be bound (e.g. already in use)."""
+        self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._main, name="fake-longconn", daemon=True)
         self._thread.start()
         if not self._ready.wait(10):
             raise RuntimeError("fake long-connection server did not start")
+        if self._error is not None:
+            raise self._error
         return self
 
     def _main(self) -> None:
-        asyncio.run(self._serve())
+        try:
+            asyncio.run(self._serve())
+        except OSError as exc:
+            self._error = exc
+            self._ready.set()
 
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()

@@ -66,7 +66,12 @@ def _start_demo_longconn(settings: Settings, env: dict[str, str]):
     from bot.config import DEMO_BOT_ID, demo_bot_secret
     from bot.fake_longconn import FakeLongConn
 
-    fake = FakeLongConn(DEMO_BOT_ID, demo_bot_secret(settings), port=int(env.get("DEMO_WS_PORT") or 8765)).start()
+    port = int(env.get("DEMO_WS_PORT") or 8765)
+    try:
+        fake = FakeLongConn(DEMO_BOT_ID, demo_bot_secret(settings), port=port).start()
+    except OSError as exc:
+        print(f"demo long connection not started (port {port}: {exc.strerror}); set DEMO_WS_PORT", file=sys.stderr)
+        return None
     env["WECOM_WS_URL"] = fake.url
     return fake
 
