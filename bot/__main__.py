@@ -12,6 +12,7 @@ commands:
   faq      read questions on stdin, print one JSON answer per line
   understand  read {"text", "step", "cert"} JSON lines on stdin, print how the bot reads each
   worker   run the scheduler worker (reminders, outbox)
+  connect  hold the AI bot's long connection (WECOM_BOT_ID, WECOM_BOT_SECRET; no public URL needed)
   check    validate the configuration and data files, then exit
 """
 
@@ -32,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
         from bot.understand.cli import main as run
     elif command == "worker":
         from bot.worker import main as run
+    elif command == "connect":
+        from bot.connect import main as run
     elif command == "check":
         from bot.serve import check as run
     else:

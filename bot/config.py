@@ -160,7 +160,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 
     app_vars = ("WECOM_CORP_ID", "WECOM_TOKEN", "WECOM_ENCODING_AES_KEY")
     present = [name for name in app_vars if env.get(name, "").strip()]
-    demo = not present and not env.get("WECOM_AIBOT_TOKEN", "").strip()
+    demo = not present and not env.get("WECOM_AIBOT_TOKEN", "").strip() and not env.get("WECOM_BOT_ID", "").strip()
     if present and len(present) != len(app_vars):
         missing = ", ".join(name for name in app_vars if name not in present)
         raise ConfigError(f"incomplete WeCom app callback settings: missing {missing}")
@@ -230,3 +230,75 @@ def _derive_secret(env: Mapping[str, str]) -> str:
              "WECOM_AIBOT_ENCODING_AES_KEY", "WECOM_WEBHOOK_KEY")
     material = "|".join(env.get(k, "") for k in names)
     return hashlib.sha256(("weda-bot-session|" + material).encode()).hexdigest()
+
+
+# -- the AI bot's long connection (长连接) --------------------------------------------------------------
+DEFAULT_WS_URL = "wss://openws.work.weixin.qq.com"
+DEMO_BOT_ID = "demo-bot"
+
+
+@dataclass(frozen=True)
+class LongConnSettings:
+    """The AI bot in long-connection mode: Bot ID + Secret, where to connect, and the client's timings.
+
+    Every delay is a setting so tests and the demo can make them short; the defaults are WeCom's
+    (ping every 30 s, two missed acks = a dead link, reconnect 1 s doubling to 30 s).
+    """
+
+    bot_id: str
+    secret: str = field(repr=False)
+    url: str = DEFAULT_WS_URL
+    ping_interval: float = 30.0
+    ack_timeout: float = 5.0
+    max_missed_acks: int = 2
+    backoff_base: float = 1.0
+    backoff_max: float = 30.0
+    throttled_wait: float = 60.0  # after a 45009 on subscribe: WeCom says "too many connects"
+    leader_ttl: float = 6.0
+    kicked_hold: float = 600.0  # after a kick by an unknown connection, no holder reconnects this long
+    notice_chat_id: str | None = None  # the support group's chatid for notices (default: the last group seen)
+    send_limit: int = 30  # aibot_send_msg per chat per minute (reported, not confirmed by WeCom)
+    send_hourly_limit: int = 1000
+
+
+def longconn_settings(settings: Settings) -> LongConnSettings | None:
+    """The long connection's settings, or None when it is not configured.
+
+    Configured by WECOM_BOT_ID + WECOM_BOT_SECRET; in demo mode also by WECOM_WS_URL alone (``serve``
+    sets it when it starts the local fake WeCom), with a demo bot id and a secret derived from the
+    demo credentials.
+    """
+    bot_id = (settings.get("WECOM_BOT_ID") or "").strip()
+    secret = (settings.get("WECOM_BOT_SECRET") or "").strip()
+    url = (settings.get("WECOM_WS_URL") or "").strip()
+    if not bot_id and not secret:
+        if not (settings.demo and url):
+            return None
+        bot_id, secret = DEMO_BOT_ID, demo_bot_secret(settings)
+    elif not bot_id or not secret:
+        raise ConfigError("WECOM_BOT_ID and WECOM_BOT_SECRET must be set together")
+    if url and not url.startswith(("ws://", "wss://")):
+        raise ConfigError(f"WECOM_WS_URL must start with ws:// or wss://, got {url[:40]!r}")
+    return LongConnSettings(
+        bot_id=bot_id,
+        secret=secret,
+        url=url or DEFAULT_WS_URL,
+        ping_interval=settings.seconds("WS_PING_INTERVAL", 30.0),
+        ack_timeout=settings.seconds("WS_ACK_TIMEOUT", 5.0),
+        max_missed_acks=max(int(settings.seconds("WS_MAX_MISSED_ACKS", 2)), 1),
+        backoff_base=settings.seconds("WS_BACKOFF_BASE", 1.0),
+        backoff_max=settings.seconds("WS_BACKOFF_MAX", 30.0),
+        throttled_wait=settings.seconds("WS_THROTTLED_WAIT", 60.0),
+        leader_ttl=settings.seconds("WS_LEADER_TTL", 6.0),
+        kicked_hold=settings.seconds("WS_KICKED_HOLD", 600.0),
+        notice_chat_id=(settings.get("WECOM_NOTICE_CHATID") or "").strip() or None,
+        send_limit=int(settings.seconds("WS_SEND_RATE_LIMIT", 30)),
+        send_hourly_limit=int(settings.seconds("WS_SEND_HOURLY_LIMIT", 1000)),
+    )
+
+
+def demo_bot_secret(settings: Settings) -> str:
+    """The demo bot's secret: the fake WeCom and the demo holder derive the same one."""
+    import hashlib
+
+    return hashlib.sha256(("weda-demo-bot|" + settings.secret_key).encode()).hexdigest()[:43]

@@ -44,11 +44,13 @@ def worker_identity() -> str:
 
 
 class LeaderLock:
-    def __init__(self, client: redis.Redis, identity: str, ttl: float = 6.0, key: str = LEADER_KEY) -> None:
+    def __init__(self, client: redis.Redis, identity: str, ttl: float = 6.0, key: str = LEADER_KEY,
+                 epoch_key: str = EPOCH_KEY) -> None:
         self.redis = client
         self.identity = identity
         self.ttl_ms = max(int(ttl * 1000), 1000)
         self.key = key
+        self.epoch_key = epoch_key
         self.epoch: int | None = None
         self._renew = client.register_script(_RENEW)
         self._release = client.register_script(_RELEASE)
@@ -56,7 +58,7 @@ class LeaderLock:
     def try_acquire(self) -> bool:
         if not self.redis.set(self.key, self.identity, nx=True, px=self.ttl_ms):
             return False
-        self.epoch = int(self.redis.incr(EPOCH_KEY))
+        self.epoch = int(self.redis.incr(self.epoch_key))
         log.info("leadership acquired by %s (epoch %s)", self.identity, self.epoch)
         return True
 

@@ -122,7 +122,8 @@ class Pipeline:
         # The rest goes out as one message: the sender splits it at the byte limit and sends the parts
         # in order (separate messages could be reordered by pacing and retries).
         follow_ups = [OutboxMessage(APP, "\n".join(rest), to_user=incoming.user_id, fmt=fmt,
-                                    meta={"continues": incoming.msg_id, "private": incoming.chat_type != "group"})
+                                    meta={"continues": incoming.msg_id, "private": incoming.chat_type != "group",
+                                          "transport": incoming.transport, "chat_id": incoming.chat_id})
                       ] if rest else []
         services.store.commit(progress, previous_step, events, (incoming.transport, incoming.msg_id, outgoing),
                               follow_ups, release=lock)

@@ -30,7 +30,7 @@ import redis
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.base import BaseScheduler
 
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, Settings, longconn_settings
 from bot.guide import Guide
 from bot.messages import Event, Reply
 from bot.metrics import count_event
@@ -89,7 +89,8 @@ class ReminderConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ReminderConfig:
-        notices = (settings.get("GROUP_NOTICES") or ("1" if settings.webhook_key else "0")).strip().lower()
+        group_channel = bool(settings.webhook_key or longconn_settings(settings))  # webhook or long connection
+        notices = (settings.get("GROUP_NOTICES") or ("1" if group_channel else "0")).strip().lower()
         try:
             tz = ZoneInfo(settings.get("REMINDER_TZ") or "Asia/Shanghai")
         except Exception as exc:  # ZoneInfoNotFoundError, ValueError
@@ -101,7 +102,7 @@ class ReminderConfig:
             idle_nudges=_seconds_list(settings, "IDLE_NUDGES", "86400,259200"),
             quiet=_quiet_hours(settings.get("QUIET_HOURS") or "22:00-08:30"),
             tz=tz,
-            group_notices=notices in ("1", "true", "yes", "on") and bool(settings.webhook_key),
+            group_notices=notices in ("1", "true", "yes", "on") and group_channel,
             retry=settings.seconds("REMINDER_RETRY", 60.0),
             grace=settings.seconds("REMINDER_GRACE", 6 * 3600.0),
             notice_max_age=settings.seconds("NOTICE_MAX_AGE", 3600.0),
@@ -435,11 +436,11 @@ def user_message(ctx: ReminderContext, progress: Progress, template: str, contex
 
 def staff_message(ctx: ReminderContext, progress: Progress, template: str, context: dict[str, Any],
                   message_id: str) -> OutboxMessage | None:
-    """To support staff: in the group through the webhook (with mentions), else privately via the app."""
+    """To support staff: in the group (webhook, else the long connection), else privately via the app."""
     settings = ctx.settings
     text = ctx.renderer.render(Reply(template, context), progress.lang, MARKDOWN)
     meta = {"kind": template, "user_key": progress.user_key, "audience": "staff"}
-    if settings.webhook_key:
+    if settings.webhook_key or longconn_settings(settings):
         return OutboxMessage(WEBHOOK, text, to_user=progress.user_id, fmt="markdown", id=message_id, meta=meta)
     if settings.support_staff and settings.app_secret:
         plain = ctx.renderer.render(Reply(template, context), progress.lang, TEXT)

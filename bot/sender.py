@@ -40,12 +40,13 @@ from dataclasses import dataclass
 
 import redis
 
-from bot.config import Settings
+from bot.config import Settings, longconn_settings
 from bot.metrics import count_event
 from bot.outbox import APP, DEAD_LETTERS, MOVE_IF_PRESENT, OUTBOX_QUEUE, RESPONSE_URL, WEBHOOK, OutboxMessage
 from bot.store import Store, UserBusy, progress_key
 from bot.textsplit import split_utf8, utf8_len
 from bot.wecom.api import WeComAPI, WeComError
+from bot.wecom.longconn_route import LONGCONN, LongConnRoute
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ RATE_PREFIX = "wb:rl:"
 TEXT_LIMIT = 2048  # bytes: app text/markdown, webhook text
 WEBHOOK_MARKDOWN_LIMIT = 4096
 RESPONSE_URL_LIMIT = 20480  # one POST only: a longer message goes another way
+LONGCONN_LIMIT = 20480  # markdown bytes per aibot_send_msg (bot.wecom.longconn_route)
 URL_MARGIN = 60.0  # a refused response_url this long before its end cannot have expired: it was used
 
 _RESERVE = """
@@ -170,6 +172,8 @@ class Sender:
         self.leading = leading
         self.identity = identity
         self.limiter = RateLimiter(self.redis, clock)
+        ws = longconn_settings(settings)
+        self.longconn = LongConnRoute(ws, store, settings.corp_id, self.config.http_timeout) if ws else None
         self._promote = self.redis.register_script(_PROMOTE)
         self._move = self.redis.register_script(MOVE_IF_PRESENT)
         self._unclaimed: set[str] = set()  # processing entries the last sweep found without a claim
@@ -335,9 +339,13 @@ class Sender:
     # -- choosing the channel --------------------------------------------------------------------------------
     def _route(self, message: OutboxMessage) -> tuple[str, str | None]:
         """The channel (and response_url) for this attempt; raises ``_Undeliverable`` when there is none."""
+        if self.longconn and (chat := self.longconn.target(message, webhook=bool(self.settings.webhook_key))):
+            message.meta["route"] = LONGCONN
+            return LONGCONN, chat  # the chat id rides where a response_url would
         if message.channel == WEBHOOK:
             if not self.settings.webhook_key:
-                raise _Undeliverable("no channel can reach the group (no webhook key)")
+                raise _Undeliverable("no group chat known to the long connection yet (set WECOM_NOTICE_CHATID)"
+                                     if self.longconn else "no channel can reach the group (no webhook key)")
             return WEBHOOK, None
         if _is_private(message):  # never a response_url (maybe a group's) nor the group webhook
             message.meta["route"] = APP
@@ -362,6 +370,9 @@ class Sender:
             return APP, None
         if self.settings.webhook_key and message.to_user:
             return WEBHOOK, None  # last resort: mention them in the group
+        if self.longconn and (chat := self.longconn.target(message, webhook=False, fallback=True)):
+            message.meta["route"] = LONGCONN
+            return LONGCONN, chat  # their private chat with the AI bot
         raise _Undeliverable("no channel can reach the recipient (no app secret, no webhook key)")
 
     def _claim_response_url(self, message: OutboxMessage) -> str | None:
@@ -399,11 +410,13 @@ class Sender:
             marker = f"{SENT_PREFIX}{message.id}:{route}:{i}"
             if self.redis.exists(marker):
                 continue  # delivered before a crash or a failed later part
-            wait = self.limiter.reserve(self._limits(message, route))
+            wait = self.limiter.reserve(self._limits(message, route, url))
             if wait > 0:
                 raise _Wait(wait)
             self.redis.pexpire(claim, int(self.config.claim_ttl * 1000))
-            if route == RESPONSE_URL:
+            if route == LONGCONN and self.longconn:
+                self.longconn.send(url or "", part)
+            elif route == RESPONSE_URL:
                 self.api.post_response_url(url or "", part)
             elif route == WEBHOOK:
                 mention = [message.to_user] if message.to_user and msgtype == "text" else None
@@ -416,6 +429,8 @@ class Sender:
         markdown = message.fmt == "markdown"
         if route == RESPONSE_URL:
             return "markdown", message.text, RESPONSE_URL_LIMIT
+        if route == LONGCONN:
+            return "markdown", message.text, LONGCONN_LIMIT
         if route == WEBHOOK:
             text = message.text
             if message.channel != WEBHOOK and message.to_user:  # an app message falling back to the group
@@ -426,8 +441,10 @@ class Sender:
             return "text", plain, TEXT_LIMIT
         return ("markdown" if markdown else "text"), message.text, TEXT_LIMIT
 
-    def _limits(self, message: OutboxMessage, route: str) -> list[tuple[str, int, float]]:
+    def _limits(self, message: OutboxMessage, route: str, target: str | None = None) -> list[tuple[str, int, float]]:
         cfg = self.config
+        if route == LONGCONN and self.longconn:
+            return self.longconn.limits(target or "", cfg.window + cfg.margin, cfg.hourly_window + cfg.margin)
         if route == WEBHOOK:
             robot = hashlib.sha256((self.settings.webhook_key or "").encode()).hexdigest()[:16]
             return [(f"{RATE_PREFIX}webhook:{robot}", cfg.webhook_limit, cfg.window + cfg.margin)]

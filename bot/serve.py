@@ -32,6 +32,9 @@ def check(argv: list[str] | None = None) -> int:
         from bot.services import load_knowledge
 
         Guide.load(settings.guide_file)
+        from bot.config import longconn_settings
+
+        longconn_settings(settings)  # WECOM_BOT_ID / WECOM_BOT_SECRET together, WECOM_WS_URL ws:// or wss://
         knowledge = load_knowledge(settings)
         _rules(INTENTS_FILE)
         env = Renderer(settings.templates_dir).env
@@ -57,6 +60,21 @@ def _banner(settings: Settings, port: int) -> str:
             f"  try it:  python -m bot chat --url http://127.0.0.1:{port}",
         ]
     return "\n".join(lines)
+
+
+def _start_demo_longconn(settings: Settings, env: dict[str, str]):
+    """Demo mode: a local fake WeCom long-connection endpoint (DEMO_WS_PORT), and the bot pointed at it."""
+    from bot.config import DEMO_BOT_ID, demo_bot_secret
+    from bot.fake_longconn import FakeLongConn
+
+    port = int(env.get("DEMO_WS_PORT") or 8765)
+    try:
+        fake = FakeLongConn(DEMO_BOT_ID, demo_bot_secret(settings), port=port).start()
+    except OSError as exc:
+        print(f"demo long connection not started (port {port}: {exc.strerror}); set DEMO_WS_PORT", file=sys.stderr)
+        return None
+    env["WECOM_WS_URL"] = fake.url
+    return fake
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,10 +103,16 @@ def main(argv: list[str] | None = None) -> int:
 
     web = [sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-b", f"{args.host}:{args.port}",
            "--timeout", "30", "--access-logfile", "-", "bot.app:create_app()"]
+    fake_ws = _start_demo_longconn(settings, env) if settings.demo else None
     children = [subprocess.Popen(web, env=env)]
     if not args.no_worker:
         children.append(subprocess.Popen([sys.executable, "-m", "bot", "worker"], env=env))
+    if fake_ws is not None or env.get("WECOM_BOT_ID"):
+        children.append(subprocess.Popen([sys.executable, "-m", "bot", "connect"], env=env))
     print(_banner(settings, args.port), flush=True)
+    if fake_ws is not None:
+        print(f"  long connection: a local fake WeCom on {fake_ws.url}, the bot connected to it\n"
+              f"  try it:  python -m bot chat --ws   (prints what the bot pushes, e.g. follow-ups)", flush=True)
 
     stopping = False
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import redis
 
-from bot.config import Settings
+from bot.config import Settings, longconn_settings
 from bot.guide import Guide
 from bot.pipeline import Services
 from bot.redis_conn import connect, embedded_url, start_embedded
@@ -63,7 +63,8 @@ def build_services(settings: Settings, client: redis.Redis | None = None,
         understanding=Understanding(knowledge, Teaching(client),
                                     check_every=settings.seconds("TEACH_CHECK_SECONDS", 2.0)),
         # Handlers tell users staff were notified only when something can reach staff.
-        support_staff=settings.support_staff if (settings.webhook_key or settings.app_secret) else (),
+        support_staff=settings.support_staff if (settings.webhook_key or settings.app_secret
+                                                  or longconn_settings(settings)) else (),
         clock=clock,
         rate_limit_per_minute=int(settings.seconds("RATE_LIMIT_PER_MINUTE", 30)),
     )

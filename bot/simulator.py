@@ -83,7 +83,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--aibot", action="store_true", help="speak through the AI-bot (group) callback")
     parser.add_argument("--group", help="with --aibot: the group chat id (omit for a single chat)")
     parser.add_argument("--bot-name", default="助手", help="with --aibot: the name users @-mention")
+    parser.add_argument("--ws", nargs="?", const="ws://127.0.0.1:8765", metavar="URL",
+                        help="talk through the demo's fake long connection (default URL %(const)s); "
+                             "prints what the bot pushes, too")
+    parser.add_argument("--linger", type=float, default=0.0,
+                        help="with --ws: seconds to stay after the last line, for follow-ups")
     args = parser.parse_args(argv)
+    if args.ws:
+        from bot.longconn_chat import chat
+
+        interactive = sys.stdin.isatty()
+        if interactive:
+            print(f"Talking to the bot over the long connection as {args.user!r}. Ctrl-D quits.")
+        return 1 if chat(args.ws, args.user, args.group, _lines(sys.stdin, interactive), sys.stdout,
+                         echo=not interactive, linger=args.linger) else 0
 
     settings = load_settings()
     post = http_poster(args.url) if args.url else local_poster()
