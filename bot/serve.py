@@ -25,8 +25,6 @@ def check(argv: list[str] | None = None) -> int:
 
     try:
         settings = load_settings()
-        from handlers.intents import INTENTS_FILE, _rules
-
         from bot.guide import Guide
         from bot.render import Renderer
         from bot.services import load_knowledge
@@ -36,10 +34,17 @@ def check(argv: list[str] | None = None) -> int:
 
         longconn_settings(settings)  # WECOM_BOT_ID / WECOM_BOT_SECRET together, WECOM_WS_URL ws:// or wss://
         knowledge = load_knowledge(settings)
-        _rules(INTENTS_FILE)
+        from bot.understand.check import unreadable_prompts
+        from bot.understand.factory import build_understander
+
+        understander = build_understander(knowledge)  # validates data/understanding and trains the model
         env = Renderer(settings.templates_dir).env
         for name in env.list_templates():
             env.get_template(name)  # compiles: a syntax error names the file and line
+        unread = unreadable_prompts(settings.templates_dir, understander)
+        if unread:
+            raise ValueError("templates tell users to type phrases the bot does not understand: "
+                             + "; ".join(f"{name}: 「{phrase}」 reads as {got}" for name, phrase, got in unread))
     except (ConfigError, ValueError, KeyError, re.error, yaml.YAMLError, jinja2.TemplateError) as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
