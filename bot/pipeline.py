@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 import redis
 
+from bot import conversation
 from bot.guide import Guide
 from bot.language import detect_language
 from bot.locking import UserLock
@@ -20,7 +21,7 @@ from bot.messages import Button, Event, Incoming, Outgoing, Reply, Result
 from bot.outbox import APP, OutboxMessage
 from bot.progress import Progress
 from bot.redact import redact_secrets
-from bot.render import Renderer
+from bot.render import TEXT, Renderer
 from bot.store import Store, UserBusy
 from bot.textsplit import split_utf8, utf8_len
 from handlers import HandlerContext, dispatch
@@ -41,6 +42,8 @@ class Services:
     support_staff: tuple[str, ...]
     clock: Callable[[], float] = time.time
     rate_limit_per_minute: int = 30  # per user; 0 = unlimited
+    handoff_timeout: float = 4 * 3600.0  # a hand-off nobody resolved stops holding the bot back after this
+    can_message_privately: bool = False  # the app can send on its own (AgentId + Secret): group details go 1:1
 
 
 class Pipeline:
@@ -100,18 +103,27 @@ class Pipeline:
             result = _with_secret_warning(result)
             progress.record("secret_redacted", now)
 
-        events = [*result.events, Event("activity", {"step": progress.step, "at": now})]
-        for event in result.events:
+        reading = result.reading or _intent_reading(ctx)
+        signal = conversation.unanswered_signal(progress.last_exchange, result.events, now)
+        result_events = [*result.events, signal] if signal else result.events
+        events = [*result_events, Event("activity", {"step": progress.step, "at": now})]
+        for event in result_events:
             progress.record(event.kind, now, **{k: v for k, v in event.data.items() if k != "text"})
+        progress.last_exchange = conversation.exchange(progress.last_exchange, incoming.text, reading, now)
         outgoing = self._render(result.reply, progress.lang, fmt, incoming)
+        record = conversation.entry(at=now, text=incoming.text, reply=outgoing.text, template=result.reply.template,
+                                    reading=reading, chat_type=incoming.chat_type,
+                                    held=result.reply.template == "handoff_held")
         outgoing, rest = _split(outgoing, max_bytes)
         # The rest goes out as one message: the sender splits it at the byte limit and sends the parts
         # in order (separate messages could be reordered by pacing and retries).
         follow_ups = [OutboxMessage(APP, "\n".join(rest), to_user=incoming.user_id, fmt=fmt,
                                     meta={"continues": incoming.msg_id, "private": incoming.chat_type != "group"})
                       ] if rest else []
+        if result.private is not None:
+            follow_ups.append(self._private(result.private, progress, incoming))
         services.store.commit(progress, previous_step, events, (incoming.transport, incoming.msg_id, outgoing),
-                              follow_ups, release=lock)
+                              follow_ups, release=lock, conversation=record)
         log.info("handled %s/%s user=%s step=%s reply=%s", incoming.transport, incoming.msg_id,
                  incoming.user_id, progress.step, result.reply.template)
         return outgoing
@@ -128,6 +140,13 @@ class Pipeline:
         if incoming.response_url:
             progress.response_url = incoming.response_url
             progress.response_url_expires = now + RESPONSE_URL_TTL
+
+    def _private(self, reply: Reply, progress: Progress, incoming: Incoming) -> OutboxMessage:
+        """A reply for the user's private chat with the app (plain text: what message/send shows there)."""
+        text = self.services.renderer.render(reply, progress.lang, TEXT)
+        return OutboxMessage(APP, text, to_user=incoming.user_id, fmt=TEXT,
+                             id=f"private-{incoming.transport}-{incoming.msg_id}",
+                             meta={"private": True, "kind": reply.template, "user_key": progress.user_key})
 
     def _render(self, reply: Reply, lang: str, fmt: str, incoming: Incoming) -> Outgoing:
         renderer = self.services.renderer
@@ -149,7 +168,18 @@ def _split(outgoing: Outgoing, max_bytes: int | None) -> tuple[Outgoing, list[st
     return replace(outgoing, text=first), rest
 
 
+def _intent_reading(ctx: HandlerContext) -> dict[str, object] | None:
+    """The parsed command, when a handler did not say what it understood (commands match exactly)."""
+    intent = ctx.__dict__.get("intent")  # only if a handler parsed it: no second parse here
+    if intent is None:
+        return None
+    reading: dict[str, object] = {"intent": intent.name, "confidence": 1.0}
+    if intent.number is not None:
+        reading["number"] = intent.number
+    return reading
+
+
 def _with_secret_warning(result: Result) -> Result:
     reply = result.reply
     context = {**reply.context, "inner_template": reply.template}
-    return Result(Reply("secret_warning", context, reply.buttons), result.events)
+    return replace(result, reply=Reply("secret_warning", context, reply.buttons))

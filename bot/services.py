@@ -60,4 +60,5 @@ def build_services(settings: Settings, client: redis.Redis | None = None,
         support_staff=settings.support_staff if (settings.webhook_key or settings.app_secret) else (),
         clock=clock,
         rate_limit_per_minute=int(settings.seconds("RATE_LIMIT_PER_MINUTE", 30)),
+        can_message_privately=bool(settings.app_secret and settings.agent_id),
     )

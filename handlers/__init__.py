@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.messages import Result
-from handlers import certification, events, fallback, faq, preferences, steps
+from handlers import certification, details, events, fallback, faq, preferences, steps
 from handlers.context import HandlerContext
 
 Handler = Callable[[HandlerContext], Result | None]
@@ -21,6 +21,7 @@ HANDLERS: tuple[Handler, ...] = (
     steps.handle,  # start, status, next, back, step N, done, check N, reset, help
     certification.handle,  # "我已经提交认证了", "认证通过了", "认证失败了"
     preferences.handle,  # mute / unmute reminders
+    details.handle,  # "详情": the whole checklist (privately when asked in a group)
     faq.handle_question,  # free text: search the knowledge base
     fallback.handle,  # say what the bot can do
 )

@@ -13,6 +13,7 @@ from handlers.intents import Intent
 BUTTON_INTENTS = {
     "start": Intent("start"),
     "status": Intent("status"),
+    "details": Intent("details"),
     "done": Intent("done"),
     "next": Intent("next"),
     "help": Intent("help"),

@@ -39,11 +39,23 @@ def cert_view(ctx: HandlerContext) -> dict[str, Any]:
     return {"state": cert.state, "minutes": minutes, "attempts": cert.attempts}
 
 
+def brief(step: dict[str, Any] | None) -> dict[str, Any]:
+    """The short view of a step: how much of its checklist is ticked and the one next item."""
+    items = step["items"] if step else []
+    return {
+        "next_item": next((item for item in items if not item["done"]), None),
+        "ticked_count": sum(1 for item in items if item["done"]),
+        "item_total": len(items),
+    }
+
+
 def base(ctx: HandlerContext, **extra: Any) -> dict[str, Any]:
     """Context every step-related template can rely on."""
+    step = current_step(ctx)
     return {
         "overview": overview(ctx),
-        "step": current_step(ctx),
+        "step": step,
+        **brief(step),
         "step_number": ctx.progress.step,
         "step_count": STEP_COUNT,
         "finished": ctx.progress.step == FINISHED,
@@ -56,4 +68,4 @@ def base(ctx: HandlerContext, **extra: Any) -> dict[str, Any]:
 def step_buttons(ctx: HandlerContext) -> list[Button]:
     if ctx.progress.step in (NOT_STARTED, FINISHED):
         return [Button("start"), Button("faq")]
-    return [Button("done"), Button("status"), Button("faq")]
+    return [Button("done"), Button("details"), Button("status"), Button("faq")]
