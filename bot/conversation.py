@@ -32,9 +32,12 @@ def conversation_key(user_key: str) -> str:
 
 
 def entry(*, at: float, text: str, reply: str, template: str, reading: dict[str, Any] | None,
-          chat_type: str, held: bool = False) -> dict[str, Any]:
+          chat_type: str, held: bool = False, by: str | None = None) -> dict[str, Any]:
+    """One exchange; ``by`` marks a message the bot sent on its own ("reminder") or an operator's nudge."""
     record: dict[str, Any] = {"at": at, "text": text[:TEXT_CHARS], "reply": _cut(reply), "template": template,
                               "reading": reading, "chat": chat_type}
+    if by:
+        record["by"] = by
     if held:
         record["held"] = True  # a person had the user: the bot did not answer the question
     return record

@@ -42,6 +42,7 @@ class Services:
     support_staff: tuple[str, ...]
     clock: Callable[[], float] = time.time
     rate_limit_per_minute: int = 30  # per user; 0 = unlimited
+    cert_check: Callable[[float], dict] | None = None  # bot.reminders.first_check for a submission time
     handoff_timeout: float = 4 * 3600.0  # a hand-off nobody resolved stops holding the bot back after this
     can_message_privately: bool = False  # the app can send on its own (AgentId + Secret): group details go 1:1
 

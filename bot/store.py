@@ -29,6 +29,7 @@ EVENTS_STREAM = PREFIX + "events"
 EVENTS_MAXLEN = 100_000
 USERS_INDEX = PREFIX + "idx:users"  # user_key -> last_seen
 CERT_PENDING_INDEX = PREFIX + "idx:cert_pending"  # user_key -> since
+HANDOFF_INDEX = PREFIX + "idx:handoff"  # user_key -> when they asked for a person (bot.handoffs)
 UNANSWERED = PREFIX + "unanswered"  # JSON records of low-confidence questions, newest first
 UNANSWERED_LIMIT = 1000
 # Low-confidence questions, and answers the user rejected or followed by a call for a person.
@@ -218,6 +219,10 @@ class Store:
         pipe.zadd(step_index(progress.step), {key: progress.last_seen})
         if step_changed:  # the entry time only changes with the step
             pipe.zadd(step_since_index(progress.step), {key: step_entered_at(progress)})
+        if progress.handoff.get("since"):  # the hand-off queue (bot.handoffs), by when the user asked
+            pipe.zadd(HANDOFF_INDEX, {key: progress.handoff["since"]})
+        else:
+            pipe.zrem(HANDOFF_INDEX, key)
         if progress.cert.state == CERT_PENDING and progress.step != FINISHED:
             pipe.zadd(CERT_PENDING_INDEX, {key: progress.cert.since or progress.last_seen})
         else:

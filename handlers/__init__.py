@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.messages import Result
-from handlers import certification, details, events, fallback, faq, preferences, steps
+from handlers import certification, details, events, fallback, faq, handoff, preferences, steps
 from handlers.context import HandlerContext
 
 Handler = Callable[[HandlerContext], Result | None]
@@ -22,6 +22,7 @@ HANDLERS: tuple[Handler, ...] = (
     certification.handle,  # "我已经提交认证了", "认证通过了", "认证失败了"
     preferences.handle,  # mute / unmute reminders
     details.handle,  # "详情": the whole checklist (privately when asked in a group)
+    handoff.hold,  # a person has this user: free text is for them, not the knowledge base
     faq.handle_question,  # free text: search the knowledge base
     fallback.handle,  # say what the bot can do
 )

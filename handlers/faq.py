@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.messages import Button, Event, Reply, Result
 from bot.progress import FINISHED
-from handlers import views
+from handlers import handoff, views
 from handlers.context import HandlerContext
 
 FEEDBACK = "faq_feedback"
@@ -82,11 +82,8 @@ def _next_best(ctx: HandlerContext, state: dict[str, Any]) -> Result:
             answer = _answer(ctx, knowledge.topics[topic_id], rest, score=None, tried=tried, retry=True)
             answer.events.insert(0, rejected)
             return answer
-    staff = list(ctx.services.support_staff)
-    return Result(
-        Reply("human", _context(ctx, staff=staff)),
-        [rejected, Event("faq_escalated", {"topic": state.get("topic"), "tried": tried})],
-    )
+    escalated = Event("faq_escalated", {"topic": state.get("topic"), "tried": tried})
+    return handoff.request(ctx, "faq", [rejected, escalated])
 
 
 def _answer(ctx: HandlerContext, topic, alternatives: list[str], *, score: float | None,

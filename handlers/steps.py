@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.messages import Event, Reply, Result
 from bot.progress import CERT_PASSED, CERT_PENDING, CERT_STEP, FINISHED, NOT_STARTED, STEP_COUNT, Progress
-from handlers import certification, views
+from handlers import certification, handoff, views
 from handlers.context import HandlerContext
 
 CONFIRM_RESET = "confirm_reset"
@@ -136,8 +136,7 @@ def _replace_progress(ctx: HandlerContext, fresh: Progress) -> None:
 
 
 def _human(ctx: HandlerContext, _n: int | None) -> Result:
-    staff = list(ctx.services.support_staff)
-    return Result(Reply("human", views.base(ctx, staff=staff)), [Event("human_requested", {})])
+    return handoff.request(ctx)
 
 
 _ACTIONS = {

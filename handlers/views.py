@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.messages import Button
-from bot.progress import FINISHED, NOT_STARTED, STEP_COUNT
+from bot.progress import CERT_PENDING, FINISHED, NOT_STARTED, STEP_COUNT
 from handlers.context import HandlerContext
 
 DONE, CURRENT, TODO = "done", "current", "todo"
@@ -36,7 +36,10 @@ def current_step(ctx: HandlerContext) -> dict[str, Any] | None:
 def cert_view(ctx: HandlerContext) -> dict[str, Any]:
     cert = ctx.progress.cert
     minutes = int((ctx.now - cert.since) // 60) if cert.since else None
-    return {"state": cert.state, "minutes": minutes, "attempts": cert.attempts}
+    check = ctx.services.cert_check
+    pending = cert.state == CERT_PENDING and cert.since is not None and check is not None
+    return {"state": cert.state, "minutes": minutes, "attempts": cert.attempts,
+            "check": check(cert.since) if pending else None}  # when the bot will ask for the result
 
 
 def brief(step: dict[str, Any] | None) -> dict[str, Any]:

@@ -278,5 +278,13 @@ def test_a_message_without_msgid_is_still_deduplicated(client, app_sim, redis_cl
 
 
 def test_plain_text_replies_spell_mentions_out(say, runtime):
+    from bot.messages import Reply
+    from bot.render import TEXT
+
+    context = {"user": "u1", "mention": "u1", "staff": ["staff1"], "step": 2, "title": "T", "finished": False,
+               "faq": False, "topic": None}
+    plain = runtime.services.renderer.render(Reply("notice_human", context), "zh", TEXT)
+    assert "@staff1" in plain and "@u1" in plain and "<@" not in plain
     runtime.services.support_staff = ("staff1",)
-    assert "@staff1" in say("人工", user="needs-help") and "<@" not in say("人工", user="needs-help2")
+    reply = say("人工", user="needs-help")
+    assert "staff1" not in reply and "<@" not in reply  # the customer is not shown staff userids

@@ -81,6 +81,7 @@ class Question:
     best_guess: str | None
     best_guess_title: str | None
     score: float | None
+    reason: str = "unsure"  # unsure | rejected ("2 还不行") | human_after_answer (a confident answer, then "人工")
 
 
 @dataclass
@@ -102,3 +103,4 @@ class UserDetail:
     progress: Progress
     followups: list[Followup]
     history: list[dict[str, Any]]  # newest first
+    conversation: list[dict[str, Any]] = field(default_factory=list)  # bot.conversation entries, newest first

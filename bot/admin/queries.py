@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from bot import conversation
 from bot.guide import Guide
 from bot.outbox import DEAD_LETTERS, OUTBOX_QUEUE, OutboxMessage
 from bot.progress import FINISHED, NOT_STARTED, Progress
@@ -181,7 +182,8 @@ class AdminQueries:
             return None
         row = self._row(progress, self.now())
         followups = self._followups([user_key]).get(user_key, [])
-        return UserDetail(row, progress, followups, list(reversed(progress.history)))
+        return UserDetail(row, progress, followups, list(reversed(progress.history)),
+                          conversation.recent(self.redis, user_key))
 
     def _rows(self, keys: Sequence[str], now: float) -> list[UserRow]:
         """Load exactly the users on the page (one MGET), in the given order."""
@@ -234,7 +236,7 @@ class AdminQueries:
                 continue
             guess = rec.get("best_guess")
             items.append(Question(str(rec.get("user", "")), rec.get("at"), str(rec.get("text", "")), guess,
-                                  self._topic_title(guess), rec.get("score")))
+                                  self._topic_title(guess), rec.get("score"), str(rec.get("reason") or "unsure")))
         return Page(items, total, offset, limit)
 
     def _topic_title(self, topic_id: str | None) -> str | None:

@@ -408,3 +408,6 @@ def api_user(user_key: str):
     if detail is None:
         return jsonify(error="no such user"), 404
     return jsonify(as_json(detail))
+
+
+from bot.web import admin_handoffs  # noqa: E402, F401  (its routes join this blueprint)
