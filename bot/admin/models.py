@@ -45,6 +45,7 @@ class UserRow:
     lang: str
     muted: bool
     last_event: str | None
+    with_person: bool = False  # in the hand-off queue (bot.handoffs): the bot holds back, reminders wait
 
 
 @dataclass

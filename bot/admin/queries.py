@@ -170,7 +170,8 @@ class AdminQueries:
         rows = {row.user_key: row for row in self._rows([k for k, _ in entries], now)}
         followups = self._followups([k for k, _ in entries])
         items = [
-            PendingRow(rows[key], since, max(0.0, now - since), (followups.get(key) or [None])[0])
+            PendingRow(rows[key], since, max(0.0, now - since),
+                       None if _cannot_fire(rows[key]) else (followups.get(key) or [None])[0])
             for key, since in entries
             if key in rows
         ]
@@ -204,6 +205,7 @@ class AdminQueries:
             lang=p.lang,
             muted=p.muted,
             last_event=p.history[-1]["kind"] if p.history else None,
+            with_person=bool(p.handoff.get("since")),
         )
 
     def _followups(self, keys: Sequence[str]) -> dict[str, list[Followup]]:
@@ -261,6 +263,11 @@ class AdminQueries:
     # -- the export -----------------------------------------------------------------------------------
     def all_users(self, page: int = EXPORT_PAGE) -> Iterator[Progress]:
         return iter_users(self.store, page)
+
+
+def _cannot_fire(row: UserRow) -> bool:
+    """A follow-up to the user does not go out to a muted user, nor while a person has them."""
+    return row.muted or row.with_person
 
 
 def iter_users(store: Store, page: int = EXPORT_PAGE) -> Iterator[Progress]:
