@@ -95,7 +95,7 @@ class Pipeline:
 
         text, had_secret = redact_secrets(incoming.text)
         incoming = replace(incoming, text=text)
-        progress.lang = detect_language(text, progress.lang)
+        progress.lang = detect_language(text, progress.lang, settled=previous_step is not None)
         self._note_contact(progress, incoming, now)
 
         ctx = HandlerContext(incoming=incoming, progress=progress, now=now, services=services)
