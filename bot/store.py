@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import redis
 
+from bot import trends
 from bot.conversation import add as conversation_add
 from bot.locking import RETRY_SECONDS, UserLock
 from bot.messages import Event, Outgoing
@@ -198,6 +199,7 @@ class Store:
             outbox_add(pipe, message)
         if conversation is not None:
             conversation_add(pipe, progress.user_key, conversation)
+        trends.record(pipe, progress, events, progress.last_seen)
         if release is not None:
             release.release_in(pipe)
         pipe.execute()

@@ -64,6 +64,8 @@ def base(ctx: HandlerContext, **extra: Any) -> dict[str, Any]:
         "finished": ctx.progress.step == FINISHED,
         "cert": cert_view(ctx),
         "muted": ctx.progress.muted,
+        # in a group, the full step goes to the private chat when the app can reach the user
+        "details_private": ctx.incoming.chat_type == "group" and ctx.services.can_message_privately,
         **extra,
     }
 

@@ -218,7 +218,7 @@ def logout():
 @bp.get("/")
 def funnel():
     data = _queries().funnel(_stuck_after())
-    return render_template("admin/funnel.html", funnel=data, page="funnel")
+    return render_template("admin/funnel.html", funnel=data, page="funnel", **admin_trends.trend_context())
 
 
 @bp.get("/pending")
@@ -410,4 +410,4 @@ def api_user(user_key: str):
     return jsonify(as_json(detail))
 
 
-from bot.web import admin_handoffs  # noqa: E402, F401  (its routes join this blueprint)
+from bot.web import admin_handoffs, admin_trends  # noqa: E402, F401  (their routes join this blueprint)
