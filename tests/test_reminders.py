@@ -307,6 +307,7 @@ def test_the_submission_reply_uses_the_configured_delay(tmp_path, redis_client, 
         reply = sim.open_reply(client.post("/wecom/callback", query_string=callback.query,
                                            data=callback.body).get_data())
         assert expected in reply, reply
+        assert "来问你结果。\n- 通过了" in reply  # its own line, not glued to the list
 
 
 def test_muted_not_started_and_finished_users_get_no_nudges(harness, say, clock, redis_client):
