@@ -23,7 +23,7 @@ from bot.progress import STEP_COUNT, Progress
 DAYS_TZ = ZoneInfo("Asia/Shanghai")
 STARTED = "wb:trend:started"  # day (YYYY-MM-DD) -> registrations started
 FINISHED = "wb:trend:finished"  # day -> registrations finished (all six steps)
-DURATIONS_KEPT = 2000  # per step: the median is over the most recent of these within the window
+DURATIONS_KEPT = 500  # per step: the median is over the most recent of these within the window (bounded cost)
 
 
 def step_durations_key(step: int) -> str:
