@@ -114,7 +114,7 @@ class Pipeline:
         outgoing = self._render(result.reply, progress.lang, fmt, incoming)
         record = conversation.entry(at=now, text=incoming.text, reply=outgoing.text, template=result.reply.template,
                                     reading=reading, chat_type=incoming.chat_type,
-                                    held=result.reply.template == "handoff_held")
+                                    held=bool(reading and reading.get("held")))
         outgoing, rest = _split(outgoing, max_bytes)
         # The rest goes out as one message: the sender splits it at the byte limit and sends the parts
         # in order (separate messages could be reordered by pacing and retries).

@@ -57,6 +57,10 @@ def test_asking_for_a_person_queues_the_user_and_the_bot_holds_back_questions(sa
     clock.advance(60)
     held = say("原始ID在哪里看")  # a question the FAQ would answer
     assert "客服会看到" in held and "gh_" not in held
+    from bot.conversation import recent
+
+    [entry] = recent(redis_client, ALICE, 1)
+    assert entry["held"] is True and entry["text"] == "原始ID在哪里看"  # staff see what was held for them
     clock.advance(60)
     again = say("人工")  # asking again: no second notice
     assert "队列" in again
