@@ -59,6 +59,10 @@ class Event:
 class Result:
     reply: Reply
     events: list[Event] = field(default_factory=list)
+    # What the bot understood (intent or FAQ topic, with a confidence), for the operator's conversation view.
+    reading: dict[str, Any] | None = None
+    # A reply for the user's private chat (details asked for in a group), queued with the same commit.
+    private: Reply | None = None
 
 
 @dataclass(frozen=True)

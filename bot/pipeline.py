@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import redis
 
+from bot import conversation
 from bot.guide import Guide
 from bot.language import detect_language
 from bot.locking import UserLock
@@ -21,7 +22,7 @@ from bot.messages import Button, Event, Incoming, Outgoing, Reply, Result
 from bot.outbox import APP, OutboxMessage
 from bot.progress import Progress
 from bot.redact import redact_secrets
-from bot.render import Renderer
+from bot.render import TEXT, Renderer
 from bot.store import Store, UserBusy
 from bot.textsplit import split_utf8, utf8_len
 
@@ -49,6 +50,9 @@ class Services:
     understanding: Understanding | None = None  # reads messages (bot.understand); built with the knowledge base
     clock: Callable[[], float] = time.time
     rate_limit_per_minute: int = 30  # per user; 0 = unlimited
+    cert_check: Callable[[float], dict] | None = None  # bot.reminders.first_check for a submission time
+    handoff_timeout: float = 4 * 3600.0  # a hand-off nobody resolved stops holding the bot back after this
+    can_message_privately: bool = False  # the app can send on its own (AgentId + Secret): group details go 1:1
 
 
 class Pipeline:
@@ -99,7 +103,7 @@ class Pipeline:
 
         text, had_secret = redact_secrets(incoming.text)
         incoming = replace(incoming, text=text)
-        progress.lang = detect_language(text, progress.lang)
+        progress.lang = detect_language(text, progress.lang, settled=previous_step is not None)
         self._note_contact(progress, incoming, now)
 
         pending = progress.pending
@@ -114,10 +118,19 @@ class Pipeline:
             result = _with_secret_warning(result)
             progress.record("secret_redacted", now)
 
-        events = [*result.events, Event("activity", {"step": progress.step, "at": now})]
-        for event in result.events:
+        # What staff see of the reading: the handler's own account (an FAQ answer, a held message), else
+        # the understanding step's.
+        shown = result.reading or (reading.to_json() if reading.intent else None)
+        signal = conversation.unanswered_signal(progress.last_exchange, result.events, now)
+        result_events = [*result.events, signal] if signal else result.events
+        events = [*result_events, Event("activity", {"step": progress.step, "at": now})]
+        for event in result_events:
             progress.record(event.kind, now, **{k: v for k, v in event.data.items() if k != "text"})
+        progress.last_exchange = conversation.exchange(progress.last_exchange, incoming.text, shown, now)
         outgoing = self._render(result.reply, progress.lang, fmt, incoming)
+        record = conversation.entry(at=now, text=incoming.text, reply=outgoing.text, template=result.reply.template,
+                                    reading=shown, chat_type=incoming.chat_type,
+                                    held=bool(shown and shown.get("held")))
         outgoing, rest = _split(outgoing, max_bytes)
         # The rest goes out as one message: the sender splits it at the byte limit and sends the parts
         # in order (separate messages could be reordered by pacing and retries).
@@ -125,8 +138,10 @@ class Pipeline:
                                     meta={"continues": incoming.msg_id, "private": incoming.chat_type != "group",
                                           "transport": incoming.transport, "chat_id": incoming.chat_id})
                       ] if rest else []
+        if result.private is not None:
+            follow_ups.append(self._private(result.private, progress, incoming))
         services.store.commit(progress, previous_step, events, (incoming.transport, incoming.msg_id, outgoing),
-                              follow_ups, release=lock)
+                              follow_ups, release=lock, conversation=record)
         log.info("handled %s/%s user=%s step=%s read=%s/%s %.2f reply=%s", incoming.transport, incoming.msg_id,
                  incoming.user_id, progress.step, reading.intent or "-", reading.topic or reading.kind or "-",
                  reading.confidence, result.reply.template)
@@ -153,6 +168,13 @@ class Pipeline:
         if incoming.response_url:
             progress.response_url = incoming.response_url
             progress.response_url_expires = now + RESPONSE_URL_TTL
+
+    def _private(self, reply: Reply, progress: Progress, incoming: Incoming) -> OutboxMessage:
+        """A reply for the user's private chat with the app (plain text: what message/send shows there)."""
+        text = self.services.renderer.render(reply, progress.lang, TEXT)
+        return OutboxMessage(APP, text, to_user=incoming.user_id, fmt=TEXT,
+                             id=f"private-{incoming.transport}-{incoming.msg_id}",
+                             meta={"private": True, "kind": reply.template, "user_key": progress.user_key})
 
     def _render(self, reply: Reply, lang: str, fmt: str, incoming: Incoming) -> Outgoing:
         renderer = self.services.renderer
@@ -186,4 +208,4 @@ def _split(outgoing: Outgoing, max_bytes: int | None) -> tuple[Outgoing, list[st
 def _with_secret_warning(result: Result) -> Result:
     reply = result.reply
     context = {**reply.context, "inner_template": reply.template}
-    return Result(Reply("secret_warning", context, reply.buttons), result.events)
+    return replace(result, reply=Reply("secret_warning", context, reply.buttons))

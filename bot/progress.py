@@ -50,6 +50,8 @@ class Progress:
     created_at: float = 0.0
     last_seen: float = 0.0
     history: list[dict[str, Any]] = field(default_factory=list)
+    last_exchange: dict[str, Any] = field(default_factory=dict)  # bot.conversation.exchange of the last message
+    handoff: dict[str, Any] = field(default_factory=dict)  # an open hand-off to a person (bot.handoffs)
 
     @property
     def user_key(self) -> str:

@@ -30,6 +30,7 @@ import redis
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.base import BaseScheduler
 
+from bot import conversation, handoffs
 from bot.config import ConfigError, Settings, longconn_settings
 from bot.guide import Guide
 from bot.messages import Event, Reply
@@ -127,6 +128,17 @@ def after_quiet_hours(ts: float, quiet: tuple[dtime, dtime] | None, tz: ZoneInfo
     return datetime.combine(day, end, tzinfo=tz).timestamp()
 
 
+def first_check(config: ReminderConfig, since: float) -> dict[str, Any]:
+    """When the first "how did certification go?" goes out, as the user is told on submitting.
+
+    ``postponed_to``: the local time it moves to when the delay ends inside quiet hours.
+    """
+    planned = since + config.cert_check_delay
+    at = after_quiet_hours(planned, config.quiet, config.tz)
+    postponed = datetime.fromtimestamp(at, config.tz).strftime("%H:%M") if at > planned else None
+    return {"at": at, "minutes": max(1, round((at - since) / 60)), "postponed_to": postponed}
+
+
 # -- the shared context of planner and jobs -----------------------------------------------------------
 @dataclass
 class ReminderContext:
@@ -221,8 +233,9 @@ class Planner:
         if progress.cert.attempts != int(data.get("attempt", progress.cert.attempts)):
             return  # an older submission: the newer one has its own event
         base = progress.cert.since + self.ctx.config.cert_check_delay
+        cfg = self.ctx.config
         token = {"since": progress.cert.since, "attempt": progress.cert.attempts, "stage": 0, "base": base,
-                 "due": base}
+                 "due": after_quiet_hours(base, cfg.quiet, cfg.tz)}
         schedule(self.ctx, CERT, user_key, token)
 
     def _notice(self, user_key: str, event: Event, event_id: str, event_time: float | None) -> None:
@@ -328,10 +341,21 @@ def _commit_once(ctx: ReminderContext, base_id: str, messages: list[OutboxMessag
             pipe.set(done, int(ctx.clock()), ex=int(ctx.config.done_ttl))
             for message in messages:
                 outbox_add(pipe, message)
+                _note_sent(pipe, ctx.clock(), message)
             pipe.execute()
             return True
         except redis.WatchError:
             return False
+
+
+def _note_sent(pipe, now: float, message: OutboxMessage) -> None:
+    """A reminder to the user appears in their conversation (the operator's user page), sent by the bot."""
+    user_key = message.meta.get("user_key")
+    if not user_key or message.meta.get("audience") == "staff":
+        return
+    conversation.add(pipe, user_key, conversation.entry(
+        at=now, text="", reply=message.meta.get("plain") or message.text, template=str(message.meta.get("kind")),
+        reading=None, chat_type="private", by="reminder"))
 
 
 def _finish(ctx: ReminderContext, jid: str, user_key: str, kind: str, token: dict[str, Any],
@@ -358,12 +382,15 @@ def _plan_cert(ctx: ReminderContext, progress: Progress | None, token: dict[str,
             or progress.cert.attempts != token["attempt"]):
         return Outcome(why="stale: certification answered or restarted")
     stage = int(token["stage"])
-    if stage > 0:  # the first check comes when promised, even late in the evening; the rest wait
-        later = after_quiet_hours(now, cfg.quiet, cfg.tz)
-        if later > now:
-            return Outcome(next_token={**token, "due": later}, why="quiet hours: postponed")
+    later = after_quiet_hours(now, cfg.quiet, cfg.tz)  # every reminder, the first check too, waits for the day
+    if later > now:
+        return Outcome(next_token={**token, "due": later}, why="quiet hours: postponed")
+    with_person = handoffs.expires_at(progress, handoffs.timeout_from(ctx.settings))
+    if with_person is not None and with_person > now:
+        return Outcome(next_token={**token, "due": with_person}, why="with a person: postponed")
     followups = cfg.cert_followups
     minutes = int((now - progress.cert.since) // 60)
+    sent = int(token.get("sent", 0))  # reminders the user actually got: the escalation says so
     if stage <= len(followups):
         messages = []
         if not progress.muted:
@@ -376,10 +403,12 @@ def _plan_cert(ctx: ReminderContext, progress: Progress | None, token: dict[str,
         if stage + 1 >= len(offsets):
             return Outcome(messages, None)
         due = _next_due(token["base"], offsets, stage, now)
-        nxt = {**token, "stage": stage + 1, "due": after_quiet_hours(due, cfg.quiet, cfg.tz)}
+        nxt = {**token, "stage": stage + 1, "due": after_quiet_hours(due, cfg.quiet, cfg.tz),
+               "sent": sent + len(messages)}
         return Outcome(messages, nxt, "sent" if messages else "muted: nothing to the user")
     context = {"user": progress.user_id, "mention": None if progress.muted else progress.user_id,
-               "staff": list(ctx.settings.support_staff), "minutes": minutes, "attempt": progress.cert.attempts}
+               "staff": list(ctx.settings.support_staff), "minutes": minutes, "attempt": progress.cert.attempts,
+               "reminders_sent": sent, "muted": progress.muted}
     message = staff_message(ctx, progress, "notice_cert_stuck", context, base_id)
     return Outcome([message] if message else [], None, "sent" if message else "no channel to reach staff")
 
@@ -395,6 +424,8 @@ def _plan_idle(ctx: ReminderContext, progress: Progress | None, token: dict[str,
         return Outcome(why="muted")
     if progress.cert.state == CERT_PENDING:
         return Outcome(why="certification pending: the certification reminders speak")
+    if handoffs.is_active(progress, now, handoffs.timeout_from(ctx.settings)):
+        return Outcome(why="with a person: no nudge")
     later = after_quiet_hours(now, cfg.quiet, cfg.tz)
     if later > now:
         return Outcome(next_token={**token, "due": later}, why="quiet hours: postponed")

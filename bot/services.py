@@ -5,15 +5,17 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import redis
 
 from bot.config import Settings, longconn_settings
 from bot.guide import Guide
+from bot.handoffs import timeout_from
 from bot.pipeline import Services
 from bot.redis_conn import connect, embedded_url, start_embedded
+from bot.reminders import ReminderConfig, first_check
 from bot.render import Renderer
 from bot.store import Store
 
@@ -67,4 +69,7 @@ def build_services(settings: Settings, client: redis.Redis | None = None,
                                                   or longconn_settings(settings)) else (),
         clock=clock,
         rate_limit_per_minute=int(settings.seconds("RATE_LIMIT_PER_MINUTE", 30)),
+        handoff_timeout=timeout_from(settings),
+        cert_check=partial(first_check, ReminderConfig.from_settings(settings)),
+        can_message_privately=bool(settings.app_secret and settings.agent_id),
     )

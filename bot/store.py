@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import redis
 
+from bot import trends
+from bot.conversation import add as conversation_add
 from bot.locking import RETRY_SECONDS, UserLock
 from bot.messages import Event, Outgoing
 from bot.outbox import OutboxMessage
@@ -28,8 +30,11 @@ EVENTS_STREAM = PREFIX + "events"
 EVENTS_MAXLEN = 100_000
 USERS_INDEX = PREFIX + "idx:users"  # user_key -> last_seen
 CERT_PENDING_INDEX = PREFIX + "idx:cert_pending"  # user_key -> since
+HANDOFF_INDEX = PREFIX + "idx:handoff"  # user_key -> when they asked for a person (bot.handoffs)
 UNANSWERED = PREFIX + "unanswered"  # JSON records of low-confidence questions, newest first
 UNANSWERED_LIMIT = 1000
+# Low-confidence questions, and answers the user rejected or followed by a call for a person.
+UNANSWERED_KINDS = ("faq_unsure", "answer_rejected")
 
 
 def progress_key(user_key: str) -> str:
@@ -167,6 +172,7 @@ class Store:
         reply: tuple[str, str, Outgoing] | None = None,
         outbox: Iterable[OutboxMessage] = (),
         release: UserLock | None = None,
+        conversation: dict | None = None,
     ) -> None:
         """Save progress, its indexes, the cached reply, events and outgoing messages in one MULTI/EXEC.
 
@@ -185,12 +191,15 @@ class Store:
         for event in events:
             pipe.xadd(EVENTS_STREAM, {"event": encode_event(progress.user_key, event)},
                       maxlen=EVENTS_MAXLEN, approximate=True)
-            if event.kind == "faq_unsure":
-                record = {"user": progress.user_key, "at": progress.last_seen, **event.data}
+            if event.kind in UNANSWERED_KINDS:
+                record = {"user": progress.user_key, "at": progress.last_seen, "kind": event.kind, **event.data}
                 pipe.lpush(UNANSWERED, json.dumps(record, ensure_ascii=False))
                 pipe.ltrim(UNANSWERED, 0, UNANSWERED_LIMIT - 1)
         for message in outbox:
             outbox_add(pipe, message)
+        if conversation is not None:
+            conversation_add(pipe, progress.user_key, conversation)
+        trends.record(pipe, progress, events, progress.last_seen)
         if release is not None:
             release.release_in(pipe)
         pipe.execute()
@@ -212,6 +221,10 @@ class Store:
         pipe.zadd(step_index(progress.step), {key: progress.last_seen})
         if step_changed:  # the entry time only changes with the step
             pipe.zadd(step_since_index(progress.step), {key: step_entered_at(progress)})
+        if progress.handoff.get("since"):  # the hand-off queue (bot.handoffs), by when the user asked
+            pipe.zadd(HANDOFF_INDEX, {key: progress.handoff["since"]})
+        else:
+            pipe.zrem(HANDOFF_INDEX, key)
         if progress.cert.state == CERT_PENDING and progress.step != FINISHED:
             pipe.zadd(CERT_PENDING_INDEX, {key: progress.cert.since or progress.last_seen})
         else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.messages import Button, Event, Reply, Result
-from handlers import views
+from handlers import handoff, views
 from handlers.context import HandlerContext
 
 FEEDBACK = "faq_feedback"
@@ -38,7 +38,8 @@ def handle_question(ctx: HandlerContext) -> Result | None:
     ctx.progress.pending = CHOICE
     ctx.progress.faq = {"choices": [t.id for t in alternatives], "tried": []}
     choices = [{"n": i, "title": _title(t, ctx.lang)} for i, t in enumerate(alternatives, 1)]
-    return Result(Reply("faq_unsure", _context(ctx, choices=choices), [Button("human")]), [event])
+    return Result(Reply("faq_unsure", _context(ctx, choices=choices), [Button("human")]), [event],
+                  reading={"kind": "faq_unsure", "topic": event.data["best_guess"], "score": event.data["score"]})
 
 
 def handle_feedback(ctx: HandlerContext) -> Result | None:
@@ -64,17 +65,17 @@ def handle_feedback(ctx: HandlerContext) -> Result | None:
 
 
 def _next_best(ctx: HandlerContext, state: dict[str, Any]) -> Result:
+    rejected = Event("faq_rejected", {"topic": state.get("topic")})  # lands in the unanswered list
     knowledge = ctx.services.knowledge
     tried = list(state.get("tried", []))
     for topic_id in state.get("alternatives", []):
         if topic_id not in tried and knowledge is not None and topic_id in knowledge.topics:
             rest = [t for t in state.get("alternatives", []) if t != topic_id]
-            return _answer(ctx, knowledge.topics[topic_id], rest, score=None, tried=tried, retry=True)
-    staff = list(ctx.services.support_staff)
-    return Result(
-        Reply("human", _context(ctx, staff=staff)),
-        [Event("faq_escalated", {"topic": state.get("topic"), "tried": tried})],
-    )
+            answer = _answer(ctx, knowledge.topics[topic_id], rest, score=None, tried=tried, retry=True)
+            answer.events.insert(0, rejected)
+            return answer
+    escalated = Event("faq_escalated", {"topic": state.get("topic"), "tried": tried})
+    return handoff.request(ctx, "faq", [rejected, escalated])
 
 
 def _answer(ctx: HandlerContext, topic, alternatives: list[str], *, score: float | None,
@@ -98,7 +99,7 @@ def _answer(ctx: HandlerContext, topic, alternatives: list[str], *, score: float
     if score is not None:
         data["score"] = round(score, 3)
     return Result(Reply("faq_answer", context, [Button("resolved"), Button("unresolved")]),
-                  [Event("faq_answered", data)])
+                  [Event("faq_answered", data)], reading={"kind": "faq", "topic": topic.id, "score": data.get("score")})
 
 
 def _title(topic, lang: str) -> str:

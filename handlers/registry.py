@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.messages import Result
-from handlers import certification, clarify, events, fallback, faq, preferences, smalltalk, steps
+from handlers import certification, clarify, details, events, fallback, faq, handoff, preferences, smalltalk, steps
 from handlers.context import HandlerContext
 
 Handler = Callable[[HandlerContext], Result | None]
@@ -21,6 +21,8 @@ HANDLERS: tuple[Handler, ...] = (
     steps.handle,  # start, status, next, back, goto, done, check, uncheck, reset, help, human
     certification.handle,  # submitted, passed, failed
     preferences.handle,  # mute / unmute reminders
+    details.handle,  # "详情": the whole checklist (privately when asked in a group)
+    handoff.hold,  # a person has this user: free text (questions, chat) is for them, not for the bot
     smalltalk.handle,  # greetings, thanks, acknowledgements
     faq.handle_question,  # a question: the knowledge base's answer, or honest doubt
     fallback.handle,  # say what the bot can do

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from bot.messages import Event, Reply, Result
 from bot.progress import CERT_PASSED, CERT_PENDING, CERT_STEP, FINISHED, NOT_STARTED, STEP_COUNT, Progress
-from handlers import certification, views
+from handlers import certification, handoff, views
 from handlers.context import HandlerContext
 from handlers.progression import complete_before, complete_current_step
 
@@ -131,8 +131,7 @@ def _replace_progress(ctx: HandlerContext, fresh: Progress) -> None:
 
 
 def _human(ctx: HandlerContext) -> Result:
-    staff = list(ctx.services.support_staff)
-    return Result(Reply("human", views.base(ctx, staff=staff)), [Event("human_requested", {})])
+    return handoff.request(ctx)
 
 
 _ACTIONS: dict[str, Callable[[HandlerContext], Result]] = {

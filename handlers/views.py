@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.messages import Button
-from bot.progress import FINISHED, NOT_STARTED, STEP_COUNT
+from bot.progress import CERT_PENDING, FINISHED, NOT_STARTED, STEP_COUNT
 from handlers.context import HandlerContext
 
 DONE, CURRENT, TODO = "done", "current", "todo"
@@ -36,19 +36,36 @@ def current_step(ctx: HandlerContext) -> dict[str, Any] | None:
 def cert_view(ctx: HandlerContext) -> dict[str, Any]:
     cert = ctx.progress.cert
     minutes = int((ctx.now - cert.since) // 60) if cert.since else None
-    return {"state": cert.state, "minutes": minutes, "attempts": cert.attempts}
+    check = ctx.services.cert_check
+    pending = cert.state == CERT_PENDING and cert.since is not None and check is not None
+    return {"state": cert.state, "minutes": minutes, "attempts": cert.attempts,
+            "check": check(cert.since) if pending else None}  # when the bot will ask for the result
+
+
+def brief(step: dict[str, Any] | None) -> dict[str, Any]:
+    """The short view of a step: how much of its checklist is ticked and the one next item."""
+    items = step["items"] if step else []
+    return {
+        "next_item": next((item for item in items if not item["done"]), None),
+        "ticked_count": sum(1 for item in items if item["done"]),
+        "item_total": len(items),
+    }
 
 
 def base(ctx: HandlerContext, **extra: Any) -> dict[str, Any]:
     """Context every step-related template can rely on."""
+    step = current_step(ctx)
     return {
         "overview": overview(ctx),
-        "step": current_step(ctx),
+        "step": step,
+        **brief(step),
         "step_number": ctx.progress.step,
         "step_count": STEP_COUNT,
         "finished": ctx.progress.step == FINISHED,
         "cert": cert_view(ctx),
         "muted": ctx.progress.muted,
+        # in a group, the full step goes to the private chat when the app can reach the user
+        "details_private": ctx.incoming.chat_type == "group" and ctx.services.can_message_privately,
         **extra,
     }
 
@@ -56,4 +73,4 @@ def base(ctx: HandlerContext, **extra: Any) -> dict[str, Any]:
 def step_buttons(ctx: HandlerContext) -> list[Button]:
     if ctx.progress.step in (NOT_STARTED, FINISHED):
         return [Button("start"), Button("faq")]
-    return [Button("done"), Button("status"), Button("faq")]
+    return [Button("done"), Button("details"), Button("status"), Button("faq")]

@@ -66,6 +66,19 @@ def make_env(tmp_path, **overrides: str) -> dict[str, str]:
     return env
 
 
+def long_guide(tmp_path) -> str:
+    """The real guide with step 1's warnings repeated: its details no longer fit one 2,048-byte reply."""
+    import yaml
+
+    from bot.config import PROJECT_ROOT
+
+    data = yaml.safe_load((PROJECT_ROOT / "data" / "guide" / "steps.yaml").read_text(encoding="utf-8"))
+    data["steps"][0]["warnings"] = data["steps"][0]["warnings"] * 3
+    path = tmp_path / "long_steps.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return str(path)
+
+
 class FakeClock:
     """A clock the test moves by hand: no test sleeps for real minutes."""
 

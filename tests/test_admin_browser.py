@@ -133,3 +133,82 @@ def test_log_in_see_funnel_open_user_move_them(browser, live_url, runtime, clock
     assert page.locator("#stuck tbody tr").count() == 5  # idle > 24 h, unfinished: 80, 60, 50, 30, 26 h
     page.screenshot(path=str(ARTIFACTS / "admin-e2e-stuck.png"), full_page=True)
     assert problems == []  # no CSP violation, no script error
+
+
+def _log_in(page, live_url: str, name: str = "Wang Fang") -> None:
+    page.goto(f"{live_url}/admin/login")
+    page.fill("#name", name)
+    page.fill("#token", TOKEN)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_url}/admin/")
+
+
+def test_hand_off_queue_claim_and_resolve(browser, live_url, runtime, clock, say):
+    say("开始", "alice")
+    say("原始ID在哪里看", "alice")
+    say("人工", "alice")
+    clock.advance(240)
+    say("截图已经发到群里了", "alice")
+    say("开始", "bob")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    _log_in(page, live_url)
+
+    page.click("header a:text('Hand-offs')")
+    rows = page.locator("#handoffs tbody tr[data-user]")
+    assert rows.count() == 1
+    row = page.locator("#handoffs tr[data-user=alice]")
+    assert "waiting" in row.inner_text() and "4 min" in row.inner_text()
+    assert "截图已经发到群里了" in row.inner_text()  # the last messages
+    assert "1. 注册平台型第三方" in row.inner_text()  # on which step
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "admin-handoffs-waiting.png"), full_page=True)
+
+    row.locator("button:text('Claim')").click()
+    page.wait_for_selector(".flash.ok")
+    assert "claimed by Wang Fang" in page.inner_text("#handoffs tr[data-user=alice]")
+    page.screenshot(path=str(ARTIFACTS / "admin-handoffs-claimed.png"), full_page=True)
+    assert "客服正在跟进" in say("还有一个问题", "alice")  # the bot holds back while a person has her
+
+    page.locator("#handoffs tr[data-user=alice] button:text('Resolved')").click()
+    page.wait_for_selector(".flash.ok")
+    assert page.locator("#handoffs tbody tr[data-user]").count() == 0
+    assert "Nobody is waiting" in page.inner_text("#handoffs")
+    assert runtime.services.store.load(f"{TEST_CORP_ID}:alice").handoff == {}
+    assert problems == []
+
+
+def test_conversation_view_on_the_user_page(browser, live_url, runtime, clock, say):
+    say("开始", "carol")
+    say("勾选 1", "carol")
+    clock.advance(60)
+    say("原始ID在哪里看", "carol")
+    clock.advance(60)
+    say("2", "carol")  # the answer did not help
+    say("我的 AppSecret: 0123456789abcdef0123456789abcdef 对吗", "carol")
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    _log_in(page, live_url)
+
+    page.goto(f"{live_url}/admin/users/{TEST_CORP_ID}:carol")
+    conversation = page.locator("#conversation tbody tr")
+    assert conversation.count() == 5
+    newest = conversation.nth(0).inner_text()
+    assert "0123456789abcdef" not in newest and "AppSecret" in newest  # redacted as stored
+    faq_row = conversation.nth(2).inner_text()
+    assert "原始ID在哪里看" in faq_row and "FAQ:" in faq_row  # the reading: topic and score
+    assert "intent: check 1" in conversation.nth(3).inner_text()
+    assert "好的，我们开始" in conversation.nth(4).inner_text()  # the bot's answer, oldest last
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "admin-user-conversation.png"), full_page=True)
+
+    page.click("header a:text('Unanswered')")
+    assert "answer rejected" in page.inner_text("main") and "原始ID在哪里看" in page.inner_text("main")
+    page.screenshot(path=str(ARTIFACTS / "admin-unanswered.png"), full_page=True)
+    page.click("header a:text('Funnel')")
+    assert page.locator("#trend rect.started").count() == 30
+    page.screenshot(path=str(ARTIFACTS / "admin-funnel-trend.png"), full_page=True)
+    assert problems == []

@@ -215,8 +215,28 @@ def test_image_message_gets_please_type(client, app_sim):
     assert "文字" in app_sim.open_reply(response.get_data())
 
 
-def test_long_reply_is_split_and_rest_queued(say, redis_client):
-    reply = say("开始", user="erin")
+@pytest.fixture
+def long_say(tmp_path, redis_client, clock):
+    """Like ``say``, with a guide whose step 1 details are longer than one app reply."""
+    from tests.support import long_guide
+
+    settings = load_settings(make_env(tmp_path, GUIDE_FILE=long_guide(tmp_path)))
+    client = create_app(settings, client=redis_client, clock=clock).test_client()
+    sim = AppSimulator(settings.app, settings.agent_id, clock=clock)
+
+    def _say(text: str, user: str = "alice") -> str:
+        callback = sim.text(user, text)
+        return sim.open_reply(client.post("/wecom/callback", query_string=callback.query,
+                                          data=callback.body).get_data())
+
+    return _say
+
+
+def test_long_reply_is_split_and_rest_queued(long_say, redis_client):
+    say = long_say
+    say("开始", user="erin")
+    redis_client.delete("wb:outbox")
+    reply = say("详情", user="erin")  # step 1 in full: longer than one app reply
     assert len(reply.encode()) <= 2048
     queued = redis_client.lrange("wb:outbox", 0, -1)
     assert queued, "the rest of the step text goes out as a follow-up message"
@@ -231,15 +251,18 @@ def test_long_reply_is_split_and_rest_queued(say, redis_client):
 
 def test_demo_mode_sends_the_whole_reply_at_once(tmp_path, redis_client):
     """No WeCom to cut it and nothing to send a rest with: the reply is whole, and nothing is queued."""
-    from tests.support import redis_url_for_tests
+    from tests.support import long_guide, redis_url_for_tests
 
-    settings = load_settings({"BOT_DATA_DIR": str(tmp_path), "REDIS_URL": redis_url_for_tests()})
+    settings = load_settings({"BOT_DATA_DIR": str(tmp_path), "REDIS_URL": redis_url_for_tests(),
+                              "GUIDE_FILE": long_guide(tmp_path)})
     assert settings.demo
     client = create_app(settings, client=redis_client).test_client()
     sim = AppSimulator(settings.app, settings.agent_id)
-    callback = sim.text("newcomer", "开始")
-    reply = sim.open_reply(client.post("/wecom/callback", query_string=callback.query, data=callback.body).get_data())
-    assert len(reply.encode()) > 2048 and reply.rstrip().endswith("有问题直接问我。")
+    for text in ("开始", "详情"):
+        callback = sim.text("newcomer", text)
+        reply = sim.open_reply(client.post("/wecom/callback", query_string=callback.query,
+                                           data=callback.body).get_data())
+    assert len(reply.encode()) > 2048 and reply.rstrip().endswith("○6")  # the details end with the progress line
     assert "mp.weixin.qq.com/wxamp/basicprofile/index" in reply
     assert redis_client.llen("wb:outbox") == 0
 
@@ -255,5 +278,13 @@ def test_a_message_without_msgid_is_still_deduplicated(client, app_sim, redis_cl
 
 
 def test_plain_text_replies_spell_mentions_out(say, runtime):
+    from bot.messages import Reply
+    from bot.render import TEXT
+
+    context = {"user": "u1", "mention": "u1", "staff": ["staff1"], "step": 2, "title": "T", "finished": False,
+               "faq": False, "topic": None}
+    plain = runtime.services.renderer.render(Reply("notice_human", context), "zh", TEXT)
+    assert "@staff1" in plain and "@u1" in plain and "<@" not in plain
     runtime.services.support_staff = ("staff1",)
-    assert "@staff1" in say("人工", user="needs-help") and "<@" not in say("人工", user="needs-help2")
+    reply = say("人工", user="needs-help")
+    assert "staff1" not in reply and "<@" not in reply  # the customer is not shown staff userids

@@ -234,20 +234,89 @@ def test_late_fire_in_quiet_hours_is_postponed(harness, say, clock):
     assert harness.jobs()[job_id(IDLE, ALICE)]["due"] == shanghai(2026, 9, 23, 8, 30)
 
 
-def test_late_evening_certification_follow_ups_wait_and_keep_their_spacing(harness, say, clock):
+def test_late_evening_certification_check_waits_for_the_morning_and_keeps_the_spacing(harness, say, clock):
+    """Quiet hours apply to every reminder, the first check too; the user is told when it will come."""
     clock.now = shanghai(2026, 9, 21, 23, 0)
     say("我提交了认证")
-    say("是")  # submitting before step 3: the bot asks once whether the steps before it are done
+    reply = say("是")  # submitting before step 3: the bot asks once whether the steps before it are done
+    assert "08:30" in reply and "10 分钟后" not in reply
     harness.pump()
-    clock.advance(600)  # 23:10: the promised check still comes
+    assert harness.jobs()[job_id(CERT, ALICE)]["due"] == shanghai(2026, 9, 22, 8, 30)
+    clock.advance(600)  # 23:10: quiet
     harness.run_due()
-    assert len(harness.take_outbox()) == 1
+    assert harness.take_outbox() == []
+    clock.now = shanghai(2026, 9, 22, 8, 30)
+    harness.run_due()
+    [check] = harness.take_outbox()
+    assert check.meta["kind"] == "reminder_cert_check"
     follow_up = harness.jobs()[job_id(CERT, ALICE)]
-    assert follow_up["due"] == shanghai(2026, 9, 22, 8, 30)  # 23:40 is quiet: the morning
+    assert follow_up["due"] == shanghai(2026, 9, 22, 9, 0)  # 30 min after the (postponed) check
     clock.now = follow_up["due"]
     harness.run_due()
     assert len(harness.take_outbox()) == 1  # one follow-up, not both at once
-    assert harness.jobs()[job_id(CERT, ALICE)]["due"] == shanghai(2026, 9, 22, 10, 0)  # still 90 min apart
+    assert harness.jobs()[job_id(CERT, ALICE)]["due"] == shanghai(2026, 9, 22, 10, 30)  # still 90 min apart
+
+
+def test_a_check_falling_due_at_0319_is_postponed_not_sent(harness, say, clock):
+    """The case from issue 15: a submission at 03:09 with the default 10-minute delay."""
+    clock.now = shanghai(2026, 9, 22, 3, 9)
+    say("我提交了认证")
+    say("是")  # before step 3 the bot asks once
+    harness.pump()
+    job = harness.scheduler.get_job(job_id(CERT, ALICE))
+    token = {**job.args[3], "due": shanghai(2026, 9, 22, 3, 19)}  # as planned before the fix
+    clock.now = shanghai(2026, 9, 22, 3, 19)
+    fire(job.args[0], ALICE, CERT, token)
+    assert harness.take_outbox() == []
+
+
+def _run_the_chain(harness, clock) -> None:
+    """Fire the certification job at each stage's due time until the chain ends."""
+    for _ in range(10):
+        job = harness.jobs().get(job_id(CERT, ALICE))
+        if job is None:
+            return
+        clock.now = job["due"]
+        harness.run_due()
+
+
+def test_the_escalation_says_no_reminder_was_sent_to_a_muted_user(harness, say, clock):
+    say("我提交了认证")
+    say("是")  # before step 3 the bot asks once
+    say("别提醒了")
+    harness.pump()
+    _run_the_chain(harness, clock)
+    sent = harness.take_outbox()
+    assert [m.meta["kind"] for m in sent] == ["notice_cert_stuck"]
+    assert "多次提醒" not in sent[0].text and "关闭了提醒" in sent[0].text
+
+
+def test_the_escalation_counts_the_reminders_sent(harness, say, clock):
+    say("我提交了认证")
+    say("是")  # before step 3 the bot asks once
+    harness.pump()
+    _run_the_chain(harness, clock)
+    sent = harness.take_outbox()
+    assert [m.meta["kind"] for m in sent].count("reminder_cert_followup") == 2
+    assert "提醒了 3 次仍未确认结果" in sent[-1].text
+
+
+def test_the_submission_reply_uses_the_configured_delay(tmp_path, redis_client, clock):
+    from bot.app import create_app
+    from bot.config import load_settings
+    from bot.wecom.simulate import AppSimulator
+
+    clock.now = shanghai(2026, 9, 21, 10, 0)
+    for delay, expected in (("120", "约 2 分钟后"), ("20", "约 1 分钟后"), ("1800", "约 30 分钟后")):
+        settings = load_settings(make_env(tmp_path, CERT_CHECK_DELAY=delay))
+        client = create_app(settings, client=redis_client, clock=clock).test_client()
+        sim = AppSimulator(settings.app, settings.agent_id, clock=clock)
+        for text in ("我提交了认证", "是"):  # before step 3 the bot asks once
+            callback = sim.text(f"u{delay}", text)
+            reply = sim.open_reply(client.post("/wecom/callback", query_string=callback.query,
+                                               data=callback.body).get_data())
+        assert expected in reply, reply
+        assert "来问你结果。\n- 通过了" in reply  # its own line, not glued to the list
 
 
 def test_muted_not_started_and_finished_users_get_no_nudges(harness, say, clock, redis_client):
@@ -328,7 +397,7 @@ def test_asking_for_a_person_notifies_staff_in_the_group_once(harness, say):
     say("开始")
     say("完成")
     reply = say("人工")
-    assert "@staff1" in reply and "@staff2" in reply  # the reply says who was notified
+    assert "转接人工客服" in reply and "staff1" not in reply  # staff userids are not shown to the customer
     harness.pump()
     [notice] = [m for m in harness.take_outbox() if m.meta["kind"] == "notice_human"]
     assert notice.channel == WEBHOOK and notice.fmt == "markdown" and notice.meta["audience"] == "staff"
@@ -351,12 +420,15 @@ def test_an_escalated_faq_question_notifies_staff(harness, say):
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_the_human_reply_promises_staff_only_when_there_are_staff(settings, lang):
+    """And it never shows staff userids to the customer (issue 15), nor opens with "I may not help"."""
     renderer = Renderer(settings.templates_dir)
-    with_staff = renderer.render(Reply("human", {"staff": ["s1"]}), lang, MARKDOWN)
-    without = renderer.render(Reply("human", {"staff": []}), lang, MARKDOWN)
-    notified = "已通知" if lang == "zh" else "notified"
-    assert notified in with_staff and "<@s1>" in with_staff
+    first = {"claimed": False, "again": False}
+    with_staff = renderer.render(Reply("human", {**first, "notified": True}), lang, MARKDOWN)
+    without = renderer.render(Reply("human", {**first, "notified": False}), lang, MARKDOWN)
+    notified = "已为你转接" if lang == "zh" else "passed you to support"
+    assert notified in with_staff and "<@" not in with_staff
     assert notified not in without and ("群里" if lang == "zh" else "group") in without
+    assert "帮不上" not in with_staff + without and "may not be able" not in with_staff + without
 
 
 def test_a_job_run_twice_queues_its_message_once(harness, say, clock):
@@ -398,8 +470,10 @@ def test_unacknowledged_events_are_reclaimed_by_the_next_leader(harness, say, re
 
 def test_the_real_scheduler_reruns_a_job_until_it_confirms(settings, redis_client):
     """RetryingDateTrigger: a run that did not confirm (leader lost, crash) is run again later."""
-    ctx = ReminderContext(ReminderConfig(retry=0.3), settings, Store(redis_client), Renderer(settings.templates_dir),
-                          Guide.load(settings.guide_file), scheduler=build_scheduler(redis_job_store(redis_client)))
+    # real time here: quiet hours off, or the job would wait for the morning when the suite runs at night
+    ctx = ReminderContext(ReminderConfig(retry=0.3, quiet=None), settings, Store(redis_client),
+                          Renderer(settings.templates_dir), Guide.load(settings.guide_file),
+                          scheduler=build_scheduler(redis_job_store(redis_client)))
     calls: list[bool] = []
     leading = iter([False, True, True, True])
 
@@ -473,12 +547,14 @@ def test_quiet_hours_are_configurable(tmp_path):
     ("notice_step_completed", {"user": "alice", "mention": "alice", "step": 1, "title": "A", "next_step": 2,
                                "next_title": "B"}),
     ("notice_all_done", {"user": "alice", "mention": None}),
-    ("notice_cert_stuck", {"user": "alice", "mention": "alice", "staff": ["s1"], "minutes": 190, "attempt": 1}),
+    ("notice_cert_stuck", {"user": "alice", "mention": "alice", "staff": ["s1"], "minutes": 190, "attempt": 1,
+                           "reminders_sent": 0, "muted": True}),
     ("notice_human", {"user": "alice", "mention": "alice", "staff": ["s1"], "step": 2, "title": "T",
                       "finished": False, "faq": False, "topic": None}),
     ("notice_human", {"user": "alice", "mention": None, "staff": [], "step": None, "title": None,
                       "finished": True, "faq": True, "topic": "t1"}),
-    ("human", {"staff": []}),
+    ("human", {"notified": False, "claimed": False, "again": False}),
+    ("handoff_held", {"claimed": True}),
 ])
 def test_templates_render_in_both_languages(settings, template, context, lang):
     renderer = Renderer(settings.templates_dir)

@@ -53,7 +53,9 @@ def test_status_shows_all_steps_with_marks_and_checklist(say):
     say("勾选 2", user="li")
     status = say("进度", user="li")
     assert "✅ 第1步" in status and "▶ 第2步" in status and "○ 第6步" in status
-    assert "☑ 2." in status and "☐ 1." in status
+    assert "清单 1/3" in status and "☐ 1." in status and "☐ 3." not in status  # short: the next item only
+    details = say("详情", user="li")
+    assert "☑ 2." in details and "☐ 1." in details and "☐ 3." in details
 
 
 def test_navigation_back_and_goto(say, redis_client, settings):
@@ -142,9 +144,9 @@ def test_fifty_concurrent_messages_from_one_user_lose_no_update(app, runtime, ap
 
 def test_guide_facts_appear_in_rendered_steps(say):
     """Every key fact of the registration guide reaches the user in some step text."""
-    text = say("开始", user="facts")
+    text = say("开始", user="facts") + say("详情", user="facts")
     for n in range(2, 7):
-        text += say(f"第{n}步", user="facts")
+        text += say(f"第{n}步", user="facts") + say("详情", user="facts")
     text += say("认证失败了", user="facts")
     # the follow-up parts of long replies go out through the outbox: include them
     from bot.redis_conn import connect

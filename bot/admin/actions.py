@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.conversation import entry
 from bot.guide import Guide
 from bot.messages import Event, Reply
 from bot.outbox import APP, DEAD_LETTERS, MOVE_IF_PRESENT, OUTBOX_QUEUE, OutboxMessage
@@ -89,7 +90,9 @@ class AdminActions:
                                     meta={"kind": "nudge_manual", "user_key": user_key, "by": operator.name})
             data = {"message": message.id, "by": operator.name, "step": progress.step}
             progress.record("nudge_sent", now, **data)
-            self.store.commit(progress, progress.step, [Event("nudge_sent", data)], None, [message])
+            sent = entry(at=now, text="", reply=text, template="nudge_manual", reading=None, chat_type="private",
+                         by=operator.name)
+            self.store.commit(progress, progress.step, [Event("nudge_sent", data)], None, [message], conversation=sent)
             return message
 
     def render_nudge(self, progress: Progress, note: str = "") -> str:

@@ -45,6 +45,7 @@ class UserRow:
     lang: str
     muted: bool
     last_event: str | None
+    with_person: bool = False  # in the hand-off queue (bot.handoffs): the bot holds back, reminders wait
 
 
 @dataclass
@@ -81,6 +82,7 @@ class Question:
     best_guess: str | None
     best_guess_title: str | None
     score: float | None
+    reason: str = "unsure"  # unsure | rejected ("2 还不行") | human_after_answer (a confident answer, then "人工")
 
 
 @dataclass
@@ -102,3 +104,4 @@ class UserDetail:
     progress: Progress
     followups: list[Followup]
     history: list[dict[str, Any]]  # newest first
+    conversation: list[dict[str, Any]] = field(default_factory=list)  # bot.conversation entries, newest first

@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from bot import conversation
 from bot.guide import Guide
 from bot.outbox import DEAD_LETTERS, OUTBOX_QUEUE, OutboxMessage
 from bot.progress import FINISHED, NOT_STARTED, Progress
@@ -169,7 +170,8 @@ class AdminQueries:
         rows = {row.user_key: row for row in self._rows([k for k, _ in entries], now)}
         followups = self._followups([k for k, _ in entries])
         items = [
-            PendingRow(rows[key], since, max(0.0, now - since), (followups.get(key) or [None])[0])
+            PendingRow(rows[key], since, max(0.0, now - since),
+                       None if _cannot_fire(rows[key]) else (followups.get(key) or [None])[0])
             for key, since in entries
             if key in rows
         ]
@@ -181,7 +183,8 @@ class AdminQueries:
             return None
         row = self._row(progress, self.now())
         followups = self._followups([user_key]).get(user_key, [])
-        return UserDetail(row, progress, followups, list(reversed(progress.history)))
+        return UserDetail(row, progress, followups, list(reversed(progress.history)),
+                          conversation.recent(self.redis, user_key))
 
     def _rows(self, keys: Sequence[str], now: float) -> list[UserRow]:
         """Load exactly the users on the page (one MGET), in the given order."""
@@ -202,6 +205,7 @@ class AdminQueries:
             lang=p.lang,
             muted=p.muted,
             last_event=p.history[-1]["kind"] if p.history else None,
+            with_person=bool(p.handoff.get("since")),
         )
 
     def _followups(self, keys: Sequence[str]) -> dict[str, list[Followup]]:
@@ -234,7 +238,7 @@ class AdminQueries:
                 continue
             guess = rec.get("best_guess")
             items.append(Question(str(rec.get("user", "")), rec.get("at"), str(rec.get("text", "")), guess,
-                                  self._topic_title(guess), rec.get("score")))
+                                  self._topic_title(guess), rec.get("score"), str(rec.get("reason") or "unsure")))
         return Page(items, total, offset, limit)
 
     def _topic_title(self, topic_id: str | None) -> str | None:
@@ -259,6 +263,11 @@ class AdminQueries:
     # -- the export -----------------------------------------------------------------------------------
     def all_users(self, page: int = EXPORT_PAGE) -> Iterator[Progress]:
         return iter_users(self.store, page)
+
+
+def _cannot_fire(row: UserRow) -> bool:
+    """A follow-up to the user does not go out to a muted user, nor while a person has them."""
+    return row.muted or row.with_person
 
 
 def iter_users(store: Store, page: int = EXPORT_PAGE) -> Iterator[Progress]:

@@ -8,6 +8,7 @@ from bot.understand.reading import Reading
 BUTTON_INTENTS = {
     "start": "start",
     "status": "status",
+    "details": "details",
     "done": "done",
     "next": "next",
     "help": "help",

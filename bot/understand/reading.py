@@ -7,7 +7,7 @@ from typing import Any
 
 # Every intent a reading can carry (the `python -m bot understand` contract uses these names).
 INTENTS = (
-    "start", "status", "next", "back", "goto", "done", "check", "uncheck", "cert_submitted", "cert_passed",
+    "start", "status", "details", "next", "back", "goto", "done", "check", "uncheck", "cert_submitted", "cert_passed",
     "cert_failed", "mute", "unmute", "reset", "human", "help", "confirm", "cancel", "smalltalk", "question",
     "clarify",
 )

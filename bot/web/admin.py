@@ -218,7 +218,7 @@ def logout():
 @bp.get("/")
 def funnel():
     data = _queries().funnel(_stuck_after())
-    return render_template("admin/funnel.html", funnel=data, page="funnel")
+    return render_template("admin/funnel.html", funnel=data, page="funnel", **admin_trends.trend_context())
 
 
 @bp.get("/pending")
@@ -307,8 +307,16 @@ def _act(user_key: str, action, done: str) -> Response:
 
 @bp.get("/unanswered")
 def unanswered():
+    from bot.understand import INTENTS
+    from bot.understand.lexicon import squash
+    from bot.understand.teaching import Teaching
+
     data = _queries().unanswered(_int_arg("offset", 0), _int_arg("limit", 100, 1, MAX_LIMIT))
-    return render_template("admin/unanswered.html", data=data, page="unanswered")
+    taught = {squash(e["text"]): e["label"] for e in Teaching(_runtime().services.store.redis).entries()}
+    topics = getattr(_runtime().services.knowledge, "topics", {}) or {}
+    commands = [i for i in INTENTS if i not in ("question", "clarify")]
+    return render_template("admin/unanswered.html", data=data, page="unanswered", taught=taught, squash=squash,
+                           topics=topics, commands=commands)
 
 
 @bp.get("/dead-letters")
@@ -408,3 +416,6 @@ def api_user(user_key: str):
     if detail is None:
         return jsonify(error="no such user"), 404
     return jsonify(as_json(detail))
+
+
+from bot.web import admin_handoffs, admin_teach, admin_trends  # noqa: E402, F401  (their routes join this blueprint)

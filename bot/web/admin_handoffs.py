@@ -1,0 +1,56 @@
+"""``/admin/handoffs``: users waiting for a person — claim them, mark them resolved; JSON at
+``/admin/api/handoffs``. Routes on the operator view's blueprint, so its guard (login or bearer
+token, CSRF on POST) covers them; the queue itself is ``bot.handoffs``.
+"""
+
+from __future__ import annotations
+
+from flask import Response, flash, jsonify, redirect, render_template, request, url_for
+
+from bot.admin.queries import as_json
+from bot.handoffs import HandoffDesk, NotInQueue
+from bot.store import UserBusy
+from bot.web.admin import MAX_LIMIT, PAGE_LIMIT, _int_arg, _operator, _refuse, _runtime, bp
+
+
+def _desk() -> HandoffDesk:
+    services = _runtime().services
+    return HandoffDesk(services.store, services.guide, services.clock, services.handoff_timeout)
+
+
+@bp.get("/handoffs")
+def handoffs():
+    data = _desk().page(_int_arg("offset", 0), _int_arg("limit", PAGE_LIMIT, 1, MAX_LIMIT))
+    return render_template("admin/handoffs.html", data=data, page="handoffs")
+
+
+@bp.get("/api/handoffs")
+def api_handoffs():
+    data = _desk().page(_int_arg("offset", 0), _int_arg("limit", PAGE_LIMIT, 1, MAX_LIMIT))
+    return jsonify(as_json(data))
+
+
+@bp.post("/handoffs/<path:user_key>/claim")
+def claim_handoff(user_key: str):
+    return _change(user_key, "claim")
+
+
+@bp.post("/handoffs/<path:user_key>/resolve")
+def resolve_handoff(user_key: str):
+    return _change(user_key, "resolve")
+
+
+def _change(user_key: str, what: str) -> Response:
+    desk, operator = _desk(), _operator().name
+    try:
+        (desk.claim if what == "claim" else desk.resolve)(user_key, operator)
+    except NotInQueue:
+        return _refuse(404, f"{user_key!r} is not waiting for a person (resolved already?).")
+    except UserBusy:
+        flash("The bot is handling a message from this user right now; try again in a moment.", "error")
+    else:
+        user = user_key.split(":", 1)[-1]
+        flash(f"{user}: claimed by {operator}." if what == "claim" else f"{user}: resolved; the bot answers again.",
+              "ok")
+    back = request.form.get("back") == "user"
+    return redirect(url_for("admin.user", user_key=user_key) if back else url_for("admin.handoffs"), code=303)
