@@ -95,7 +95,8 @@ def test_forgetting_a_lesson(admin, redis_client):
 
 
 def test_a_pasted_secret_is_not_taught_in_clear(redis_client):
-    Teaching(redis_client).teach("我的 AppSecret 是 0123456789abcdef0123456789abcdef 怎么填", "topic:weda_submit_credentials")
+    text = "我的 AppSecret 是 0123456789abcdef0123456789abcdef 怎么填"
+    Teaching(redis_client).teach(text, "topic:weda_submit_credentials")
     assert "0123456789abcdef0123456789abcdef" not in json.dumps(Teaching(redis_client).entries())
 
 
