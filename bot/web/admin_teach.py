@@ -2,7 +2,8 @@
 
 One click on the unanswered list (a form: the session and its CSRF token; the bearer token only reads,
 ``/admin/api/taught``) stores the lesson in Redis (bot.understand.teaching); every process retrains
-within seconds, and ``python -m bot understand`` / ``faq`` see it. Routes on the operator view's blueprint, so its guard covers them.
+within seconds, and ``python -m bot understand`` / ``faq`` see it. Routes on the operator view's
+blueprint, so its guard covers them.
 """
 
 from __future__ import annotations
