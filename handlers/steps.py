@@ -7,6 +7,7 @@ from collections.abc import Callable
 from bot.messages import Event, Reply, Result
 from bot.progress import CERT_PASSED, CERT_PENDING, CERT_STEP, FINISHED, NOT_STARTED, STEP_COUNT, Progress
 from handlers import certification, handoff, views
+from handlers.clarify import CONFIRM_READING
 from handlers.context import HandlerContext
 from handlers.progression import complete_before, complete_current_step
 
@@ -83,12 +84,30 @@ def _done(ctx: HandlerContext) -> Result:
     events: list[Event] = []
     if target is not None and target > progress.step and ctx.reading.source == "pending":
         events = complete_before(ctx, min(target, STEP_COUNT))
+    if events == [] and (asked := _ask_about_open_items(ctx)) is not None:
+        return asked
     if progress.step == CERT_STEP and progress.cert.state != CERT_PASSED:
         if progress.cert.state == CERT_PENDING:
             return Result(Reply("cert_pending", views.base(ctx)), events)
         result = certification.submitted(ctx)
         return Result(result.reply, [*events, *result.events])
     return complete_current_step(ctx, events)
+
+
+def _ask_about_open_items(ctx: HandlerContext) -> Result | None:
+    """"搞定了" with part of the checklist ticked: say what is still open and ask once (saying it
+    again, or 「是」, completes the step). A checklist nobody ticked is not in use: no question."""
+    if ctx.reading.source in ("pending", "button") or ctx.progress.step == CERT_STEP:
+        return None
+    step = views.current_step(ctx)
+    items = step["items"] if step else []
+    open_items = [item for item in items if not item["done"]]
+    if not open_items or len(open_items) == len(items):
+        return None
+    ctx.progress.pending = CONFIRM_READING
+    ctx.progress.proposal = {"intent": "done", "step": None, "items": [], "kind": "open_items",
+                             "asked_by": ctx.reading.intent}
+    return Result(Reply("done_open_items", views.base(ctx, open_items=open_items[:3], open_count=len(open_items))))
 
 
 def _check(ctx: HandlerContext, tick: bool = True) -> Result:

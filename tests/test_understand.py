@@ -181,3 +181,37 @@ def test_held_out_commands_are_read_right_and_rarely_harmfully(name, understande
 
     held = score(read_cases(Path(ROOT) / "tests" / "data" / name, item_counts()), understander.read)["holdout"]
     assert held.accuracy >= 0.85 and held.harmful_rate <= 0.035, (held.accuracy, held.harmful_rate)
+
+
+# -- guarding the steps -----------------------------------------------------------------------------------
+def test_done_with_part_of_the_checklist_open_says_what_is_open_and_asks_once(say, redis_client, settings):
+    from bot.store import Store
+
+    key = f"{settings.corp_id}:half"
+    say("开始", user="half")
+    say("勾选 1", user="half")
+    say("勾选 2", user="half")
+    asked = say("搞定了", user="half")
+    assert "还有 4 项没勾选" in asked and "☐ 3." in asked
+    assert Store(redis_client).load(key).step == 1
+    assert "第2步" in say("搞定了", user="half")  # said again: that is the answer
+    assert Store(redis_client).load(key).completed == [1]
+
+
+def test_a_checklist_nobody_ticked_is_not_asked_about(say, redis_client, settings):
+    from bot.store import Store
+
+    say("开始", user="free")
+    say("完成", user="free")
+    assert Store(redis_client).load(f"{settings.corp_id}:free").step == 2
+
+
+def test_submitting_from_step_2_keeps_the_funnel_consistent(say, redis_client, settings):
+    from bot.store import Store
+
+    say("开始", user="f2")
+    say("完成", user="f2")
+    say("我已经提交认证了", user="f2")
+    say("是", user="f2")
+    progress = Store(redis_client).load(f"{settings.corp_id}:f2")
+    assert progress.step == 3 and progress.completed == [1, 2] and progress.cert.state == "pending"
