@@ -43,6 +43,7 @@ class Progress:
     muted: bool = False
     pending: str | None = None  # a question the bot is waiting on: "confirm_reset", "faq_feedback", "confirm_reading"
     proposal: dict[str, Any] | None = None  # the reading a "confirm_reading" question asks about
+    open_items_asked: int | None = None  # the step whose open checklist items the bot asked about (asked once)
     faq: dict[str, Any] = field(default_factory=dict)  # last FAQ answer: topic id, tried ids
     last_chat: dict[str, Any] = field(default_factory=dict)  # transport, chat_type, chat_id
     response_url: str | None = None

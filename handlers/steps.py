@@ -97,16 +97,18 @@ def _done(ctx: HandlerContext) -> Result:
 def _ask_about_open_items(ctx: HandlerContext) -> Result | None:
     """"搞定了" with part of the checklist ticked: say what is still open and ask once (saying it
     again, or 「是」, completes the step). A checklist nobody ticked is not in use: no question."""
-    if ctx.reading.source in ("pending", "button") or ctx.progress.step == CERT_STEP:
+    progress = ctx.progress
+    if ctx.reading.source in ("pending", "button") or progress.step in (CERT_STEP, progress.open_items_asked):
         return None
     step = views.current_step(ctx)
     items = step["items"] if step else []
     open_items = [item for item in items if not item["done"]]
     if not open_items or len(open_items) == len(items):
         return None
-    ctx.progress.pending = CONFIRM_READING
-    ctx.progress.proposal = {"intent": "done", "step": None, "items": [], "kind": "open_items",
-                             "asked_by": ctx.reading.intent}
+    progress.open_items_asked = progress.step
+    progress.pending = CONFIRM_READING
+    progress.proposal = {"intent": "done", "step": None, "items": [], "kind": "open_items",
+                         "asked_by": ctx.reading.intent}
     return Result(Reply("done_open_items", views.base(ctx, open_items=open_items[:3], open_count=len(open_items))))
 
 

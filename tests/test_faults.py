@@ -61,7 +61,7 @@ def test_fifty_users_twenty_messages_each_through_gunicorn(tmp_path, redis_clien
     env = make_env(tmp_path, LOG_LEVEL="WARNING")
     settings = load_settings(env)
     bot = Gunicorn(env).start(tmp_path / "gunicorn.log")
-    script = ["开始", "进度", "完成", "完成", "我已经提交认证了", "认证要多久", "认证通过了", "进度", "勾选 1",
+    script = ["开始", "进度", "完成", "完成", "我已经提交认证了", "认证要多久", "认证通过了", "进度", "勾选 1 2",
               "完成", "61004 是什么错误", "完成", "第6步", "进度", "完成", "进度", "帮助", "别提醒了",
               "恢复提醒", "进度"]
     wrong: list[str] = []
