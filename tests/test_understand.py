@@ -216,3 +216,13 @@ def test_submitting_from_step_2_keeps_the_funnel_consistent(say, redis_client, s
     say("是", user="f2")
     progress = Store(redis_client).load(f"{settings.corp_id}:f2")
     assert progress.step == 3 and progress.completed == [1, 2] and progress.cert.state == "pending"
+
+
+def test_the_fast_scoring_path_equals_scikit_learns(understander):
+    """The model scores messages without sklearn's per-call validation; the arithmetic must be the library's."""
+    import numpy as np
+
+    model = understander.model
+    for text in ("第二步搞定了", "好滴", "61004怎么办", "mixed 中文 text 123", "😀" * 30, "", "长" * 300,
+                 "Traceback (most recent call last)\n" * 20, "kaishi"):
+        assert np.allclose(model.probabilities(text), model.library_probabilities(text), atol=1e-12), text
