@@ -226,3 +226,24 @@ def test_the_fast_scoring_path_equals_scikit_learns(understander):
     for text in ("第二步搞定了", "好滴", "61004怎么办", "mixed 中文 text 123", "😀" * 30, "", "长" * 300,
                  "Traceback (most recent call last)\n" * 20, "kaishi"):
         assert np.allclose(model.probabilities(text), model.library_probabilities(text), atol=1e-12), text
+
+
+def test_every_intent_has_a_handler_that_answers_it(app, runtime, clock):
+    """Intents are declared once (bot.understand.INTENTS); each one reaches a handler other than the fallback."""
+    from bot.messages import Incoming
+    from bot.progress import Progress
+    from bot.understand import Reading
+    from handlers.context import HandlerContext
+    from handlers.registry import dispatch
+
+    services = runtime.services
+    for intent in INTENTS:
+        progress = Progress.new("c", "u", clock())
+        progress.move_to(1, clock())
+        reading = Reading(intent, 1.0, step=2 if intent == "goto" else None,
+                          items=(1,) if intent in ("check", "uncheck") else (),
+                          proposal=Reading("done") if intent == "clarify" else None,
+                          search=services.knowledge.search("61004") if intent == "question" else None)
+        ctx = HandlerContext(Incoming("sim", "c", "u", f"m-{intent}", text="61004"), reading, progress, clock(),
+                             services)
+        assert dispatch(ctx).reply.template != "fallback", intent
