@@ -23,7 +23,7 @@ CERT_STATES = ("none", "submitted", "failed", "passed")
 def context_from(row: dict[str, Any], item_counts: dict[int, int]) -> Context:
     step = row.get("step", 0)
     step = step if isinstance(step, int) and not isinstance(step, bool) and 0 <= step <= 7 else 0
-    cert = row.get("cert") if row.get("cert") in CERT_STATES else "none"
+    cert = str(row["cert"]) if row.get("cert") in CERT_STATES else "none"
     pending = row.get("pending") if isinstance(row.get("pending"), str) else None
     return Context(step=step, cert=cert, item_count=item_counts.get(step, 0), pending=pending)
 

@@ -57,10 +57,10 @@ class ContextWords:
         except (OSError, yaml.YAMLError) as exc:
             raise UnderstandingDataError(f"{path.name}: {exc}") from None
         names: list[tuple[str, int]] = []
-        for step, words in (data.get("step_names") or {}).items():
-            if not isinstance(step, int) or not 1 <= step <= 6 or not isinstance(words, list):
+        for step, listed in (data.get("step_names") or {}).items():
+            if not isinstance(step, int) or not 1 <= step <= 6 or not isinstance(listed, list):
                 raise UnderstandingDataError(f"{path.name}: step_names: {step!r} must be 1-6 with a list of names")
-            names.extend((squash(str(w)), step) for w in words)
+            names.extend((squash(str(w)), step) for w in listed)
         names.sort(key=lambda pair: -len(pair[0]))
 
         def words(key: str) -> tuple[str, ...]:
