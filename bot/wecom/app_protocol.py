@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
 from xml.parsers.expat import ExpatError
 
 import xmltodict
 from wechatpy.replies import TextReply
 from wechatpy.work import parse_message
 
+from bot.keys import key_parts
 from bot.messages import Incoming
 from bot.wecom.envelope import CallbackRejected, Envelope, SignedQuery
+from bot.wecom.identity import normalise_user_id
 
 TRANSPORT = "app"
 TEXT_REPLY_MAX_BYTES = 2048  # WeCom cuts a text message past this; the pipeline sends the rest
 _WELCOME_EVENTS = {"enter_agent", "subscribe"}
+_MSG_ID = re.compile(r"[0-9]{1,20}")  # WeCom's MsgId: a 64-bit number
 
 
 def encrypted_field(body: bytes) -> str:
@@ -29,34 +34,52 @@ def encrypted_field(body: bytes) -> str:
     return encrypted
 
 
+def _text(raw: dict[str, Any], name: str) -> str:
+    """A field read as text; nested elements where WeCom puts text are the sender's fault (400)."""
+    value = raw.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise CallbackRejected(f"<{name}> is not text")
+    return value
+
+
 def to_incoming(plaintext: str, corp_id: str) -> Incoming:
-    """Normalise a decrypted message or event; unknown types become "unsupported"."""
+    """Normalise a decrypted message or event; unknown types become "unsupported".
+
+    Fields are read from the parsed document, checked to be text: wechatpy's typed fields convert
+    lazily (``int("abc")`` for a MsgId) and nested elements would reach ``str()`` of a deep dict.
+    """
     try:
         msg = parse_message(plaintext)
-    except (ExpatError, ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ExpatError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise CallbackRejected(f"decrypted payload is not a WeCom message ({type(exc).__name__})") from exc
     if msg is None:
         raise CallbackRejected("empty decrypted payload")
-    user = str(getattr(msg, "source", "") or "")
-    if not user:
-        raise CallbackRejected("message has no FromUserName")
     raw = msg._data
+    user = normalise_user_id(_text(raw, "FromUserName") or None, "FromUserName")
+    msg_id = _text(raw, "MsgId")
+    if msg_id and not _MSG_ID.fullmatch(msg_id):
+        raise CallbackRejected("<MsgId> is not a number")
+    created = _text(raw, "CreateTime")
     if msg.type == "text":
-        return Incoming(TRANSPORT, corp_id, user, msg_id=f"m{msg.id}", text=str(msg.content or ""))
+        if not msg_id:
+            raise CallbackRejected("text message has no <MsgId>")
+        return Incoming(TRANSPORT, corp_id, user, msg_id=f"m{int(msg_id)}", text=_text(raw, "Content"))
     if msg.type == "event":
-        event = str(raw.get("Event", "")).lower()
-        key = str(raw.get("EventKey") or "")
+        event = _text(raw, "Event").lower()
+        key = _text(raw, "EventKey")
         # Events have no MsgId: the sender, the second and the event's own fields identify one.
-        msg_id = "e{}:{}:{}:{}:{}".format(user, raw.get("CreateTime", ""), event, key, raw.get("TaskId", ""))
+        event_id = "e" + key_parts(user, created, event, key, _text(raw, "TaskId"))
         if event in _WELCOME_EVENTS:
-            return Incoming(TRANSPORT, corp_id, user, msg_id=msg_id, kind="event", event="welcome")
+            return Incoming(TRANSPORT, corp_id, user, msg_id=event_id, kind="event", event="welcome")
         if event in ("template_card_event", "click"):
-            return Incoming(TRANSPORT, corp_id, user, msg_id=msg_id, kind="event", event="card_click",
+            return Incoming(TRANSPORT, corp_id, user, msg_id=event_id, kind="event", event="card_click",
                             event_key=key)
-        return Incoming(TRANSPORT, corp_id, user, msg_id=msg_id, kind="event", event=event)
+        return Incoming(TRANSPORT, corp_id, user, msg_id=event_id, kind="event", event=event)
     # Without a MsgId, the sender, the second and the type identify a message, so retries still dedupe.
-    msg_id = f"m{raw.get('MsgId')}" if raw.get("MsgId") else f"u{user}:{raw.get('CreateTime', '')}:{msg.type}"
-    return Incoming(TRANSPORT, corp_id, user, msg_id=msg_id, kind="unsupported")
+    other_id = f"m{int(msg_id)}" if msg_id else "u" + key_parts(user, created, msg.type)
+    return Incoming(TRANSPORT, corp_id, user, msg_id=other_id, kind="unsupported")
 
 
 def reply_xml(envelope: Envelope, incoming: Incoming, text: str, query: SignedQuery) -> str:
