@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import redis
 
+from bot.keys import key_parts
 from bot.locking import RETRY_SECONDS, UserLock
 from bot.messages import Event, Outgoing
 from bot.outbox import OutboxMessage
@@ -41,7 +42,8 @@ def lock_key(user_key: str) -> str:
 
 
 def reply_key(user_key: str, transport: str, msg_id: str) -> str:
-    return f"{PREFIX}reply:{{{user_key}}}:{transport}:{msg_id}"
+    """``user_key`` is already escaped (Incoming.user_key); the other two parts are escaped here."""
+    return f"{PREFIX}reply:{{{user_key}}}:{key_parts(transport, msg_id)}"
 
 
 def rate_key(user_key: str, window: int) -> str:

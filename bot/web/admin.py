@@ -36,6 +36,7 @@ from bot.admin import auth
 from bot.admin.actions import AdminActions, Operator, UserNotFound
 from bot.admin.present import duration, iso, step_title, when, zone
 from bot.admin.queries import ALL_STEPS, OPEN_STEPS, AdminQueries, as_json
+from bot.keys import key_parts
 from bot.progress import FINISHED
 from bot.runtime import Runtime
 from bot.store import UserBusy
@@ -253,7 +254,7 @@ def stuck():
 def users():
     q = (request.args.get("q") or "").strip()
     if q:
-        key = q if ":" in q else f"{_runtime().settings.corp_id}:{q}"
+        key = q if ":" in q else key_parts(_runtime().settings.corp_id, q)
         if _runtime().services.store.load(key) is not None:
             return redirect(url_for("admin.user", user_key=key))
         flash(f"No user {q!r}.", "error")
