@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.config import load_settings
 from bot.keys import key_part, key_parts
 from bot.logs import SafeFormatter
 from bot.messages import Incoming
-from bot.config import load_settings
 from bot.outbox import OUTBOX_QUEUE, RESPONSE_URL, OutboxMessage
 from bot.sender import Sender, SenderConfig
 from bot.store import Store, reply_key
@@ -101,8 +101,8 @@ def elsewhere(clock):
 
 
 def _sender(tmp_path, client, clock, wecom, **env) -> Sender:
-    settings_ = load_settings(make_env(tmp_path, WECOM_API_BASE=wecom.base_url, WECOM_APP_SECRET="s", WECOM_HTTP_TIMEOUT="0.5",
-                                       **env))
+    settings_ = load_settings(make_env(tmp_path, WECOM_API_BASE=wecom.base_url, WECOM_APP_SECRET="s",
+                                       WECOM_HTTP_TIMEOUT="0.5", **env))
     config = replace(SenderConfig.from_settings(settings_), backoff_base=0, backoff_max=0)
     origins = tuple(o for o in (settings_.get("WECOM_RESPONSE_URL_ORIGINS") or "").split(",") if o)
     api = WeComAPI(settings_.wecom_api_base, client, corp_id=settings_.corp_id, secret=settings_.app_secret,
