@@ -4,7 +4,8 @@ Implements ``gettoken``, ``message/send``, ``webhook/send`` and AI-bot ``respons
 WeCom's own behaviour where it matters to the sender: errcode on HTTP 200, token checks, a webhook
 that answers 45009 past N messages per window, a response_url that works once. Faults can be
 injected for the next N requests or for a period: ``45009``, ``500`` (HTTP 500), ``slow`` (sleep
-past the client's timeout, then answer errcode -1: not delivered).
+past the client's timeout, then answer errcode -1: not delivered), ``hold`` (hang until the test calls
+``release()``, then answer -1: for tests that must not depend on how long a hang lasts).
 
 Use it as a context manager (``with FakeWeCom() as wecom``); point ``WECOM_API_BASE`` at
 ``wecom.base_url``.
@@ -77,6 +78,8 @@ class FakeWeCom:
         self._token_seq = itertools.count(1)
         self._webhook_times: deque[float] = deque()
         self._used_urls: set[str] = set()
+        self._released = threading.Event()
+        self._released.set()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -127,6 +130,19 @@ class FakeWeCom:
         with self._lock:
             self._faults.append(Fault(mode, count, until, paths, delay))
 
+    def hold(self, paths: tuple[str, ...] = SEND_PATHS) -> None:
+        """Every matching request hangs until :meth:`release` (then fails: the client has given up)."""
+        self._released.clear()
+        self.fail("hold", paths=paths)
+
+    def release(self) -> None:
+        with self._lock:
+            self._faults = [f for f in self._faults if f.mode != "hold"]
+        self._released.set()
+
+    def held(self, path: str | None = None) -> list[Recorded]:
+        return [r for r in self.calls(path) if r.fault == "hold"]
+
     def heal(self) -> None:
         with self._lock:
             self._faults.clear()
@@ -161,6 +177,9 @@ class FakeWeCom:
             record.fault = fault.mode
             if fault.mode == "slow":
                 time.sleep(fault.delay)
+                status, answer = 200, {"errcode": -1, "errmsg": "system busy"}
+            elif fault.mode == "hold":
+                self._released.wait(120)
                 status, answer = 200, {"errcode": -1, "errmsg": "system busy"}
             elif fault.mode == "500":
                 status, answer = 500, None
