@@ -10,9 +10,9 @@ from pathlib import Path
 
 import yaml
 
-from bot.config import PROJECT_ROOT
+from bot.resources import resource_dir
 
-INTENTS_FILE = PROJECT_ROOT / "data" / "intents.yaml"
+INTENTS_FILE = resource_dir("data") / "intents.yaml"
 _CHINESE_DIGITS = {c: i for i, c in enumerate("一二三四五六七八九十", 1)}
 # Spaces, punctuation and chat filler are dropped before matching: "完成了！" == "完成了", "step 3" == "step3".
 _NOISE = re.compile(r"[\s\W_]+|[啊呀呢吧啦哈嘛哦喔噢~]+$", re.UNICODE)
