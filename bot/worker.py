@@ -164,6 +164,7 @@ class Worker:
         api = WeComAPI(self.settings.wecom_api_base, self.redis, corp_id=self.settings.corp_id,
                        secret=self.settings.app_secret, agent_id=self.settings.agent_id,
                        timeout=self.sender_config.http_timeout,
+                       duplicate_check_seconds=int(self.settings.seconds("APP_DUPLICATE_CHECK_SECONDS", 1800)),
                        response_url_origins=tuple(
                            o.strip() for o in (self.settings.get("WECOM_RESPONSE_URL_ORIGINS") or "").split(",")
                            if o.strip()))

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 TOKEN_INVALID = {40001, 40014, 42001}  # WeCom may invalidate a token early: refetch once and retry
 RATE_LIMITED = 45009
 SYSTEM_BUSY = -1  # WeCom: "system busy, retry later"; also ours for a reply that is JSON but not an object
+MAX_DUPLICATE_CHECK = 4 * 3600  # WeCom: duplicate_check_interval at most 4 hours
 URL_NOT_ALLOWED = -2  # ours: a response_url outside WeCom's origins is never posted to (counts as refused)
 WECOM_ORIGIN = "https://qyapi.weixin.qq.com"
 # Errors that no retry fixes: bad user, bad agent, bad content, IP not allowed, bad webhook key.
@@ -58,11 +59,12 @@ class WeComError(Exception):
 class WeComAPI:
     def __init__(self, base: str, client: redis.Redis, *, corp_id: str, secret: str | None, agent_id: int,
                  timeout: float = 5.0, session: requests.Session | None = None,
-                 response_url_origins: tuple[str, ...] = ()) -> None:
+                 response_url_origins: tuple[str, ...] = (), duplicate_check_seconds: int = 1800) -> None:
         """``response_url_origins``: where a payload's response_url may point besides WeCom and ``base``'s
         own origin (a callback's JSON names the URL: without the check, anyone who could get a payload
         signed would make the worker POST our answers wherever they like)."""
         self.base = base if base.endswith("/") else base + "/"
+        self.duplicate_check_seconds = min(max(int(duplicate_check_seconds), 0), MAX_DUPLICATE_CHECK)
         self.response_url_origins = frozenset({WECOM_ORIGIN, origin(self.base), *map(origin, response_url_origins)})
         self.redis = client
         self.corp_id = corp_id
@@ -88,8 +90,17 @@ class WeComAPI:
 
     # -- calls --------------------------------------------------------------------------------------
     def send_app(self, to_user: str, msgtype: str, content: str) -> dict[str, Any]:
-        """``message/send`` to one or more ("u1|u2") members of the corp."""
-        body = {"touser": to_user, "msgtype": msgtype, "agentid": self.agent_id, msgtype: {"content": content}}
+        """``message/send`` to one or more ("u1|u2") members of the corp.
+
+        With WeCom's duplicate check on, a repeat of the same content to the same member within the
+        interval is dropped by WeCom: a worker killed after WeCom took a message but before it was
+        marked sent re-sends it, and the member still sees it once.
+        """
+        body: dict[str, Any] = {"touser": to_user, "msgtype": msgtype, "agentid": self.agent_id,
+                                msgtype: {"content": content}}
+        if self.duplicate_check_seconds > 0:
+            body["enable_duplicate_check"] = 1
+            body["duplicate_check_interval"] = self.duplicate_check_seconds
         for attempt in (1, 2):
             token = self.access_token(force=attempt == 2)
             try:
