@@ -80,3 +80,21 @@ def test_admin_cookie_secure_forces_it_even_over_http(tmp_path, redis_client, cl
     app = create_app(load_settings(make_env(tmp_path, ADMIN_TOKEN=TOKEN, SECRET_KEY="s" * 32,
                                             ADMIN_COOKIE_SECURE="1")), client=redis_client, clock=clock)
     assert "; Secure" in login(app.test_client()).headers["Set-Cookie"]
+
+
+@pytest.mark.slow
+def test_the_cookie_is_secure_behind_a_tls_proxy_under_gunicorn(tmp_path, redis_client):
+    """As deployed: a proxy on loopback says ``X-Forwarded-Proto: https``; gunicorn trusts it by default."""
+    import requests
+
+    from tests.servers import Gunicorn
+
+    bot = Gunicorn(make_env(tmp_path, ADMIN_TOKEN=TOKEN, SECRET_KEY="s" * 32)).start(tmp_path / "gunicorn.log")
+    try:
+        for proto, secure in (("https", True), ("http", False)):
+            # the login page starts a session (its CSRF token): its cookie is what a proxy's client keeps
+            response = requests.get(bot.url + "/admin/login", headers={"X-Forwarded-Proto": proto}, timeout=10)
+            assert response.status_code == 200
+            assert ("; Secure" in response.headers["Set-Cookie"]) is secure, (proto, response.headers["Set-Cookie"])
+    finally:
+        bot.stop()
