@@ -4,7 +4,8 @@ The floor (shared/perf/floor_app.py) does the least a WeCom callback server must
 decrypt, parse, reply, encrypt. A second floor (bench/floor_with_state.py) adds the least state a
 bot needs: one Redis read and one MULTI write per message. The bot does that plus dedupe, a
 per-user lock and rate limit, progress and indexes in Redis, handlers, templates and the FAQ.
-All run on gunicorn with the same worker count and face the same kind of signed requests from wrk
+All run on gunicorn with the same worker count and class (gevent, as deployed; ``--worker-class sync``
+for the old setup) and face the same kind of signed requests from wrk
 (Debian package ``wrk``). Prints throughput and latency of each and the ratios; target: bot >=
 0.6x the floor's throughput, p99 <= 2x the floor's.
 
@@ -79,6 +80,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=1, help="gunicorn gthread threads per worker (both apps)")
+    parser.add_argument("--worker-class", default="gevent",
+                        help="gunicorn worker class for all three (gevent: as deployed, bot/gunicorn_conf.py; sync)")
     parser.add_argument("--requests", type=int, default=60000, help="distinct signed callbacks (no repeats)")
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10"))
     args = parser.parse_args()
@@ -101,7 +104,8 @@ def main() -> int:
         subprocess.run([sys.executable, str(PERF / "wecom_load.py"), "--n", str(args.requests), "--out", str(reqs)],
                        env=env, check=True)
         port = free_port()
-        worker_class = ["-k", "gthread", "--threads", str(args.threads)] if args.threads > 1 else []
+        worker_class = (["-k", "gthread", "--threads", str(args.threads)] if args.threads > 1
+                        else ["-k", args.worker_class])
         server = start([sys.executable, "-m", "gunicorn", "-w", str(args.workers), *worker_class,
                         "-b", f"127.0.0.1:{port}", "--log-level", "warning", cmd], cwd, the_env, work / f"{name}.log")
         try:
@@ -113,7 +117,8 @@ def main() -> int:
             server.wait(10)
 
     floor, floor_state, bot = results["floor"], results["floor+redis"], results["bot"]
-    print(f"workers={args.workers} threads={args.threads} connections={args.connections} seconds={args.seconds}")
+    print(f"workers={args.workers} worker_class={args.worker_class} threads={args.threads} "
+          f"connections={args.connections} seconds={args.seconds}")
     for name, r in results.items():
         print(f"{name:12s} {r['rps']:9.1f} req/s  p50 {r['p50']:7.2f} ms  p99 {r['p99']:7.2f} ms  "
               f"non-2xx {r['non2xx']}")

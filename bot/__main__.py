@@ -13,16 +13,18 @@ commands:
   understand  read {"text", "step", "cert"} JSON lines on stdin, print how the bot reads each
   worker   run the scheduler worker (reminders, outbox)
   connect  hold the AI bot's long connection (WECOM_BOT_ID, WECOM_BOT_SECRET; no public URL needed)
-  check    validate the configuration and data files, then exit
+  check    validate every setting, the data files and templates, reach Redis, then exit
+
+`python -m bot COMMAND --help` shows a command's options; without a command, `serve` runs.
 """
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    command = argv.pop(0) if argv and not argv[0].startswith("-") else "serve"
-    if command in ("-h", "--help", "help"):
-        print(USAGE)
+    if argv and argv[0] in ("-h", "--help", "help"):
+        print(USAGE)  # the command list; `python -m bot COMMAND --help` shows one command's options
         return 0
+    command = argv.pop(0) if argv and not argv[0].startswith("-") else "serve"
     if command == "serve":
         from bot.serve import main as run
     elif command == "chat":

@@ -18,7 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from bot.resources import default_data_dir, resource_dir
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the checkout; installed, bot.resources finds the files
 
 DEMO_CORP_ID = "wwdemocorp0000000"
 DEMO_AGENT_ID = 1000002
@@ -156,7 +158,7 @@ def demo_credentials(data_dir: Path) -> dict[str, str]:
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build validated settings from ``env`` (default: ``os.environ``); raise ConfigError naming the culprit."""
     env = dict(os.environ if env is None else env)
-    data_dir = Path(env.get("BOT_DATA_DIR") or PROJECT_ROOT / "var")
+    data_dir = Path(env.get("BOT_DATA_DIR") or default_data_dir())
 
     app_vars = ("WECOM_CORP_ID", "WECOM_TOKEN", "WECOM_ENCODING_AES_KEY")
     present = [name for name in app_vars if env.get(name, "").strip()]
@@ -214,9 +216,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         reply_cache_seconds=_int(env, "REPLY_CACHE_SECONDS", 3600),
         lock_timeout=_float(env, "USER_LOCK_SECONDS", 10.0),
         support_staff=staff,
-        guide_file=Path(env.get("GUIDE_FILE") or PROJECT_ROOT / "data" / "guide" / "steps.yaml"),
-        knowledge_dir=Path(env.get("KNOWLEDGE_DIR") or PROJECT_ROOT / "data" / "knowledge"),
-        templates_dir=Path(env.get("TEMPLATES_DIR") or PROJECT_ROOT / "templates"),
+        guide_file=Path(env.get("GUIDE_FILE") or resource_dir("data/guide") / "steps.yaml"),
+        knowledge_dir=Path(env.get("KNOWLEDGE_DIR") or resource_dir("data/knowledge")),
+        templates_dir=Path(env.get("TEMPLATES_DIR") or resource_dir("templates")),
         secret_key=secret_key,
         extra=env,
     )

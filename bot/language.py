@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import re
 
-from bot.config import PROJECT_ROOT
+from bot.resources import resource_dir
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+(?:'[a-z]+)?")
 _ENGLISH = frozenset(
     word
-    for line in (PROJECT_ROOT / "data" / "language" / "english_words.txt").read_text(encoding="utf-8").splitlines()
+    for line in (resource_dir("data/language") / "english_words.txt").read_text(encoding="utf-8").splitlines()
     if not line.startswith("#")
     for word in line.split()
 )

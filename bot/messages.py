@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from bot.keys import key_parts
+
 
 @dataclass(frozen=True)
 class Incoming:
@@ -28,8 +30,11 @@ class Incoming:
 
     @property
     def user_key(self) -> str:
-        """Progress is per person, not per chat: the same key from the private chat and every group."""
-        return f"{self.corp_id}:{self.user_id}"
+        """Progress is per person, not per chat: the same key from the private chat and every group.
+
+        Both parts are escaped (bot.keys), so the key has exactly one ``:`` and no hash-tag braces.
+        """
+        return key_parts(self.corp_id, self.user_id)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from bot.keys import key_parts
+
 STEP_COUNT = 6
 NOT_STARTED = 0
 FINISHED = STEP_COUNT + 1
@@ -56,7 +58,7 @@ class Progress:
 
     @property
     def user_key(self) -> str:
-        return f"{self.corp_id}:{self.user_id}"
+        return key_parts(self.corp_id, self.user_id)  # the same key as Incoming.user_key
 
     @property
     def started(self) -> bool:

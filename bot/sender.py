@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import redis
 
 from bot.config import Settings, longconn_settings
+from bot.keys import key_part, key_parts
 from bot.metrics import count_event
 from bot.outbox import APP, DEAD_LETTERS, MOVE_IF_PRESENT, OUTBOX_QUEUE, RESPONSE_URL, WEBHOOK, OutboxMessage
 from bot.store import Store, UserBusy, progress_key
@@ -382,7 +383,7 @@ class Sender:
             return None
         if utf8_len(message.text) > RESPONSE_URL_LIMIT:
             return None
-        user_key = message.meta.get("user_key") or f"{self.settings.corp_id}:{user}"
+        user_key = message.meta.get("user_key") or key_parts(self.settings.corp_id, user)
         try:
             with self.store.user_lock(user_key, wait=2.0):
                 progress = self.store.load(user_key)
@@ -451,8 +452,9 @@ class Sender:
         if route == APP:
             limits = []
             for user in (message.to_user or "").split("|"):
-                limits.append((f"{RATE_PREFIX}app:{user}:m", cfg.app_limit, cfg.window + cfg.margin))
-                limits.append((f"{RATE_PREFIX}app:{user}:h", cfg.app_hourly_limit, cfg.hourly_window + cfg.margin))
+                limits.append((f"{RATE_PREFIX}app:{key_part(user)}:m", cfg.app_limit, cfg.window + cfg.margin))
+                limits.append((f"{RATE_PREFIX}app:{key_part(user)}:h", cfg.app_hourly_limit,
+                               cfg.hourly_window + cfg.margin))
             return limits
         return []
 

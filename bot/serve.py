@@ -8,49 +8,62 @@ them together.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
-import re
 import signal
+import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings
+from bot.preflight import preflight
 
 
 def check(argv: list[str] | None = None) -> int:
-    """Validate settings and every data file and template the bot loads; print what is wrong."""
-    import jinja2
-    import yaml
-
+    """Validate every setting, data file and template, and reach Redis; print what is wrong (exit 2)."""
+    argparse.ArgumentParser(prog="python -m bot check", description=check.__doc__).parse_args(argv)
     try:
-        settings = load_settings()
-        from bot.guide import Guide
-        from bot.render import Renderer
-        from bot.services import load_knowledge
-
-        Guide.load(settings.guide_file)
-        from bot.config import longconn_settings
-
-        longconn_settings(settings)  # WECOM_BOT_ID / WECOM_BOT_SECRET together, WECOM_WS_URL ws:// or wss://
-        knowledge = load_knowledge(settings)
-        from bot.understand.check import unreadable_prompts
-        from bot.understand.factory import build_understander
-
-        understander = build_understander(knowledge)  # validates data/understanding and trains the model
-        env = Renderer(settings.templates_dir).env
-        for name in env.list_templates():
-            env.get_template(name)  # compiles: a syntax error names the file and line
-        unread = unreadable_prompts(settings.templates_dir, understander)
-        if unread:
-            raise ValueError("templates tell users to type phrases the bot does not understand: "
-                             + "; ".join(f"{name}: 「{phrase}」 reads as {got}" for name, phrase, got in unread))
-    except (ConfigError, ValueError, KeyError, re.error, yaml.YAMLError, jinja2.TemplateError) as exc:
+        settings, topics = preflight()
+    except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    print(f"ok: {'demo mode' if settings.demo else 'WeCom corp ' + settings.corp_id}, "
-          f"{len(knowledge.topics)} FAQ topics")
+    redis_note = "Redis reachable" if settings.redis_url else f"embedded Redis in {settings.data_dir}"
+    print(f"ok: {'demo mode' if settings.demo else 'WeCom corp ' + settings.corp_id}, {topics} FAQ topics, "
+          f"{redis_note}")
     return 0
+
+
+class AlreadyRunning(Exception):
+    """Another ``serve`` holds the port or the data folder: starting would break it (and us)."""
+
+
+def _port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise AlreadyRunning(f"port {port} on {host} is in use ({exc.strerror}): is the bot already "
+                                 f"running? Stop it, or pick another --port.") from exc
+
+
+def _lock_data_dir(data_dir: Path):
+    """Hold an exclusive lock on the data folder for as long as this serve runs (the OS drops it on exit)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    handle = (data_dir / "serve.lock").open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        handle.close()
+        raise AlreadyRunning(f"another `python -m bot serve` is using {data_dir} (its embedded Redis and "
+                             "credentials); stop it, or set BOT_DATA_DIR to another folder.") from exc
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
 
 
 def _banner(settings: Settings, port: int) -> str:
@@ -83,7 +96,8 @@ def _start_demo_longconn(settings: Settings, env: dict[str, str]):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot serve")
+    parser = argparse.ArgumentParser(prog="python -m bot serve", description="start the web processes and the "
+                                     "scheduler worker (and an embedded Redis when REDIS_URL is unset)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
@@ -91,10 +105,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     try:
-        settings = load_settings()
+        settings, _topics = preflight()  # what `check` refuses, serve refuses
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    try:
+        _port_free(args.host, args.port)
+        lock = _lock_data_dir(settings.data_dir)
+    except AlreadyRunning as exc:
+        print(f"not starting: {exc}", file=sys.stderr)
+        return 3
 
     env = dict(os.environ)
     embedded = None
@@ -106,8 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"embedded Redis: data in {settings.data_dir} (set REDIS_URL to use your own)")
     env.setdefault("BOT_DATA_DIR", str(settings.data_dir))
 
-    web = [sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-b", f"{args.host}:{args.port}",
-           "--timeout", "30", "--access-logfile", "-", "bot.app:create_app()"]
+    web = [sys.executable, "-m", "gunicorn", "-c", "python:bot.gunicorn_conf", "-w", str(args.workers),
+           "-b", f"{args.host}:{args.port}", "--access-logfile", "-", "bot.app:create_app()"]
     fake_ws = _start_demo_longconn(settings, env) if settings.demo else None
     children = [subprocess.Popen(web, env=env)]
     if not args.no_worker:
@@ -130,9 +150,14 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    died = None
     try:
-        while not stopping and all(child.poll() is None for child in children):
-            time.sleep(0.5)
+        while not stopping and died is None:
+            died = next((child for child in children if child.poll() is not None), None)
+            time.sleep(0.2)
+        if died is not None and not stopping:
+            name = "web (gunicorn)" if died is children[0] else "worker"
+            print(f"the {name} process exited (code {died.returncode}): stopping everything", file=sys.stderr)
     finally:
         stop(signal.SIGTERM, None)
         for child in children:
@@ -142,4 +167,7 @@ def main(argv: list[str] | None = None) -> int:
                 child.kill()
         if embedded is not None:
             embedded.shutdown(save=True) if hasattr(embedded, "shutdown") else None
-    return max((child.returncode or 0) for child in children) if not stopping else 0
+        lock.close()
+    if died is not None:  # a child died on its own: a failure even if it said 0 (gunicorn giving up on a port)
+        return died.returncode if died.returncode and died.returncode > 0 else 1
+    return 0

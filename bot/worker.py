@@ -163,7 +163,11 @@ class Worker:
         install(ctx)
         api = WeComAPI(self.settings.wecom_api_base, self.redis, corp_id=self.settings.corp_id,
                        secret=self.settings.app_secret, agent_id=self.settings.agent_id,
-                       timeout=self.sender_config.http_timeout)
+                       timeout=self.sender_config.http_timeout,
+                       duplicate_check_seconds=int(self.settings.seconds("APP_DUPLICATE_CHECK_SECONDS", 1800)),
+                       response_url_origins=tuple(
+                           o.strip() for o in (self.settings.get("WECOM_RESPONSE_URL_ORIGINS") or "").split(",")
+                           if o.strip()))
         sender = Sender(self.store, api, self.settings, self.sender_config, clock=self.clock,
                         leading=self.leading.is_set, identity=self.identity)
         consumer = EventConsumer(self.redis, Planner(ctx), self.identity)

@@ -8,7 +8,11 @@ from bot.app import create_app, runtime_of
 from bot.config import load_settings
 from bot.redis_conn import connect
 from bot.wecom.simulate import AppSimulator
-from tests.support import FakeClock, flush, make_env, redis_url_for_tests
+from tests.support import FakeClock, flush, make_env, redis_url_for_tests, stop_embedded
+
+
+def pytest_sessionfinish(session, exitstatus):
+    stop_embedded()  # no redis-server of ours outlives the run
 
 
 @pytest.fixture

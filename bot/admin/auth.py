@@ -7,7 +7,8 @@ Why these choices:
   ADMIN_TOKEN logs every browser out, and a leaked cookie never reveals the token;
 - one random CSRF token per session, sent back in a hidden field of every form and compared in
   constant time (synchronizer-token pattern); bearer-token API calls are GET-only and need none;
-- failed logins are counted per client address in Redis, so guessing is slow across workers too.
+- failed logins and wrong bearer tokens are counted together per client address in Redis, so
+  guessing is slow across workers and across both ways in (429 once the limit is reached).
 """
 
 from __future__ import annotations
@@ -63,8 +64,9 @@ def csrf_matches(expected: object, presented: object) -> bool:
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """Only same-site admin paths after login: never an open redirect."""
-    if target and target.startswith("/admin") and not target.startswith("//") and "\\" not in target:
+    """Only same-site admin paths after login: never an open redirect, never a header split (CR/LF)."""
+    if (target and target.startswith("/admin") and not target.startswith("//") and "\\" not in target
+            and target.isprintable() and " " not in target and len(target) <= 2000):
         return target
     return default
 

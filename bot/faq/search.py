@@ -20,6 +20,7 @@ from bot.faq.knowledge import Topic, load_topics
 from bot.faq.lexicon import Lexicon, normalize
 from bot.faq.scoring import QueryBuilder
 from bot.faq.tokenize import Analyzer
+from bot.resources import resource_dir
 
 # How often each field's tokens are repeated in a topic's document (BM25 term frequency).
 FIELD_WEIGHTS = {"title": 3, "keywords": 2, "phrasings": 1, "answer": 1, "title_en": 1, "answer_en": 1}
@@ -86,7 +87,7 @@ class KnowledgeBase:
         env = os.environ.get("KNOWLEDGE_DIR")
         if env:
             return Path(env)
-        return Path(__file__).resolve().parents[2] / "data" / "knowledge"
+        return resource_dir("data/knowledge")
 
     def _document(self, topic: Topic) -> list[str]:
         fields = {

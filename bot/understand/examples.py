@@ -9,11 +9,11 @@ from pathlib import Path
 
 import yaml
 
-from bot.config import PROJECT_ROOT
+from bot.resources import resource_dir
 from bot.understand.lexicon import UnderstandingDataError
 from bot.understand.reading import INTENTS
 
-INTENTS_FILE = PROJECT_ROOT / "data" / "understanding" / "intents.yaml"
+INTENTS_FILE = resource_dir("data/understanding") / "intents.yaml"
 QUESTION = "question"
 _NUMERALS = ["1", "2", "3", "4", "5", "6", "一", "二", "三", "四", "五", "六"]
 _ITEM_LISTS = ["1 2 3", "1和3", "1-3", "1、2、4", "二和三", "2,3", "1到4", "3 4", "1 2", "2和5", "4-6", "一二三"]

@@ -7,12 +7,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from bot.config import PROJECT_ROOT
+from bot.resources import resource_dir
 from bot.understand.examples import INTENTS_FILE, load_specs
 from bot.understand.lexicon import CONTEXT_FILE, ContextWords
 from bot.understand.understander import Understander
 
-GUIDE_FILE = PROJECT_ROOT / "data" / "guide" / "steps.yaml"
+GUIDE_FILE = resource_dir("data/guide") / "steps.yaml"
 
 
 def item_counts(guide_file: Path = GUIDE_FILE) -> dict[int, int]:

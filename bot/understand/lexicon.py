@@ -9,9 +9,9 @@ from pathlib import Path
 
 import yaml
 
-from bot.config import PROJECT_ROOT
+from bot.resources import resource_dir
 
-CONTEXT_FILE = PROJECT_ROOT / "data" / "understanding" / "context.yaml"
+CONTEXT_FILE = resource_dir("data/understanding") / "context.yaml"
 _SPACE = re.compile(r"\s+")
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import csv
 import io
+import math
+import re
 import secrets
 from collections.abc import Iterator
 from typing import Any
@@ -22,6 +24,7 @@ from flask import (
     current_app,
     flash,
     g,
+    has_request_context,
     jsonify,
     redirect,
     render_template,
@@ -30,12 +33,15 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask.sessions import SecureCookieSessionInterface
 
 from bot import metrics
 from bot.admin import auth
 from bot.admin.actions import AdminActions, Operator, UserNotFound
 from bot.admin.present import duration, iso, step_title, when, zone
 from bot.admin.queries import ALL_STEPS, OPEN_STEPS, AdminQueries, as_json
+from bot.admin.sessions import AdminSessions
+from bot.keys import key_parts
 from bot.progress import FINISHED
 from bot.runtime import Runtime
 from bot.store import UserBusy
@@ -43,6 +49,7 @@ from bot.store import UserBusy
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PUBLIC = {"admin.login", "admin.login_form"}
 PAGE_LIMIT = 50
+_ASCII_INT = re.compile(r"[0-9]{1,12}")
 MAX_LIMIT = 500
 
 
@@ -54,8 +61,19 @@ def _install(state) -> None:
     if config.get("SESSION_COOKIE_SAMESITE") is None:
         config["SESSION_COOKIE_SAMESITE"] = "Lax"
     settings = state.app.extensions["weda"].settings
-    if (settings.get("ADMIN_COOKIE_SECURE") or "").lower() in ("1", "true", "yes"):
-        config["SESSION_COOKIE_SECURE"] = True  # behind HTTPS: never send the admin cookie in clear
+    secure = (settings.get("ADMIN_COOKIE_SECURE") or "auto").strip().lower()
+    if secure in ("1", "true", "yes"):
+        config["SESSION_COOKIE_SECURE"] = True  # always, even if the app cannot tell it is behind HTTPS
+    elif secure in ("auto", ""):
+        state.app.session_interface = _SecureWhenHttps()
+
+
+class _SecureWhenHttps(SecureCookieSessionInterface):
+    """The cookie is ``Secure`` whenever the request came over HTTPS: directly, or through a proxy
+    that gunicorn trusts (``X-Forwarded-Proto`` from ``--forwarded-allow-ips``, loopback by default)."""
+
+    def get_cookie_secure(self, app) -> bool:
+        return bool(app.config.get("SESSION_COOKIE_SECURE")) or (has_request_context() and request.is_secure)
 
 
 # -- plumbing -----------------------------------------------------------------------------------------
@@ -77,22 +95,27 @@ def _is_api() -> bool:
     return request.path.startswith("/admin/api/") or request.path == "/admin/export.csv"
 
 
-def _int_arg(name: str, default: int, low: int = 0, high: int | None = None) -> int:
-    try:
-        value = int(request.args.get(name, default))
-    except ValueError:
-        value = default
-    value = max(low, value)
-    return min(value, high) if high is not None else value
+MAX_OFFSET = 10**9  # past any real list; keeps Redis ranges within its integer range
+MAX_STUCK_HOURS = 24 * 366 * 10
+
+
+def _int_arg(name: str, default: int, low: int = 0, high: int = MAX_OFFSET) -> int:
+    """A query integer in ``[low, high]``; anything else ("²", "1e3", 5,000 digits) is the default."""
+    raw = request.args.get(name, "")
+    value = int(raw) if _ASCII_INT.fullmatch(raw) else default
+    return min(max(low, value), high)
 
 
 def _stuck_after() -> float:
-    """The idle threshold: ``?hours=`` or ADMIN_STUCK_HOURS (default 24)."""
+    """The idle threshold: ``?hours=`` or ADMIN_STUCK_HOURS (default 24); finite and at most ten years."""
     default = _runtime().settings.seconds("ADMIN_STUCK_HOURS", 24.0)
     try:
-        return max(0.0, float(request.args.get("hours", default)) * 3600)
+        hours = float(request.args.get("hours", default))
     except ValueError:
-        return default * 3600
+        hours = default
+    if not math.isfinite(hours):
+        hours = default
+    return min(max(0.0, hours), MAX_STUCK_HOURS) * 3600
 
 
 def _operator() -> Operator:
@@ -114,14 +137,38 @@ def _guard():
     if not token:
         body = render_template("admin/disabled.html") if not _is_api() else '{"error": "admin disabled"}'
         return Response(body, status=503, mimetype="application/json" if _is_api() else "text/html")
+    presented = auth.bearer(request.headers.get("Authorization"))
+    if request.endpoint not in PUBLIC and presented is not None:
+        refused = _check_bearer(token, presented)
+        if refused is not None:
+            return refused
     if request.endpoint not in PUBLIC and not _authenticated(token, settings.secret_key):
-        if _is_api() or auth.bearer(request.headers.get("Authorization")) is not None:
+        if _is_api() or presented is not None:
             return Response('{"error": "unauthorized"}\n', status=401, mimetype="application/json",
                             headers={"WWW-Authenticate": 'Bearer realm="admin"'})
         return redirect(url_for("admin.login_form", next=request.full_path.rstrip("?")))
     if request.method == "POST" and not auth.csrf_matches(session.get("csrf"), request.form.get("csrf_token")):
         return _refuse(400, "The form expired or did not come from this site (CSRF check failed). "
                             "Reload the page and try again.")
+    return None
+
+
+def _throttle() -> auth.LoginThrottle:
+    return auth.LoginThrottle(_runtime().redis)
+
+
+def _sessions() -> AdminSessions:
+    return AdminSessions(_runtime().redis, _runtime().settings.seconds("ADMIN_SESSION_HOURS", 12.0) * 3600)
+
+
+def _check_bearer(token: str, presented: str) -> Response | None:
+    """Bearer guesses count with failed logins: past the limit every attempt gets 429, right or wrong."""
+    throttle, address = _throttle(), request.remote_addr or "?"
+    if throttle.blocked(address):
+        return Response('{"error": "too many failed attempts; wait 15 minutes"}\n', status=429,
+                        mimetype="application/json", headers={"Retry-After": str(throttle.window)})
+    if not auth.token_matches(token, presented):
+        throttle.failed(address)
     return None
 
 
@@ -132,6 +179,8 @@ def _authenticated(token: str, secret_key: str) -> bool:
         return request.method == "GET" and auth.token_matches(token, presented)
     if not auth.fingerprint_matches(secret_key, token, session.get("admin")):
         return False
+    if not _sessions().valid(session.get("sid")):
+        return False  # logged out (or never logged in here): the server-side session is gone
     max_age = _runtime().settings.seconds("ADMIN_SESSION_HOURS", 12.0) * 3600
     logged_in = session.get("at")
     return isinstance(logged_in, int | float) and _runtime().services.clock() - logged_in < max_age
@@ -190,7 +239,7 @@ def login_form():
 @bp.post("/login")
 def login():
     settings = _runtime().settings
-    throttle = auth.LoginThrottle(_runtime().redis)
+    throttle = _throttle()
     address = request.remote_addr or "?"
     nxt, name = request.form.get("next", ""), (request.form.get("name") or "").strip()[:40]
     if throttle.blocked(address):
@@ -204,12 +253,14 @@ def login():
     session["admin"] = auth.fingerprint(settings.secret_key, settings.admin_token or "")
     session["at"] = _runtime().services.clock()
     session["op"] = name or "admin"
+    session["sid"] = _sessions().create(session["op"])
     session["csrf"] = auth.new_csrf_token()
     return redirect(auth.safe_next(nxt, url_for("admin.funnel")), code=303)
 
 
 @bp.post("/logout")
 def logout():
+    _sessions().revoke(session.get("sid"))  # a copy of the cookie saved before now no longer works
     session.clear()
     return redirect(url_for("admin.login_form"), code=303)
 
@@ -229,7 +280,7 @@ def pending():
 
 def _stuck_args() -> dict[str, Any]:
     step = request.args.get("step", "")
-    steps = [int(step)] if step.isdigit() and int(step) in ALL_STEPS else list(OPEN_STEPS)
+    steps = [int(step)] if _ASCII_INT.fullmatch(step) and int(step) in ALL_STEPS else list(OPEN_STEPS)
     sort = request.args.get("sort", "idle")
     return {
         "idle_seconds": _stuck_after(),
@@ -253,7 +304,7 @@ def stuck():
 def users():
     q = (request.args.get("q") or "").strip()
     if q:
-        key = q if ":" in q else f"{_runtime().settings.corp_id}:{q}"
+        key = q if ":" in q else key_parts(_runtime().settings.corp_id, q)
         if _runtime().services.store.load(key) is not None:
             return redirect(url_for("admin.user", user_key=key))
         flash(f"No user {q!r}.", "error")

@@ -12,9 +12,11 @@ import json
 import re
 from typing import Any
 
+from bot.keys import key_parts
 from bot.messages import Button, Incoming
 from bot.textsplit import truncate_utf8
 from bot.wecom.envelope import CallbackRejected, Envelope
+from bot.wecom.identity import normalise_user_id
 
 TRANSPORT = "aibot"
 STREAM_MAX_BYTES = 20480  # WeCom: stream.content, UTF-8 bytes
@@ -25,6 +27,7 @@ MAX_ID_CHARS = 256  # msgid / stream id / user id longer than this is not WeCom'
 
 _UNSUPPORTED = {"image", "file", "voice", "video"}
 _FEEDBACK_TYPES = {1: "accurate", 2: "inaccurate", 3: "cancelled"}
+_FEEDBACK_TYPE = re.compile(r"[0-9]{1,3}")  # ASCII digits: "²".isdigit() is true and int() refuses it
 # "@name" at the start of the text or after whitespace, up to whitespace or the end. WeCom puts the
 # bot's @mention inside the text ("@RobotA hello"), often followed by U+2005 or a full-width space.
 _MENTION = re.compile(r"(?:^|(?<=\s))@[^\s@]+(?=\s|$)")
@@ -117,13 +120,13 @@ def _id(value: Any, what: str) -> str:
 
 def to_incoming(doc: dict[str, Any], corp_id: str, bot_names: tuple[str, ...] = ()) -> Incoming:
     """Normalise a decrypted message or event. Types the bot cannot read become "unsupported"."""
-    user = _id(_field(doc, "from", "userid"), "from.userid")
+    user = normalise_user_id(_field(doc, "from", "userid"), "from.userid")
     group = doc.get("chattype") == "group"
     common: dict[str, Any] = {
         "chat_type": "group" if group else "single",
         "chat_id": _str(doc.get("chatid")) or None,
     }
-    msgtype = doc.get("msgtype")
+    msgtype = _str(doc.get("msgtype"))  # a list or dict here is not a type (and not hashable)
     if msgtype == "event":
         return _event(doc, corp_id, user, common)
     msg_id = "m" + _id(doc.get("msgid"), "msgid")
@@ -154,7 +157,10 @@ def _event(doc: dict[str, Any], corp_id: str, user: str, common: dict[str, Any])
     # msgid is WeCom's dedupe key for events too; without it, the sender, the second and the event's
     # own fields identify one (two different clicks in the same second differ in key or task).
     msgid = doc.get("msgid")
-    msg_id = "e" + (_id(msgid, "msgid") if msgid else f":{user}:{doc.get('create_time', '')}:{kind}:{key}:{task_id}")
+    created = doc.get("create_time")
+    created = created if isinstance(created, int | str) and not isinstance(created, bool) else ""
+    fallback = ":" + key_parts(user, str(created)[:MAX_ID_CHARS], kind, key, task_id)
+    msg_id = "e" + (_id(msgid, "msgid") if msgid else fallback)
     base = {"msg_id": msg_id, "kind": "event", **common}
     if kind == "enter_chat":
         return Incoming(TRANSPORT, corp_id, user, event="welcome", **base)
@@ -166,11 +172,12 @@ def _event(doc: dict[str, Any], corp_id: str, user: str, common: dict[str, Any])
         return Incoming(TRANSPORT, corp_id, user, event="card_click", event_key=key, extra=extra, **base)
     if kind == "feedback_event":
         value = body.get("type")
-        value = int(value) if isinstance(value, str) and value.isdigit() else value
+        value = int(value) if isinstance(value, str) and _FEEDBACK_TYPE.fullmatch(value) else value
         extra = {"feedback_id": _str(body.get("id")), "content": _str(body.get("content")),
                  "reasons": body.get("inaccurate_reason_list") if isinstance(
                      body.get("inaccurate_reason_list"), list) else []}
-        label = _FEEDBACK_TYPES.get(value, str(value)) if isinstance(value, int) else "unknown"
+        known = isinstance(value, int) and not isinstance(value, bool)
+        label = _FEEDBACK_TYPES.get(value, "other") if known else "unknown"
         return Incoming(TRANSPORT, corp_id, user, event="feedback", event_key=label, extra=extra, **base)
     return Incoming(TRANSPORT, corp_id, user, event=kind or "unknown", **base)
 
@@ -178,7 +185,8 @@ def _event(doc: dict[str, Any], corp_id: str, user: str, common: dict[str, Any])
 # -- out ----------------------------------------------------------------------------------------
 def reply_ids(incoming: Incoming) -> tuple[str, str]:
     """(stream id, card task id), derived from the message id so a retried callback gets the same."""
-    digest = hashlib.sha1(f"{incoming.transport}:{incoming.msg_id}".encode()).hexdigest()[:32]
+    # The user is part of it: two users' messages never share a stream, whatever their msgids.
+    digest = hashlib.sha1(key_parts(incoming.user_key, incoming.transport, incoming.msg_id).encode()).hexdigest()[:32]
     return f"wbs-{digest}", f"wbt-{digest}"
 
 

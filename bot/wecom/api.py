@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis
 import requests
@@ -24,6 +25,9 @@ log = logging.getLogger(__name__)
 TOKEN_INVALID = {40001, 40014, 42001}  # WeCom may invalidate a token early: refetch once and retry
 RATE_LIMITED = 45009
 SYSTEM_BUSY = -1  # WeCom: "system busy, retry later"; also ours for a reply that is JSON but not an object
+MAX_DUPLICATE_CHECK = 4 * 3600  # WeCom: duplicate_check_interval at most 4 hours
+URL_NOT_ALLOWED = -2  # ours: a response_url outside WeCom's origins is never posted to (counts as refused)
+WECOM_ORIGIN = "https://qyapi.weixin.qq.com"
 # Errors that no retry fixes: bad user, bad agent, bad content, IP not allowed, bad webhook key.
 PERMANENT = {40003, 40008, 40013, 40056, 40058, 44004, 45002, 48002, 60020, 81013, 93000, 93004}
 
@@ -54,8 +58,14 @@ class WeComError(Exception):
 
 class WeComAPI:
     def __init__(self, base: str, client: redis.Redis, *, corp_id: str, secret: str | None, agent_id: int,
-                 timeout: float = 5.0, session: requests.Session | None = None) -> None:
+                 timeout: float = 5.0, session: requests.Session | None = None,
+                 response_url_origins: tuple[str, ...] = (), duplicate_check_seconds: int = 1800) -> None:
+        """``response_url_origins``: where a payload's response_url may point besides WeCom and ``base``'s
+        own origin (a callback's JSON names the URL: without the check, anyone who could get a payload
+        signed would make the worker POST our answers wherever they like)."""
         self.base = base if base.endswith("/") else base + "/"
+        self.duplicate_check_seconds = min(max(int(duplicate_check_seconds), 0), MAX_DUPLICATE_CHECK)
+        self.response_url_origins = frozenset({WECOM_ORIGIN, origin(self.base), *map(origin, response_url_origins)})
         self.redis = client
         self.corp_id = corp_id
         self.secret = secret
@@ -80,8 +90,17 @@ class WeComAPI:
 
     # -- calls --------------------------------------------------------------------------------------
     def send_app(self, to_user: str, msgtype: str, content: str) -> dict[str, Any]:
-        """``message/send`` to one or more ("u1|u2") members of the corp."""
-        body = {"touser": to_user, "msgtype": msgtype, "agentid": self.agent_id, msgtype: {"content": content}}
+        """``message/send`` to one or more ("u1|u2") members of the corp.
+
+        With WeCom's duplicate check on, a repeat of the same content to the same member within the
+        interval is dropped by WeCom: a worker killed after WeCom took a message but before it was
+        marked sent re-sends it, and the member still sees it once.
+        """
+        body: dict[str, Any] = {"touser": to_user, "msgtype": msgtype, "agentid": self.agent_id,
+                                msgtype: {"content": content}}
+        if self.duplicate_check_seconds > 0:
+            body["enable_duplicate_check"] = 1
+            body["duplicate_check_interval"] = self.duplicate_check_seconds
         for attempt in (1, 2):
             token = self.access_token(force=attempt == 2)
             try:
@@ -103,6 +122,8 @@ class WeComAPI:
         return self._post(f"{self.base}webhook/send", {"msgtype": msgtype, msgtype: payload}, params={"key": key})
 
     def post_response_url(self, url: str, content: str) -> dict[str, Any]:
+        if origin(url) not in self.response_url_origins:
+            raise WeComError(f"response_url outside WeCom's origins: {origin(url)!r}", URL_NOT_ALLOWED)
         return self._post(url, {"msgtype": "markdown", "markdown": {"content": content}})
 
     # -- the access token -----------------------------------------------------------------------------
@@ -153,3 +174,16 @@ class WeComAPI:
             raise WeComError(f"{'/'.join(path)}: errcode {errcode} {data.get('errmsg', '')}".strip(), errcode)
         log.debug("%s %s ok in %.0f ms", method, "/".join(path), (time.monotonic() - started) * 1000)
         return data
+
+
+def origin(url: str) -> str:
+    """``scheme://host[:port]``, lower-cased; "" for what is not an http(s) URL."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return ""
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+        return ""
+    default = {"http": 80, "https": 443}[parts.scheme]
+    return f"{parts.scheme}://{parts.hostname.lower()}" + (f":{port}" if port and port != default else "")

@@ -2,61 +2,118 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
 from xml.parsers.expat import ExpatError
 
 import xmltodict
 from wechatpy.replies import TextReply
-from wechatpy.work import parse_message
 
+from bot.keys import key_parts
 from bot.messages import Incoming
 from bot.wecom.envelope import CallbackRejected, Envelope, SignedQuery
+from bot.wecom.identity import normalise_user_id
 
 TRANSPORT = "app"
 TEXT_REPLY_MAX_BYTES = 2048  # WeCom cuts a text message past this; the pipeline sends the rest
 _WELCOME_EVENTS = {"enter_agent", "subscribe"}
+MAX_ELEMENTS = 256  # WeCom's callbacks have a few dozen at most
+_MSG_ID = re.compile(r"[0-9]{1,20}")  # WeCom's MsgId: a 64-bit number
+
+
+def _parse(xml: str | bytes, what: str) -> dict[str, Any]:
+    """The document's ``<xml>`` element as a dict, or CallbackRejected (400).
+
+    Elements are counted first, at C speed: WeCom's documents have a few dozen, and a hostile one
+    with thousands of nested elements would otherwise cost milliseconds of parsing (and a
+    RecursionError wherever the deep result is printed).
+    """
+    text = xml.decode("utf-8", "replace") if isinstance(xml, bytes) else xml
+    if _too_many_elements(text):
+        raise CallbackRejected(f"{what} has more than {MAX_ELEMENTS} XML elements")
+    try:
+        doc = xmltodict.parse(xml, disable_entities=True)
+    except (ExpatError, ValueError, TypeError, RecursionError) as exc:
+        raise CallbackRejected(f"{what} is not valid XML ({type(exc).__name__})") from exc
+    root = doc.get("xml") if isinstance(doc, dict) else None
+    if not isinstance(root, dict):
+        raise CallbackRejected(f"{what} has no <xml> element")
+    return root
+
+
+def _too_many_elements(text: str) -> bool:
+    """More than MAX_ELEMENTS start tags outside CDATA (a user's text may hold any number of "<")."""
+    if text.count("<") <= MAX_ELEMENTS:
+        return False
+    count, i = 0, 0
+    while (j := text.find("<", i)) >= 0:
+        if text.startswith("<![CDATA[", j):
+            end = text.find("]]>", j)
+            if end < 0:
+                return False  # unterminated: expat refuses it
+            i = end + 3
+            continue
+        if text[j + 1:j + 2] not in ("/", "!", "?", ""):
+            count += 1
+            if count > MAX_ELEMENTS:
+                return True
+        i = j + 1
+    return False
 
 
 def encrypted_field(body: bytes) -> str:
     """The <Encrypt> of a callback body; any malformed body is the sender's fault (400)."""
-    try:
-        doc = xmltodict.parse(body, disable_entities=True)
-    except (ExpatError, ValueError, TypeError) as exc:
-        raise CallbackRejected(f"body is not valid XML ({type(exc).__name__})") from exc
-    xml = doc.get("xml") if isinstance(doc, dict) else None
-    encrypted = xml.get("Encrypt") if isinstance(xml, dict) else None
+    encrypted = _parse(body, "body").get("Encrypt")
     if not isinstance(encrypted, str) or not encrypted:
         raise CallbackRejected("body has no <Encrypt>")
     return encrypted
 
 
+def _text(raw: dict[str, Any], name: str) -> str:
+    """A field read as text; nested elements where WeCom puts text are the sender's fault (400)."""
+    value = raw.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise CallbackRejected(f"<{name}> is not text")
+    return value
+
+
 def to_incoming(plaintext: str, corp_id: str) -> Incoming:
-    """Normalise a decrypted message or event; unknown types become "unsupported"."""
-    try:
-        msg = parse_message(plaintext)
-    except (ExpatError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise CallbackRejected(f"decrypted payload is not a WeCom message ({type(exc).__name__})") from exc
-    if msg is None:
+    """Normalise a decrypted message or event; unknown types become "unsupported".
+
+    Fields are read from the parsed document and checked to be text (wechatpy's message classes
+    convert lazily, ``int("abc")`` for a MsgId, and nested elements would reach ``str()`` of a dict).
+    """
+    if not plaintext:
         raise CallbackRejected("empty decrypted payload")
-    user = str(getattr(msg, "source", "") or "")
-    if not user:
-        raise CallbackRejected("message has no FromUserName")
-    raw = msg._data
-    if msg.type == "text":
-        return Incoming(TRANSPORT, corp_id, user, msg_id=f"m{msg.id}", text=str(msg.content or ""))
-    if msg.type == "event":
-        event = str(raw.get("Event", "")).lower()
-        key = str(raw.get("EventKey") or "")
+    raw = _parse(plaintext, "decrypted payload")
+    msg_type = _text(raw, "MsgType").lower()
+    if not msg_type:
+        raise CallbackRejected("decrypted payload is not a WeCom message (no <MsgType>)")
+    user = normalise_user_id(_text(raw, "FromUserName") or None, "FromUserName")
+    msg_id = _text(raw, "MsgId")
+    if msg_id and not _MSG_ID.fullmatch(msg_id):
+        raise CallbackRejected("<MsgId> is not a number")
+    created = _text(raw, "CreateTime")
+    if msg_type == "text":
+        if not msg_id:
+            raise CallbackRejected("text message has no <MsgId>")
+        return Incoming(TRANSPORT, corp_id, user, msg_id=f"m{int(msg_id)}", text=_text(raw, "Content"))
+    if msg_type == "event":
+        event = _text(raw, "Event").lower()
+        key = _text(raw, "EventKey")
         # Events have no MsgId: the sender, the second and the event's own fields identify one.
-        msg_id = "e{}:{}:{}:{}:{}".format(user, raw.get("CreateTime", ""), event, key, raw.get("TaskId", ""))
+        event_id = "e" + key_parts(user, created, event, key, _text(raw, "TaskId"))
         if event in _WELCOME_EVENTS:
-            return Incoming(TRANSPORT, corp_id, user, msg_id=msg_id, kind="event", event="welcome")
+            return Incoming(TRANSPORT, corp_id, user, msg_id=event_id, kind="event", event="welcome")
         if event in ("template_card_event", "click"):
-            return Incoming(TRANSPORT, corp_id, user, msg_id=msg_id, kind="event", event="card_click",
+            return Incoming(TRANSPORT, corp_id, user, msg_id=event_id, kind="event", event="card_click",
                             event_key=key)
-        return Incoming(TRANSPORT, corp_id, user, msg_id=msg_id, kind="event", event=event)
+        return Incoming(TRANSPORT, corp_id, user, msg_id=event_id, kind="event", event=event)
     # Without a MsgId, the sender, the second and the type identify a message, so retries still dedupe.
-    msg_id = f"m{raw.get('MsgId')}" if raw.get("MsgId") else f"u{user}:{raw.get('CreateTime', '')}:{msg.type}"
-    return Incoming(TRANSPORT, corp_id, user, msg_id=msg_id, kind="unsupported")
+    other_id = f"m{int(msg_id)}" if msg_id else "u" + key_parts(user, created, msg_type)
+    return Incoming(TRANSPORT, corp_id, user, msg_id=other_id, kind="unsupported")
 
 
 def reply_xml(envelope: Envelope, incoming: Incoming, text: str, query: SignedQuery) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import re
 import struct
 import time
 from collections.abc import Callable, Mapping
@@ -21,6 +22,9 @@ from wechatpy.work.crypto import PrpCrypto
 from wechatpy.work.exceptions import InvalidCorpIdException
 
 from bot.config import CallbackCredentials
+
+# ASCII digits only: str.isdigit() also accepts "²" or "١٢٣", which int() then refuses.
+_TIMESTAMP = re.compile(r"[0-9]{1,16}")
 
 
 class CallbackRejected(Exception):
@@ -49,6 +53,8 @@ class SignedQuery:
             raise CallbackRejected(f"missing query parameter(s): {', '.join(missing)}")
         if len(values["msg_signature"]) > 64 or len(values["nonce"]) > 64 or len(values["timestamp"]) > 16:
             raise CallbackRejected("query parameter too long")
+        if not _TIMESTAMP.fullmatch(values["timestamp"]):
+            raise CallbackRejected("timestamp is not a number")
         return cls(values["msg_signature"], values["timestamp"], values["nonce"])
 
 
@@ -84,7 +90,7 @@ class Envelope:
         return _get_signature(self.token, timestamp, nonce, encrypted)
 
     def _check(self, query: SignedQuery, encrypted: str) -> None:
-        if not query.timestamp.isdigit():
+        if not _TIMESTAMP.fullmatch(query.timestamp):
             raise CallbackRejected("timestamp is not a number")
         expected = self.signature(query.timestamp, query.nonce, encrypted)
         if not hmac.compare_digest(expected.encode(), query.signature.encode()):

@@ -1,0 +1,26 @@
+"""gunicorn settings for the web process (``gunicorn -c python:bot.gunicorn_conf 'bot.app:create_app()'``).
+
+Why gevent workers: a sync worker is held by one connection from its first byte to its last, so two
+clients that send headers (or a body) a byte a second take two sync workers for up to the 30 s
+timeout, and WeCom gives up on every callback after 5 s. A gevent worker parks each connection in
+a greenlet while it waits for bytes and answers the others meanwhile; bench/slow_clients.py shows
+50 such connections open while signed callbacks are still answered in milliseconds. Each worker
+still runs one request's Python at a time, so ``WEB_CONCURRENCY`` (default 2, one per core) keeps
+the multi-core throughput. In production put a buffering reverse proxy in front anyway (README).
+"""
+
+from __future__ import annotations
+
+import os
+
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8080')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = os.environ.get("WEB_WORKER_CLASS", "gevent")
+worker_connections = int(os.environ.get("WEB_WORKER_CONNECTIONS", "1000"))  # open connections per worker
+timeout = 30
+graceful_timeout = 10
+keepalive = 5
+# Small limits on what a request may be before the app sees it: WeCom's callbacks are tiny.
+limit_request_line = 4096
+limit_request_fields = 50
+limit_request_field_size = 8190
