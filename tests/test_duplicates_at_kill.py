@@ -31,6 +31,7 @@ def test_a_kill_mid_send_shows_no_reminder_twice_with_wecoms_duplicate_check(clu
     wecom.fail("late", count=IN_FLIGHT, delay=6.0)  # taken by WeCom at once, answered only after the kill
     for user in USERS:  # all due before the worker starts: its sender threads take them at once
         cluster.say("我提交了认证", user=user)
+        cluster.say("是", user=user)  # before step 3 the bot asks once whether the steps before it are done
     first = cluster.start_worker()
     cluster.leader()
     wait_for(lambda: len([r for r in wecom.calls("message/send") if r.fault == "late"]) == IN_FLIGHT, 30,
@@ -44,7 +45,7 @@ def test_a_kill_mid_send_shows_no_reminder_twice_with_wecoms_duplicate_check(clu
              "every user's check", cluster)
     wait_for(lambda: not any(redis_client.exists(k) for k in (OUTBOX_QUEUE, PROCESSING, DELAYED)), 30,
              "the outbox drained (what the dead worker held is re-sent once its claim runs out)", cluster)
-    assert {r.body["touser"] for r in wecom.delivered("message/send") if "认证应已完成" in r.content} == set(USERS)
+    assert {r.body["touser"] for r in wecom.delivered("message/send") if "你提交服务商认证" in r.content} == set(USERS)
     seen = Counter((r.body["touser"], r.content) for r in wecom.delivered("message/send"))
     posted = Counter((r.body["touser"], r.content) for r in wecom.calls("message/send"))
     assert sum(posted.values()) - len(posted) == IN_FLIGHT  # the ones in flight were posted again either way
