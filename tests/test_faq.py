@@ -10,14 +10,16 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.faq import KnowledgeBase, KnowledgeError, SearchResult, Topic
+from bot.faq import KnowledgeBase, KnowledgeError, SearchResult, Topic, fusion
 from bot.faq.cli import main as cli_main
 from bot.faq.codes import expand_code_spec, find_codes, find_step
-from bot.faq.evaluate import evaluate, read_cases
+from bot.faq.evaluate import evaluate, evaluate_splits, format_report, read_cases
+from bot.faq.semantic import MAX_EMBED_CHARS, MAX_EMBED_TOKENS, Embedder
 
 ROOT = Path(__file__).resolve().parents[1]
 EVAL = ROOT / "tests" / "data" / "faq_eval.tsv"
@@ -338,7 +340,7 @@ def test_step_named_in_text_is_a_hint_not_a_word(kb: KnowledgeBase) -> None:
         ("yuanshi id zai na li", "find_original_id"),  # pinyin
         ("quan wang fa bu yao duo jiu", "full_release_duration"),  # pinyin, syllables apart
         ("chuantong moshi haishi yunfuwu moshi", "dev_mode_traditional"),
-        ("白明单怎么填", "ip_whitelist_3rd"),  # homophone typo
+        ("第三方平台白明单怎么填", "ip_whitelist_3rd"),  # homophone typo
         ("全网法布要多久", "full_release_duration"),
         ("小程序代码上传秘钥在哪下载", "code_upload_key_where"),  # 秘钥 / 密钥
         ("appsecert forgot", "appsecret_get_reset"),  # English typo
@@ -495,3 +497,189 @@ def test_cli_reports_broken_knowledge(monkeypatch: pytest.MonkeyPatch, tmp_path:
     monkeypatch.setattr("sys.stderr", err)
     assert cli_main(["--dir", str(tmp_path)]) == 2
     assert "bad.yaml" in err.getvalue()
+
+
+# ---------------------------------------------------------------- fusion and calibration
+
+
+def test_fusion_mixes_normalised_lexical_and_semantic_evidence() -> None:
+    bm25 = np.array([8.0, 4.0, 0.0])
+    cosines = np.array([0.80, 0.90, 0.85])
+    lexical_only = fusion.fuse(bm25, None)
+    assert lexical_only.tolist() == [1.0, 0.5, 0.0]
+    fused = fusion.fuse(bm25, cosines)
+    assert fused.shape == (3,) and ((fused >= 0) & (fused <= 1)).all()
+    # the semantic favourite gains on the lexical one, the topic with no word in common gets something
+    assert fused[1] - fused[0] > lexical_only[1] - lexical_only[0]
+    assert fused[2] > 0
+    assert fusion.fuse(np.zeros(3), None).tolist() == [0.0, 0.0, 0.0]
+
+
+def test_decision_needs_a_margin_as_well_as_a_score() -> None:
+    clear = fusion.decide(0.9, np.array([1.0, 0.5, 0.2]), 0)
+    tie = fusion.decide(0.9, np.array([1.0, 0.99, 0.2]), 0)
+    weak = fusion.decide(0.05, np.array([1.0, 0.5, 0.2]), 0)
+    middling = fusion.decide(fusion.ANSWER_THRESHOLD - 0.01, np.array([1.0, 0.2]), 0)
+    assert clear.action == fusion.ANSWER and clear.margin == pytest.approx(0.5)
+    assert tie.action == fusion.SUGGEST  # sure it is one of two: ask, don't guess
+    assert weak.action == fusion.DECLINE
+    assert middling.action == fusion.SUGGEST
+
+
+def test_ambiguous_question_suggests_until_the_step_decides(kb: KnowledgeBase) -> None:
+    # Two topics are about an IP whitelist: without context the bot asks which one is meant.
+    unsure = kb.search("白明单在哪填")
+    assert unsure.decision == "suggest" and not unsure.confident and unsure.topic is None
+    offered = {t.id for t in [unsure.best_guess, *unsure.alternatives] if t}
+    assert {"ip_whitelist_3rd", "code_upload_ip_whitelist"} <= offered
+    assert unsure.score >= fusion.ANSWER_THRESHOLD  # the score was high enough; the margin was not
+    on_step1 = kb.search("白明单在哪填", step=1)
+    assert on_step1.confident and on_step1.topic.id == "ip_whitelist_3rd"
+    assert kb.search("白明单在哪填", step=4).best_guess.id == "code_upload_ip_whitelist"
+
+
+def test_declined_question_offers_nothing(kb: KnowledgeBase) -> None:
+    res = kb.search("今天天气怎么样")
+    assert res.decision == "decline"
+    assert res.topic is None and res.best_guess is None and res.alternatives == []
+    assert res.candidates  # the ranking is still there for staff tools and the evaluation
+
+
+SMALL_TOPICS = {
+    "refund": Topic(
+        id="refund", step=None, title_zh="申请退款", title_en="Requesting a refund", answer_zh="在订单页点退款。",
+        answer_en="Use the order page.", source="https://example.com/refund", keywords=("退款", "退钱"),
+    ),
+    "password": Topic(
+        id="password", step=None, title_zh="修改登录密码", title_en="Changing the login password",
+        answer_zh="在设置里改。", answer_en="In settings.", source="https://example.com/pw", keywords=("改密码",),
+    ),
+    "invoice": Topic(
+        id="invoice", step=None, title_zh="开具发票", title_en="Issuing an invoice", answer_zh="在账单页申请。",
+        answer_en="On the billing page.", source="https://example.com/inv", keywords=("发票",),
+    ),
+}
+
+
+def test_semantic_evidence_ranks_a_paraphrase_words_cannot_reach() -> None:
+    question = "how do I get my money back"  # no word in common with any topic
+    lexical = KnowledgeBase(SMALL_TOPICS, embedder=False).search(question)
+    fused = KnowledgeBase(SMALL_TOPICS).search(question)
+    assert lexical.candidates == [] and lexical.decision == "decline"
+    assert fused.candidates[0].id == "refund"
+
+
+def test_exact_code_needs_no_embedding_and_repeats_are_cached(kb: KnowledgeBase) -> None:
+    embedder = kb.embedder
+    assert embedder is not None
+    before = embedder.queries_computed
+    assert kb.search(f"调接口报 errcode 61004 了，是什么意思 q={before}").topic.id == "err_61004"
+    assert kb.search("返回 access clientip is not registered 咋整").topic.id == "err_61004"
+    assert embedder.queries_computed == before
+    question = f"服务商那个认证的凭证到底交哪个 #{before}"
+    kb.search(question)
+    once = embedder.queries_computed
+    kb.search(question)
+    assert once == before + 1 and embedder.queries_computed == once
+
+
+def test_pinyin_questions_are_left_to_the_words(kb: KnowledgeBase) -> None:
+    embedder = kb.embedder
+    before = embedder.queries_computed
+    res = kb.search("quanxianji xuan naxie ya")
+    assert embedder.queries_computed == before
+    assert res.best_guess is not None and res.best_guess.id == "permission_sets_needed"
+
+
+# ---------------------------------------------------------------- taught phrasings
+
+
+def test_with_phrasings_returns_a_new_base_that_knows_the_phrasing(kb: KnowledgeBase) -> None:
+    question = "老板让我搞的那个东西一直报红"
+    assert not kb.search(question).confident
+    taught = kb.with_phrasings({"full_release_fail_debug": [question, " ", question], "no_such_topic": ["x"]})
+    res = taught.search(question)
+    assert res.confident and res.topic.id == "full_release_fail_debug"
+    assert taught.topics["full_release_fail_debug"].phrasings[-1] == question
+    assert taught.topics["full_release_fail_debug"].phrasings.count(question) == 1
+    assert "no_such_topic" not in taught.topics
+    assert question not in kb.topics["full_release_fail_debug"].phrasings  # the old base is unchanged
+    assert not kb.search(question).confident
+
+
+def test_with_phrasings_reuses_the_model_and_embeds_only_new_passages(kb: KnowledgeBase) -> None:
+    embedder = kb.embedder
+    before = embedder.passages_computed
+    again = kb.with_phrasings({})
+    assert embedder.passages_computed == before and again.embedder is embedder
+    kb.with_phrasings({"err_40013": [f"新教的问法 {before}"]})
+    # the new phrasing, and the topic's whole passage that now includes it
+    assert embedder.passages_computed == before + 2
+
+
+def test_embeddings_survive_a_restart_through_the_disk_cache(tmp_path: Path) -> None:
+    first = Embedder(tmp_path)
+    KnowledgeBase(SMALL_TOPICS, embedder=first)
+    assert first.passages_computed > 0 and list(tmp_path.glob("*.npz"))
+    second = Embedder(tmp_path)
+    fresh = KnowledgeBase(SMALL_TOPICS, embedder=second)
+    assert second.passages_computed == 0
+    assert fresh.search("修改登录密码").best_guess.id == "password"
+    (next(tmp_path.glob("*.npz"))).write_bytes(b"not a numpy file")
+    third = Embedder(tmp_path)
+    KnowledgeBase(SMALL_TOPICS, embedder=third)  # a damaged cache is recomputed, not fatal
+    assert third.passages_computed > 0
+
+
+# ---------------------------------------------------------------- long and hostile input
+
+HOSTILE = [
+    "权限集" * 3334,  # 10,002 characters
+    "x" * 10_000,
+    "😀🙏🔥💯" * 50,
+    "🤔",
+    "ERROR 2026-12-01 12:00:01 [main] c.t.Api - request failed\n"
+    '{"errcode":40001,"errmsg":"invalid credential, access_token is invalid or not latest","rid":"6f0a-1b2c"}\n'
+    "\tat com.example.Api.call(Api.java:42)\n" * 40,
+    "第三方平台 ticket ✅ 收不到 🤯 ночь 夜 تذكرة チケット 티켓",
+    "\u200b\u200d\ufeff",
+    "<script>alert(1)</script>' OR 1=1 --",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_long_and_hostile_input_gets_an_answer_or_a_decline(kb: KnowledgeBase, text: str) -> None:
+    res = kb.search(text)
+    assert res.decision in ("answer", "suggest", "decline")
+    assert 0.0 <= res.score <= 1.0
+    assert res.confident == (res.decision == "answer") == (res.topic is not None)
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_embedded_text_is_capped(kb: KnowledgeBase, text: str) -> None:
+    fitted = kb.embedder.fit(text)
+    assert len(fitted) <= MAX_EMBED_CHARS
+    assert kb.embedder.token_count(fitted) <= MAX_EMBED_TOKENS or len(fitted) <= 8
+
+
+# ---------------------------------------------------------------- real-question file format
+
+
+def test_eval_reads_splits_alternatives_and_urls(tmp_path: Path, kb: KnowledgeBase) -> None:
+    path = write(
+        tmp_path,
+        "real.tsv",
+        "question\ttopic_id\tsplit\turl\n"
+        "errcode 61004 怎么办\terr_61004\tdev\thttps://example.com/1\n"
+        "AppSecret 忘了\terr_40125|appsecret_get_reset\tdev\thttps://example.com/2\n"
+        "今天天气怎么样\t\tholdout\thttps://example.com/3\n",
+    )
+    cases = read_cases(path)
+    assert [c.split for c in cases] == ["dev", "dev", "holdout"]
+    assert cases[1].accepted == ("err_40125", "appsecret_get_reset") and cases[1].url == "https://example.com/2"
+    assert cases[2].accepted == () and cases[2].expected is None
+    reports = evaluate_splits(kb, cases)
+    assert list(reports) == ["dev", "holdout"]
+    assert reports["dev"].on_topic == 2 and reports["dev"].top1_accuracy == 1.0
+    assert reports["holdout"].off_topic == 1 and reports["holdout"].off_topic_rejection == 1.0
+    assert "misses" not in format_report(reports["holdout"], misses=False)

@@ -18,9 +18,9 @@ import numpy as np
 LEXICAL_WEIGHT = 0.7  # share of the fused score that comes from BM25
 DENSE_FLOOR_RANK = 10  # the 10th best cosine maps to 0: cosines of e5 are all high, only the gap means something
 DENSE_LOW, DENSE_HIGH = 0.80, 0.92  # cosine (topic score) mapped to 0 and 1 of semantic confidence
-LEXICAL_SHARE = 0.75  # share of the lexical confidence in the calibrated one
+LEXICAL_SHARE = 0.9  # share of the lexical confidence in the calibrated one
 ANSWER_THRESHOLD = 0.5  # calibrated confidence needed to answer
-AMBIGUITY_MARGIN = 0.08  # ... and this lead of the fused score over the runner-up
+AMBIGUITY_MARGIN = 0.05  # ... and this lead of the fused score over the runner-up
 SUGGEST_THRESHOLD = 0.2  # below this nothing is offered: the question is not ours
 
 ANSWER, SUGGEST, DECLINE = "answer", "suggest", "decline"

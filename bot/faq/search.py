@@ -25,7 +25,7 @@ from bot.faq.knowledge import Topic, load_topics
 from bot.faq.lexicon import Lexicon, normalize
 from bot.faq.scoring import Query, QueryBuilder
 from bot.faq.semantic import Embedder, TopicVectors, shared_embedder
-from bot.faq.tokenize import Analyzer
+from bot.faq.tokenize import Analyzer, is_cjk, split_pinyin
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +195,7 @@ class KnowledgeBase:
 
     def _cosines(self, text: str, query: Query, scores: np.ndarray) -> np.ndarray | None:
         """Embedding evidence, unless the words alone already settle the answer (saves ~15 ms)."""
-        if self._vectors is None or self.embedder is None:
+        if self._vectors is None or self.embedder is None or _typed_in_pinyin(query_words(text)):
             return None
         if scores.size and scores.max() > 0:
             best = int(np.argmax(scores))
@@ -224,7 +224,7 @@ class KnowledgeBase:
             topic=top if answer else None,
             score=score,
             confident=answer,
-            alternatives=close[1 : 1 + MAX_ALTERNATIVES],
+            alternatives=close[1 : 1 + MAX_ALTERNATIVES] if answer else close[:MAX_ALTERNATIVES],
             best_guess=top,
             decision=decision.action,
             candidates=candidates,
@@ -280,3 +280,20 @@ class KnowledgeBase:
             decision=fusion.ANSWER,
             candidates=[top, *alts][:MAX_CANDIDATES],
         )
+
+
+_LATIN_WORD_RE = re.compile(r"[a-z]+")
+
+
+def query_words(text: str) -> list[str] | None:
+    """The latin words of a question without Chinese characters (None when it has some)."""
+    text = normalize(text[:MAX_QUERY_CHARS])
+    return None if is_cjk(text) else _LATIN_WORD_RE.findall(text)
+
+
+def _typed_in_pinyin(words: list[str] | None) -> bool:
+    """"quanxianji xuan naxie": the model reads pinyin as noise, so only the words count."""
+    if not words:
+        return False
+    pinyin = [w for w in words if len(w) >= 3 and split_pinyin(w)]
+    return len(pinyin) >= 0.6 * len(words)

@@ -63,7 +63,8 @@ class Embedder:
         self._passages: dict[str, np.ndarray] = {}
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._disk_loaded = False
-        self.passages_computed = 0  # for tests and the benchmark: how much work a load really did
+        self.passages_computed = 0  # for tests and the benchmark: how much work the model really did
+        self.queries_computed = 0
 
     # ----------------------------------------------------------------- model
     def _ensure_model(self):
@@ -75,6 +76,16 @@ class Embedder:
             self._model = E5(num_threads=self.threads)
             self._tag = _model_tag()
         return self._model
+
+    def fit(self, text: str, is_query: bool = True) -> str:
+        """What of ``text`` is actually embedded (see MAX_EMBED_CHARS / MAX_EMBED_TOKENS)."""
+        with self._lock:
+            return self._fit(self._ensure_model(), text, is_query)
+
+    def token_count(self, text: str, is_query: bool = True) -> int:
+        """Model tokens of ``text`` (with the prefix and special tokens)."""
+        with self._lock:
+            return int(self._ensure_model().token_count(text, is_query))
 
     def _fit(self, model, text: str, is_query: bool) -> str:
         """Cut ``text`` to the characters and tokens an embedding is worth (attention is quadratic)."""
@@ -93,6 +104,7 @@ class Embedder:
                 return hit
             model = self._ensure_model()
             vector = np.asarray(model.query(self._fit(model, text, True)), dtype=np.float32)
+            self.queries_computed += 1
             self._queries[text] = vector
             if len(self._queries) > QUERY_CACHE_SIZE:
                 self._queries.popitem(last=False)
