@@ -5,9 +5,11 @@ No Redis: the FAQ is pure Python over the files in data/knowledge/.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -683,3 +685,18 @@ def test_eval_reads_splits_alternatives_and_urls(tmp_path: Path, kb: KnowledgeBa
     assert reports["dev"].on_topic == 2 and reports["dev"].top1_accuracy == 1.0
     assert reports["holdout"].off_topic == 1 and reports["holdout"].off_topic_rejection == 1.0
     assert "misses" not in format_report(reports["holdout"], misses=False)
+
+
+def test_background_embedding_answers_from_words_until_ready(tmp_path: Path) -> None:
+    topics = {
+        f"t{n}": dataclasses.replace(SMALL_TOPICS["refund"], id=f"t{n}", phrasings=(f"第{n}种退款问法",))
+        for n in range(30)
+    }  # 90+ passages, none cached in tmp_path: more than a caller should wait for
+    embedder = Embedder(tmp_path)
+    kb = KnowledgeBase(topics, embedder=embedder, background=True)
+    kb.search("退款")  # never blocks, never fails while the thread works
+    for _ in range(600):
+        if kb.semantic_ready:
+            break
+        time.sleep(0.1)
+    assert kb.semantic_ready and embedder.passages_computed >= 60

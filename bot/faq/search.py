@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import os
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ ALT_MIN_RATIO = 0.3  # alternatives must score at least this share of the best
 MAX_ALTERNATIVES = 3
 MAX_CANDIDATES = 5
 MAX_QUERY_CHARS = 600  # pasted logs: codes are searched in full, words only here
+SYNC_PASSAGES = 50  # with background=True, more uncached passages than this are embedded in a thread
 LEXICAL_SURE = 0.85  # lexical confidence at which the embedding cannot change the answer: skip it
 # "1. ", "2、" at the start of an answer line: list numbering, not a number the user would type.
 _LIST_NUMBER_RE = re.compile(r"^\s*\d{1,2}[.、)）]\s*|(?<![\w.])\d{1,2}[)）]\s", re.MULTILINE)
@@ -80,9 +82,14 @@ class KnowledgeBase:
         *,
         embedder: Embedder | bool | None = True,
         analyzer: Analyzer | None = None,
+        background: bool | None = None,
     ) -> None:
         """``embedder=True`` uses the process's shared model (unless FAQ_SEMANTIC=off), ``None`` or
-        ``False`` builds a lexical-only base; ``analyzer`` lets a rebuild reuse the word lists."""
+        ``False`` builds a lexical-only base; ``analyzer`` lets a rebuild reuse the word lists.
+        ``background`` (default: ``FAQ_EMBED_IN_BACKGROUND=1``) embeds uncached topic passages in a
+        thread instead of making the caller wait."""
+        if background is None:
+            background = os.environ.get("FAQ_EMBED_IN_BACKGROUND", "0") == "1"
         self.topics: dict[str, Topic] = dict(topics)
         self.lexicon = lexicon or Lexicon()
         self.analyzer = analyzer or Analyzer(self.lexicon)
@@ -108,6 +115,12 @@ class KnowledgeBase:
             embedder = shared_embedder() if semantic_enabled() else None
         self.embedder: Embedder | None = embedder or None
         self._vectors = TopicVectors(self.topics.values(), self.embedder) if self.embedder else None
+        if self._vectors is not None:
+            if background and self._vectors.missing() > SYNC_PASSAGES:
+                # A fresh machine (no disk cache) would take 10-40 s: answer from words until then.
+                threading.Thread(target=self._vectors.compute, name="faq-embed", daemon=True).start()
+            else:
+                self._vectors.compute()
 
     def with_phrasings(self, extra: dict[str, list[str]]) -> KnowledgeBase:
         """A new base whose topics also have ``extra`` phrasings (taught by staff at run time).
@@ -127,6 +140,11 @@ class KnowledgeBase:
             if added:
                 topics[topic_id] = dataclasses.replace(topic, phrasings=(*topic.phrasings, *added))
         return KnowledgeBase(topics, self.lexicon, embedder=self.embedder or False, analyzer=self.analyzer)
+
+    @property
+    def semantic_ready(self) -> bool:
+        """True once topic vectors exist (always, unless built in the background or lexical-only)."""
+        return self._vectors is not None and self._vectors.ready
 
     # ----------------------------------------------------------------- loading
     @classmethod
@@ -195,13 +213,14 @@ class KnowledgeBase:
 
     def _cosines(self, text: str, query: Query, scores: np.ndarray) -> np.ndarray | None:
         """Embedding evidence, unless the words alone already settle the answer (saves ~15 ms)."""
-        if self._vectors is None or self.embedder is None or _typed_in_pinyin(query_words(text)):
+        vectors = self._vectors
+        if vectors is None or not vectors.ready or self.embedder is None or _typed_in_pinyin(query_words(text)):
             return None
         if scores.size and scores.max() > 0:
             best = int(np.argmax(scores))
             if self._lexical_confidence(query, scores, best) >= LEXICAL_SURE:
                 return None
-        return self._vectors.scores(self.embedder.query(text))
+        return vectors.scores(self.embedder.query(text))
 
     def _lexical_confidence(self, query: Query, scores: np.ndarray, topic: int) -> float:
         """Coverage-based confidence of one topic, against the best lexical rival."""

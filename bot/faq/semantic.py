@@ -110,6 +110,11 @@ class Embedder:
                 self._queries.popitem(last=False)
             return vector
 
+    def forget_queries(self) -> None:
+        """Empty the question cache (benchmarks time the model, not the cache)."""
+        with self._lock:
+            self._queries.clear()
+
     # ----------------------------------------------------------------- passages
     def passages(self, texts: Sequence[str]) -> np.ndarray:
         """(n, 384) vectors of topic passages: from memory, the disk cache, or the model."""
@@ -126,6 +131,13 @@ class Embedder:
             if not texts:
                 return np.zeros((0, DIM), dtype=np.float32)
             return np.stack([self._passages[_key(t)] for t in texts])
+
+    def missing(self, texts: Sequence[str]) -> int:
+        """How many of ``texts`` are neither in memory nor in the disk cache."""
+        with self._lock:
+            self._tag = self._tag or _model_tag()
+            self._load_disk()
+            return len({_key(t) for t in texts} - self._passages.keys())
 
     def _path(self) -> Path | None:
         return self.cache_dir / CACHE_FILE.format(model=self._tag) if self.cache_dir else None
@@ -191,22 +203,38 @@ class TopicVectors:
     """Per-topic passage vectors; ``scores(q)`` is the cosine evidence for every topic."""
 
     def __init__(self, topics: Iterable[Topic], embedder: Embedder) -> None:
-        wholes: list[str] = []
-        parts: list[str] = []
+        self.wholes: list[str] = []
+        self.parts: list[str] = []
         owners: list[int] = []
         for n, topic in enumerate(topics):
             whole, pieces = topic_passages(topic)
-            wholes.append(whole)
-            parts.extend(pieces)
+            self.wholes.append(whole)
+            self.parts.extend(pieces)
             owners.extend([n] * len(pieces))
         self.embedder = embedder
-        self._whole = embedder.passages(wholes)
-        self._parts = embedder.passages(parts)
         self._owners = np.asarray(owners, dtype=np.int64)
-        self._count = len(wholes)
+        self._count = len(self.wholes)
+        self._whole: np.ndarray | None = None
+        self._parts: np.ndarray | None = None
+
+    def missing(self) -> int:
+        """Passages the model would have to embed (not in memory or on disk)."""
+        return self.embedder.missing([*self.wholes, *self.parts])
+
+    def compute(self) -> TopicVectors:
+        """Embed (or fetch) every passage; until then ``ready`` is False."""
+        whole = self.embedder.passages(self.wholes)
+        self._parts = self.embedder.passages(self.parts)
+        self._whole = whole
+        return self
+
+    @property
+    def ready(self) -> bool:
+        return self._whole is not None and self._parts is not None
 
     def scores(self, query: np.ndarray) -> np.ndarray:
         """Mean of the whole-topic cosine and the best short-passage cosine, per topic."""
+        assert self._whole is not None and self._parts is not None
         part = self._parts @ query
         best = np.full(self._count, -1.0, dtype=np.float32)
         np.maximum.at(best, self._owners, part)
