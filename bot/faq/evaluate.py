@@ -3,9 +3,9 @@
 Two formats are read:
 
 - ``question<TAB>expected_id`` (the project's paraphrase sets, no header);
-- a header line ``question<TAB>topic_id<TAB>split<TAB>url`` (the real questions collected from
-  public sources): ``topic_id`` may be ``a|b`` (either is right) or empty (off-topic), ``split``
-  is ``dev`` or ``holdout`` and every figure is reported per split.
+- ``question<TAB>topic_id<TAB>split<TAB>url`` (the real questions collected from public sources;
+  an optional header line names the columns): ``topic_id`` may be ``a|b`` (either is right) or
+  empty (off-topic), ``split`` is ``dev`` or ``holdout`` and every figure is reported per split.
 
 Kept in the package (not only in scripts/) so the test suite asserts the same numbers the
 script prints.
@@ -19,6 +19,7 @@ from pathlib import Path
 from bot.faq.search import KnowledgeBase, SearchResult
 
 ALL = "all"
+COLUMNS = ("question", "topic_id", "split", "url")  # the order when a file has no header line
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def read_cases(path: Path) -> list[Case]:
             continue
         if len(cells) < 2:
             raise ValueError(f"{path}: line {number}: expected question<TAB>expected_id")
-        row = dict(zip(header, cells, strict=False)) if header else {"question": cells[0], "topic_id": cells[1]}
+        row = dict(zip(header or COLUMNS, cells, strict=False))
         accepted = tuple(part.strip() for part in row.get("topic_id", "").split("|") if part.strip())
         cases.append(
             Case(

@@ -21,7 +21,14 @@ import numpy as np
 from rank_bm25 import BM25Okapi
 
 from bot.faq import fusion
-from bot.faq.codes import find_codes, find_message, find_step, message_pattern, normalize_message
+from bot.faq.codes import (
+    find_codes,
+    find_message,
+    find_step,
+    message_pattern,
+    normalize_message,
+    unknown_named_codes,
+)
 from bot.faq.knowledge import Topic, load_topics
 from bot.faq.lexicon import Lexicon, normalize
 from bot.faq.scoring import Query, QueryBuilder
@@ -195,7 +202,7 @@ class KnowledgeBase:
         if codes:
             return self._exact_result(self._code_map[codes[0]], self._rank(scores, step), codes[0])
         message = find_message(normalize(text), self._message_re)
-        if message:
+        if message and not unknown_named_codes(text, self._known_codes):
             return self._exact_result(self._message_map[message], self._rank(scores, step), None)
         cosines = self._cosines(text, query, scores)
         fused = fusion.fuse(scores, cosines)
