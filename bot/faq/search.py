@@ -44,7 +44,8 @@ BM25_B = 0.5
 THRESHOLD = fusion.ANSWER_THRESHOLD  # confidence below this -> topic=None
 CODE_CONFIDENCE = 0.98
 SHARED_CODE_MARGIN = 1.2  # another topic sharing a code must out-score the code's own topic by this
-STEP_BONUS = 1.03  # the user's current step only breaks near-ties
+STEP_BONUS = 1.03  # the user's current step only breaks near-ties (BM25 of an exact code's rivals)
+STEP_BOOST = 0.05  # ... and in the fused score ([0, 1]): more than AMBIGUITY_MARGIN, less than a clear lead
 ALT_MIN_RATIO = 0.3  # alternatives must score at least this share of the best
 MAX_ALTERNATIVES = 3
 MAX_CANDIDATES = 5
@@ -207,15 +208,14 @@ class KnowledgeBase:
         cosines = self._cosines(text, query, scores)
         fused = fusion.fuse(scores, cosines)
         if step is not None:
-            fused = fused * np.array([STEP_BONUS if self.topics[t].step == step else 1.0 for t in self._order])
+            fused = fused + np.array([STEP_BOOST if self.topics[t].step == step else 0.0 for t in self._order])
         if not fused.size or fused.max() <= 0:
             return SearchResult(topic=None, score=0.0, confident=False)
         order = [int(i) for i in np.argsort(-fused, kind="stable") if fused[i] > 0]
         best = order[0]
         lexical = self._lexical_confidence(query, scores, best)
-        decision = fusion.decide(
-            fusion.calibrate(lexical, float(cosines[best]) if cosines is not None else None), fused, best
-        )
+        cosine = float(cosines[best]) if cosines is not None else None
+        decision = fusion.decide(fusion.calibrate(lexical, cosine, fusion.lead(fused, best)), fused, best)
         return self._decided(decision, fused, order)
 
     def _cosines(self, text: str, query: Query, scores: np.ndarray) -> np.ndarray | None:
