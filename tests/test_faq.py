@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from bot.faq import KnowledgeBase, KnowledgeError, SearchResult, Topic, fusion
 from bot.faq.cli import main as cli_main
-from bot.faq.codes import expand_code_spec, find_codes, find_step
+from bot.faq.codes import expand_code_spec, find_codes, find_step, unknown_codes
 from bot.faq.evaluate import evaluate, evaluate_splits, format_report, read_cases
 from bot.faq.semantic import MAX_EMBED_CHARS, MAX_EMBED_TOKENS, Embedder
 
@@ -697,3 +697,21 @@ def test_background_embedding_answers_from_words_until_ready(tmp_path: Path) -> 
             break
         time.sleep(0.1)
     assert kb.semantic_ready and embedder.passages_computed >= 60
+
+
+def test_a_quoted_error_code_no_topic_knows_is_never_answered(kb: KnowledgeBase) -> None:
+    # The words are close to the code-commit topic, but 85086 is another error: offer, don't answer.
+    known = kb.search("提交代码审核报错 85009 怎么办")
+    assert known.confident and known.topic.id == "code_commit_85xxx"
+    for text in ("提交代码审核报错 85086 怎么办", '提交审核返回 {"errcode":85086,"errmsg":"must commit before submit"}'):
+        res = kb.search(text)
+        assert not res.confident and res.topic is None, text
+        assert res.decision in ("suggest", "decline")
+
+
+def test_unknown_codes_ignore_ids_urls_and_small_numbers() -> None:
+    known = frozenset({"61004", "-10008"})
+    assert unknown_codes("报 45009 错误", known) == ["45009"]
+    assert unknown_codes('{"errcode":40164,"errmsg":"invalid ip"}', known) == ["40164"]
+    assert unknown_codes("errcode 61004，等了 10 分钟，-10008", known) == []
+    assert unknown_codes("appid wx1234567 见 https://example.com/12345", known) == []

@@ -80,6 +80,18 @@ def unknown_named_codes(text: str, known: set[str] | frozenset[str]) -> list[str
     return [m.group(1) for m in _NAMED_CODE_RE.finditer(text) if str(int(m.group(1))) not in known]
 
 
+_BARE_CODE_RE = re.compile(r"(?<![0-9A-Za-z.:/_-])(-?\d{5,7})(?![0-9A-Za-z])")
+
+
+def unknown_codes(text: str, known: set[str] | frozenset[str]) -> list[str]:
+    """Error-code-like numbers the knowledge base does not know: named ones of any length and bare
+    5-7 digit numbers (45009, 9402203). A question about an error we have no topic for is about
+    something else, however close its words come to one of our topics."""
+    bare = [m.group(1).lstrip("-") for m in _BARE_CODE_RE.finditer(text)]
+    found = unknown_named_codes(text, known) + [c for c in bare if c not in known and f"-{c}" not in known]
+    return list(dict.fromkeys(found))
+
+
 _MESSAGE_SPLIT_RE = re.compile(r"[\s_]+")
 
 

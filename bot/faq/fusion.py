@@ -84,10 +84,13 @@ def lead(fused: np.ndarray, best: int) -> float:
     return max(0.0, float(fused[best]) - (float(others.max()) if others.size else 0.0))
 
 
-def decide(confidence: float, fused: np.ndarray, best: int) -> Decision:
-    """Answer when sure and clearly ahead, suggest when there is something to offer, else decline."""
+def decide(confidence: float, fused: np.ndarray, best: int, *, answerable: bool = True) -> Decision:
+    """Answer when sure and clearly ahead, suggest when there is something to offer, else decline.
+
+    ``answerable=False`` (the question quotes an error code no topic knows) caps it at a suggestion.
+    """
     margin = lead(fused, best)
-    if confidence >= ANSWER_THRESHOLD and margin >= AMBIGUITY_MARGIN:
+    if answerable and confidence >= ANSWER_THRESHOLD and margin >= AMBIGUITY_MARGIN:
         action = ANSWER
     elif confidence >= SUGGEST_THRESHOLD:
         action = SUGGEST

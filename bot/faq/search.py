@@ -27,6 +27,7 @@ from bot.faq.codes import (
     find_step,
     message_pattern,
     normalize_message,
+    unknown_codes,
     unknown_named_codes,
 )
 from bot.faq.knowledge import Topic, load_topics
@@ -215,7 +216,9 @@ class KnowledgeBase:
         best = order[0]
         lexical = self._lexical_confidence(query, scores, best)
         cosine = float(cosines[best]) if cosines is not None else None
-        decision = fusion.decide(fusion.calibrate(lexical, cosine, fusion.lead(fused, best)), fused, best)
+        confidence = fusion.calibrate(lexical, cosine, fusion.lead(fused, best))
+        foreign = bool(unknown_codes(text, self._known_codes))
+        decision = fusion.decide(confidence, fused, best, answerable=not foreign)
         return self._decided(decision, fused, order)
 
     def _cosines(self, text: str, query: Query, scores: np.ndarray) -> np.ndarray | None:
