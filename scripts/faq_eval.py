@@ -19,7 +19,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bot.faq import KnowledgeBase  # noqa: E402
-from bot.faq.evaluate import evaluate_splits, format_report, read_cases  # noqa: E402
+from bot.faq.evaluate import evaluate_splits, format_report, ranking_top1, read_cases  # noqa: E402
 
 DEFAULT_EVAL = ROOT / "tests" / "data" / "faq_eval.tsv"
 HIDDEN_SPLITS = ("holdout",)
@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("path", nargs="?", type=Path, help="eval file (positional form, kept for old scripts)")
     parser.add_argument("--file", "-f", type=Path, help=f"eval file (default: {DEFAULT_EVAL.relative_to(ROOT)})")
     parser.add_argument("--split", help="only this split (dev, holdout)")
+    parser.add_argument("--compare", action="store_true", help="also top-1 of lexical-only and dense-only ranking")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     path = args.file or args.path or DEFAULT_EVAL
     kb = KnowledgeBase.load(KnowledgeBase.default_dir())
@@ -41,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     for split, report in evaluate_splits(kb, cases).items():
         if split != "all":
             print(f"=== split: {split} ({report.on_topic + report.off_topic} questions)")
+        if args.compare:
+            part = [c for c in cases if c.split == split]
+            print("ranking top-1: " + ", ".join(f"{k} {v:.1%}" for k, v in ranking_top1(kb, part).items()))
         print(format_report(report, misses=split not in HIDDEN_SPLITS))
         print()
         ok = ok and report.top1_accuracy >= 0.9 and report.off_topic_rejection >= 0.8

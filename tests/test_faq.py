@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from bot.faq import KnowledgeBase, KnowledgeError, SearchResult, Topic, fusion
 from bot.faq.cli import main as cli_main
 from bot.faq.codes import expand_code_spec, find_codes, find_step, unknown_codes
-from bot.faq.evaluate import evaluate, evaluate_splits, format_report, read_cases
+from bot.faq.evaluate import evaluate, evaluate_splits, format_report, ranking_top1, read_cases
 from bot.faq.semantic import MAX_EMBED_CHARS, MAX_EMBED_TOKENS, Embedder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -682,6 +682,8 @@ def test_eval_reads_splits_alternatives_and_urls(tmp_path: Path, kb: KnowledgeBa
     assert reports["dev"].on_topic == 2 and reports["dev"].top1_accuracy == 1.0
     assert reports["holdout"].off_topic == 1 and reports["holdout"].off_topic_rejection == 1.0
     assert "misses" not in format_report(reports["holdout"], misses=False)
+    assert ranking_top1(kb, cases) == {"lexical": 1.0, "fused": 1.0, "dense": ranking_top1(kb, cases)["dense"]}
+    assert ranking_top1(kb, cases[2:]) == {}  # off-topic only: nothing to rank
 
 
 def test_background_embedding_answers_from_words_until_ready(tmp_path: Path) -> None:
@@ -703,7 +705,8 @@ def test_a_quoted_error_code_no_topic_knows_is_never_answered(kb: KnowledgeBase)
     # The words are close to the code-commit topic, but 85086 is another error: offer, don't answer.
     known = kb.search("提交代码审核报错 85009 怎么办")
     assert known.confident and known.topic.id == "code_commit_85xxx"
-    for text in ("提交代码审核报错 85086 怎么办", '提交审核返回 {"errcode":85086,"errmsg":"must commit before submit"}'):
+    quoted = '提交审核返回 {"errcode":85086,"errmsg":"must commit before submit"}'
+    for text in ("提交代码审核报错 85086 怎么办", quoted):
         res = kb.search(text)
         assert not res.confident and res.topic is None, text
         assert res.decision in ("suggest", "decline")

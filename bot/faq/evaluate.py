@@ -162,6 +162,29 @@ def evaluate(kb: KnowledgeBase, cases: list[Case]) -> Report:
     return report
 
 
+def ranking_top1(kb: KnowledgeBase, cases: list[Case]) -> dict[str, float]:
+    """Top-1 of each retriever on its own (lexical incl. exact codes, dense alone) and fused: shows
+    where the gain comes from. Dense is None when the base has no embedder."""
+    on_topic = [c for c in cases if c.accepted or c.expected]
+    if not on_topic:
+        return {}
+    lexical = KnowledgeBase(kb.topics, kb.lexicon, embedder=False, analyzer=kb.analyzer)
+    out: dict[str, float] = {}
+    for name, base in (("lexical", lexical), ("fused", kb)):
+        hits = 0
+        for case in on_topic:
+            ranked = base.search(case.question).candidates
+            hits += bool(ranked) and ranked[0].id in (case.accepted or (case.expected,))
+        out[name] = hits / len(on_topic)
+    if kb.embedder is not None and kb.semantic_ready:
+        hits = 0
+        for case in on_topic:
+            best = int(kb.semantic_scores(case.question).argmax())
+            hits += list(kb.topics)[best] in (case.accepted or (case.expected,))
+        out["dense"] = hits / len(on_topic)
+    return out
+
+
 def evaluate_splits(kb: KnowledgeBase, cases: list[Case]) -> dict[str, Report]:
     """One report per split, in the order the splits first appear."""
     splits = list(dict.fromkeys(case.split for case in cases))

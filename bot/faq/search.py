@@ -150,6 +150,12 @@ class KnowledgeBase:
                 topics[topic_id] = dataclasses.replace(topic, phrasings=(*topic.phrasings, *added))
         return KnowledgeBase(topics, self.lexicon, embedder=self.embedder or False, analyzer=self.analyzer)
 
+    def semantic_scores(self, text: str) -> np.ndarray:
+        """Cosine evidence for every topic, in ``topics`` order (evaluation and staff tools)."""
+        if self._vectors is None or self.embedder is None or not self._vectors.ready:
+            raise RuntimeError("no topic vectors (lexical-only base, or still embedding in the background)")
+        return self._vectors.scores(self.embedder.query(text))
+
     @property
     def semantic_ready(self) -> bool:
         """True once topic vectors exist (always, unless built in the background or lexical-only)."""
