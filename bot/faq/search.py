@@ -46,7 +46,7 @@ THRESHOLD = fusion.ANSWER_THRESHOLD  # confidence below this -> topic=None
 CODE_CONFIDENCE = 0.98
 SHARED_CODE_MARGIN = 1.2  # another topic sharing a code must out-score the code's own topic by this
 STEP_BONUS = 1.03  # the user's current step only breaks near-ties (BM25 of an exact code's rivals)
-STEP_BOOST = 0.05  # ... and in the fused score ([0, 1]): more than AMBIGUITY_MARGIN, less than a clear lead
+STEP_BOOST = 0.08  # ... and in the fused score ([0, 1]): more than AMBIGUITY_MARGIN, less than a clear lead
 ALT_MIN_RATIO = 0.3  # alternatives must score at least this share of the best
 MAX_ALTERNATIVES = 3
 MAX_CANDIDATES = 5

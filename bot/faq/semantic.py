@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 DIM = 384
 MAX_EMBED_CHARS = 160  # the question is at the start; a pasted log's tail only costs time
 MAX_EMBED_TOKENS = 96  # emoji and rare scripts take several tokens a character
+MAX_PASSAGE_CHARS = 1000  # topic passages are embedded once: they may be long (the model reads 512 tokens)
+MAX_PASSAGE_TOKENS = 500
 QUERY_CACHE_SIZE = 4096
 CACHE_FILE = "faq-embeddings-{model}.npz"
 
@@ -89,8 +91,9 @@ class Embedder:
 
     def _fit(self, model, text: str, is_query: bool) -> str:
         """Cut ``text`` to the characters and tokens an embedding is worth (attention is quadratic)."""
-        text = " ".join(text[:MAX_EMBED_CHARS].split())
-        while len(text) > 8 and model.token_count(text, is_query) > MAX_EMBED_TOKENS:
+        chars, tokens = (MAX_EMBED_CHARS, MAX_EMBED_TOKENS) if is_query else (MAX_PASSAGE_CHARS, MAX_PASSAGE_TOKENS)
+        text = " ".join(text[:chars].split())
+        while len(text) > 8 and model.token_count(text, is_query) > tokens:
             text = text[: int(len(text) * 0.75)]
         return text or "?"
 
@@ -173,7 +176,8 @@ class Embedder:
 
 
 def _key(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+    """Content address of a passage's vector; the cut-off limits are part of what was embedded."""
+    return hashlib.sha1(f"{MAX_PASSAGE_CHARS}:{MAX_PASSAGE_TOKENS}:{text}".encode()).hexdigest()
 
 
 _shared_lock = threading.Lock()
