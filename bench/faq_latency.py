@@ -86,14 +86,14 @@ def main(argv: list[str] | None = None) -> int:
 
     start = time.perf_counter()
     embedder = Embedder(default_cache_dir())
-    fused = KnowledgeBase(lexical.topics, lexical.lexicon, embedder=embedder)
+    fused = KnowledgeBase(lexical.topics, lexical.lexicon, embedder=embedder, background=False)
     fused_s = time.perf_counter() - start
     computed = embedder.passages_computed
     cold_s = float("nan")
     if args.cold:  # no disk cache: what a first start on a fresh machine costs (slow: 10-40 s)
         cold = Embedder(None)
         start = time.perf_counter()
-        KnowledgeBase(lexical.topics, lexical.lexicon, embedder=cold, analyzer=lexical.analyzer)
+        KnowledgeBase(lexical.topics, lexical.lexicon, embedder=cold, analyzer=lexical.analyzer, background=False)
         cold_s = time.perf_counter() - start
         del cold
     rss_fused = rss_mb()

@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compare", action="store_true", help="also top-1 of lexical-only and dense-only ranking")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     path = args.file or args.path or DEFAULT_EVAL
-    kb = KnowledgeBase.load(KnowledgeBase.default_dir())
+    kb = KnowledgeBase.load(KnowledgeBase.default_dir(), background=False)
     cases = read_cases(path)
     if args.split:
         cases = [c for c in cases if c.split == args.split]

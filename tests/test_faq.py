@@ -101,7 +101,13 @@ VALID_TOPIC = """\
 
 @pytest.fixture(scope="module")
 def kb() -> KnowledgeBase:
-    return KnowledgeBase.load(KnowledgeBase.default_dir())
+    base = KnowledgeBase.load(KnowledgeBase.default_dir())
+    for _ in range(1200):  # a fresh machine embeds the topics in the background first (10-40 s)
+        if base.semantic_ready:
+            break
+        time.sleep(0.1)
+    assert base.semantic_ready
+    return base
 
 
 def required_ids() -> list[str]:

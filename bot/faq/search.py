@@ -76,6 +76,19 @@ class SearchResult:
     candidates: list[Topic] = field(default_factory=list)
 
 
+@dataclass
+class Evidence:
+    """The features of the calibrated decision for one question (see bot.faq.fusion)."""
+
+    topic: str  # the best-ranked topic id
+    lexical: float  # its lexical confidence
+    cosine: float | None  # its cosine (None: no embedding was needed or possible)
+    lead: float  # its fused lead over the runner-up
+    foreign: bool  # the question quotes an error code no topic knows
+    fused: np.ndarray
+    order: list[int]
+
+
 def semantic_enabled() -> bool:
     """``FAQ_SEMANTIC=off`` runs lexical retrieval only (a process that cannot spare the RAM)."""
     return os.environ.get("FAQ_SEMANTIC", "on").lower() not in ("off", "0", "false", "no")
@@ -95,10 +108,11 @@ class KnowledgeBase:
     ) -> None:
         """``embedder=True`` uses the process's shared model (unless FAQ_SEMANTIC=off), ``None`` or
         ``False`` builds a lexical-only base; ``analyzer`` lets a rebuild reuse the word lists.
-        ``background`` (default: ``FAQ_EMBED_IN_BACKGROUND=1``) embeds uncached topic passages in a
-        thread instead of making the caller wait."""
+        ``background`` (default on; ``FAQ_EMBED_IN_BACKGROUND=0`` turns it off) embeds uncached topic
+        passages in a thread when there are many (a fresh machine), so a web process starts in seconds
+        and answers from the words until the vectors are ready."""
         if background is None:
-            background = os.environ.get("FAQ_EMBED_IN_BACKGROUND", "0") == "1"
+            background = os.environ.get("FAQ_EMBED_IN_BACKGROUND", "1") != "0"
         self.topics: dict[str, Topic] = dict(topics)
         self.lexicon = lexicon or Lexicon()
         self.analyzer = analyzer or Analyzer(self.lexicon)
@@ -163,10 +177,11 @@ class KnowledgeBase:
 
     # ----------------------------------------------------------------- loading
     @classmethod
-    def load(cls, directory: Path) -> KnowledgeBase:
-        """Load topics and word lists from ``directory``; raises KnowledgeError."""
+    def load(cls, directory: Path, *, background: bool | None = None) -> KnowledgeBase:
+        """Load topics and word lists from ``directory``; raises KnowledgeError. Tools that must
+        answer with the full model from the first question pass ``background=False``."""
         directory = Path(directory)
-        return cls(load_topics(directory), Lexicon.load(directory))
+        return cls(load_topics(directory), Lexicon.load(directory), background=background)
 
     @staticmethod
     def default_dir() -> Path:
@@ -212,20 +227,48 @@ class KnowledgeBase:
         message = find_message(normalize(text), self._message_re)
         if message and not unknown_named_codes(text, self._known_codes):
             return self._exact_result(self._message_map[message], self._rank(scores, step), None)
+        evidence = self._fused_evidence(text, step, query, scores)
+        if evidence is None:
+            return SearchResult(topic=None, score=0.0, confident=False)
+        confidence = fusion.calibrate(evidence.lexical, evidence.cosine, evidence.lead)
+        decision = fusion.decide(confidence, evidence.fused, evidence.order[0], answerable=not evidence.foreign)
+        return self._decided(decision, evidence.fused, evidence.order)
+
+    def evidence(self, text: str, step: int | None = None) -> Evidence | None:
+        """What the calibrated decision sees for ``text`` (None: an exact code/errmsg hit or no match).
+
+        For staff ("why did it answer that?") and for refitting the calibration (scripts/faq_calibrate.py).
+        """
+        if find_codes(text, self._known_codes):
+            return None
+        words = normalize(text[:MAX_QUERY_CHARS])
+        mentioned, rest = find_step(words)
+        analysis = self.analyzer.analyze(rest) if mentioned else None
+        if analysis is None or not analysis.units:
+            analysis = self.analyzer.analyze(words)
+        query = self._queries.build(analysis)
+        if find_message(normalize(text), self._message_re) and not unknown_named_codes(text, self._known_codes):
+            return None
+        return self._fused_evidence(text, step if step is not None else mentioned, query, self._scores(query.terms))
+
+    def _fused_evidence(self, text: str, step: int | None, query: Query, scores: np.ndarray) -> Evidence | None:
         cosines = self._cosines(text, query, scores)
         fused = fusion.fuse(scores, cosines)
         if step is not None:
             fused = fused + np.array([STEP_BOOST if self.topics[t].step == step else 0.0 for t in self._order])
         if not fused.size or fused.max() <= 0:
-            return SearchResult(topic=None, score=0.0, confident=False)
+            return None
         order = [int(i) for i in np.argsort(-fused, kind="stable") if fused[i] > 0]
         best = order[0]
-        lexical = self._lexical_confidence(query, scores, best)
-        cosine = float(cosines[best]) if cosines is not None else None
-        confidence = fusion.calibrate(lexical, cosine, fusion.lead(fused, best))
-        foreign = bool(unknown_codes(text, self._known_codes))
-        decision = fusion.decide(confidence, fused, best, answerable=not foreign)
-        return self._decided(decision, fused, order)
+        return Evidence(
+            topic=self._order[best],
+            lexical=self._lexical_confidence(query, scores, best),
+            cosine=float(cosines[best]) if cosines is not None else None,
+            lead=fusion.lead(fused, best),
+            foreign=bool(unknown_codes(text, self._known_codes)),
+            fused=fused,
+            order=order,
+        )
 
     def _cosines(self, text: str, query: Query, scores: np.ndarray) -> np.ndarray | None:
         """Embedding evidence, unless the words alone already settle the answer (saves ~15 ms)."""

@@ -43,14 +43,14 @@ def _model_tag() -> str:
 
 
 def default_cache_dir() -> Path | None:
-    """``$FAQ_CACHE_DIR``, else ``$BOT_DATA_DIR/cache``, else ``var/cache`` of this checkout;
-    ``FAQ_CACHE_DIR=off`` keeps vectors in memory only."""
+    """``$FAQ_CACHE_DIR``, else the user's cache (``$XDG_CACHE_HOME`` or ``~/.cache``)/weda-bot;
+    ``FAQ_CACHE_DIR=off`` keeps vectors in memory only. Not the bot's data dir: vectors are
+    content-addressed and shared by every process, test and checkout of this user."""
     env = os.environ.get("FAQ_CACHE_DIR")
     if env:
         return None if env.lower() in ("off", "0", "none") else Path(env)
-    data = os.environ.get("BOT_DATA_DIR")
-    root = Path(data) if data else Path(__file__).resolve().parents[2] / "var"
-    return root / "cache"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "weda-bot"
 
 
 class Embedder:
