@@ -727,3 +727,14 @@ def test_unknown_codes_ignore_ids_urls_and_small_numbers() -> None:
     assert unknown_codes('{"errcode":40164,"errmsg":"invalid ip"}', known) == ["40164"]
     assert unknown_codes("errcode 61004，等了 10 分钟，-10008", known) == []
     assert unknown_codes("appid wx1234567 见 https://example.com/12345", known) == []
+
+
+def test_evidence_explains_the_calibrated_decision(kb: KnowledgeBase) -> None:
+    assert kb.evidence("errcode 61004") is None  # exact hits skip the calibrated decision
+    assert kb.evidence("access clientip is not registered") is None
+    question = "第三方平台推送的消息签名校验一直不通过"
+    evidence = kb.evidence(question)
+    result = kb.search(question)
+    assert evidence is not None and evidence.topic == result.candidates[0].id
+    assert 0 <= evidence.lexical <= 1 and evidence.lead >= 0 and not evidence.foreign
+    assert result.score == round(fusion.calibrate(evidence.lexical, evidence.cosine, evidence.lead), 4)
