@@ -496,6 +496,7 @@ def test_cli_prints_one_json_object_per_line(monkeypatch: pytest.MonkeyPatch) ->
     assert rows[0]["topic"] == "appsecret_get_reset" and "忘" in lines[0]  # ensure_ascii=False
     assert rows[1]["topic"] is None and rows[1]["title"] is None
     assert rows[2]["topic"] == "err_61004"
+    assert [row["decision"] for row in rows] == ["answer", "decline", "answer"]
 
 
 def test_cli_reports_broken_knowledge(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ def result_json(question: str, result: SearchResult) -> dict:
         "score": result.score,
         "title": result.topic.title_zh if result.topic else None,
         "alternatives": [t.id for t in result.alternatives],
+        "decision": result.decision,  # answer | suggest | decline
     }
 
 
