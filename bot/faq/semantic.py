@@ -32,6 +32,7 @@ MAX_EMBED_TOKENS = 64  # emoji and rare scripts take several tokens a character;
 MAX_PASSAGE_CHARS = 1000  # topic passages are embedded once: they may be long (the model reads 512 tokens)
 MAX_PASSAGE_TOKENS = 500
 QUERY_CACHE_SIZE = 4096
+PASSAGE_BATCH = 16
 CACHE_FILE = "faq-embeddings-{model}.npz"
 
 
@@ -125,11 +126,17 @@ class Embedder:
             model = self._ensure_model()
             self._load_disk()
             missing = list(dict.fromkeys(t for t in texts if _key(t) not in self._passages))
-            if missing:
-                vectors = model.passage([self._fit(model, t, False) for t in missing])
-                for text, vector in zip(missing, np.atleast_2d(vectors), strict=True):
+        # In small batches, so questions of other threads get the model in between (a fresh
+        # machine embeds for tens of seconds in the background).
+        for start in range(0, len(missing), PASSAGE_BATCH):
+            batch = missing[start : start + PASSAGE_BATCH]
+            with self._lock:
+                vectors = model.passage([self._fit(model, t, False) for t in batch])
+                for text, vector in zip(batch, np.atleast_2d(vectors), strict=True):
                     self._passages[_key(text)] = np.asarray(vector, dtype=np.float32)
-                self.passages_computed += len(missing)
+                self.passages_computed += len(batch)
+        with self._lock:
+            if missing:
                 self._save_disk()
             if not texts:
                 return np.zeros((0, DIM), dtype=np.float32)
