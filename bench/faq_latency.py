@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=1, help="passes over the eval questions (fused search)")
     parser.add_argument("--every", type=int, default=2, help="use every n-th eval question (keeps the run ~30 s)")
     parser.add_argument("--cold", action="store_true", help="also time a load without the disk cache")
+    parser.add_argument("--file", type=Path, default=EVAL, help="questions to time (default: the tuning set)")
     args = parser.parse_args(argv)
     directory = KnowledgeBase.default_dir()
 
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         del cold
     rss_fused = rss_mb()
 
-    questions = [case.question for case in read_cases(EVAL)][:: args.every]
+    questions = [case.question for case in read_cases(args.file)][:: args.every]
     jieba = lexical.analyzer.jieba
 
     def segment(question: str) -> None:
@@ -117,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     jieba_ms = timed(segment, questions, 10)
     rss_end = rss_mb()
 
-    print(f"knowledge base: {len(fused.topics)} topics; {len(questions)} questions (tests/data/faq_eval.tsv)")
+    print(f"knowledge base: {len(fused.topics)} topics; {len(questions)} questions ({args.file.name})")
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (2 cores: above 2 means queueing)")
     print(f"load: lexical {lexical_s:.2f} s (jieba included); + model and topic vectors {fused_s:.2f} s "
           f"({computed} passages embedded, the rest from the disk cache); without disk cache {cold_s:.2f} s")
