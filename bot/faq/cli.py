@@ -22,6 +22,7 @@ def result_json(question: str, result: SearchResult) -> dict:
         "score": result.score,
         "title": result.topic.title_zh if result.topic else None,
         "alternatives": [t.id for t in result.alternatives],
+        "decision": result.decision,  # answer | suggest | decline
     }
 
 
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--step", type=int, default=None, help="the asker's current step (1-6), a tie-breaker")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        kb = KnowledgeBase.load(args.dir or KnowledgeBase.default_dir())
+        kb = KnowledgeBase.load(args.dir or KnowledgeBase.default_dir(), background=False)
     except KnowledgeError as exc:
         print(f"knowledge error: {exc}", file=sys.stderr)
         return 2

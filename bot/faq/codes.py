@@ -64,6 +64,34 @@ def find_codes(text: str, known: set[str] | frozenset[str]) -> list[str]:
     return ordered
 
 
+# A code the user names as an error code ("errcode":40164, 错误码：50001), of any length.
+_NAMED_CODE_RE = re.compile(
+    r"(?:errcode|err_code|errno|error\s*code|错误码|错误代码|返回码)[\"'\s:=：]{0,4}(-?\d{1,7})(?!\d)",
+    re.IGNORECASE,
+)
+
+
+def unknown_named_codes(text: str, known: set[str] | frozenset[str]) -> list[str]:
+    """Error codes the text names explicitly that the knowledge base does not know.
+
+    Then a matching errmsg ("invalid ip" inside 40164's "invalid ip …, not in whitelist") is
+    another error's text, not ours, and must not win outright.
+    """
+    return [m.group(1) for m in _NAMED_CODE_RE.finditer(text) if str(int(m.group(1))) not in known]
+
+
+_BARE_CODE_RE = re.compile(r"(?<![0-9A-Za-z.:/_-])(-?\d{5,7})(?![0-9A-Za-z])")
+
+
+def unknown_codes(text: str, known: set[str] | frozenset[str]) -> list[str]:
+    """Error-code-like numbers the knowledge base does not know: named ones of any length and bare
+    5-7 digit numbers (45009, 9402203). A question about an error we have no topic for is about
+    something else, however close its words come to one of our topics."""
+    bare = [m.group(1).lstrip("-") for m in _BARE_CODE_RE.finditer(text)]
+    found = unknown_named_codes(text, known) + [c for c in bare if c not in known and f"-{c}" not in known]
+    return list(dict.fromkeys(found))
+
+
 _MESSAGE_SPLIT_RE = re.compile(r"[\s_]+")
 
 
