@@ -112,3 +112,10 @@ def _ctx():
     from bot.understand import Context
 
     return Context(step=1, item_count=6)
+
+
+def test_bot_faq_sees_a_taught_phrasing(redis_client, env):
+    Teaching(redis_client).teach(QUESTION, "topic:find_original_id")
+    out = subprocess.run([sys.executable, "-m", "bot", "faq"], input=QUESTION + "\n", cwd=ROOT, capture_output=True,
+                         text=True, timeout=300, check=True, env={**env, "PATH": "/usr/bin:/bin"}).stdout
+    assert json.loads(out)["topic"] == "find_original_id"

@@ -31,12 +31,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bot faq", description=__doc__.splitlines()[0])
     parser.add_argument("--dir", help="knowledge directory (default: data/knowledge or $KNOWLEDGE_DIR)")
     parser.add_argument("--step", type=int, default=None, help="the asker's current step (1-6), a tie-breaker")
+    parser.add_argument("--no-taught", action="store_true", help="ignore phrasings staff taught (Redis)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         kb = KnowledgeBase.load(args.dir or KnowledgeBase.default_dir(), background=False)
     except KnowledgeError as exc:
         print(f"knowledge error: {exc}", file=sys.stderr)
         return 2
+    if not args.no_taught:
+        from bot.understand.cli import taught_examples
+        from bot.understand.factory import with_lessons
+
+        kb = with_lessons(kb, taught_examples())  # what staff taught from the operator view
     for line in sys.stdin:
         question = line.strip()
         if not question:

@@ -28,7 +28,8 @@ def context_from(row: dict[str, Any], item_counts: dict[int, int]) -> Context:
     return Context(step=step, cert=cert, item_count=item_counts.get(step, 0), pending=pending)
 
 
-def _taught() -> list[tuple[str, str]]:
+def taught_examples() -> list[tuple[str, str]]:
+    """Lessons staff taught, from the bot's Redis when REDIS_URL answers (else none, with a note)."""
     try:
         from bot.config import load_settings
         from bot.redis_conn import connect
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     from bot.understand.factory import build_understander, item_counts
 
-    understander = build_understander(taught=[] if args.no_taught else _taught())
+    understander = build_understander(taught=[] if args.no_taught else taught_examples())
     counts = item_counts()
     for line in sys.stdin:
         if not line.strip():

@@ -51,4 +51,15 @@ def _mtime(path: Path) -> int:
 def _cached(knowledge: Any, taught: tuple[tuple[str, str], ...], intents_file: Path, _a: int,
             context_file: Path, _b: int) -> Understander:
     """Training takes about a second: processes (and tests) that build many apps share one model."""
-    return Understander(load_specs(intents_file), ContextWords.load(context_file), knowledge, taught)
+    return Understander(load_specs(intents_file), ContextWords.load(context_file), with_lessons(knowledge, taught),
+                        taught)
+
+
+def with_lessons(knowledge: Any, taught: Sequence[tuple[str, str]]) -> Any:
+    """The knowledge base with what staff taught as extra phrasings of its topics (so similar wordings
+    find the topic too, not only the exact message)."""
+    extra: dict[str, list[str]] = {}
+    for text, label in taught:
+        if label.startswith("topic:"):
+            extra.setdefault(label[6:], []).append(text)
+    return knowledge.with_phrasings(extra) if extra and hasattr(knowledge, "with_phrasings") else knowledge
