@@ -36,7 +36,7 @@ SAME_EFFECT = {"next": "done", "done": "done"}
 
 
 def clarify(kind: str, proposal: Reading | None = None, confidence: float = 0.0,
-            alternatives: tuple[tuple[str, float], ...] = (), asked_by: str | None = None) -> Reading:
+            alternatives: tuple[tuple[str, float | None], ...] = (), asked_by: str | None = None) -> Reading:
     return Reading("clarify", confidence=confidence, kind=kind, proposal=proposal, alternatives=alternatives,
                    asked_by=asked_by, source="rule")
 

@@ -48,7 +48,7 @@ class Reading:
     topic: str | None = None
     kind: str | None = None
     proposal: Reading | None = None
-    alternatives: tuple[tuple[str, float], ...] = ()
+    alternatives: tuple[tuple[str, float | None], ...] = ()  # runner-up intents (with P) or topics
     asked_by: str | None = None  # on clarify: the model's label that raised the question (said again = yes)
     source: str = "model"  # model | rule | pending | button | taught | event
     search: Any = field(default=None, compare=False, repr=False)  # bot.faq.SearchResult for a question
@@ -61,7 +61,7 @@ class Reading:
             "items": list(self.items),
             "topic": self.topic,
             "confidence": round(self.confidence, 3),
-            "alternatives": [[name, round(score, 3)] for name, score in self.alternatives],
+            "alternatives": [[name, None if score is None else round(score, 3)] for name, score in self.alternatives],
         }
         if self.kind:
             data["kind"] = self.kind

@@ -111,7 +111,7 @@ class Understander:
         if found is None:
             return Reading("question", confidence)
         topic = found.topic.id if found.confident and found.topic is not None else None
-        alternatives = tuple((t.id, 0.0) for t in found.alternatives)
+        alternatives = tuple((t.id, None) for t in found.alternatives)  # other topics; the search gives no score
         return Reading("question", float(found.score), topic=topic, alternatives=alternatives, search=found)
 
     # ------------------------------------------------------------------ parts
