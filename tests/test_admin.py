@@ -68,14 +68,6 @@ def login(client, token: str = TOKEN, name: str = "Li Lei"):
     return client.post("/admin/login", data={"csrf_token": csrf_of(page), "token": token, "name": name})
 
 
-@pytest.fixture
-def admin(client):
-    """A logged-in test client; ``admin.csrf`` is the session's CSRF token."""
-    assert login(client).status_code == 303
-    client.csrf = csrf_of(client.get("/admin/users").get_data(as_text=True))
-    return client
-
-
 # -- access control --------------------------------------------------------------------------------------
 PAGES = ["/admin/", "/admin/pending", "/admin/stuck", "/admin/unanswered", "/admin/dead-letters", "/admin/users",
          f"/admin/users/{key('alice')}"]

@@ -13,7 +13,7 @@ from bot.progress import CERT_PENDING
 from bot.reminders import CERT, IDLE, job_id
 from bot.scheduler import APS_RUN_TIMES_KEY
 from tests.support import TEST_CORP_ID, make_env
-from tests.test_admin import TOKEN, csrf_of, login
+from tests.test_admin import TOKEN
 
 ALICE = f"{TEST_CORP_ID}:alice"
 SECRET = "AppSecret: 0123456789abcdef0123456789abcdef"
@@ -22,13 +22,6 @@ SECRET = "AppSecret: 0123456789abcdef0123456789abcdef"
 @pytest.fixture
 def env(tmp_path):
     return make_env(tmp_path, ADMIN_TOKEN=TOKEN, SECRET_KEY="s" * 32)
-
-
-@pytest.fixture
-def admin(client):
-    assert login(client).status_code == 303
-    client.csrf = csrf_of(client.get("/admin/users").get_data(as_text=True))
-    return client
 
 
 def test_the_user_page_shows_the_conversation_newest_first_with_readings(say, admin):

@@ -11,7 +11,7 @@ from bot.reminders import Planner, ReminderConfig, ReminderContext
 from bot.render import Renderer
 from bot.store import EVENTS_STREAM, decode_event
 from tests.support import TEST_CORP_ID, make_env
-from tests.test_admin import TOKEN, csrf_of, login
+from tests.test_admin import TOKEN, login
 
 ALICE = f"{TEST_CORP_ID}:alice"
 
@@ -20,13 +20,6 @@ ALICE = f"{TEST_CORP_ID}:alice"
 def env(tmp_path):
     return make_env(tmp_path, ADMIN_TOKEN=TOKEN, SECRET_KEY="s" * 32, WECOM_WEBHOOK_KEY="hook",
                     SUPPORT_STAFF="staff1,staff2", HANDOFF_TIMEOUT="7200")
-
-
-@pytest.fixture
-def admin(client):
-    assert login(client).status_code == 303
-    client.csrf = csrf_of(client.get("/admin/users").get_data(as_text=True))
-    return client
 
 
 def _events(redis_client, kind: str) -> list:

@@ -14,7 +14,7 @@ from bot.understand.teaching import EXAMPLES_KEY, Teaching, TeachingError, label
 from bot.wecom.simulate import AppSimulator
 from tests.servers import ROOT
 from tests.support import make_env
-from tests.test_admin import TOKEN, csrf_of, login
+from tests.test_admin import TOKEN
 
 # Nothing in the knowledge base or the example phrasings reads these as what they are taught to be.
 QUESTION = "老板问的那串编码我咋找不到"
@@ -24,13 +24,6 @@ COMMAND = "齐活儿"
 @pytest.fixture
 def env(tmp_path):
     return make_env(tmp_path, ADMIN_TOKEN=TOKEN, SECRET_KEY="s" * 32, TEACH_CHECK_SECONDS="0")
-
-
-@pytest.fixture
-def admin(client):
-    assert login(client).status_code == 303
-    client.csrf = csrf_of(client.get("/admin/users").get_data(as_text=True))
-    return client
 
 
 def _second_process(env, redis_client, clock):

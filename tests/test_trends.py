@@ -11,7 +11,7 @@ import pytest
 from bot import trends
 from bot.admin.trend_chart import nice_max
 from tests.support import make_env
-from tests.test_admin import TOKEN, csrf_of, login
+from tests.test_admin import TOKEN
 
 DAY = 86400
 BEARER = {"Authorization": f"Bearer {TOKEN}"}  # the clock moves past the session's 12 hours
@@ -20,13 +20,6 @@ BEARER = {"Authorization": f"Bearer {TOKEN}"}  # the clock moves past the sessio
 @pytest.fixture
 def env(tmp_path):
     return make_env(tmp_path, ADMIN_TOKEN=TOKEN, SECRET_KEY="s" * 32)
-
-
-@pytest.fixture
-def admin(client):
-    assert login(client).status_code == 303
-    client.csrf = csrf_of(client.get("/admin/users").get_data(as_text=True))
-    return client
 
 
 def _register_all_steps(say, clock, user: str, minutes_per_step: int) -> None:

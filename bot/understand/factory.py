@@ -31,16 +31,9 @@ def build_understander(knowledge: Any = None, taught: Sequence[tuple[str, str]] 
 
 def _default_knowledge() -> Any:
     from bot.faq import KnowledgeBase
+    from bot.services import knowledge_from
 
-    folder = KnowledgeBase.default_dir()
-    return _knowledge(folder, tuple(sorted((p.name, p.stat().st_mtime_ns) for p in folder.glob("*") if p.is_file())))
-
-
-@lru_cache(maxsize=2)
-def _knowledge(folder: Path, _version: tuple) -> Any:
-    from bot.faq import KnowledgeBase
-
-    return KnowledgeBase.load(folder)
+    return knowledge_from(KnowledgeBase.default_dir())
 
 
 def _mtime(path: Path) -> int:
