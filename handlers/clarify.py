@@ -7,7 +7,7 @@ reading (bot.understand: "confirm_reading") turns a yes into that reading.
 
 from __future__ import annotations
 
-from bot.messages import Button, Reply, Result
+from bot.messages import Reply, Result
 from handlers import views
 from handlers.context import HandlerContext
 
@@ -21,12 +21,10 @@ def handle(ctx: HandlerContext) -> Result | None:
     proposal = reading.proposal
     if reading.kind in ("unknown", "empty") and proposal is None:
         return None  # nothing to ask about: the fallback says what the bot can do
-    buttons: list[Button] = []
-    if proposal is not None:
-        ctx.progress.pending = CONFIRM_READING
-        ctx.progress.proposal = {**proposal.slots_json(), "asked_by": reading.asked_by}
     proposed = None
     if proposal is not None:
-        proposed = {"intent": proposal.intent, "step": proposal.step, "items": list(proposal.items)}
+        proposed = proposal.slots_json()
+        ctx.progress.pending = CONFIRM_READING
+        ctx.progress.proposal = {**proposed, "asked_by": reading.asked_by}
     context = views.base(ctx, kind=reading.kind, proposal=proposed, target_step=proposal.step if proposal else None)
-    return Result(Reply("clarify", context, buttons))
+    return Result(Reply("clarify", context))
