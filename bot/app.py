@@ -17,7 +17,7 @@ from bot.web import admin, aibot_callback, app_callback, errors
 def create_app(settings: Settings | None = None, *, client: redis.Redis | None = None,
                clock: Callable[[], float] = time.time) -> Flask:
     settings = settings or load_settings()
-    configure_logging(settings.get("LOG_LEVEL"))
+    configure_logging(settings.log_level)
     runtime = build_runtime(settings, client, clock)
 
     app = Flask(__name__, template_folder=str(settings.templates_dir))

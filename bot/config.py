@@ -1,4 +1,11 @@
-"""Configuration, read from the environment only and validated once at start.
+"""Configuration: one typed ``Settings``, read from the environment only, parsed in one place.
+
+Every variable any process reads is a field of ``Settings`` whose metadata names the variable, its
+parser and its allowed range; ``load_settings`` parses them all at start and ``validate`` checks the
+ranges (``python -m bot check``, ``serve``); the README's configuration tables list the same set
+(``tests/test_config_docs.py`` keeps them in step). Typed frozen dataclasses rather than
+pydantic-settings: no new dependency for every process (the CLI tools included), and the messages
+stay ours ("X must be an integer, got 'abc'"), naming the variable as the checks and tests expect.
 
 Every WeCom credential comes from the environment (never from a file in the repo). Without any,
 the bot runs in *demo mode*: throwaway callback credentials are generated once, kept in the data
@@ -9,14 +16,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
+import math
 import os
 import re
 import secrets
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import time as dtime
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from bot.resources import default_data_dir, resource_dir
 
@@ -39,42 +52,272 @@ class CallbackCredentials:
     receive_id: str = ""
 
 
+# -- how one variable is read ---------------------------------------------------------------------------
+Parser = Callable[[str, str], Any]  # (variable name, its stripped non-empty value) -> the field's value
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    """The environment variable(s) behind one Settings field, how to parse it, and its allowed range.
+
+    ``parse`` None: ``load_settings`` derives the field from these variables itself (credentials, demo mode).
+    ``minimum``: checked by ``validate`` (``python -m bot check``, ``serve``), as before: a process given an
+    out-of-range value still starts, one given a malformed one does not.
+    """
+
+    names: tuple[str, ...]
+    parse: Parser | None = None
+    minimum: float | None = None
+
+
+def _var(*names: str, parse: Parser | None = None, minimum: float | None = None) -> dict[str, EnvVar]:
+    """A Settings field's metadata: the variable(s) it comes from, how it is parsed, its minimum."""
+    return {"env": EnvVar(names, parse, minimum)}
+
+
+def parse_bool(name: str, raw: str) -> bool:
+    """The one boolean parser: 1/true/yes/on and 0/false/no/off, any case."""
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be 1/true/yes/on or 0/false/no/off, got {raw!r}")
+
+
+def _auto_bool(name: str, raw: str) -> bool | None:
+    """``auto`` (None: decided at run time) or a boolean."""
+    return None if raw.strip().lower() == "auto" else parse_bool(name, raw)
+
+
+def _str(_name: str, raw: str) -> str:
+    return raw
+
+
+def _path(_name: str, raw: str) -> Path:
+    return Path(raw)
+
+
+def _int(name: str, raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _float(name: str, raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _comma_list(_name: str, raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _staff(_name: str, raw: str) -> tuple[str, ...]:
+    return tuple(s for s in re.split(r"[\s,|]+", raw) if s)
+
+
+def _seconds_list(name: str, raw: str) -> tuple[float, ...]:
+    """Comma-separated seconds; "off" means none."""
+    if raw.lower() in ("off", "none", "0"):
+        return ()
+    try:
+        return tuple(float(part) for part in raw.replace(";", ",").split(",") if part.strip())
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be comma-separated seconds, got {raw!r}") from exc
+
+
+def _quiet_hours(name: str, raw: str) -> tuple[dtime, dtime] | None:
+    raw = raw.lower()
+    if raw in ("0", "off", "none", "no"):
+        return None
+    try:
+        start, end = (dtime.fromisoformat(part.strip()) for part in raw.split("-"))
+    except ValueError as exc:
+        raise ConfigError(f"{name} must look like 22:00-08:30, got {raw!r}") from exc
+    return None if start == end else (start, end)
+
+
+def _zone(name: str, raw: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(raw)
+    except Exception as exc:  # ZoneInfoNotFoundError, ValueError
+        raise ConfigError(f"{name} is not a known time zone: {exc}") from exc
+
+
+def _log_level(name: str, raw: str) -> str:
+    level = raw.upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"{name} must be one of {', '.join(LOG_LEVELS)}, got {raw!r}")
+    return level
+
+
+def _api_base(_name: str, raw: str) -> str:
+    return raw.rstrip("/") + "/"
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+DEFAULT_API_BASE = "https://qyapi.weixin.qq.com/cgi-bin/"
+DEFAULT_WS_URL = "wss://openws.work.weixin.qq.com"
+NO_CREDENTIALS = CallbackCredentials("", "", "")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _packaged_guide() -> Path:
+    return resource_dir("data/guide") / "steps.yaml"
+
+
+def _packaged_knowledge() -> Path:
+    return resource_dir("data/knowledge")
+
+
+def _packaged_templates() -> Path:
+    return resource_dir("templates")
+
+
 @dataclass(frozen=True)
 class Settings:
-    corp_id: str
-    agent_id: int
-    app_secret: str | None = field(repr=False)
-    app: CallbackCredentials
-    aibot: CallbackCredentials
-    webhook_key: str | None = field(repr=False)
-    redis_url: str | None = field(repr=False)  # may carry a password
-    admin_token: str | None = field(repr=False)
-    demo: bool
-    data_dir: Path
-    wecom_api_base: str
-    callback_max_age: int
-    max_callback_bytes: int
-    reply_cache_seconds: int
-    lock_timeout: float
-    support_staff: tuple[str, ...]
-    guide_file: Path
-    knowledge_dir: Path
-    templates_dir: Path
-    secret_key: str = field(repr=False, default="")
-    extra: Mapping[str, str] = field(default_factory=dict, repr=False)
+    """Every setting of every process, typed; each field names its variable(s) (README, Configuration)."""
 
-    def get(self, name: str, default: str | None = None) -> str | None:
-        """Read a further tuning knob that came from the same environment snapshot."""
-        return self.extra.get(name, default)
+    # -- WeCom credentials (derived together: demo mode, pairs that must be set together) --
+    corp_id: str = field(default=DEMO_CORP_ID, metadata=_var("WECOM_CORP_ID"))
+    app: CallbackCredentials = field(default=NO_CREDENTIALS, metadata=_var("WECOM_TOKEN", "WECOM_ENCODING_AES_KEY"))
+    aibot: CallbackCredentials = field(default=NO_CREDENTIALS,
+                                       metadata=_var("WECOM_AIBOT_TOKEN", "WECOM_AIBOT_ENCODING_AES_KEY"))
+    secret_key: str = field(default="", repr=False, metadata=_var("SECRET_KEY"))
+    demo: bool = False
+    agent_id: int = field(default=DEMO_AGENT_ID, metadata=_var("WECOM_AGENT_ID", parse=_int))
+    app_secret: str | None = field(default=None, repr=False, metadata=_var("WECOM_APP_SECRET", parse=_str))
+    webhook_key: str | None = field(default=None, repr=False, metadata=_var("WECOM_WEBHOOK_KEY", parse=_str))
+    aibot_names: tuple[str, ...] = field(default=(), metadata=_var("WECOM_AIBOT_NAME", parse=_comma_list))
+    wecom_api_base: str = field(default=DEFAULT_API_BASE, metadata=_var("WECOM_API_BASE", parse=_api_base))
+    response_url_origins: tuple[str, ...] = field(default=(),
+                                                  metadata=_var("WECOM_RESPONSE_URL_ORIGINS", parse=_comma_list))
+    app_duplicate_check_seconds: int = field(default=1800,
+                                             metadata=_var("APP_DUPLICATE_CHECK_SECONDS", parse=_int, minimum=0))
+    # -- storage and files (REDIS_URL may carry a password) --
+    redis_url: str | None = field(default=None, repr=False, metadata=_var("REDIS_URL", parse=_str))
+    data_dir: Path = field(default_factory=default_data_dir, metadata=_var("BOT_DATA_DIR"))  # ./var, see bot.resources
+    guide_file: Path = field(default_factory=_packaged_guide, metadata=_var("GUIDE_FILE", parse=_path))
+    knowledge_dir: Path = field(default_factory=_packaged_knowledge, metadata=_var("KNOWLEDGE_DIR", parse=_path))
+    templates_dir: Path = field(default_factory=_packaged_templates, metadata=_var("TEMPLATES_DIR", parse=_path))
+    # -- the callbacks and the pipeline --
+    callback_max_age: int = field(default=300, metadata=_var("CALLBACK_MAX_AGE_SECONDS", parse=_int))
+    max_callback_bytes: int = field(default=64 * 1024, metadata=_var("MAX_CALLBACK_BYTES", parse=_int))
+    reply_cache_seconds: int = field(default=3600, metadata=_var("REPLY_CACHE_SECONDS", parse=_int))
+    lock_timeout: float = field(default=10.0, metadata=_var("USER_LOCK_SECONDS", parse=_float))
+    lock_wait: float = field(default=3.0, metadata=_var("USER_LOCK_WAIT_SECONDS", parse=_float, minimum=0))
+    rate_limit_per_minute: int = field(default=30, metadata=_var("RATE_LIMIT_PER_MINUTE", parse=_int, minimum=0))
+    teach_check_seconds: float = field(default=2.0, metadata=_var("TEACH_CHECK_SECONDS", parse=_float))
+    support_staff: tuple[str, ...] = field(default=(), metadata=_var("SUPPORT_STAFF", parse=_staff))
+    handoff_timeout: float = field(default=4 * 3600.0, metadata=_var("HANDOFF_TIMEOUT", parse=_float))
+    log_level: str = field(default="INFO", metadata=_var("LOG_LEVEL", parse=_log_level))
+    # -- the operator view and /metrics --
+    admin_token: str | None = field(default=None, repr=False, metadata=_var("ADMIN_TOKEN", parse=_str))
+    admin_session_hours: float = field(default=12.0, metadata=_var("ADMIN_SESSION_HOURS", parse=_float, minimum=0.01))
+    admin_stuck_hours: float = field(default=24.0, metadata=_var("ADMIN_STUCK_HOURS", parse=_float, minimum=0))
+    # unknown: UTC at run time, refused by check
+    admin_timezone: str | None = field(default=None, metadata=_var("ADMIN_TIMEZONE", parse=_str))
+    # None: auto
+    admin_cookie_secure: bool | None = field(default=None, metadata=_var("ADMIN_COOKIE_SECURE", parse=_auto_bool))
+    metrics_token: str | None = field(default=None, repr=False, metadata=_var("METRICS_TOKEN", parse=_str))
+    # None: 1 s
+    metrics_flush_seconds: float | None = field(default=None,
+                                                metadata=_var("METRICS_FLUSH_SECONDS", parse=_float, minimum=0))
+    # -- reminders (the worker) --
+    cert_check_delay: float = field(default=600.0, metadata=_var("CERT_CHECK_DELAY", parse=_float, minimum=0))
+    cert_followups: tuple[float, ...] = field(default=(1800.0, 7200.0),
+                                              metadata=_var("CERT_FOLLOWUPS", parse=_seconds_list))
+    cert_escalate_delay: float = field(default=3600.0,
+                                       metadata=_var("CERT_ESCALATE_DELAY", parse=_float, minimum=-math.inf))
+    idle_nudges: tuple[float, ...] = field(default=(86400.0, 259200.0),
+                                           metadata=_var("IDLE_NUDGES", parse=_seconds_list))
+    quiet_hours: tuple[dtime, dtime] | None = field(default=(dtime(22, 0), dtime(8, 30)),
+                                                    metadata=_var("QUIET_HOURS", parse=_quiet_hours))
+    reminder_tz: ZoneInfo = field(default=SHANGHAI, metadata=_var("REMINDER_TZ", parse=_zone))
+    # None: on when a group channel exists
+    group_notices: bool | None = field(default=None, metadata=_var("GROUP_NOTICES", parse=parse_bool))
+    reminder_retry: float = field(default=60.0, metadata=_var("REMINDER_RETRY", parse=_float, minimum=0.1))
+    reminder_grace: float = field(default=6 * 3600.0, metadata=_var("REMINDER_GRACE", parse=_float, minimum=0))
+    notice_max_age: float = field(default=3600.0, metadata=_var("NOTICE_MAX_AGE", parse=_float, minimum=0))
+    # -- the worker: leadership and threads --
+    leader_ttl: float = field(default=6.0, metadata=_var("LEADER_TTL", parse=_float, minimum=1))
+    leader_poll: float = field(default=1.0, metadata=_var("LEADER_POLL", parse=_float, minimum=0.05))
+    worker_threads: int = field(default=8, metadata=_var("WORKER_THREADS", parse=_int, minimum=1))
+    sender_threads: int = field(default=4, metadata=_var("SENDER_THREADS", parse=_int, minimum=1))
+    # -- sending (the worker's outbox) --
+    http_timeout: float = field(default=5.0, metadata=_var("WECOM_HTTP_TIMEOUT", parse=_float, minimum=0.01))
+    send_max_attempts: int = field(default=12, metadata=_var("SEND_MAX_ATTEMPTS", parse=_int, minimum=1))
+    send_backoff_base: float = field(default=2.0, metadata=_var("SEND_BACKOFF_BASE", parse=_float, minimum=0))
+    send_backoff_max: float = field(default=900.0, metadata=_var("SEND_BACKOFF_MAX", parse=_float, minimum=0))
+    webhook_rate_limit: int = field(default=20, metadata=_var("WEBHOOK_RATE_LIMIT", parse=_int, minimum=1))
+    app_rate_limit: int = field(default=30, metadata=_var("APP_RATE_LIMIT", parse=_int, minimum=1))
+    app_hourly_limit: int = field(default=1000, metadata=_var("APP_HOURLY_LIMIT", parse=_int, minimum=1))
+    rate_window: float = field(default=60.0, metadata=_var("RATE_WINDOW", parse=_float, minimum=0.1))
+    rate_hourly_window: float = field(default=3600.0, metadata=_var("RATE_HOURLY_WINDOW", parse=_float, minimum=0.1))
+    rate_margin: float = field(default=1.0, metadata=_var("RATE_MARGIN", parse=_float, minimum=0))
+    sent_ttl: float = field(default=7 * 86400.0, metadata=_var("SENT_TTL", parse=_float, minimum=1))
+    # None: 2 × timeout + 5 s
+    send_claim_ttl: float | None = field(default=None, metadata=_var("SEND_CLAIM_TTL", parse=_float, minimum=0.1))
+    send_sweep_seconds: float = field(default=30.0, metadata=_var("SEND_SWEEP_SECONDS", parse=_float, minimum=0))
+    # -- the AI bot's long connection (longconn_settings) --
+    bot_id: str | None = field(default=None, metadata=_var("WECOM_BOT_ID", parse=_str))
+    bot_secret: str | None = field(default=None, repr=False, metadata=_var("WECOM_BOT_SECRET", parse=_str))
+    ws_url: str | None = field(default=None, metadata=_var("WECOM_WS_URL", parse=_str))
+    notice_chat_id: str | None = field(default=None, metadata=_var("WECOM_NOTICE_CHATID", parse=_str))
+    ws_ping_interval: float = field(default=30.0, metadata=_var("WS_PING_INTERVAL", parse=_float))
+    ws_ack_timeout: float = field(default=5.0, metadata=_var("WS_ACK_TIMEOUT", parse=_float))
+    ws_max_missed_acks: int = field(default=2, metadata=_var("WS_MAX_MISSED_ACKS", parse=_int))
+    ws_backoff_base: float = field(default=1.0, metadata=_var("WS_BACKOFF_BASE", parse=_float))
+    ws_backoff_max: float = field(default=30.0, metadata=_var("WS_BACKOFF_MAX", parse=_float))
+    ws_throttled_wait: float = field(default=60.0, metadata=_var("WS_THROTTLED_WAIT", parse=_float))
+    ws_leader_ttl: float = field(default=6.0, metadata=_var("WS_LEADER_TTL", parse=_float))
+    ws_kicked_hold: float = field(default=600.0, metadata=_var("WS_KICKED_HOLD", parse=_float))
+    ws_send_rate_limit: int = field(default=30, metadata=_var("WS_SEND_RATE_LIMIT", parse=_int))
+    ws_send_hourly_limit: int = field(default=1000, metadata=_var("WS_SEND_HOURLY_LIMIT", parse=_int))
+    # -- processes: web server (serve, bot/gunicorn_conf.py) and the demo's fake long connection --
+    # None: 127.0.0.1 for serve, 0.0.0.0 for gunicorn
+    host: str | None = field(default=None, metadata=_var("HOST", parse=_str))
+    port: int = field(default=8080, metadata=_var("PORT", parse=_int))
+    web_concurrency: int = field(default=2, metadata=_var("WEB_CONCURRENCY", parse=_int))
+    web_worker_class: str = field(default="gevent", metadata=_var("WEB_WORKER_CLASS", parse=_str))
+    web_worker_connections: int = field(default=1000, metadata=_var("WEB_WORKER_CONNECTIONS", parse=_int))
+    demo_ws_port: int = field(default=8765, metadata=_var("DEMO_WS_PORT", parse=_int))
+    # -- FAQ retrieval (bot.faq, also read by tools without Settings through env_value) --
+    faq_semantic: bool = field(default=True, metadata=_var("FAQ_SEMANTIC", parse=parse_bool))
+    faq_embed_in_background: bool = field(default=True, metadata=_var("FAQ_EMBED_IN_BACKGROUND", parse=parse_bool))
+    # "off": vectors in memory only
+    faq_cache_dir: str | None = field(default=None, metadata=_var("FAQ_CACHE_DIR", parse=_str))
+    faq_embed_threads: int = field(default=1, metadata=_var("FAQ_EMBED_THREADS", parse=_int))
+    xdg_cache_home: str | None = field(default=None, metadata=_var("XDG_CACHE_HOME", parse=_str))
 
-    def seconds(self, name: str, default: float) -> float:
-        raw = self.extra.get(name)
-        if raw is None or raw == "":
-            return default
-        try:
-            return float(raw)
-        except ValueError as exc:
-            raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from exc
+
+def env_fields() -> dict[str, tuple[dataclasses.Field, EnvVar]]:
+    """Every Settings field that comes from the environment, by attribute name."""
+    return {f.name: (f, f.metadata["env"]) for f in dataclasses.fields(Settings) if "env" in f.metadata}
+
+
+def variables() -> dict[str, str]:
+    """Every environment variable the bot reads, and the Settings field it lands in (README test)."""
+    return {name: attr for attr, (_f, var) in env_fields().items() for name in var.names}
+
+
+def _read(f: dataclasses.Field, var: EnvVar, env: Mapping[str, str]) -> Any:
+    raw = env.get(var.names[0], "").strip()
+    if not raw or var.parse is None:
+        return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+    return var.parse(var.names[0], raw)
+
+
+def env_value(attr: str, env: Mapping[str, str] | None = None) -> Any:
+    """One setting read from ``env`` (default ``os.environ``) the way ``load_settings`` reads it, without
+    building Settings (no demo credentials): for gunicorn's config and the FAQ tools."""
+    f, var = env_fields()[attr]
+    return _read(f, var, os.environ if env is None else env)
 
 
 _AES_KEY_RE = re.compile(r"^[A-Za-z0-9+/]{43}$")
@@ -98,26 +341,6 @@ def validate_token(name: str, value: str) -> str:
     if not _TOKEN_RE.match(value):
         raise ConfigError(f"{name} must be 1-32 letters or digits (WeCom callback Token)")
     return value
-
-
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
 
 
 def _random_token(n: int = 32) -> str:
@@ -156,13 +379,18 @@ def demo_credentials(data_dir: Path) -> dict[str, str]:
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Build validated settings from ``env`` (default: ``os.environ``); raise ConfigError naming the culprit."""
+    """Build typed settings from ``env`` (default: ``os.environ``); raise ConfigError naming the culprit.
+
+    Every variable is parsed here (a malformed number, list, time zone or boolean is refused at start);
+    ranges are checked by :func:`validate`, which ``check`` and ``serve`` run.
+    """
     env = dict(os.environ if env is None else env)
+    values = {attr: _read(f, var, env) for attr, (f, var) in env_fields().items() if var.parse is not None}
     data_dir = Path(env.get("BOT_DATA_DIR") or default_data_dir())
 
     app_vars = ("WECOM_CORP_ID", "WECOM_TOKEN", "WECOM_ENCODING_AES_KEY")
     present = [name for name in app_vars if env.get(name, "").strip()]
-    demo = not present and not env.get("WECOM_AIBOT_TOKEN", "").strip() and not env.get("WECOM_BOT_ID", "").strip()
+    demo = not present and not env.get("WECOM_AIBOT_TOKEN", "").strip() and not values["bot_id"]
     if present and len(present) != len(app_vars):
         missing = ", ".join(name for name in app_vars if name not in present)
         raise ConfigError(f"incomplete WeCom app callback settings: missing {missing}")
@@ -197,31 +425,35 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             aibot = CallbackCredentials("", "", "")
         secret_key = env.get("SECRET_KEY", "").strip() or _derive_secret(env)
 
-    staff = tuple(s for s in re.split(r"[\s,|]+", env.get("SUPPORT_STAFF", "")) if s)
-    return Settings(
-        corp_id=corp_id,
-        agent_id=_int(env, "WECOM_AGENT_ID", DEMO_AGENT_ID),
-        app_secret=env.get("WECOM_APP_SECRET", "").strip() or None,
-        app=app,
-        aibot=aibot,
-        webhook_key=env.get("WECOM_WEBHOOK_KEY", "").strip() or None,
-        redis_url=env.get("REDIS_URL", "").strip() or None,
-        admin_token=env.get("ADMIN_TOKEN", "").strip() or None,
-        demo=demo,
-        data_dir=data_dir,
-        wecom_api_base=(env.get("WECOM_API_BASE", "").strip() or "https://qyapi.weixin.qq.com/cgi-bin/").rstrip("/")
-        + "/",
-        callback_max_age=_int(env, "CALLBACK_MAX_AGE_SECONDS", 300),
-        max_callback_bytes=_int(env, "MAX_CALLBACK_BYTES", 64 * 1024),
-        reply_cache_seconds=_int(env, "REPLY_CACHE_SECONDS", 3600),
-        lock_timeout=_float(env, "USER_LOCK_SECONDS", 10.0),
-        support_staff=staff,
-        guide_file=Path(env.get("GUIDE_FILE") or resource_dir("data/guide") / "steps.yaml"),
-        knowledge_dir=Path(env.get("KNOWLEDGE_DIR") or resource_dir("data/knowledge")),
-        templates_dir=Path(env.get("TEMPLATES_DIR") or resource_dir("templates")),
-        secret_key=secret_key,
-        extra=env,
-    )
+    return Settings(corp_id=corp_id, app=app, aibot=aibot, secret_key=secret_key, demo=demo, data_dir=data_dir,
+                    **values)
+
+
+def validate(settings: Settings) -> None:
+    """Raise ConfigError naming the first setting no process could run with (``check``, ``serve``)."""
+    for attr, (_f, var) in env_fields().items():
+        value = getattr(settings, attr)
+        if var.minimum is not None and value is not None and (not math.isfinite(value) or value < var.minimum):
+            raise ConfigError(f"{var.names[0]} must be a finite number >= {var.minimum:g}, got {value!r}")
+    if settings.admin_timezone:
+        try:
+            ZoneInfo(settings.admin_timezone)
+        except Exception as exc:  # ZoneInfoNotFoundError, ValueError
+            raise ConfigError(f"ADMIN_TIMEZONE is not a known time zone: {settings.admin_timezone!r}") from exc
+    if settings.redis_url:
+        validate_redis_url(settings.redis_url)
+    for name, urls in (("WECOM_API_BASE", (settings.wecom_api_base,)),
+                       ("WECOM_RESPONSE_URL_ORIGINS", settings.response_url_origins)):
+        for url in urls:
+            if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+                raise ConfigError(f"{name} must be http(s) URLs, got {url!r}")
+    longconn_settings(settings)  # WECOM_BOT_ID / WECOM_BOT_SECRET together, WECOM_WS_URL ws:// or wss://
+
+
+def validate_redis_url(url: str) -> None:
+    scheme = urlsplit(url).scheme
+    if scheme not in REDIS_SCHEMES:
+        raise ConfigError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {scheme or url!r}://…")
 
 
 def _derive_secret(env: Mapping[str, str]) -> str:
@@ -235,7 +467,6 @@ def _derive_secret(env: Mapping[str, str]) -> str:
 
 
 # -- the AI bot's long connection (长连接) --------------------------------------------------------------
-DEFAULT_WS_URL = "wss://openws.work.weixin.qq.com"
 DEMO_BOT_ID = "demo-bot"
 
 
@@ -270,9 +501,9 @@ def longconn_settings(settings: Settings) -> LongConnSettings | None:
     sets it when it starts the local fake WeCom), with a demo bot id and a secret derived from the
     demo credentials.
     """
-    bot_id = (settings.get("WECOM_BOT_ID") or "").strip()
-    secret = (settings.get("WECOM_BOT_SECRET") or "").strip()
-    url = (settings.get("WECOM_WS_URL") or "").strip()
+    bot_id = settings.bot_id or ""
+    secret = settings.bot_secret or ""
+    url = settings.ws_url or ""
     if not bot_id and not secret:
         if not (settings.demo and url):
             return None
@@ -285,17 +516,17 @@ def longconn_settings(settings: Settings) -> LongConnSettings | None:
         bot_id=bot_id,
         secret=secret,
         url=url or DEFAULT_WS_URL,
-        ping_interval=settings.seconds("WS_PING_INTERVAL", 30.0),
-        ack_timeout=settings.seconds("WS_ACK_TIMEOUT", 5.0),
-        max_missed_acks=max(int(settings.seconds("WS_MAX_MISSED_ACKS", 2)), 1),
-        backoff_base=settings.seconds("WS_BACKOFF_BASE", 1.0),
-        backoff_max=settings.seconds("WS_BACKOFF_MAX", 30.0),
-        throttled_wait=settings.seconds("WS_THROTTLED_WAIT", 60.0),
-        leader_ttl=settings.seconds("WS_LEADER_TTL", 6.0),
-        kicked_hold=settings.seconds("WS_KICKED_HOLD", 600.0),
-        notice_chat_id=(settings.get("WECOM_NOTICE_CHATID") or "").strip() or None,
-        send_limit=int(settings.seconds("WS_SEND_RATE_LIMIT", 30)),
-        send_hourly_limit=int(settings.seconds("WS_SEND_HOURLY_LIMIT", 1000)),
+        ping_interval=settings.ws_ping_interval,
+        ack_timeout=settings.ws_ack_timeout,
+        max_missed_acks=max(settings.ws_max_missed_acks, 1),
+        backoff_base=settings.ws_backoff_base,
+        backoff_max=settings.ws_backoff_max,
+        throttled_wait=settings.ws_throttled_wait,
+        leader_ttl=settings.ws_leader_ttl,
+        kicked_hold=settings.ws_kicked_hold,
+        notice_chat_id=settings.notice_chat_id,
+        send_limit=settings.ws_send_rate_limit,
+        send_hourly_limit=settings.ws_send_hourly_limit,
     )
 
 

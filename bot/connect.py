@@ -170,7 +170,7 @@ class Holder:
 
 
 def _bot_names(settings: Settings) -> tuple[str, ...]:
-    return tuple(n.strip() for n in (settings.get("WECOM_AIBOT_NAME") or "").split(",") if n.strip())
+    return settings.aibot_names
 
 
 def _safe(func):
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     from bot.logs import configure as configure_logging
     from bot.services import redis_client
 
-    configure_logging(settings.get("LOG_LEVEL"))
+    configure_logging(settings.log_level)
     holder = Holder(settings, redis_client(settings), config)
 
     def stop(_signum, _frame) -> None:

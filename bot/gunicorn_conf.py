@@ -11,12 +11,12 @@ the multi-core throughput. In production put a buffering reverse proxy in front 
 
 from __future__ import annotations
 
-import os
+from bot.config import env_value
 
-bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8080')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = os.environ.get("WEB_WORKER_CLASS", "gevent")
-worker_connections = int(os.environ.get("WEB_WORKER_CONNECTIONS", "1000"))  # open connections per worker
+bind = f"{env_value('host') or '0.0.0.0'}:{env_value('port')}"
+workers = env_value("web_concurrency")
+worker_class = env_value("web_worker_class")
+worker_connections = env_value("web_worker_connections")  # open connections per worker
 timeout = 30
 graceful_timeout = 10
 keepalive = 5

@@ -31,7 +31,7 @@ LAST_MESSAGES = 3  # what the queue shows of each conversation
 
 
 def timeout_from(settings: Settings) -> float:
-    return settings.seconds("HANDOFF_TIMEOUT", DEFAULT_TIMEOUT)
+    return settings.handoff_timeout
 
 
 # -- the state, on a Progress --------------------------------------------------------------------------

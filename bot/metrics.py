@@ -270,7 +270,7 @@ bp = Blueprint("metrics", __name__)
 @bp.get("/metrics")
 def metrics() -> Response:
     """Open by default (scrapers rarely log in); set METRICS_TOKEN to require ``Bearer <token>``."""
-    token = current_app.extensions["weda"].settings.get("METRICS_TOKEN")
+    token = current_app.extensions["weda"].settings.metrics_token
     if token:
         presented = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(presented.encode(), token.encode()):
@@ -292,7 +292,7 @@ def _stop_timer(response: Response) -> Response:
     if started is None or transport is None:
         return response
     # Under TESTING (unless METRICS_FLUSH_SECONDS is set) write at once: no late flush into the next test.
-    flush_now = current_app.testing and current_app.extensions["weda"].settings.get("METRICS_FLUSH_SECONDS") is None
+    flush_now = current_app.testing and current_app.extensions["weda"].settings.metrics_flush_seconds is None
     current_app.extensions["weda_metrics_recorder"].record(transport, response.status_code,
                                                            time.perf_counter() - started, flush_now=flush_now)
     return response
@@ -305,7 +305,8 @@ def install(app: Flask) -> None:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(RedisCollector(lambda: app.extensions["weda"].redis))
     app.extensions["weda_metrics"] = registry
-    interval = app.extensions["weda"].settings.seconds("METRICS_FLUSH_SECONDS", 1.0)
+    flush_every = app.extensions["weda"].settings.metrics_flush_seconds
+    interval = 1.0 if flush_every is None else flush_every
     app.extensions["weda_metrics_recorder"] = CallbackRecorder(lambda: app.extensions["weda"].redis, interval)
     app.before_request(_start_timer)
     app.after_request(_stop_timer)

@@ -2,67 +2,19 @@
 
 Each process reads its own settings when it starts (the worker its reminder and sender settings,
 the web process its admin ones), so a typo used to surface as a worker traceback minutes after a
-banner that said all was well. Here every setting is parsed once, up front, the data files and
-templates are compiled, and Redis is reached: what passes here starts.
+banner that said all was well. Now every setting is parsed by ``bot.config.load_settings`` and its
+range checked by ``bot.config.validate``; here both run up front, the data files and templates are
+compiled, and Redis is reached: what passes here starts.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.config import validate as validate_settings  # parsing happened in load_settings; this checks ranges
 
-# Numeric tuning knobs and their allowed range: (name, minimum) — seconds, counts and hours.
-NUMBERS = {
-    "ADMIN_SESSION_HOURS": 0.01, "ADMIN_STUCK_HOURS": 0, "WECOM_HTTP_TIMEOUT": 0.01, "WEBHOOK_RATE_LIMIT": 1,
-    "USER_LOCK_WAIT_SECONDS": 0, "SENT_TTL": 1, "SEND_SWEEP_SECONDS": 0, "SEND_MAX_ATTEMPTS": 1,
-    "SEND_CLAIM_TTL": 0.1, "SEND_BACKOFF_MAX": 0, "SEND_BACKOFF_BASE": 0, "SENDER_THREADS": 1, "WORKER_THREADS": 1,
-    "REMINDER_RETRY": 0.1, "REMINDER_GRACE": 0, "RATE_WINDOW": 0.1, "RATE_MARGIN": 0, "RATE_LIMIT_PER_MINUTE": 0,
-    "RATE_HOURLY_WINDOW": 0.1, "NOTICE_MAX_AGE": 0, "METRICS_FLUSH_SECONDS": 0, "LEADER_TTL": 1, "LEADER_POLL": 0.05,
-    "CERT_CHECK_DELAY": 0, "CERT_ESCALATE_DELAY": -math.inf, "APP_RATE_LIMIT": 1, "APP_HOURLY_LIMIT": 1,
-    "APP_DUPLICATE_CHECK_SECONDS": 0,
-}
-REDIS_SCHEMES = ("redis", "rediss", "unix")
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-
-
-def validate_settings(settings: Settings) -> None:
-    """Raise ConfigError naming the first setting no process could run with."""
-    for name, minimum in NUMBERS.items():
-        value = settings.seconds(name, 0.0 if minimum <= 0 else minimum)
-        if not math.isfinite(value) or value < minimum:
-            raise ConfigError(f"{name} must be a finite number >= {minimum:g}, got {settings.get(name)!r}")
-    from bot.reminders import ReminderConfig
-    from bot.sender import SenderConfig
-
-    ReminderConfig.from_settings(settings)  # QUIET_HOURS, REMINDER_TZ, CERT_FOLLOWUPS, IDLE_NUDGES
-    SenderConfig.from_settings(settings)
-    if settings.get("ADMIN_TIMEZONE"):
-        try:
-            ZoneInfo(settings.get("ADMIN_TIMEZONE") or "")
-        except Exception as exc:  # ZoneInfoNotFoundError, ValueError
-            raise ConfigError(f"ADMIN_TIMEZONE is not a known time zone: {settings.get('ADMIN_TIMEZONE')!r}") from exc
-    level = (settings.get("LOG_LEVEL") or "INFO").strip().upper()
-    if level not in LOG_LEVELS:
-        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {settings.get('LOG_LEVEL')!r}")
-    secure = (settings.get("ADMIN_COOKIE_SECURE") or "auto").strip().lower()
-    if secure not in ("auto", "", "1", "0", "true", "false", "yes", "no"):
-        raise ConfigError(f"ADMIN_COOKIE_SECURE must be auto, 1 or 0, got {settings.get('ADMIN_COOKIE_SECURE')!r}")
-    if settings.redis_url:
-        validate_redis_url(settings.redis_url)
-    for name in ("WECOM_API_BASE", "WECOM_RESPONSE_URL_ORIGINS"):
-        for url in filter(None, (u.strip() for u in (settings.get(name) or "").split(","))):
-            if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
-                raise ConfigError(f"{name} must be http(s) URLs, got {url!r}")
-
-
-def validate_redis_url(url: str) -> None:
-    scheme = urlsplit(url).scheme
-    if scheme not in REDIS_SCHEMES:
-        raise ConfigError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {scheme or url!r}://…")
+__all__ = ["preflight", "reach_redis", "validate_files", "validate_settings"]
 
 
 def reach_redis(url: str) -> None:
@@ -81,7 +33,6 @@ def reach_redis(url: str) -> None:
 def validate_files(settings: Settings) -> int:
     """Compile the guide, the knowledge base, the understanding data (training the model) and every template,
     and check the phrases templates prompt are understood; returns FAQ topics."""
-    from bot.config import longconn_settings
     from bot.guide import Guide
     from bot.render import Renderer
     from bot.services import load_knowledge
@@ -89,7 +40,6 @@ def validate_files(settings: Settings) -> int:
     from bot.understand.factory import build_understander
 
     Guide.load(settings.guide_file)
-    longconn_settings(settings)  # WECOM_BOT_ID / WECOM_BOT_SECRET together, WECOM_WS_URL ws:// or wss://
     knowledge = load_knowledge(settings)
     understander = build_understander(knowledge)  # validates data/understanding and trains the model
     env = Renderer(settings.templates_dir).env

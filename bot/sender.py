@@ -116,21 +116,21 @@ class SenderConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SenderConfig:
-        timeout = settings.seconds("WECOM_HTTP_TIMEOUT", 5.0)
+        timeout = settings.http_timeout
         return cls(
-            max_attempts=int(settings.seconds("SEND_MAX_ATTEMPTS", 12)),
-            backoff_base=settings.seconds("SEND_BACKOFF_BASE", 2.0),
-            backoff_max=settings.seconds("SEND_BACKOFF_MAX", 900.0),
-            webhook_limit=int(settings.seconds("WEBHOOK_RATE_LIMIT", 20)),
-            app_limit=int(settings.seconds("APP_RATE_LIMIT", 30)),
-            app_hourly_limit=int(settings.seconds("APP_HOURLY_LIMIT", 1000)),
-            window=settings.seconds("RATE_WINDOW", 60.0),
-            hourly_window=settings.seconds("RATE_HOURLY_WINDOW", 3600.0),
-            margin=settings.seconds("RATE_MARGIN", 1.0),
-            sent_ttl=settings.seconds("SENT_TTL", 7 * 86400.0),
+            max_attempts=settings.send_max_attempts,
+            backoff_base=settings.send_backoff_base,
+            backoff_max=settings.send_backoff_max,
+            webhook_limit=settings.webhook_rate_limit,
+            app_limit=settings.app_rate_limit,
+            app_hourly_limit=settings.app_hourly_limit,
+            window=settings.rate_window,
+            hourly_window=settings.rate_hourly_window,
+            margin=settings.rate_margin,
+            sent_ttl=settings.sent_ttl,
             http_timeout=timeout,
-            claim_ttl=settings.seconds("SEND_CLAIM_TTL", timeout * 2 + 5.0),
-            sweep_interval=settings.seconds("SEND_SWEEP_SECONDS", 30.0),
+            claim_ttl=settings.send_claim_ttl if settings.send_claim_ttl is not None else timeout * 2 + 5.0,
+            sweep_interval=settings.send_sweep_seconds,
         )
 
 

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, Settings, env_value
 from bot.preflight import preflight
 
 
@@ -85,7 +85,7 @@ def _start_demo_longconn(settings: Settings, env: dict[str, str]):
     from bot.config import DEMO_BOT_ID, demo_bot_secret
     from bot.fake_longconn import FakeLongConn
 
-    port = int(env.get("DEMO_WS_PORT") or 8765)
+    port = settings.demo_ws_port
     try:
         fake = FakeLongConn(DEMO_BOT_ID, demo_bot_secret(settings), port=port).start()
     except OSError as exc:
@@ -98,9 +98,9 @@ def _start_demo_longconn(settings: Settings, env: dict[str, str]):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot serve", description="start the web processes and the "
                                      "scheduler worker (and an embedded Redis when REDIS_URL is unset)")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
-    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
+    parser.add_argument("--port", type=int, default=env_value("port"))
+    parser.add_argument("--host", default=env_value("host") or "127.0.0.1")
+    parser.add_argument("--workers", type=int, default=env_value("web_concurrency"))
     parser.add_argument("--no-worker", action="store_true", help="do not start the scheduler worker")
     args = parser.parse_args(argv)
 
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     children = [subprocess.Popen(web, env=env)]
     if not args.no_worker:
         children.append(subprocess.Popen([sys.executable, "-m", "bot", "worker"], env=env))
-    if fake_ws is not None or env.get("WECOM_BOT_ID"):
+    if fake_ws is not None or settings.bot_id:
         children.append(subprocess.Popen([sys.executable, "-m", "bot", "connect"], env=env))
     print(_banner(settings, args.port), flush=True)
     if fake_ws is not None:

@@ -1,4 +1,9 @@
-"""Build the per-process services once: Redis store, templates, the guide, the knowledge base."""
+"""The composition root: every process builds what it shares with the others here, from one Settings.
+
+The web app factory (``bot.app`` through ``bot.runtime``), the worker, the long-connection holder and
+the CLI tools get their Redis client, store, templates, guide, knowledge base and WeCom API client
+from these functions, so a setting (USER_LOCK_WAIT_SECONDS, say) means the same in every process.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import atexit
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache, partial
 from pathlib import Path
 
@@ -19,6 +25,7 @@ from bot.redis_conn import connect, embedded_url, start_embedded
 from bot.reminders import ReminderConfig, first_check
 from bot.render import Renderer
 from bot.store import Store
+from bot.wecom.api import WeComAPI
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +73,33 @@ def _load_knowledge(folder: Path, _version: tuple):
     return KnowledgeBase.load(folder)
 
 
+@dataclass(frozen=True)
+class Core:
+    """What every process that talks to users shares: the store, the templates, the guide."""
+
+    store: Store
+    renderer: Renderer
+    guide: Guide
+
+
+def build_store(settings: Settings, client: redis.Redis) -> Store:
+    return Store(client, lock_timeout=settings.lock_timeout, reply_ttl=settings.reply_cache_seconds,
+                 lock_wait=settings.lock_wait)
+
+
+def build_core(settings: Settings, client: redis.Redis) -> Core:
+    return Core(store=build_store(settings, client), renderer=Renderer(settings.templates_dir),
+                guide=Guide.load(settings.guide_file))
+
+
+def wecom_api(settings: Settings, client: redis.Redis) -> WeComAPI:
+    """The WeCom API client the sender posts through (access tokens cached in Redis)."""
+    return WeComAPI(settings.wecom_api_base, client, corp_id=settings.corp_id, secret=settings.app_secret,
+                    agent_id=settings.agent_id, timeout=settings.http_timeout,
+                    duplicate_check_seconds=settings.app_duplicate_check_seconds,
+                    response_url_origins=settings.response_url_origins)
+
+
 def build_services(settings: Settings, client: redis.Redis | None = None,
                    clock: Callable[[], float] = time.time) -> Services:
     from bot.understand.service import Understanding
@@ -73,19 +107,18 @@ def build_services(settings: Settings, client: redis.Redis | None = None,
 
     client = client if client is not None else redis_client(settings)
     knowledge = load_knowledge(settings)
+    core = build_core(settings, client)
     return Services(
-        store=Store(client, lock_timeout=settings.lock_timeout, reply_ttl=settings.reply_cache_seconds,
-                    lock_wait=settings.seconds("USER_LOCK_WAIT_SECONDS", 3.0)),
-        renderer=Renderer(settings.templates_dir),
-        guide=Guide.load(settings.guide_file),
+        store=core.store,
+        renderer=core.renderer,
+        guide=core.guide,
         knowledge=knowledge,
-        understanding=Understanding(knowledge, Teaching(client),
-                                    check_every=settings.seconds("TEACH_CHECK_SECONDS", 2.0)),
+        understanding=Understanding(knowledge, Teaching(client), check_every=settings.teach_check_seconds),
         # Handlers tell users staff were notified only when something can reach staff.
         support_staff=settings.support_staff if (settings.webhook_key or settings.app_secret
                                                   or longconn_settings(settings)) else (),
         clock=clock,
-        rate_limit_per_minute=int(settings.seconds("RATE_LIMIT_PER_MINUTE", 30)),
+        rate_limit_per_minute=settings.rate_limit_per_minute,
         handoff_timeout=timeout_from(settings),
         cert_check=partial(first_check, ReminderConfig.from_settings(settings)),
         can_message_privately=bool(settings.app_secret and settings.agent_id),

@@ -25,14 +25,12 @@ from collections.abc import Callable
 import redis
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.guide import Guide
 from bot.leader import Heartbeat, LeaderLock, worker_identity
 from bot.reminders import Planner, ReminderConfig, ReminderContext, install
-from bot.render import Renderer
 from bot.scheduler import build_scheduler, redis_job_store
 from bot.sender import Sender, SenderConfig
-from bot.store import EVENTS_STREAM, Store, decode_event
-from bot.wecom.api import WeComAPI
+from bot.services import build_core, wecom_api
+from bot.store import EVENTS_STREAM, decode_event
 
 log = logging.getLogger(__name__)
 
@@ -113,13 +111,12 @@ class Worker:
         self.identity = identity or worker_identity()
         self.reminders = ReminderConfig.from_settings(settings)
         self.sender_config = SenderConfig.from_settings(settings)
-        self.store = Store(client, lock_timeout=settings.lock_timeout, reply_ttl=settings.reply_cache_seconds)
-        self.renderer = Renderer(settings.templates_dir)
-        self.guide = Guide.load(settings.guide_file)
-        self.lock = LeaderLock(client, self.identity, ttl=settings.seconds("LEADER_TTL", 6.0))
-        self.poll_interval = settings.seconds("LEADER_POLL", 1.0)
-        self.job_threads = int(settings.seconds("WORKER_THREADS", 8))
-        self.sender_threads = int(settings.seconds("SENDER_THREADS", 4))
+        core = build_core(settings, client)  # as the web process builds them (USER_LOCK_WAIT_SECONDS too)
+        self.store, self.renderer, self.guide = core.store, core.renderer, core.guide
+        self.lock = LeaderLock(client, self.identity, ttl=settings.leader_ttl)
+        self.poll_interval = settings.leader_poll
+        self.job_threads = settings.worker_threads
+        self.sender_threads = settings.sender_threads
         self.leading = threading.Event()
         self._stop = threading.Event()
 
@@ -161,13 +158,7 @@ class Worker:
         ctx = ReminderContext(self.reminders, self.settings, self.store, self.renderer, self.guide,
                               scheduler=scheduler, clock=self.clock, leading=self.leading.is_set)
         install(ctx)
-        api = WeComAPI(self.settings.wecom_api_base, self.redis, corp_id=self.settings.corp_id,
-                       secret=self.settings.app_secret, agent_id=self.settings.agent_id,
-                       timeout=self.sender_config.http_timeout,
-                       duplicate_check_seconds=int(self.settings.seconds("APP_DUPLICATE_CHECK_SECONDS", 1800)),
-                       response_url_origins=tuple(
-                           o.strip() for o in (self.settings.get("WECOM_RESPONSE_URL_ORIGINS") or "").split(",")
-                           if o.strip()))
+        api = wecom_api(self.settings, self.redis)
         sender = Sender(self.store, api, self.settings, self.sender_config, clock=self.clock,
                         leading=self.leading.is_set, identity=self.identity)
         consumer = EventConsumer(self.redis, Planner(ctx), self.identity)
@@ -229,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     from bot.logs import configure as configure_logging
     from bot.services import redis_client
 
-    configure_logging(settings.get("LOG_LEVEL"))
+    configure_logging(settings.log_level)
 
     worker = Worker(settings, redis_client(settings))
 

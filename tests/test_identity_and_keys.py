@@ -104,7 +104,7 @@ def _sender(tmp_path, client, clock, wecom, **env) -> Sender:
     settings_ = load_settings(make_env(tmp_path, WECOM_API_BASE=wecom.base_url, WECOM_APP_SECRET="s",
                                        WECOM_HTTP_TIMEOUT="0.5", **env))
     config = replace(SenderConfig.from_settings(settings_), backoff_base=0, backoff_max=0)
-    origins = tuple(o for o in (settings_.get("WECOM_RESPONSE_URL_ORIGINS") or "").split(",") if o)
+    origins = settings_.response_url_origins
     api = WeComAPI(settings_.wecom_api_base, client, corp_id=settings_.corp_id, secret=settings_.app_secret,
                    agent_id=settings_.agent_id, timeout=0.5, response_url_origins=origins)
     return Sender(Store(client), api, settings_, config, clock=clock)

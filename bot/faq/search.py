@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import re
 import threading
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from rank_bm25 import BM25Okapi
 
+from bot.config import env_value
 from bot.faq import fusion
 from bot.faq.codes import (
     find_codes,
@@ -35,7 +35,6 @@ from bot.faq.lexicon import Lexicon, normalize
 from bot.faq.scoring import Query, QueryBuilder
 from bot.faq.semantic import Embedder, TopicVectors, shared_embedder
 from bot.faq.tokenize import Analyzer, is_cjk, split_pinyin
-from bot.resources import resource_dir
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +91,7 @@ class Evidence:
 
 def semantic_enabled() -> bool:
     """``FAQ_SEMANTIC=off`` runs lexical retrieval only (a process that cannot spare the RAM)."""
-    return os.environ.get("FAQ_SEMANTIC", "on").lower() not in ("off", "0", "false", "no")
+    return bool(env_value("faq_semantic"))
 
 
 class KnowledgeBase:
@@ -113,7 +112,7 @@ class KnowledgeBase:
         passages in a thread when there are many (a fresh machine), so a web process starts in seconds
         and answers from the words until the vectors are ready."""
         if background is None:
-            background = os.environ.get("FAQ_EMBED_IN_BACKGROUND", "1") != "0"
+            background = bool(env_value("faq_embed_in_background"))
         self.topics: dict[str, Topic] = dict(topics)
         self.lexicon = lexicon or Lexicon()
         self.analyzer = analyzer or Analyzer(self.lexicon)
@@ -187,10 +186,7 @@ class KnowledgeBase:
     @staticmethod
     def default_dir() -> Path:
         """``data/knowledge`` of this checkout, or ``$KNOWLEDGE_DIR`` when set."""
-        env = os.environ.get("KNOWLEDGE_DIR")
-        if env:
-            return Path(env)
-        return resource_dir("data/knowledge")
+        return Path(env_value("knowledge_dir"))
 
     def _document(self, topic: Topic) -> list[str]:
         fields = {

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.config import env_value
 from bot.faq.knowledge import Topic
 
 log = logging.getLogger(__name__)
@@ -48,10 +49,10 @@ def default_cache_dir() -> Path | None:
     """``$FAQ_CACHE_DIR``, else the user's cache (``$XDG_CACHE_HOME`` or ``~/.cache``)/weda-bot;
     ``FAQ_CACHE_DIR=off`` keeps vectors in memory only. Not the bot's data dir: vectors are
     content-addressed and shared by every process, test and checkout of this user."""
-    env = os.environ.get("FAQ_CACHE_DIR")
+    env = env_value("faq_cache_dir")
     if env:
         return None if env.lower() in ("off", "0", "none") else Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME")
+    xdg = env_value("xdg_cache_home")
     return (Path(xdg) if xdg else Path.home() / ".cache") / "weda-bot"
 
 
@@ -197,7 +198,7 @@ def shared_embedder() -> Embedder:
     global _shared
     with _shared_lock:
         if _shared is None:
-            threads = int(os.environ.get("FAQ_EMBED_THREADS", "1") or 1)
+            threads = int(env_value("faq_embed_threads"))
             _shared = Embedder(default_cache_dir(), threads=max(1, threads))
         return _shared
 

@@ -61,10 +61,10 @@ def _install(state) -> None:
     if config.get("SESSION_COOKIE_SAMESITE") is None:
         config["SESSION_COOKIE_SAMESITE"] = "Lax"
     settings = state.app.extensions["weda"].settings
-    secure = (settings.get("ADMIN_COOKIE_SECURE") or "auto").strip().lower()
-    if secure in ("1", "true", "yes"):
+    secure = settings.admin_cookie_secure  # None: auto
+    if secure is True:
         config["SESSION_COOKIE_SECURE"] = True  # always, even if the app cannot tell it is behind HTTPS
-    elif secure in ("auto", ""):
+    elif secure is None:
         state.app.session_interface = _SecureWhenHttps()
 
 
@@ -108,7 +108,7 @@ def _int_arg(name: str, default: int, low: int = 0, high: int = MAX_OFFSET) -> i
 
 def _stuck_after() -> float:
     """The idle threshold: ``?hours=`` or ADMIN_STUCK_HOURS (default 24); finite and at most ten years."""
-    default = _runtime().settings.seconds("ADMIN_STUCK_HOURS", 24.0)
+    default = _runtime().settings.admin_stuck_hours
     try:
         hours = float(request.args.get("hours", default))
     except ValueError:
@@ -158,7 +158,7 @@ def _throttle() -> auth.LoginThrottle:
 
 
 def _sessions() -> AdminSessions:
-    return AdminSessions(_runtime().redis, _runtime().settings.seconds("ADMIN_SESSION_HOURS", 12.0) * 3600)
+    return AdminSessions(_runtime().redis, _runtime().settings.admin_session_hours * 3600)
 
 
 def _check_bearer(token: str, presented: str) -> Response | None:
@@ -181,7 +181,7 @@ def _authenticated(token: str, secret_key: str) -> bool:
         return False
     if not _sessions().valid(session.get("sid")):
         return False  # logged out (or never logged in here): the server-side session is gone
-    max_age = _runtime().settings.seconds("ADMIN_SESSION_HOURS", 12.0) * 3600
+    max_age = _runtime().settings.admin_session_hours * 3600
     logged_in = session.get("at")
     return isinstance(logged_in, int | float) and _runtime().services.clock() - logged_in < max_age
 
@@ -216,7 +216,7 @@ def _csrf_token() -> str:
 @bp.context_processor
 def _template_helpers() -> dict[str, Any]:
     settings = _runtime().settings
-    tz = zone(settings.get("ADMIN_TIMEZONE"))
+    tz = zone(settings.admin_timezone)
     guide = _runtime().services.guide
     return {
         "csrf_token": _csrf_token,

@@ -167,5 +167,4 @@ def build_aibot_callback(settings: Settings, pipeline: Pipeline,
     if not settings.aibot.token:
         return None
     envelope = Envelope(settings.aibot, max_age=settings.callback_max_age, clock=clock)
-    names = tuple(n.strip() for n in (settings.get("WECOM_AIBOT_NAME") or "").split(",") if n.strip())
-    return AibotCallback(envelope, pipeline, settings.corp_id, bot_names=names)
+    return AibotCallback(envelope, pipeline, settings.corp_id, bot_names=settings.aibot_names)
