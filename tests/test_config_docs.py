@@ -50,7 +50,8 @@ def test_the_readme_lists_every_variable_the_code_reads_and_no_other():
 
 def _paired_defaults() -> list[tuple[str, str]]:
     """(variable, README default) wherever the row gives one backticked default per variable."""
-    return [pair for names, defaults in readme_rows() if len(names) == len(defaults) for pair in zip(names, defaults)]
+    return [pair for names, defaults in readme_rows() if len(names) == len(defaults)
+            for pair in zip(names, defaults, strict=True)]
 
 
 @pytest.mark.parametrize("name, documented", _paired_defaults())
