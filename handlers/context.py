@@ -2,16 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.messages import Incoming
 from bot.progress import Progress
 from bot.understand import Reading
 
 if TYPE_CHECKING:
+    from bot.faq import KnowledgeBase
     from bot.guide import Guide
-    from bot.pipeline import Services
+
+
+class HandlerServices(Protocol):
+    """The only dependencies a handler has: no store, no Redis, no renderer. Handlers decide; the
+    pipeline loads, saves and renders. ``bot.pipeline.Services`` (built by ``bot.services``) provides them."""
+
+    @property
+    def guide(self) -> Guide: ...
+
+    @property
+    def knowledge(self) -> KnowledgeBase | None: ...  # the FAQ topics answers come from
+
+    @property
+    def support_staff(self) -> tuple[str, ...]: ...  # empty when nothing can reach staff
+
+    @property
+    def handoff_timeout(self) -> float: ...
+
+    @property
+    def cert_check(self) -> Callable[[float], dict[str, Any]] | None: ...  # when the first follow-up goes out
+
+    @property
+    def can_message_privately(self) -> bool: ...  # the app can send on its own: group details go 1:1
 
 
 @dataclass
@@ -20,7 +44,7 @@ class HandlerContext:
     reading: Reading  # what the message means, read in the user's context (bot.understand)
     progress: Progress
     now: float
-    services: Services
+    services: HandlerServices
     pending: str | None = None  # the question the bot was waiting on when this message came
 
     @property
