@@ -14,18 +14,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import redis
 
 from bot.config import Settings, longconn_settings
 from bot.guide import Guide
 from bot.handoffs import timeout_from
-from bot.pipeline import Services
 from bot.redis_conn import connect, embedded_url, start_embedded
 from bot.reminders import ReminderConfig, first_check
 from bot.render import Renderer
 from bot.store import Store
 from bot.wecom.api import WeComAPI
+
+if TYPE_CHECKING:  # the pipeline pulls in handlers and the understanding model: the worker needs neither
+    from bot.pipeline import Services
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +105,7 @@ def wecom_api(settings: Settings, client: redis.Redis) -> WeComAPI:
 
 def build_services(settings: Settings, client: redis.Redis | None = None,
                    clock: Callable[[], float] = time.time) -> Services:
+    from bot.pipeline import Services
     from bot.understand.service import Understanding
     from bot.understand.teaching import Teaching
 
