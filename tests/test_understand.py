@@ -58,6 +58,7 @@ def test_a_question_with_command_words_is_a_question(understander):
 @pytest.mark.parametrize("text, step", [
     ("第3步", 3), ("第三步", 3), ("步骤4", 4), ("step 2", 2), ("关联腾讯云那步", 2), ("全网发布", 6),
     ("上传密钥那一步", 4), ("第叁步", 3), ("di san bu", 3), ("第二步第三步都完事了", 3),
+    ("第⑤步", 5), ("jump to step two", 2), ("goto 4", 4), ("跳5", 5), ("Step 3", 3),
 ])
 def test_steps_in_digits_numerals_and_by_name(text, step, understander):
     assert find_step(text, understander.words)[0] == step
@@ -66,6 +67,7 @@ def test_steps_in_digits_numerals_and_by_name(text, step, understander):
 @pytest.mark.parametrize("text, items", [
     ("1 2 3 都做完了", (1, 2, 3)), ("1-3 都好了", (1, 2, 3)), ("1和3", (1, 3)), ("第三个", (3,)),
     ("前两项完成了", (1, 2)), ("勾选 5", (5,)), ("全部勾上", (1, 2, 3, 4, 5, 6)),
+    ("帮我勾一下第四条", (4,)), ("第三方平台那项好了，第2项", (2,)), ("①②都好了", (1, 2)), ("1~3 ok", (1, 2, 3)),
 ])
 def test_item_lists(text, items):
     assert find_items(text, 6) == items
@@ -98,6 +100,21 @@ def test_smalltalk_never_changes_state(text, kind, understander):
 
 def test_bare_yes_with_nothing_pending_changes_nothing(understander):
     assert understander.read("是", STEP1).intent == "smalltalk"
+
+
+@pytest.mark.parametrize("text", ["3", "三", "二"])
+def test_a_bare_number_with_nothing_pending_is_asked_about_not_ticked(text, understander):
+    reading = understander.read(text, STEP1)
+    assert reading.intent == "clarify" and reading.proposal is not None and reading.proposal.intent == "check"
+
+
+def test_pinyin_with_tone_marks_reads_like_pinyin_without(understander):
+    assert understander.read("xià yī bù", Context(step=2, item_count=3)).intent == "next"
+
+
+@pytest.mark.parametrize("text", ["重置进度的话之前勾的还在吗", "如果认证失败了怎么办", "万一提交错了会不会有影响"])
+def test_hypotheticals_are_questions_not_commands(text, understander):
+    assert understander.read(text, Context(step=3, item_count=3)).intent == "question", text
 
 
 def test_replies_to_a_pending_question(understander):
@@ -174,7 +191,7 @@ def test_understand_cli_reads_json_lines():
 
 
 # -- the figures the README quotes (held-out thirds) ----------------------------------------------------
-@pytest.mark.parametrize("name", ["commands_eval.jsonl", "commands_eval2.jsonl"])
+@pytest.mark.parametrize("name", ["commands_eval.jsonl", "commands_eval2.jsonl", "commands_eval3.jsonl"])
 def test_held_out_commands_are_read_right_and_rarely_harmfully(name, understander):
     from bot.understand.evaluate import read_cases, score
     from bot.understand.factory import item_counts
