@@ -58,6 +58,7 @@ def test_a_question_with_command_words_is_a_question(understander):
 @pytest.mark.parametrize("text, step", [
     ("第3步", 3), ("第三步", 3), ("步骤4", 4), ("step 2", 2), ("关联腾讯云那步", 2), ("全网发布", 6),
     ("上传密钥那一步", 4), ("第叁步", 3), ("di san bu", 3), ("第二步第三步都完事了", 3),
+    ("第⑤步", 5), ("jump to step two", 2), ("goto 4", 4), ("跳5", 5), ("Step 3", 3),
 ])
 def test_steps_in_digits_numerals_and_by_name(text, step, understander):
     assert find_step(text, understander.words)[0] == step
@@ -66,6 +67,7 @@ def test_steps_in_digits_numerals_and_by_name(text, step, understander):
 @pytest.mark.parametrize("text, items", [
     ("1 2 3 都做完了", (1, 2, 3)), ("1-3 都好了", (1, 2, 3)), ("1和3", (1, 3)), ("第三个", (3,)),
     ("前两项完成了", (1, 2)), ("勾选 5", (5,)), ("全部勾上", (1, 2, 3, 4, 5, 6)),
+    ("帮我勾一下第四条", (4,)), ("第三方平台那项好了，第2项", (2,)), ("①②都好了", (1, 2)), ("1~3 ok", (1, 2, 3)),
 ])
 def test_item_lists(text, items):
     assert find_items(text, 6) == items
@@ -98,6 +100,21 @@ def test_smalltalk_never_changes_state(text, kind, understander):
 
 def test_bare_yes_with_nothing_pending_changes_nothing(understander):
     assert understander.read("是", STEP1).intent == "smalltalk"
+
+
+@pytest.mark.parametrize("text", ["3", "三", "二"])
+def test_a_bare_number_with_nothing_pending_is_asked_about_not_ticked(text, understander):
+    reading = understander.read(text, STEP1)
+    assert reading.intent == "clarify" and reading.proposal is not None and reading.proposal.intent == "check"
+
+
+def test_pinyin_with_tone_marks_reads_like_pinyin_without(understander):
+    assert understander.read("xià yī bù", Context(step=2, item_count=3)).intent == "next"
+
+
+@pytest.mark.parametrize("text", ["重置进度的话之前勾的还在吗", "如果认证失败了怎么办", "万一提交错了会不会有影响"])
+def test_hypotheticals_are_questions_not_commands(text, understander):
+    assert understander.read(text, Context(step=3, item_count=3)).intent == "question", text
 
 
 def test_replies_to_a_pending_question(understander):
@@ -174,7 +191,7 @@ def test_understand_cli_reads_json_lines():
 
 
 # -- the figures the README quotes (held-out thirds) ----------------------------------------------------
-@pytest.mark.parametrize("name", ["commands_eval.jsonl", "commands_eval2.jsonl"])
+@pytest.mark.parametrize("name", ["commands_eval.jsonl", "commands_eval2.jsonl", "commands_eval3.jsonl"])
 def test_held_out_commands_are_read_right_and_rarely_harmfully(name, understander):
     from bot.understand.evaluate import read_cases, score
     from bot.understand.factory import item_counts
@@ -247,3 +264,37 @@ def test_every_intent_has_a_handler_that_answers_it(app, runtime, clock):
         ctx = HandlerContext(Incoming("sim", "c", "u", f"m-{intent}", text="61004"), reading, progress, clock(),
                              services)
         assert dispatch(ctx).reply.template != "fallback", intent
+
+
+def test_a_command_answered_from_data_needs_no_code(say, understander):
+    """intents.yaml `answer:` + a template: read as its own intent, answered by its template, nothing changes."""
+    reading = understander.read("我的AppID在哪", Context(step=3, item_count=3))
+    assert reading.intent == "appid_where" and reading.answer == "appid_where"
+    before = say("进度", "u1")
+    reply = say("我的AppID在哪", "u1")
+    assert "开放平台" in reply and "AppSecret" in reply, reply
+    assert say("进度", "u1") == before  # answered, nothing changed
+    assert "Open Platform" in say("where is my appid", "u2")
+
+
+def test_an_answer_template_that_does_not_exist_fails_the_check(tmp_path, understander):
+    from bot.resources import resource_dir
+    from bot.understand.check import missing_answers
+
+    assert missing_answers(resource_dir("templates"), understander) == []
+    (tmp_path / "chat" / "zh").mkdir(parents=True)
+    (tmp_path / "chat" / "zh" / "appid_where.j2").write_text("x", encoding="utf-8")
+    assert missing_answers(tmp_path, understander) == ["chat/en/appid_where.j2"]
+
+
+def test_a_data_command_must_not_reuse_a_name_or_change_state(tmp_path):
+    from bot.understand.examples import load_specs
+    from bot.understand.lexicon import UnderstandingDataError
+
+    for body in ("  next:\n    answer: x1\n    examples: [下一步]\n",
+                 "  where_x:\n    answer: where_x\n    changes_state: true\n    examples: [在哪]\n",
+                 "  where_x:\n    examples: [在哪]\n"):
+        path = tmp_path / "intents.yaml"
+        path.write_text("intents:\n" + body, encoding="utf-8")
+        with pytest.raises(UnderstandingDataError):
+            load_specs(path)

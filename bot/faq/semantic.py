@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.blocking import run_blocking
 from bot.config import env_value
 from bot.faq.knowledge import Topic
 
@@ -109,7 +110,8 @@ class Embedder:
                 self._queries.move_to_end(text)
                 return hit
             model = self._ensure_model()
-            vector = np.asarray(model.query(self._fit(model, text, True)), dtype=np.float32)
+            # Off the gevent hub (bot.blocking): the other connections of this worker keep being served.
+            vector = np.asarray(run_blocking(model.query, self._fit(model, text, True)), dtype=np.float32)
             self.queries_computed += 1
             self._queries[text] = vector
             if len(self._queries) > QUERY_CACHE_SIZE:
@@ -133,7 +135,7 @@ class Embedder:
         for start in range(0, len(missing), PASSAGE_BATCH):
             batch = missing[start : start + PASSAGE_BATCH]
             with self._lock:
-                vectors = model.passage([self._fit(model, t, False) for t in batch])
+                vectors = run_blocking(model.passage, [self._fit(model, t, False) for t in batch])
                 for text, vector in zip(batch, np.atleast_2d(vectors), strict=True):
                     self._passages[_key(text)] = np.asarray(vector, dtype=np.float32)
                 self.passages_computed += len(batch)

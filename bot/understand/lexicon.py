@@ -97,6 +97,8 @@ class ContextWords:
         return contains_any(text, self.negations)
 
     def looks_like_question(self, squashed: str) -> bool:
-        if any(w in squashed for w in self.command_questions):
-            return False
+        """Question words outside the command questions: "人工客服在吗" asks for a person, but
+        "重置的话勾过的还在吗" asks something (the hypothetical 的话 is a question word)."""
+        for phrase in self.command_questions:
+            squashed = squashed.replace(phrase, " ")
         return any(w in squashed for w in self.question_words)

@@ -32,8 +32,16 @@ MAX_MODEL_CHARS = 200  # a longer message is read from its start (pasted logs ar
 def surface(text: str) -> str:
     """What the character view sees: NFKC, lower-case, digits as '0' (勾选3 ~ 勾选5), one space."""
     text = unicodedata.normalize("NFKC", text[:MAX_MODEL_CHARS]).lower()
-    text = _MENTION.sub("", text)
+    text = _MENTION.sub("", _without_tone_marks(text))
     return _SPACES.sub(" ", _DIGITS.sub("0", text)).strip()
+
+
+def _without_tone_marks(text: str) -> str:
+    """"xià yī bù" -> "xia yi bu": pinyin typed with tones reads like pinyin typed without."""
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFD", text)
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
 
 
 @lru_cache(maxsize=4096)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from bot.understand.lexicon import ContextWords, squash
 
@@ -10,32 +11,48 @@ _CN_DIGITS = {"一": 1, "二": 2, "两": 2, "俩": 2, "三": 3, "四": 4, "五":
               "十": 10, "壹": 1, "贰": 2, "叁": 3, "肆": 4, "伍": 5, "陆": 6}
 _NUM = r"(?:\d{1,2}|[一二两三四五六七八九十壹贰叁肆伍陆])"
 _PINYIN_DIGITS = {"yi": 1, "er": 2, "san": 3, "si": 4, "wu": 5, "liu": 6}
-# "第3步", "第三步", "步骤4", "step 3", "第4个步骤", "di3bu"
+_ENGLISH_DIGITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+_CIRCLED = re.compile("[\u2460-\u2473]")  # ① .. ⑳
+_EN = "one|two|three|four|five|six"
+# A Chinese numeral inside a word is no number: 一下 / 一起 / 一直, 第三方 (平台), 十分.
+_CN_NUM = r"[一二两三四五六七八九十壹贰叁肆伍陆](?![下起点些直共定样般遍会方分])"
+# "第3步", "第三步", "步骤4", "step 3", "step two", "第4个步骤", "di3bu"
 _STEP_RE = re.compile(
-    rf"第\s*(?P<a>{_NUM})\s*(?:个)?\s*(?:步|步骤|部|布)|步骤\s*(?P<b>{_NUM})|step\s*(?P<c>\d{{1,2}})|\bdi\s*(?P<d>\d|yi|er|san|si|wu|liu)\s*bu\b"
+    rf"第\s*(?P<a>{_NUM})\s*(?:个)?\s*(?:步|步骤|部|布)|步骤\s*(?P<b>{_NUM})|step\s*(?P<c>\d{{1,2}}|{_EN})\b"
+    rf"|\bdi\s*(?P<d>\d|yi|er|san|si|wu|liu)\s*bu\b"
+    # "goto 5", "jump to two", "跳5": a bare number right after a verb of moving (not 5项 / 5个)
+    rf"|\b(?:goto|go\s*to|jump\s*to|switch\s*to)\s*(?P<e>\d|{_EN})\b|(?:跳到?|切到|转到)\s*(?P<f>\d)(?![\d项条个])"
 )
 # "前两项" = items 1 and 2; "第3项", "3条": an item, not a step (第3个步骤 is a step)
 _FIRST_N_RE = re.compile(rf"前\s*(?P<n>{_NUM})\s*(?:项|个|条)")
 _ITEM_MENTION_RE = re.compile(rf"第\s*{_NUM}\s*(?:项|条|个)(?!步)|{_NUM}\s*(?:项|条)|前\s*{_NUM}\s*(?:项|个|条)")
 _RANGE_RE = re.compile(rf"(?P<lo>{_NUM})\s*(?:-|~|～|—|到|至)\s*(?P<hi>{_NUM})")
-_ITEM_RE = re.compile(rf"(?<![\d.])(?:第\s*)?(?P<n>{_NUM})(?![\d.])")
+_ITEM_RE = re.compile(rf"(?<![\d.])(?:第\s*)?(?P<n>\d{{1,2}}(?![\d.])|{_CN_NUM})")
 _ALL_ITEMS_RE = re.compile(r"全部|全都|所有|都勾|all")
 
 
 def number(raw: str) -> int:
     if raw in _CN_DIGITS:
         return _CN_DIGITS[raw]
+    if raw in _ENGLISH_DIGITS:
+        return _ENGLISH_DIGITS[raw]
     return _PINYIN_DIGITS[raw] if raw in _PINYIN_DIGITS else int(raw)
+
+
+def _plain(text: str) -> str:
+    """Half-width, lower-case: ⑤ and ５ are 5, "Step" is "step"; ①② are two numbers, not 12."""
+    text = _CIRCLED.sub(lambda m: f" {ord(m[0]) - 0x245F} ", text)
+    return unicodedata.normalize("NFKC", text).lower()
 
 
 def mentions_items(text: str) -> bool:
     """The message names checklist items ("第一项弄好了"), so it is about items, not the whole step."""
-    return bool(_ITEM_MENTION_RE.search(text))
+    return bool(_ITEM_MENTION_RE.search(_plain(text)))
 
 
 def find_step(text: str, words: ContextWords) -> tuple[int | None, str]:
     """The step a message names, and the text with that mention removed (for the item search)."""
-    lowered = text.lower()
+    lowered = _plain(text)
     matches = list(_STEP_RE.finditer(lowered))
     if matches:
         # "第二步第三步都完事了": the furthest step named
@@ -51,6 +68,7 @@ def find_step(text: str, words: ContextWords) -> tuple[int | None, str]:
 def find_items(text: str, item_count: int) -> tuple[int, ...]:
     """Checklist items: "1 2 3", "1-3", "1和3", "第三个"; "全部" means every item of the step."""
     found: set[int] = set()
+    text = _plain(text)
     for match in _FIRST_N_RE.finditer(text):
         found.update(range(1, min(number(match["n"]), 20) + 1))
     text = _FIRST_N_RE.sub(" ", text)

@@ -12,11 +12,12 @@ from bot.understand.examples import IntentSpec, training_pairs
 from bot.understand.lexicon import ContextWords, contains_any, squash
 from bot.understand.model import IntentModel
 from bot.understand.reading import Context, Reading
-from bot.understand.slots import find_items, find_step, mentions_items
+from bot.understand.slots import find_items, find_step, mentions_items, number
 
 MAX_COMMAND_CHARS = 60  # longer messages are questions or pasted logs, never commands
 _ERROR_CODE = re.compile(r"(?<!\d)(?:4\d{4}|6\d{4}|8\d{4}|-1)(?!\d)")
 _DIGIT = re.compile(r"^\s*(\d{1,2})\s*$")
+_BARE_NUMBER = re.compile(r"^\s*(\d{1,2}|[一二两三四五六七八九十])\s*$")
 _QUOTE_SEPARATOR = "- - -"  # a WeCom quote: the quoted text, this line, then what the user wrote
 # The bot's own prompt typed back: "回复是", "回复「完成」" mean "是", "完成".
 _ECHOED_PROMPT = re.compile(r"^(?:回复|reply)\s*[「“\"']?(?P<said>[^」”\"']{1,12})[」”\"']?$", re.IGNORECASE)
@@ -53,6 +54,7 @@ class Understander:
         self.words = words
         self.knowledge = knowledge
         self.taught = {squash(text): label for text, label in taught}
+        self.answers = {spec.name: spec.answer for spec in specs if spec.answer}  # commands answered from data
         names = [name for name, _ in words.step_names if not name.isascii()]
         self.model = IntentModel(training_pairs(specs, question_phrasings(knowledge),
                                                 [(t, lbl) for t, lbl in taught if not lbl.startswith("topic:")],
@@ -72,10 +74,10 @@ class Understander:
             return pending
         if len(text) > MAX_COMMAND_CHARS or "\n" in text.strip() or _ERROR_CODE.search(text):
             return self.question(text, ctx)
-        digit = _DIGIT.match(text)
+        digit = _BARE_NUMBER.match(text)
         if digit and ctx.item_count:
-            # a bare "3" answers nothing the bot asked: perhaps an item, but ask before ticking it
-            guess = Reading("check", 0.5, items=(int(digit[1]),))
+            # a bare "3" (or "三") answers nothing the bot asked: perhaps an item, but ask before ticking it
+            guess = Reading("check", 0.5, items=(number(digit[1]),))
             return policy.clarify("unsure", proposal=guess, confidence=0.5)
         ranked = self._ranked(squashed, text)
         label, confidence = ranked[0]
@@ -91,6 +93,11 @@ class Understander:
             if found is not None and found.confident:
                 return self.question(text, ctx, found=found)
             return policy.clarify("unknown", confidence=confidence, alternatives=alternatives)
+        if label in self.answers:
+            if confidence < policy.ACT:  # not sure it is this command: the knowledge base may know better
+                return self.question(text, ctx, confidence)
+            return Reading(label, confidence, answer=self.answers[label], alternatives=alternatives,
+                           source="taught" if squashed in self.taught else "model")
         if intent in ("confirm", "cancel"):
             # 是 / 嗯 / 不是 with nothing asked: an acknowledgement, nothing to act on
             return Reading("smalltalk", confidence, kind="ack", alternatives=alternatives)
