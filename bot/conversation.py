@@ -18,6 +18,7 @@ from typing import Any
 
 import redis
 
+from bot.keys import conversation_key
 from bot.messages import Event
 
 CONVERSATION_LIMIT = 100  # entries kept per user, newest first
@@ -25,10 +26,6 @@ REPLY_CHARS = 400  # the bot's reply is kept this long
 TEXT_CHARS = 500  # the user's text (already redacted) is kept this long
 HUMAN_AFTER_ANSWER_SECONDS = 1800  # "人工" this soon after a confident answer means the answer failed
 REJECTED = "answer_rejected"  # the event kind that lands in the unanswered list
-
-
-def conversation_key(user_key: str) -> str:
-    return f"wb:conv:{{{user_key}}}"
 
 
 def entry(*, at: float, text: str, reply: str, template: str, reading: dict[str, Any] | None,

@@ -26,6 +26,7 @@ import redis
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.guide import Guide
+from bot.keys import EVENTS_GROUP
 from bot.leader import Heartbeat, LeaderLock, worker_identity
 from bot.reminders import Planner, ReminderConfig, ReminderContext, install
 from bot.render import Renderer
@@ -35,8 +36,6 @@ from bot.store import EVENTS_STREAM, Store, decode_event
 from bot.wecom.api import WeComAPI
 
 log = logging.getLogger(__name__)
-
-EVENTS_GROUP = "wb:worker"
 
 
 class EventConsumer:

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from bot.conversation import entry
 from bot.guide import Guide
+from bot.keys import DEAD_LETTERS, OUTBOX_QUEUE
 from bot.messages import Event, Reply
-from bot.outbox import APP, DEAD_LETTERS, MOVE_IF_PRESENT, OUTBOX_QUEUE, OutboxMessage
+from bot.outbox import APP, MOVE_IF_PRESENT, OutboxMessage
 from bot.progress import CERT_PASSED, CERT_STEP, FINISHED, NOT_STARTED, STEP_COUNT, Progress
 from bot.render import TEXT, Renderer
 from bot.store import Store

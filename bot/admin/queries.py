@@ -14,19 +14,20 @@ from typing import Any
 
 from bot import conversation
 from bot.guide import Guide
-from bot.outbox import DEAD_LETTERS, OUTBOX_QUEUE, OutboxMessage
-from bot.progress import FINISHED, NOT_STARTED, Progress
-from bot.reminders import CERT, IDLE, job_id
-from bot.scheduler import APS_RUN_TIMES_KEY
-from bot.store import (
+from bot.keys import (
+    APS_RUN_TIMES_KEY,
     CERT_PENDING_INDEX,
+    DEAD_LETTERS,
+    OUTBOX_QUEUE,
     UNANSWERED,
     USERS_INDEX,
-    Store,
-    step_entered_at,
     step_index,
     step_since_index,
 )
+from bot.outbox import OutboxMessage
+from bot.progress import FINISHED, NOT_STARTED, Progress
+from bot.reminders import CERT, IDLE, job_id
+from bot.store import Store, step_entered_at
 
 from .models import (
     DeadLetter,
