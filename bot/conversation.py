@@ -65,7 +65,7 @@ def exchange(previous: dict[str, Any], text: str, reading: dict[str, Any] | None
     ``question``: the text that a search answered; a follow-up choice ("1") or a retry keeps the
     question it follows, so a later rejection names what the user actually asked.
     """
-    searched = bool(reading) and reading.get("score") is not None
+    searched = reading is not None and reading.get("score") is not None
     question = text if searched or not previous else previous.get("question") or text
     return {"at": at, "text": text[:TEXT_CHARS], "reading": reading, "question": question[:TEXT_CHARS]}
 

@@ -28,7 +28,7 @@ import os
 import threading
 import time
 import weakref
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 
 import redis
@@ -106,7 +106,7 @@ class CallbackRecorder:
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()  # "transport|outcome"
         self._buckets: Counter[str] = Counter()  # "transport|le"
-        self._sums: Counter[str] = Counter()  # "transport|sum" -> seconds
+        self._sums: defaultdict[str, float] = defaultdict(float)  # "transport|sum" -> seconds (a Counter is int)
         self._timer_pid: int | None = None
 
     def record(self, transport: str, status: int, seconds: float, *, flush_now: bool = False) -> None:
@@ -124,7 +124,7 @@ class CallbackRecorder:
         """Write what this process counted; on a Redis error keep it for the next flush."""
         with self._lock:
             counts, buckets, sums = self._counts, self._buckets, self._sums
-            self._counts, self._buckets, self._sums = Counter(), Counter(), Counter()
+            self._counts, self._buckets, self._sums = Counter(), Counter(), defaultdict(float)
         if not counts:
             return
         try:
@@ -141,7 +141,8 @@ class CallbackRecorder:
             with self._lock:
                 self._counts.update(counts)
                 self._buckets.update(buckets)
-                self._sums.update(sums)
+                for field, total in sums.items():
+                    self._sums[field] += total
 
     def _ensure_timer(self) -> None:
         """One daemon thread per process (started after a fork too) flushes an idle worker's counts."""

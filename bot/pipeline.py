@@ -27,6 +27,7 @@ from bot.store import Store, UserBusy
 from bot.textsplit import split_utf8, utf8_len
 
 if TYPE_CHECKING:
+    from bot.faq import KnowledgeBase
     from bot.understand.service import Understanding
 from bot.understand import Context, Reading
 from bot.understand.buttons import NO_READING, read_button
@@ -45,7 +46,7 @@ class Services:
     store: Store
     renderer: Renderer
     guide: Guide
-    knowledge: object | None  # bot.faq.KnowledgeBase (loaded once per process, see bot.services)
+    knowledge: KnowledgeBase | None  # loaded once per process (bot.faq.cache)
     support_staff: tuple[str, ...]
     understanding: Understanding | None = None  # reads messages (bot.understand); built with the knowledge base
     clock: Callable[[], float] = time.time

@@ -37,6 +37,7 @@ from bot.messages import Event, Outgoing
 from bot.outbox import OutboxMessage
 from bot.outbox import add as outbox_add
 from bot.progress import CERT_PENDING, FINISHED, Progress
+from bot.redis_conn import as_str
 
 EVENTS_MAXLEN = 100_000
 UNANSWERED_LIMIT = 1000
@@ -92,14 +93,14 @@ class Store:
     # -- progress -------------------------------------------------------------------------------
     def load(self, user_key: str) -> Progress | None:
         raw = self.redis.get(progress_key(user_key))
-        return Progress.from_json(raw) if raw else None
+        return Progress.from_json(as_str(raw)) if raw else None
 
     def load_many(self, user_keys: Iterable[str]) -> list[Progress]:
         keys = list(user_keys)
         if not keys:
             return []
         raws = self.redis.mget([progress_key(k) for k in keys])
-        return [Progress.from_json(raw) for raw in raws if raw]
+        return [Progress.from_json(as_str(raw)) for raw in raws if raw]
 
     @contextmanager
     def user_lock(self, user_key: str, wait: float | None = None) -> Iterator[UserLock]:

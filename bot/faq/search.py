@@ -13,7 +13,6 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -319,7 +318,7 @@ class KnowledgeBase:
             total += vector
         return total
 
-    def _rank(self, scores: Sequence[float], step: int | None) -> list[tuple[int, float]]:
+    def _rank(self, scores: np.ndarray, step: int | None) -> list[tuple[int, float]]:
         """Topics with a positive score, best first; the user's step multiplies by STEP_BONUS."""
         ranked = []
         for i, score in enumerate(scores):

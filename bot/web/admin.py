@@ -13,7 +13,7 @@ import csv
 import io
 import math
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import redis
@@ -32,6 +32,7 @@ from flask import (
     url_for,
 )
 from flask.sessions import SecureCookieSessionInterface
+from werkzeug.wrappers import Response as BaseResponse  # what redirect() returns
 
 from bot import metrics
 from bot.admin import auth
@@ -321,7 +322,7 @@ def nudge(user_key: str):
     return _act(user_key, lambda: _actions().nudge(user_key, current_operator(), note), "Nudge queued.")
 
 
-def _act(user_key: str, action, done: str) -> Response:
+def _act(user_key: str, action: Callable[[], object], done: str) -> BaseResponse:
     try:
         action()
     except UserNotFound:

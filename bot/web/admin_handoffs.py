@@ -5,7 +5,8 @@ token, CSRF on POST) covers them; the queue itself is ``bot.handoffs``.
 
 from __future__ import annotations
 
-from flask import Response, flash, jsonify, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse  # what redirect() returns
 
 from bot.admin.queries import as_json
 from bot.handoffs import HandoffDesk, NotInQueue
@@ -40,7 +41,7 @@ def resolve_handoff(user_key: str):
     return _change(user_key, "resolve")
 
 
-def _change(user_key: str, what: str) -> Response:
+def _change(user_key: str, what: str) -> BaseResponse:
     desk, operator = _desk(), current_operator().name
     try:
         (desk.claim if what == "claim" else desk.resolve)(user_key, operator)

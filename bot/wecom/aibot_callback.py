@@ -24,6 +24,7 @@ from bot.keys import OUTBOX_QUEUE, aibot_answered_key, aibot_stream_key
 from bot.messages import Incoming, Outgoing, Reply
 from bot.outbox import RESPONSE_URL, OutboxMessage
 from bot.pipeline import Pipeline
+from bot.redis_conn import as_str
 from bot.render import MARKDOWN, TEXT
 from bot.wecom import aibot_protocol as proto
 from bot.wecom.envelope import CallbackRejected, Envelope, SignedQuery
@@ -125,7 +126,7 @@ class AibotCallback:
         if content is None:
             log.info("refresh of unknown or expired stream %s: no reply", stream_id)
             return None  # an empty 200; a finished empty stream would blank the shown answer
-        return proto.stream_message(stream_id, content)
+        return proto.stream_message(stream_id, as_str(content))
 
     # -- Redis side effects outside the pipeline's commit ---------------------------------------
     def _remember_stream(self, stream_id: str, content: str) -> None:

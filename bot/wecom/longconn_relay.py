@@ -20,6 +20,7 @@ from typing import Any
 import redis
 
 from bot.keys import longconn_reply_key, longconn_requests_key
+from bot.redis_conn import as_str
 from bot.wecom.api import WeComError
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ class RelaySender:
 def take(client: redis.Redis, bot_id: str, block: float) -> RelayRequest | None:
     """The holder's side: the next request, waiting up to ``block`` seconds."""
     item = client.brpop([longconn_requests_key(bot_id)], timeout=block)
-    return RelayRequest.parse(item[1]) if item else None
+    return RelayRequest.parse(as_str(item[1])) if item else None
 
 
 def answer(client: redis.Redis, request: RelayRequest, *, errcode: int = 0, errmsg: str = "",

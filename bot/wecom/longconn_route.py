@@ -21,6 +21,7 @@ import redis
 from bot.config import LongConnSettings
 from bot.keys import longconn_last_group_key, longconn_rate_key
 from bot.outbox import WEBHOOK, OutboxMessage
+from bot.redis_conn import optional_str
 from bot.store import Store
 from bot.wecom import longconn_protocol as wire
 from bot.wecom.longconn_relay import RelaySender
@@ -68,7 +69,7 @@ class LongConnRoute:
         last = self._last_chat(meta, user)
         if last.get("chat_type") == "group" and last.get("chat_id"):
             return str(last["chat_id"])
-        return self.redis.get(longconn_last_group_key(self.config.bot_id))
+        return optional_str(self.redis.get(longconn_last_group_key(self.config.bot_id)))
 
     def limits(self, chat_id: str, window: float, hourly_window: float) -> list[tuple[str, int, float]]:
         return [(longconn_rate_key(chat_id, "m"), self.config.send_limit, window),
