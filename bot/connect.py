@@ -29,8 +29,9 @@ import redis
 from bot.config import ConfigError, LongConnSettings, Settings, load_settings, longconn_settings
 from bot.keys import longconn_holder_epoch_key, longconn_holder_key, longconn_kicked_key
 from bot.leader import Heartbeat, LeaderLock, worker_identity
+from bot.logs import configure as configure_logging
 from bot.pipeline import Pipeline
-from bot.services import build_services
+from bot.services import build_services, redis_client
 from bot.wecom import longconn_relay as relay
 from bot.wecom.longconn import LongConnChannel
 from bot.wecom.longconn_client import AuthFailed, Kicked, LongConnClient
@@ -187,9 +188,6 @@ def main(argv: list[str] | None = None) -> int:
         print("configuration error: set WECOM_BOT_ID and WECOM_BOT_SECRET (the AI bot's page in the WeCom admin "
               "console, API mode 长连接)", file=sys.stderr)
         return 2
-    from bot.logs import configure as configure_logging
-    from bot.services import redis_client
-
     configure_logging(settings.get("LOG_LEVEL"))
     holder = Holder(settings, redis_client(settings), config)
 

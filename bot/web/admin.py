@@ -43,6 +43,9 @@ from bot.admin.sessions import AdminSessions
 from bot.keys import key_parts
 from bot.progress import FINISHED
 from bot.store import UserBusy
+from bot.understand.lexicon import squash
+from bot.understand.reading import INTENTS
+from bot.understand.teaching import Teaching
 from bot.web import admin_handoffs, admin_teach, admin_trends  # noqa: F401  (their routes join the blueprint)
 from bot.web.admin_common import (
     ASCII_INT,
@@ -338,10 +341,6 @@ def _act(user_key: str, action: Callable[[], object], done: str) -> BaseResponse
 
 @bp.get("/unanswered")
 def unanswered():
-    from bot.understand import INTENTS
-    from bot.understand.lexicon import squash
-    from bot.understand.teaching import Teaching
-
     data = _queries().unanswered(int_arg("offset", 0), int_arg("limit", 100, 1, MAX_LIMIT))
     taught = {squash(e["text"]): e["label"] for e in Teaching(runtime().services.store.redis).entries()}
     topics = getattr(runtime().services.knowledge, "topics", {}) or {}
