@@ -28,4 +28,4 @@ def run_blocking(fn: Callable[..., T], *args: object) -> T:
         return fn(*args)
     import gevent
 
-    return gevent.get_hub().threadpool.apply(fn, args)  # type: ignore[no-any-return]
+    return gevent.get_hub().threadpool.apply(fn, args)

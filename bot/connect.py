@@ -27,9 +27,11 @@ import time
 import redis
 
 from bot.config import ConfigError, LongConnSettings, Settings, load_settings, longconn_settings
+from bot.keys import longconn_holder_epoch_key, longconn_holder_key, longconn_kicked_key
 from bot.leader import Heartbeat, LeaderLock, worker_identity
+from bot.logs import configure as configure_logging
 from bot.pipeline import Pipeline
-from bot.services import build_services
+from bot.services import build_services, redis_client
 from bot.wecom import longconn_relay as relay
 from bot.wecom.longconn import LongConnChannel
 from bot.wecom.longconn_client import AuthFailed, Kicked, LongConnClient
@@ -40,14 +42,6 @@ EXIT_AUTH = 3
 EXIT_KICKED = 4
 
 
-def holder_key(bot_id: str) -> str:
-    return f"wb:ws:holder:{bot_id}"
-
-
-def kicked_key(bot_id: str) -> str:
-    return f"wb:ws:kicked:{bot_id}"
-
-
 class Holder:
     def __init__(self, settings: Settings, client: redis.Redis, config: LongConnSettings, *,
                  identity: str | None = None, pipeline: Pipeline | None = None, poll: float = 0.5) -> None:
@@ -55,8 +49,8 @@ class Holder:
         self.redis = client
         self.config = config
         self.identity = identity or worker_identity()
-        self.lock = LeaderLock(client, self.identity, ttl=config.leader_ttl, key=holder_key(config.bot_id),
-                               epoch_key=holder_key(config.bot_id) + ":epoch")
+        self.lock = LeaderLock(client, self.identity, ttl=config.leader_ttl, key=longconn_holder_key(config.bot_id),
+                               epoch_key=longconn_holder_epoch_key(config.bot_id))
         self.pipeline = pipeline or Pipeline(build_services(settings, client))
         self.poll = poll
         self.client: LongConnClient | None = None
@@ -76,7 +70,7 @@ class Holder:
         warned = False
         while not self._stop.is_set():
             try:
-                blocked = self.redis.pttl(kicked_key(self.config.bot_id))
+                blocked = self.redis.pttl(longconn_kicked_key(self.config.bot_id))
                 acquired = blocked <= 0 and self.lock.try_acquire()
             except redis.RedisError as exc:
                 log.error("redis unavailable: %s", exc)
@@ -85,7 +79,7 @@ class Holder:
             if blocked > 0 and not warned:
                 log.critical("bot %s was taken over by a connection this deployment does not know of; "
                              "not connecting for %.0f s more (delete %s to retry now)", self.config.bot_id,
-                             blocked / 1000, kicked_key(self.config.bot_id))
+                             blocked / 1000, longconn_kicked_key(self.config.bot_id))
                 warned = True
             if not acquired:
                 self._stop.wait(self.poll)
@@ -140,7 +134,7 @@ class Holder:
                 log.critical("KICKED: another connection for bot %s, not one of this deployment's holders, "
                              "took over. Stopping instead of fighting; holders wait %.0f s.",
                              self.config.bot_id, self.config.kicked_hold)
-                _safe(lambda: self.redis.set(kicked_key(self.config.bot_id), self.identity,
+                _safe(lambda: self.redis.set(longconn_kicked_key(self.config.bot_id), self.identity,
                                              px=max(int(self.config.kicked_hold * 1000), 1)))
                 code = EXIT_KICKED
         finally:
@@ -194,9 +188,6 @@ def main(argv: list[str] | None = None) -> int:
         print("configuration error: set WECOM_BOT_ID and WECOM_BOT_SECRET (the AI bot's page in the WeCom admin "
               "console, API mode 长连接)", file=sys.stderr)
         return 2
-    from bot.logs import configure as configure_logging
-    from bot.services import redis_client
-
     configure_logging(settings.log_level)
     holder = Holder(settings, redis_client(settings), config)
 

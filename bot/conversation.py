@@ -18,6 +18,7 @@ from typing import Any
 
 import redis
 
+from bot.keys import conversation_key
 from bot.messages import Event
 
 CONVERSATION_LIMIT = 100  # entries kept per user, newest first
@@ -25,10 +26,6 @@ REPLY_CHARS = 400  # the bot's reply is kept this long
 TEXT_CHARS = 500  # the user's text (already redacted) is kept this long
 HUMAN_AFTER_ANSWER_SECONDS = 1800  # "人工" this soon after a confident answer means the answer failed
 REJECTED = "answer_rejected"  # the event kind that lands in the unanswered list
-
-
-def conversation_key(user_key: str) -> str:
-    return f"wb:conv:{{{user_key}}}"
 
 
 def entry(*, at: float, text: str, reply: str, template: str, reading: dict[str, Any] | None,
@@ -68,7 +65,7 @@ def exchange(previous: dict[str, Any], text: str, reading: dict[str, Any] | None
     ``question``: the text that a search answered; a follow-up choice ("1") or a retry keeps the
     question it follows, so a later rejection names what the user actually asked.
     """
-    searched = bool(reading) and reading.get("score") is not None
+    searched = reading is not None and reading.get("score") is not None
     question = text if searched or not previous else previous.get("question") or text
     return {"at": at, "text": text[:TEXT_CHARS], "reading": reading, "question": question[:TEXT_CHARS]}
 

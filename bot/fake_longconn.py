@@ -71,7 +71,6 @@ class FakeLongConn:
         self._users: dict[ServerConnection, tuple[str, str | None]] = {}
         self._ids = itertools.count(1)
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._server = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._lock = threading.Lock()
@@ -104,7 +103,6 @@ class FakeLongConn:
         self._stopped = asyncio.Event()
         async with serve(self._handler, self.host, self.port, ping_interval=None,
                          max_size=wire.MAX_FRAME_BYTES) as server:
-            self._server = server
             self.port = server.sockets[0].getsockname()[1]
             self._ready.set()
             await self._stopped.wait()
@@ -240,7 +238,8 @@ class FakeLongConn:
         with self._lock:
             self.frames.append(doc)
         cmd, req_id = doc.get("cmd"), wire.req_id_of(doc)
-        body = doc.get("body") if isinstance(doc.get("body"), dict) else {}
+        raw_body = doc.get("body")
+        body: dict[str, Any] = raw_body if isinstance(raw_body, dict) else {}
         if cmd == wire.SUBSCRIBE:
             await self._subscribe(ws, req_id, body)
             return
@@ -299,7 +298,8 @@ class FakeLongConn:
     # -- the demo's people ------------------------------------------------------------------------------------
     async def _person(self, ws: ServerConnection, query: dict[str, list[str]]) -> None:
         user = (query.get("userid") or ["demo-user"])[0]
-        chat_id = (query.get("chatid") or [None])[0]
+        chat_ids = query.get("chatid")
+        chat_id = chat_ids[0] if chat_ids else None
         self._users[ws] = (user, chat_id)
         try:
             if not chat_id:

@@ -20,9 +20,10 @@ from typing import Any
 from bot.config import Settings
 from bot.conversation import recent
 from bot.guide import Guide
+from bot.keys import HANDOFF_INDEX
 from bot.messages import Event
 from bot.progress import FINISHED, NOT_STARTED, Progress
-from bot.store import HANDOFF_INDEX, Store
+from bot.store import Store
 
 DEFAULT_TIMEOUT = 4 * 3600.0
 WAITING, CLAIMED = "waiting", "claimed"

@@ -1,9 +1,18 @@
-"""Redis key components, escaped so that no two different tuples of them can make the same key.
+"""Every Redis key the bot uses, named in one place; and the escaping of their variable parts.
+
+Why one module: a key's layout is a storage format. Data already in Redis is found only while the
+strings stay byte-identical (tests/test_keys.py pins them), and a new key cannot collide with an old
+one unnoticed when all of them sit side by side. Modules import their keys from here; none spells a
+``wb:`` literal of its own.
 
 A user id such as ``A}:aibot:mA:{Z`` must not reach into the key of another user's message: every
-variable component goes through :func:`key_part`, which percent-escapes the characters our key
-layouts use as structure (``:`` between parts, ``{}`` around the hash tag) and ``%`` itself.
-Ordinary WeCom ids contain none of them, so their keys read (and stay) exactly as before.
+variable component that comes from outside goes through :func:`key_part`, which percent-escapes the
+characters our key layouts use as structure (``:`` between parts, ``{}`` around the hash tag) and
+``%`` itself. Ordinary WeCom ids contain none of them, so their keys read (and stay) exactly as before.
+``user_key`` arguments are already escaped (``Incoming.user_key``, ``Progress.user_key``).
+
+Keys of one user hash-tag the user key (``{corp:user}``), so the per-user script in ``bot.store``
+stays in one slot.
 """
 
 from __future__ import annotations
@@ -21,3 +30,155 @@ def key_part(value: object) -> str:
 def key_parts(*values: object) -> str:
     """Components joined by ``:``, each escaped: distinct tuples give distinct strings."""
     return ":".join(key_part(v) for v in values)
+
+
+PREFIX = "wb:"
+
+# -- the message path (bot.store, bot.conversation) ---------------------------------------------------
+EVENTS_STREAM = PREFIX + "events"  # every committed change, for the worker and the metrics
+USERS_INDEX = PREFIX + "idx:users"  # user_key -> last_seen
+CERT_PENDING_INDEX = PREFIX + "idx:cert_pending"  # user_key -> since
+HANDOFF_INDEX = PREFIX + "idx:handoff"  # user_key -> when they asked for a person (bot.handoffs)
+UNANSWERED = PREFIX + "unanswered"  # JSON records of low-confidence questions, newest first
+
+
+def progress_key(user_key: str) -> str:
+    return f"{PREFIX}user:{{{user_key}}}"
+
+
+def lock_key(user_key: str) -> str:
+    return f"{PREFIX}lock:{{{user_key}}}"
+
+
+def reply_key(user_key: str, transport: str, msg_id: str) -> str:
+    """The cached reply to one message; ``transport`` and ``msg_id`` are escaped here."""
+    return f"{PREFIX}reply:{{{user_key}}}:{key_parts(transport, msg_id)}"
+
+
+def rate_key(user_key: str, window: int) -> str:
+    return f"{PREFIX}rate:{{{user_key}}}:{window}"
+
+
+def step_index(step: int) -> str:
+    """Users currently on ``step``, scored by last activity."""
+    return f"{PREFIX}idx:step:{step}"
+
+
+def step_since_index(step: int) -> str:
+    """Users on ``step`` scored by when they entered it."""
+    return f"{PREFIX}idx:step_since:{step}"
+
+
+def conversation_key(user_key: str) -> str:
+    """The transcript staff read on a user's page (bot.conversation)."""
+    return f"{PREFIX}conv:{{{user_key}}}"
+
+
+# -- the outbox and its sender (bot.outbox, bot.sender) -----------------------------------------------
+OUTBOX_QUEUE = PREFIX + "outbox"  # list of JSON messages, oldest at the right
+DEAD_LETTERS = OUTBOX_QUEUE + ":dead"  # messages that failed for good, with the error
+OUTBOX_PROCESSING = OUTBOX_QUEUE + ":processing"  # taken by a sender thread, not yet done
+OUTBOX_DELAYED = OUTBOX_QUEUE + ":delayed"  # ZSET scored by when a message may go
+OUTBOX_SENT_PREFIX = OUTBOX_QUEUE + ":sent:"  # + message id (+ ":route:part" per part sent)
+OUTBOX_CLAIM_PREFIX = OUTBOX_QUEUE + ":claim:"  # + message id: a sender is working on it
+OUTBOX_ROUTE_PREFIX = OUTBOX_QUEUE + ":route:"  # + message id: the response_url it claimed
+RATE_LIMIT_PREFIX = PREFIX + "rl:"  # per-destination send counters
+LONGCONN_RATE_PREFIX = RATE_LIMIT_PREFIX + "ws:"  # + chat id + ":m" / ":h"
+
+
+def sent_part_key(message_id: str, route: str, part: int) -> str:
+    """One part of a split message sent on ``route``: a retry skips the parts WeCom has already."""
+    return f"{OUTBOX_SENT_PREFIX}{message_id}:{route}:{part}"
+
+
+def webhook_rate_key(robot: str) -> str:
+    """``robot``: a digest of the webhook key (the key itself is a secret)."""
+    return f"{RATE_LIMIT_PREFIX}webhook:{robot}"
+
+
+def app_rate_key(user_id: str, period: str) -> str:
+    """The app's message/send counter for one user; ``period`` is "m" (minute) or "h" (hour)."""
+    return f"{RATE_LIMIT_PREFIX}app:{key_part(user_id)}:{period}"
+
+
+def longconn_rate_key(chat_id: str, period: str) -> str:
+    """The long connection's send counter for one chat; ``period`` is "m" or "h"."""
+    return f"{LONGCONN_RATE_PREFIX}{chat_id}:{period}"
+
+
+# -- the worker (bot.worker, bot.leader, bot.scheduler, bot.reminders) --------------------------------
+EVENTS_GROUP = PREFIX + "worker"  # the consumer group on EVENTS_STREAM (a group name, not a key)
+LEADER_KEY = PREFIX + "worker:leader"
+EPOCH_KEY = PREFIX + "worker:epoch"  # incremented on every takeover: a fencing token
+APS_JOBS_KEY = PREFIX + "aps:jobs"
+APS_RUN_TIMES_KEY = PREFIX + "aps:run_times"
+REMINDER_DONE_PREFIX = PREFIX + "rem:done:"  # + job id: that reminder went out
+
+
+# -- WeCom (bot.wecom) ---------------------------------------------------------------------------------
+def access_token_key(digest: str) -> str:
+    """The cached access token of one (corp, secret); ``digest`` hides the secret."""
+    return f"{PREFIX}wecom:token:{digest}"
+
+
+def access_token_lock_key(digest: str) -> str:
+    return access_token_key(digest) + ":lock"
+
+
+def aibot_stream_key(stream_id: str) -> str:
+    """An AI-bot stream WeCom polls for the answer."""
+    return f"{PREFIX}stream:{stream_id}"
+
+
+def aibot_answered_key(msg_id: str) -> str:
+    """Set once the answer to a card click is queued."""
+    return f"{PREFIX}aibot:answered:{msg_id}"
+
+
+def longconn_holder_key(bot_id: str) -> str:
+    """Who holds the bot's long connection (one process per bot)."""
+    return f"{PREFIX}ws:holder:{bot_id}"
+
+
+def longconn_holder_epoch_key(bot_id: str) -> str:
+    return longconn_holder_key(bot_id) + ":epoch"
+
+
+def longconn_kicked_key(bot_id: str) -> str:
+    """Set when WeCom kicked the connection: nobody reconnects while it lives."""
+    return f"{PREFIX}ws:kicked:{bot_id}"
+
+
+def longconn_requests_key(bot_id: str) -> str:
+    """Sends other processes relay to the holder."""
+    return f"{PREFIX}ws:send:{bot_id}"
+
+
+def longconn_reply_key(request_id: str) -> str:
+    """The holder's answer to one relayed send."""
+    return f"{PREFIX}ws:reply:{request_id}"
+
+
+def longconn_last_group_key(bot_id: str) -> str:
+    """The last group chat the bot heard from."""
+    return f"{PREFIX}ws:last_group:{bot_id}"
+
+
+# -- the operator view and what it reads (bot.admin, bot.trends, bot.metrics, bot.understand) -----------
+ADMIN_SESSION_PREFIX = PREFIX + "admin:session:"  # + SHA-256 of the session id
+LOGIN_FAILURES_PREFIX = PREFIX + "admin:login_fail:"  # + client address -> failures within the window
+TREND_STARTED = PREFIX + "trend:started"  # day (YYYY-MM-DD) -> registrations started
+TREND_FINISHED = PREFIX + "trend:finished"  # day -> registrations finished (all six steps)
+
+
+def trend_step_durations_key(step: int) -> str:
+    """``"<completed at>:<seconds on the step>"``, newest first."""
+    return f"{PREFIX}trend:step:{step}"
+
+
+METRICS_CALLBACKS = PREFIX + "metrics:callbacks"  # hash "transport|outcome" -> count
+METRICS_LATENCY = PREFIX + "metrics:latency"  # hash "transport|le" -> count in that bucket; "transport|sum"
+METRICS_EVENT_COUNTS = PREFIX + "metrics:events"  # hash event kind -> count
+METRICS_EVENT_CURSOR = METRICS_EVENT_COUNTS + ":cursor"  # the last stream id folded into the counts
+TEACH_EXAMPLES = PREFIX + "teach:examples"  # squashed text -> {"text", "label", "by", "at"}
+TEACH_VERSION = PREFIX + "teach:version"

@@ -19,10 +19,10 @@ from collections.abc import Callable
 
 import redis
 
+from bot.keys import EPOCH_KEY, LEADER_KEY
+
 log = logging.getLogger(__name__)
 
-LEADER_KEY = "wb:worker:leader"
-EPOCH_KEY = "wb:worker:epoch"  # incremented on every takeover: a fencing token for logs and markers
 
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then

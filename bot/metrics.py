@@ -28,7 +28,7 @@ import os
 import threading
 import time
 import weakref
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 
 import redis
@@ -38,16 +38,21 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
-from bot.outbox import DEAD_LETTERS, OUTBOX_QUEUE
+from bot.keys import (
+    CERT_PENDING_INDEX,
+    DEAD_LETTERS,
+    EVENTS_STREAM,
+    METRICS_CALLBACKS,
+    METRICS_EVENT_COUNTS,
+    METRICS_EVENT_CURSOR,
+    METRICS_LATENCY,
+    OUTBOX_QUEUE,
+    step_index,
+)
 from bot.progress import FINISHED, NOT_STARTED
-from bot.store import CERT_PENDING_INDEX, EVENTS_STREAM, step_index
 
 log = logging.getLogger(__name__)
 
-CALLBACKS = "wb:metrics:callbacks"  # hash "transport|outcome" -> count
-LATENCY = "wb:metrics:latency"  # hash "transport|le" -> count in that bucket (not cumulative); "transport|sum"
-EVENT_COUNTS = "wb:metrics:events"  # hash event kind -> count
-EVENT_CURSOR = "wb:metrics:events:cursor"  # the last stream id folded into EVENT_COUNTS
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 TRANSPORTS = {"/wecom/callback": "app", "/wecom/aibot": "aibot"}
@@ -101,7 +106,7 @@ class CallbackRecorder:
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()  # "transport|outcome"
         self._buckets: Counter[str] = Counter()  # "transport|le"
-        self._sums: Counter[str] = Counter()  # "transport|sum" -> seconds
+        self._sums: defaultdict[str, float] = defaultdict(float)  # "transport|sum" -> seconds (a Counter is int)
         self._timer_pid: int | None = None
 
     def record(self, transport: str, status: int, seconds: float, *, flush_now: bool = False) -> None:
@@ -119,24 +124,25 @@ class CallbackRecorder:
         """Write what this process counted; on a Redis error keep it for the next flush."""
         with self._lock:
             counts, buckets, sums = self._counts, self._buckets, self._sums
-            self._counts, self._buckets, self._sums = Counter(), Counter(), Counter()
+            self._counts, self._buckets, self._sums = Counter(), Counter(), defaultdict(float)
         if not counts:
             return
         try:
             pipe = self._client().pipeline(transaction=False)
             for field, n in counts.items():
-                pipe.hincrby(CALLBACKS, field, n)
+                pipe.hincrby(METRICS_CALLBACKS, field, n)
             for field, n in buckets.items():
-                pipe.hincrby(LATENCY, field, n)
+                pipe.hincrby(METRICS_LATENCY, field, n)
             for field, total in sums.items():
-                pipe.hincrbyfloat(LATENCY, field, total)
+                pipe.hincrbyfloat(METRICS_LATENCY, field, total)
             pipe.execute()
         except redis.RedisError as exc:
             log.debug("metrics not flushed, kept for later: %s", exc)
             with self._lock:
                 self._counts.update(counts)
                 self._buckets.update(buckets)
-                self._sums.update(sums)
+                for field, total in sums.items():
+                    self._sums[field] += total
 
     def _ensure_timer(self) -> None:
         """One daemon thread per process (started after a fork too) flushes an idle worker's counts."""
@@ -159,7 +165,7 @@ class CallbackRecorder:
 
 def count_event(client: redis.Redis, kind: str, n: int = 1) -> None:
     """Count an event that is not written to ``wb:events`` (e.g. by the reminders worker)."""
-    client.hincrby(EVENT_COUNTS, kind, n)
+    client.hincrby(METRICS_EVENT_COUNTS, kind, n)
 
 
 def fold_events(client: redis.Redis, batch: int = FOLD_BATCH, max_batches: int = FOLD_MAX_BATCHES) -> int:
@@ -167,7 +173,7 @@ def fold_events(client: redis.Redis, batch: int = FOLD_BATCH, max_batches: int =
     script = client.register_script(_FOLD)
     total = 0
     for _ in range(max_batches):
-        n = int(script(keys=[EVENTS_STREAM, EVENT_CURSOR, EVENT_COUNTS], args=[batch]))
+        n = int(script(keys=[EVENTS_STREAM, METRICS_EVENT_CURSOR, METRICS_EVENT_COUNTS], args=[batch]))
         total += n
         if n < batch:
             break
@@ -194,9 +200,9 @@ class RedisCollector(Collector):
     def _families(self, client: redis.Redis) -> list[Metric]:
         fold_events(client)
         pipe = client.pipeline(transaction=False)
-        pipe.hgetall(CALLBACKS)
-        pipe.hgetall(LATENCY)
-        pipe.hgetall(EVENT_COUNTS)
+        pipe.hgetall(METRICS_CALLBACKS)
+        pipe.hgetall(METRICS_LATENCY)
+        pipe.hgetall(METRICS_EVENT_COUNTS)
         pipe.llen(OUTBOX_QUEUE)
         pipe.llen(DEAD_LETTERS)
         pipe.zcard(CERT_PENDING_INDEX)

@@ -12,8 +12,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-OUTBOX_QUEUE = "wb:outbox"  # list of JSON messages, oldest at the right
-DEAD_LETTERS = "wb:outbox:dead"  # messages that failed for good, with the error
+from bot.keys import OUTBOX_QUEUE
 
 APP = "app"  # the self-built app's message/send to one user
 WEBHOOK = "webhook"  # the group robot webhook (group notices)

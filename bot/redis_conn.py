@@ -9,7 +9,9 @@ progress and reminders survive a restart.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -29,6 +31,23 @@ def connect(url: str, *, socket_timeout: float = 2.0) -> redis.Redis:
         health_check_interval=15,
         retry_on_timeout=False,
     )
+
+
+def as_str(reply: str | bytes) -> str:
+    """A Redis reply as ``str``. Our clients decode replies (``decode_responses=True`` above), but
+    redis-py types every reply ``bytes | str`` whatever the client: this says which one we have."""
+    return reply.decode("utf-8") if isinstance(reply, bytes) else reply
+
+
+def optional_str(reply: str | bytes | None) -> str | None:
+    """:func:`as_str` for a reply that may be missing (GET of an absent key)."""
+    return None if reply is None else as_str(reply)
+
+
+def scored(reply: Iterable[Any]) -> list[tuple[str, float]]:
+    """A ``Z*RANGE ... WITHSCORES`` reply as (member, score) pairs: what our (RESP2) clients get, though
+    redis-py types the reply as any of three shapes."""
+    return [(as_str(member), float(score)) for member, score in reply]
 
 
 def start_embedded(data_dir: Path):

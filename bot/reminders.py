@@ -33,6 +33,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from bot import conversation, handoffs
 from bot.config import Settings, longconn_settings
 from bot.guide import Guide
+from bot.keys import REMINDER_DONE_PREFIX
 from bot.messages import Event, Reply
 from bot.metrics import count_event
 from bot.outbox import APP, WEBHOOK, OutboxMessage
@@ -46,7 +47,6 @@ log = logging.getLogger(__name__)
 
 CERT = "cert"
 IDLE = "idle"
-DONE_PREFIX = "wb:rem:done:"
 JOB_FUNC = "bot.reminders:fire"
 HUMAN_NOTICE_WINDOW = 600  # seconds: staff hear of one user's call for a person at most once per window
 
@@ -304,7 +304,7 @@ def run_job(ctx: ReminderContext, jid: str, user_key: str, kind: str, token: dic
 
 def _commit_once(ctx: ReminderContext, base_id: str, messages: list[OutboxMessage]) -> bool:
     """Queue the messages and the done marker together, unless a previous run already did."""
-    done = DONE_PREFIX + base_id
+    done = REMINDER_DONE_PREFIX + base_id
     with ctx.redis.pipeline(transaction=True) as pipe:
         try:
             pipe.watch(done)

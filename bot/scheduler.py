@@ -25,8 +25,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.base import BaseTrigger
 
-APS_JOBS_KEY = "wb:aps:jobs"
-APS_RUN_TIMES_KEY = "wb:aps:run_times"
+from bot.keys import APS_JOBS_KEY, APS_RUN_TIMES_KEY
 
 log = logging.getLogger(__name__)
 

@@ -41,9 +41,21 @@ from dataclasses import dataclass
 import redis
 
 from bot.config import Settings, longconn_settings
-from bot.keys import key_part, key_parts
+from bot.keys import (
+    DEAD_LETTERS,
+    OUTBOX_CLAIM_PREFIX,
+    OUTBOX_DELAYED,
+    OUTBOX_PROCESSING,
+    OUTBOX_QUEUE,
+    OUTBOX_ROUTE_PREFIX,
+    OUTBOX_SENT_PREFIX,
+    app_rate_key,
+    key_parts,
+    sent_part_key,
+    webhook_rate_key,
+)
 from bot.metrics import count_event
-from bot.outbox import APP, DEAD_LETTERS, MOVE_IF_PRESENT, OUTBOX_QUEUE, RESPONSE_URL, WEBHOOK, OutboxMessage
+from bot.outbox import APP, MOVE_IF_PRESENT, RESPONSE_URL, WEBHOOK, OutboxMessage
 from bot.store import Store, UserBusy, progress_key
 from bot.textsplit import split_utf8, utf8_len
 from bot.wecom.api import WeComAPI, WeComError
@@ -51,12 +63,12 @@ from bot.wecom.longconn_route import LONGCONN, LongConnRoute
 
 log = logging.getLogger(__name__)
 
-PROCESSING = OUTBOX_QUEUE + ":processing"
-DELAYED = OUTBOX_QUEUE + ":delayed"
-SENT_PREFIX = OUTBOX_QUEUE + ":sent:"
-CLAIM_PREFIX = OUTBOX_QUEUE + ":claim:"
-ROUTE_PREFIX = OUTBOX_QUEUE + ":route:"  # the response_url a message claimed (survives a crash)
-RATE_PREFIX = "wb:rl:"
+# The outbox's working keys (bot.keys), under the names the sender and its tests use.
+PROCESSING = OUTBOX_PROCESSING
+DELAYED = OUTBOX_DELAYED
+SENT_PREFIX = OUTBOX_SENT_PREFIX
+CLAIM_PREFIX = OUTBOX_CLAIM_PREFIX
+ROUTE_PREFIX = OUTBOX_ROUTE_PREFIX  # the response_url a message claimed (survives a crash)
 
 TEXT_LIMIT = 2048  # bytes: app text/markdown, webhook text
 WEBHOOK_MARKDOWN_LIMIT = 4096
@@ -408,7 +420,7 @@ class Sender:
         parts = split_utf8(text, limit)
         claim = CLAIM_PREFIX + message.id
         for i, part in enumerate(parts):
-            marker = f"{SENT_PREFIX}{message.id}:{route}:{i}"
+            marker = sent_part_key(message.id, route, i)
             if self.redis.exists(marker):
                 continue  # delivered before a crash or a failed later part
             wait = self.limiter.reserve(self._limits(message, route, url))
@@ -448,12 +460,12 @@ class Sender:
             return self.longconn.limits(target or "", cfg.window + cfg.margin, cfg.hourly_window + cfg.margin)
         if route == WEBHOOK:
             robot = hashlib.sha256((self.settings.webhook_key or "").encode()).hexdigest()[:16]
-            return [(f"{RATE_PREFIX}webhook:{robot}", cfg.webhook_limit, cfg.window + cfg.margin)]
+            return [(webhook_rate_key(robot), cfg.webhook_limit, cfg.window + cfg.margin)]
         if route == APP:
             limits = []
             for user in (message.to_user or "").split("|"):
-                limits.append((f"{RATE_PREFIX}app:{key_part(user)}:m", cfg.app_limit, cfg.window + cfg.margin))
-                limits.append((f"{RATE_PREFIX}app:{key_part(user)}:h", cfg.app_hourly_limit,
+                limits.append((app_rate_key(user, "m"), cfg.app_limit, cfg.window + cfg.margin))
+                limits.append((app_rate_key(user, "h"), cfg.app_hourly_limit,
                                cfg.hourly_window + cfg.margin))
             return limits
         return []

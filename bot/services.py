@@ -12,8 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache, partial
-from pathlib import Path
+from functools import partial
 from typing import TYPE_CHECKING
 
 import redis
@@ -60,20 +59,9 @@ def redis_client(settings: Settings) -> redis.Redis:
 
 def load_knowledge(settings: Settings):
     """The knowledge base, loaded once per process per version of its files (loading takes seconds)."""
+    from bot.faq.cache import knowledge_from  # not at import: the worker and CLIs may never need it
+
     return knowledge_from(settings.knowledge_dir)
-
-
-def knowledge_from(folder: Path):
-    """The knowledge base of ``folder``, shared by everything in the process until its files change."""
-    version = tuple(sorted((p.name, p.stat().st_mtime_ns) for p in folder.glob("*") if p.is_file()))
-    return _load_knowledge(folder, version)
-
-
-@lru_cache(maxsize=4)
-def _load_knowledge(folder: Path, _version: tuple):
-    from bot.faq import KnowledgeBase
-
-    return KnowledgeBase.load(folder)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Redis is the only source of truth: progress, indexes, the reply cache and the event stream.
 
-The message path's keys are named here (prefix ``wb:``); the worker's, the AI bot's and the
-operator view's own keys live beside their code. Keys of one user hash-tag the user key
+The message path's keys (named in ``bot.keys``, like every other key) are imported here under their
+old names too, for the modules that read them. Keys of one user hash-tag the user key
 (``{corp:user}``), so the per-user script below stays in one slot; the commit, though, writes
 per-user and global keys (indexes, the event stream, the outbox) in one MULTI, so the bot runs on
 one Redis (with replicas / Sentinel for failover), not on a Redis Cluster as it is.
@@ -19,51 +19,30 @@ import redis
 
 from bot import trends
 from bot.conversation import add as conversation_add
-from bot.keys import key_parts
+from bot.keys import (
+    CERT_PENDING_INDEX,
+    EVENTS_STREAM,
+    HANDOFF_INDEX,
+    UNANSWERED,
+    USERS_INDEX,
+    lock_key,
+    progress_key,
+    rate_key,
+    reply_key,
+    step_index,
+    step_since_index,
+)
 from bot.locking import RETRY_SECONDS, UserLock
 from bot.messages import Event, Outgoing
 from bot.outbox import OutboxMessage
 from bot.outbox import add as outbox_add
 from bot.progress import CERT_PENDING, FINISHED, Progress
+from bot.redis_conn import as_str
 
-PREFIX = "wb:"
-EVENTS_STREAM = PREFIX + "events"
 EVENTS_MAXLEN = 100_000
-USERS_INDEX = PREFIX + "idx:users"  # user_key -> last_seen
-CERT_PENDING_INDEX = PREFIX + "idx:cert_pending"  # user_key -> since
-HANDOFF_INDEX = PREFIX + "idx:handoff"  # user_key -> when they asked for a person (bot.handoffs)
-UNANSWERED = PREFIX + "unanswered"  # JSON records of low-confidence questions, newest first
 UNANSWERED_LIMIT = 1000
 # Low-confidence questions, and answers the user rejected or followed by a call for a person.
 UNANSWERED_KINDS = ("faq_unsure", "answer_rejected")
-
-
-def progress_key(user_key: str) -> str:
-    return f"{PREFIX}user:{{{user_key}}}"
-
-
-def lock_key(user_key: str) -> str:
-    return f"{PREFIX}lock:{{{user_key}}}"
-
-
-def reply_key(user_key: str, transport: str, msg_id: str) -> str:
-    """``user_key`` is already escaped (Incoming.user_key); the other two parts are escaped here."""
-    return f"{PREFIX}reply:{{{user_key}}}:{key_parts(transport, msg_id)}"
-
-
-def rate_key(user_key: str, window: int) -> str:
-    return f"{PREFIX}rate:{{{user_key}}}:{window}"
-
-
-def step_index(step: int) -> str:
-    """Users currently on ``step``, scored by last activity: the operator view reads these."""
-    return f"{PREFIX}idx:step:{step}"
-
-
-def step_since_index(step: int) -> str:
-    """Users on ``step`` scored by when they entered it: the operator view reads time on step from
-    it by rank (median, oldest) instead of loading users (bot.admin.queries)."""
-    return f"{PREFIX}idx:step_since:{step}"
 
 
 def step_entered_at(progress: Progress) -> float:
@@ -114,14 +93,14 @@ class Store:
     # -- progress -------------------------------------------------------------------------------
     def load(self, user_key: str) -> Progress | None:
         raw = self.redis.get(progress_key(user_key))
-        return Progress.from_json(raw) if raw else None
+        return Progress.from_json(as_str(raw)) if raw else None
 
     def load_many(self, user_keys: Iterable[str]) -> list[Progress]:
         keys = list(user_keys)
         if not keys:
             return []
         raws = self.redis.mget([progress_key(k) for k in keys])
-        return [Progress.from_json(raw) for raw in raws if raw]
+        return [Progress.from_json(as_str(raw)) for raw in raws if raw]
 
     @contextmanager
     def user_lock(self, user_key: str, wait: float | None = None) -> Iterator[UserLock]:

@@ -17,17 +17,12 @@ from zoneinfo import ZoneInfo
 
 import redis
 
+from bot.keys import TREND_FINISHED, TREND_STARTED, trend_step_durations_key
 from bot.messages import Event
 from bot.progress import STEP_COUNT, Progress
 
 DAYS_TZ = ZoneInfo("Asia/Shanghai")
-STARTED = "wb:trend:started"  # day (YYYY-MM-DD) -> registrations started
-FINISHED = "wb:trend:finished"  # day -> registrations finished (all six steps)
 DURATIONS_KEPT = 500  # per step: the median is over the most recent of these within the window (bounded cost)
-
-
-def step_durations_key(step: int) -> str:
-    return f"wb:trend:step:{step}"  # "<completed at>:<seconds on the step>", newest first
 
 
 def day_of(ts: float) -> str:
@@ -38,14 +33,14 @@ def record(pipe: redis.client.Pipeline, progress: Progress, events: list[Event],
     """Count this commit's events (called inside the commit's MULTI)."""
     for event in events:
         if event.kind == "started":
-            pipe.hincrby(STARTED, day_of(now), 1)
+            pipe.hincrby(TREND_STARTED, day_of(now), 1)
         elif event.kind == "all_done":
-            pipe.hincrby(FINISHED, day_of(now), 1)
+            pipe.hincrby(TREND_FINISHED, day_of(now), 1)
         elif event.kind == "step_completed":
             step = int(event.data.get("step", 0))
             entered = progress.step_started_at.get(str(step))
             if 1 <= step <= STEP_COUNT and entered:
-                key = step_durations_key(step)
+                key = trend_step_durations_key(step)
                 pipe.lpush(key, f"{now:.0f}:{max(0.0, now - entered):.0f}")
                 pipe.ltrim(key, 0, DURATIONS_KEPT - 1)
 
@@ -55,10 +50,10 @@ def read(client: redis.Redis, now: float, days: int = 30) -> dict[str, Any]:
     today = datetime.fromtimestamp(now, DAYS_TZ).date()
     labels = [(today - timedelta(days=days - 1 - i)).isoformat() for i in range(days)]
     pipe = client.pipeline(transaction=False)
-    pipe.hmget(STARTED, labels)
-    pipe.hmget(FINISHED, labels)
+    pipe.hmget(TREND_STARTED, labels)
+    pipe.hmget(TREND_FINISHED, labels)
     for step in range(1, STEP_COUNT + 1):
-        pipe.lrange(step_durations_key(step), 0, DURATIONS_KEPT - 1)
+        pipe.lrange(trend_step_durations_key(step), 0, DURATIONS_KEPT - 1)
     started, finished, *per_step = pipe.execute()
     since = now - days * 86400
     medians: dict[int, float | None] = {}

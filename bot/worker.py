@@ -25,6 +25,7 @@ from collections.abc import Callable
 import redis
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.keys import EVENTS_GROUP
 from bot.leader import Heartbeat, LeaderLock, worker_identity
 from bot.reminders import Planner, ReminderConfig, ReminderContext, install
 from bot.scheduler import build_scheduler, redis_job_store
@@ -33,8 +34,6 @@ from bot.services import build_core, wecom_api
 from bot.store import EVENTS_STREAM, decode_event
 
 log = logging.getLogger(__name__)
-
-EVENTS_GROUP = "wb:worker"
 
 
 class EventConsumer:

@@ -37,9 +37,9 @@ def cert_view(ctx: HandlerContext) -> dict[str, Any]:
     cert = ctx.progress.cert
     minutes = int((ctx.now - cert.since) // 60) if cert.since else None
     check = ctx.services.cert_check
-    pending = cert.state == CERT_PENDING and cert.since is not None and check is not None
+    due = check(cert.since) if cert.state == CERT_PENDING and cert.since is not None and check is not None else None
     return {"state": cert.state, "minutes": minutes, "attempts": cert.attempts,
-            "check": check(cert.since) if pending else None}  # when the bot will ask for the result
+            "check": due}  # when the bot will ask for the result
 
 
 def brief(step: dict[str, Any] | None) -> dict[str, Any]:

@@ -12,8 +12,9 @@ from bot.admin import actions as admin_actions
 from bot.admin.queries import AdminQueries
 from bot.app import create_app
 from bot.config import load_settings
+from bot.keys import DEAD_LETTERS, OUTBOX_QUEUE
 from bot.messages import Event
-from bot.outbox import APP, DEAD_LETTERS, OUTBOX_QUEUE, OutboxMessage
+from bot.outbox import APP, OutboxMessage
 from bot.progress import CERT_PENDING, FINISHED, Progress
 from bot.redis_conn import connect
 from bot.reminders import CERT, IDLE, job_id

@@ -23,9 +23,10 @@ import pytest
 from websockets.sync.client import connect as ws_connect
 
 from bot.config import load_settings, longconn_settings
-from bot.connect import EXIT_AUTH, EXIT_KICKED, Holder, holder_key, kicked_key
+from bot.connect import EXIT_AUTH, EXIT_KICKED, Holder
 from bot.fake_longconn import FakeLongConn
-from bot.outbox import APP, DEAD_LETTERS, OutboxMessage
+from bot.keys import DEAD_LETTERS, longconn_holder_key, longconn_kicked_key
+from bot.outbox import APP, OutboxMessage
 from bot.outbox import add as outbox_add
 from bot.sender import Sender, SenderConfig
 from bot.store import Store, progress_key
@@ -295,7 +296,7 @@ def test_kicked_by_a_connection_it_does_not_know_stops_loudly(holders, fake, red
         assert fake.wait(lambda: "code" in result, timeout=5)
     assert result["code"] == EXIT_KICKED
     assert any("KICKED" in r.getMessage() for r in caplog.records)
-    assert redis_client.pttl(kicked_key(BOT_ID)) > 0
+    assert redis_client.pttl(longconn_kicked_key(BOT_ID)) > 0
     # a standby of this deployment does not fight back while the marker stands
     holders.start(identity="holder-b")
     time.sleep(0.5)
@@ -308,7 +309,7 @@ def test_only_one_of_two_holders_connects(holders, fake, redis_client):
     assert fake.wait(lambda: fake.subscribes == 1)
     time.sleep(0.5)
     assert fake.subscribes == 1
-    assert redis_client.get(holder_key(BOT_ID)) in ("holder-a", "holder-b")
+    assert redis_client.get(longconn_holder_key(BOT_ID)) in ("holder-a", "holder-b")
 
 
 def test_standby_takes_over_when_the_holder_is_killed(env, fake, redis_client, tmp_path):
@@ -323,7 +324,7 @@ def test_standby_takes_over_when_the_holder_is_killed(env, fake, redis_client, t
                 assert fake.wait(lambda: fake.subscribes == 1, timeout=60)
         time.sleep(1.0)  # b is up and standing by
         assert fake.subscribes == 1
-        holder_identity = redis_client.get(holder_key(BOT_ID))
+        holder_identity = redis_client.get(longconn_holder_key(BOT_ID))
         assert holder_identity and f":{procs[0].pid}:" in holder_identity
         procs[0].send_signal(signal.SIGKILL)
         killed_at = time.monotonic()
@@ -331,7 +332,7 @@ def test_standby_takes_over_when_the_holder_is_killed(env, fake, redis_client, t
         assert time.monotonic() - killed_at < 5  # WS_LEADER_TTL is 1 s here
         msgid = fake.send_text("fay", "开始")
         assert fake.wait(lambda: fake.answers(msgid), timeout=10)
-        assert f":{procs[1].pid}:" in redis_client.get(holder_key(BOT_ID))
+        assert f":{procs[1].pid}:" in redis_client.get(longconn_holder_key(BOT_ID))
     finally:
         for proc in procs:
             if proc.poll() is None:

@@ -8,11 +8,12 @@ import time
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot import metrics
+from bot import keys, metrics
 from bot.app import create_app
 from bot.config import load_settings
+from bot.keys import DEAD_LETTERS
 from bot.messages import Event
-from bot.outbox import APP, DEAD_LETTERS, OutboxMessage
+from bot.outbox import APP, OutboxMessage
 from bot.outbox import add as outbox_add
 from bot.progress import Progress
 from bot.redis_conn import connect
@@ -81,7 +82,7 @@ def test_counts_are_buffered_per_process_and_flushed_by_a_scrape(tmp_path, redis
     for i in range(3):
         callback = app_sim.text(f"user{i}", "开始")
         client.post("/wecom/callback", query_string=callback.query, data=callback.body)
-    assert redis_client.hgetall(metrics.CALLBACKS) == {}  # buffered in this process
+    assert redis_client.hgetall(keys.METRICS_CALLBACKS) == {}  # buffered in this process
     assert value(scrape(client), "weda_callbacks_total", transport="app", outcome="2xx") == 3
 
 
@@ -93,9 +94,9 @@ def test_a_failed_flush_keeps_the_counts(redis_client):
     recorder.flush()  # Redis down: nothing lost
     clients.pop(0)
     recorder.flush()
-    assert redis_client.hgetall(metrics.CALLBACKS) == {"app|2xx": "1", "app|5xx": "1"}
-    assert redis_client.hget(metrics.LATENCY, "app|0.01") == "1"
-    assert float(redis_client.hget(metrics.LATENCY, "app|sum")) == pytest.approx(0.51)
+    assert redis_client.hgetall(keys.METRICS_CALLBACKS) == {"app|2xx": "1", "app|5xx": "1"}
+    assert redis_client.hget(keys.METRICS_LATENCY, "app|0.01") == "1"
+    assert float(redis_client.hget(keys.METRICS_LATENCY, "app|sum")) == pytest.approx(0.51)
 
 
 def save_with_events(store, user: str, kinds: list[str]) -> None:
@@ -130,7 +131,7 @@ def test_concurrent_folds_never_double_count(redis_client, runtime):
         t.start()
     for t in threads:
         t.join()
-    assert int(redis_client.hget(metrics.EVENT_COUNTS, "faq_answered")) == 300
+    assert int(redis_client.hget(keys.METRICS_EVENT_COUNTS, "faq_answered")) == 300
 
 
 def test_fold_survives_odd_stream_entries(redis_client):
@@ -138,7 +139,7 @@ def test_fold_survives_odd_stream_entries(redis_client):
     redis_client.xadd("wb:events", {"other": "x"})
     redis_client.xadd("wb:events", {"event": '{"kind": "faq_answered"}'})
     assert metrics.fold_events(redis_client) == 3
-    assert redis_client.hgetall(metrics.EVENT_COUNTS) == {"unknown": "1", "faq_answered": "1"}
+    assert redis_client.hgetall(keys.METRICS_EVENT_COUNTS) == {"unknown": "1", "faq_answered": "1"}
 
 
 def test_outbox_depth_and_dead_letters_are_gauges(client, redis_client):

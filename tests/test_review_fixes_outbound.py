@@ -12,17 +12,17 @@ import pytest
 import redis
 import requests
 
-from bot import metrics
+from bot import keys
 from bot.config import load_settings
+from bot.keys import DEAD_LETTERS, OUTBOX_QUEUE
 from bot.messages import Button, Outgoing, Reply
-from bot.outbox import APP, DEAD_LETTERS, OUTBOX_QUEUE, WEBHOOK, OutboxMessage
+from bot.outbox import APP, WEBHOOK, OutboxMessage
 from bot.outbox import add as outbox_add
 from bot.progress import Progress
 from bot.render import TEXT
 from bot.sender import CLAIM_PREFIX, DELAYED, PROCESSING, SENT_PREFIX, Sender
 from bot.store import Store, lock_key
 from bot.textsplit import split_utf8, truncate_utf8, utf8_len
-from bot.wecom.aibot_callback import answered_key
 from bot.wecom.aibot_simulate import AibotSimulator
 from tests.fake_wecom import FakeWeCom
 from tests.support import TEST_CORP_ID, make_env
@@ -73,7 +73,7 @@ def test_a_busy_click_spends_nothing_and_its_retry_gets_the_answer(client, setti
     busy = client.post("/wecom/aibot", query_string=click.query, data=click.body)
     assert busy.status_code == 503  # not a 200: WeCom sends the callback again
     assert redis_client.llen(OUTBOX_QUEUE) == 0  # the one-time response_url is not spent on an apology
-    assert not redis_client.keys(answered_key("*"))  # no "answered" guard: the retry may answer
+    assert not redis_client.keys(keys.aibot_answered_key("*"))  # no "answered" guard: the retry may answer
 
     redis_client.delete(lock_key(f"{TEST_CORP_ID}:gus"))
     retry = client.post("/wecom/aibot", query_string=click.query, data=click.body)
@@ -237,7 +237,7 @@ def test_reminders_sent_and_failed_are_counted_by_the_sender(sender, redis_clien
     outbox_add(redis_client, OutboxMessage(APP, "not a reminder", to_user="alice"))
     outbox_add(redis_client, OutboxMessage(WEBHOOK, "a notice", fmt="markdown", meta={"kind": "notice_all_done"}))
     assert sorted(sender.drain()) == ["dead", "sent", "sent", "sent"]
-    counts = redis_client.hgetall(metrics.EVENT_COUNTS)
+    counts = redis_client.hgetall(keys.METRICS_EVENT_COUNTS)
     assert counts == {"reminder_sent": "1", "reminder_failed": "1"}
 
 
@@ -256,7 +256,7 @@ def test_scheduling_a_reminder_is_counted(settings, redis_client, clock):
         schedule(ctx, IDLE, ALICE, {"step": 1, "at": clock(), "stage": 0, "due": clock() - 10 * 86400})  # too old
     finally:
         scheduler.shutdown(wait=False)
-    assert redis_client.hgetall(metrics.EVENT_COUNTS) == {"reminder_scheduled": "1"}
+    assert redis_client.hgetall(keys.METRICS_EVENT_COUNTS) == {"reminder_scheduled": "1"}
 
 
 # -- 7. one UTF-8 truncation ----------------------------------------------------------------------

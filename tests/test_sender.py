@@ -11,7 +11,8 @@ import pytest
 import requests
 
 from bot.config import load_settings
-from bot.outbox import APP, DEAD_LETTERS, OUTBOX_QUEUE, RESPONSE_URL, WEBHOOK, OutboxMessage
+from bot.keys import DEAD_LETTERS, OUTBOX_QUEUE
+from bot.outbox import APP, RESPONSE_URL, WEBHOOK, OutboxMessage
 from bot.outbox import add as outbox_add
 from bot.progress import Progress
 from bot.sender import DELAYED, PROCESSING, SENT_PREFIX, Sender, SenderConfig

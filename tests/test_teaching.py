@@ -10,7 +10,8 @@ import pytest
 
 from bot.app import create_app, runtime_of
 from bot.config import load_settings
-from bot.understand.teaching import EXAMPLES_KEY, Teaching, TeachingError, label_for
+from bot.keys import TEACH_EXAMPLES
+from bot.understand.teaching import Teaching, TeachingError, label_for
 from bot.wecom.simulate import AppSimulator
 from tests.servers import ROOT
 from tests.support import make_env
@@ -74,7 +75,7 @@ def test_teaching_refuses_unknown_labels_and_needs_the_form_token(admin, redis_c
     assert admin.post("/admin/teach", data={"csrf_token": admin.csrf, "text": "x", "label": "topic:nope"}
                       ).status_code == 400
     assert admin.post("/admin/teach", data={"text": "x", "label": "status"}).status_code == 400  # CSRF
-    assert not redis_client.exists(EXAMPLES_KEY)
+    assert not redis_client.exists(TEACH_EXAMPLES)
     with pytest.raises(TeachingError):
         label_for(intent="clarify")
 

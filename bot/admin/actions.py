@@ -14,9 +14,11 @@ from dataclasses import dataclass
 
 from bot.conversation import entry
 from bot.guide import Guide
+from bot.keys import DEAD_LETTERS, OUTBOX_QUEUE
 from bot.messages import Event, Reply
-from bot.outbox import APP, DEAD_LETTERS, MOVE_IF_PRESENT, OUTBOX_QUEUE, OutboxMessage
+from bot.outbox import APP, MOVE_IF_PRESENT, OutboxMessage
 from bot.progress import CERT_PASSED, CERT_STEP, FINISHED, NOT_STARTED, STEP_COUNT, Progress
+from bot.redis_conn import as_str
 from bot.render import TEXT, Renderer
 from bot.store import Store
 
@@ -116,7 +118,7 @@ class AdminActions:
             except ValueError:
                 continue
             if isinstance(data, dict) and data.get("id") == message_id:
-                return self._requeue(raw, now if now is not None else self.now())
+                return self._requeue(as_str(raw), now if now is not None else self.now())
         return False
 
     def retry_all_dead_letters(self, limit: int = 1000) -> int:
@@ -126,7 +128,7 @@ class AdminActions:
                 data = json.loads(raw)
             except ValueError:
                 continue
-            if isinstance(data, dict) and self._requeue(raw, now):
+            if isinstance(data, dict) and self._requeue(as_str(raw), now):
                 moved += 1
         return moved
 

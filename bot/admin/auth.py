@@ -19,7 +19,8 @@ import secrets
 
 import redis
 
-LOGIN_FAILURES = "wb:admin:login_fail:"  # + client address -> failures within the window
+from bot.keys import LOGIN_FAILURES_PREFIX
+
 LOGIN_WINDOW = 900  # seconds
 LOGIN_MAX_FAILURES = 10
 
@@ -81,14 +82,14 @@ class LoginThrottle:
         self.window = window
 
     def blocked(self, address: str) -> bool:
-        raw = self.redis.get(LOGIN_FAILURES + address)
+        raw = self.redis.get(LOGIN_FAILURES_PREFIX + address)
         return raw is not None and int(raw) >= self.max_failures
 
     def failed(self, address: str) -> None:
         pipe = self.redis.pipeline(transaction=True)
-        pipe.set(LOGIN_FAILURES + address, 0, ex=self.window, nx=True)  # the window starts at the first failure
-        pipe.incr(LOGIN_FAILURES + address)
+        pipe.set(LOGIN_FAILURES_PREFIX + address, 0, ex=self.window, nx=True)  # the window starts at the first failure
+        pipe.incr(LOGIN_FAILURES_PREFIX + address)
         pipe.execute()
 
     def succeeded(self, address: str) -> None:
-        self.redis.delete(LOGIN_FAILURES + address)
+        self.redis.delete(LOGIN_FAILURES_PREFIX + address)

@@ -14,19 +14,21 @@ from typing import Any
 
 from bot import conversation
 from bot.guide import Guide
-from bot.outbox import DEAD_LETTERS, OUTBOX_QUEUE, OutboxMessage
-from bot.progress import FINISHED, NOT_STARTED, Progress
-from bot.reminders import CERT, IDLE, job_id
-from bot.scheduler import APS_RUN_TIMES_KEY
-from bot.store import (
+from bot.keys import (
+    APS_RUN_TIMES_KEY,
     CERT_PENDING_INDEX,
+    DEAD_LETTERS,
+    OUTBOX_QUEUE,
     UNANSWERED,
     USERS_INDEX,
-    Store,
-    step_entered_at,
     step_index,
     step_since_index,
 )
+from bot.outbox import OutboxMessage
+from bot.progress import FINISHED, NOT_STARTED, Progress
+from bot.redis_conn import scored
+from bot.reminders import CERT, IDLE, job_id
+from bot.store import Store, step_entered_at
 
 from .models import (
     DeadLetter,
@@ -147,8 +149,8 @@ class AdminQueries:
             if skip >= counts[step]:
                 skip -= counts[step]
                 continue
-            out += self.redis.zrangebyscore(step_index(step), "-inf", cutoff, start=skip, num=limit - len(out),
-                                            withscores=True)
+            out += scored(self.redis.zrangebyscore(step_index(step), "-inf", cutoff, start=skip,
+                                                   num=limit - len(out), withscores=True))
             skip = 0
         return out
 
@@ -171,7 +173,7 @@ class AdminQueries:
         followups = self._followups([k for k, _ in entries])
         items = [
             PendingRow(rows[key], since, max(0.0, now - since),
-                       None if _cannot_fire(rows[key]) else (followups.get(key) or [None])[0])
+                       None if _cannot_fire(rows[key]) else next(iter(followups.get(key, ())), None))
             for key, since in entries
             if key in rows
         ]
@@ -279,7 +281,8 @@ def iter_users(store: Store, page: int = EXPORT_PAGE) -> Iterator[Progress]:
     score: float | str = "-inf"
     at_score, seen = 0, set()
     while True:
-        entries = store.redis.zrangebyscore(USERS_INDEX, score, "+inf", start=at_score, num=page, withscores=True)
+        entries = scored(store.redis.zrangebyscore(USERS_INDEX, score, "+inf", start=at_score, num=page,
+                                                   withscores=True))
         if not entries:
             return
         fresh = [key for key, _ in entries if key not in seen]

@@ -12,11 +12,11 @@ import secrets
 
 import redis
 
-SESSION_PREFIX = "wb:admin:session:"
+from bot.keys import ADMIN_SESSION_PREFIX
 
 
 def _key(session_id: str) -> str:
-    return SESSION_PREFIX + hashlib.sha256(session_id.encode("utf-8")).hexdigest()
+    return ADMIN_SESSION_PREFIX + hashlib.sha256(session_id.encode("utf-8")).hexdigest()
 
 
 class AdminSessions:

@@ -106,7 +106,8 @@ class QueryBuilder:
     def _stray_runs(self, analysis: Analysis) -> dict[int, Unit | None]:
         """Consecutive unknown single characters are one word jieba did not know (抖音, or the
         typo 法布): the run's first index maps to the merged word, the others to None."""
-        units, out = analysis.units, {}
+        units = analysis.units
+        out: dict[int, Unit | None] = {}
         n = 0
         while n < len(units):
             end = n

@@ -12,7 +12,6 @@ import dataclasses
 import logging
 import re
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -315,7 +314,7 @@ class KnowledgeBase:
             total += vector
         return total
 
-    def _rank(self, scores: Sequence[float], step: int | None) -> list[tuple[int, float]]:
+    def _rank(self, scores: np.ndarray, step: int | None) -> list[tuple[int, float]]:
         """Topics with a positive score, best first; the user's step multiplies by STEP_BONUS."""
         ranked = []
         for i, score in enumerate(scores):

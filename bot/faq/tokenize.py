@@ -89,8 +89,8 @@ def split_pinyin(word: str) -> tuple[str, ...] | None:
             prev = best[start]
             piece = word[start:end]
             if prev is not None and piece in syllables:
-                cand = (*prev, piece)
-                if best[end] is None or len(cand) < len(best[end]):
+                cand, current = (*prev, piece), best[end]
+                if current is None or len(cand) < len(current):
                     best[end] = cand
     return best[len(word)]
 
@@ -250,7 +250,8 @@ class Analyzer:
                     piece, prev = word[start:end], best[start]
                     if prev is None or not (piece in stop or (len(piece) >= 2 and piece in self._domain)):
                         continue
-                    if best[end] is None or len(prev) + 1 < len(best[end]):
+                    current = best[end]
+                    if current is None or len(prev) + 1 < len(current):
                         best[end] = [*prev, piece]
             found = best[len(word)]
             if found and any(p in stop for p in found) and any(p not in stop for p in found):

@@ -11,12 +11,11 @@ import time
 
 import redis
 
+from bot.keys import TEACH_EXAMPLES, TEACH_VERSION
 from bot.redact import redact_secrets
 from bot.understand.lexicon import squash
 from bot.understand.reading import INTENTS
 
-EXAMPLES_KEY = "wb:teach:examples"  # squashed text -> {"text", "label", "by", "at"}
-VERSION_KEY = "wb:teach:version"
 SMALLTALK_KINDS = ("greeting", "thanks", "ack")
 MAX_TEXT = 500
 
@@ -48,22 +47,22 @@ class Teaching:
             raise TeachingError(f"unknown topic {label[6:]!r}")
         entry = json.dumps({"text": text, "label": label, "by": by, "at": time.time()}, ensure_ascii=False)
         pipe = self.client.pipeline(transaction=True)
-        pipe.hset(EXAMPLES_KEY, squash(text), entry)
-        pipe.incr(VERSION_KEY)
+        pipe.hset(TEACH_EXAMPLES, squash(text), entry)
+        pipe.incr(TEACH_VERSION)
         pipe.execute()
 
     def forget(self, text: str) -> None:
         pipe = self.client.pipeline(transaction=True)
-        pipe.hdel(EXAMPLES_KEY, squash(text))
-        pipe.incr(VERSION_KEY)
+        pipe.hdel(TEACH_EXAMPLES, squash(text))
+        pipe.incr(TEACH_VERSION)
         pipe.execute()
 
     def version(self) -> int:
-        return int(self.client.get(VERSION_KEY) or 0)
+        return int(self.client.get(TEACH_VERSION) or 0)
 
     def entries(self) -> list[dict]:
         out = []
-        for raw in self.client.hvals(EXAMPLES_KEY):
+        for raw in self.client.hvals(TEACH_EXAMPLES):
             try:
                 entry = json.loads(raw)
             except (TypeError, ValueError):

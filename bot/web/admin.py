@@ -12,14 +12,12 @@ from __future__ import annotations
 import csv
 import io
 import math
-import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import redis
 from flask import (
-    Blueprint,
     Response,
     current_app,
     flash,
@@ -34,23 +32,34 @@ from flask import (
     url_for,
 )
 from flask.sessions import SecureCookieSessionInterface
+from werkzeug.wrappers import Response as BaseResponse  # what redirect() returns
 
 from bot import metrics
 from bot.admin import auth
-from bot.admin.actions import AdminActions, Operator, UserNotFound
+from bot.admin.actions import AdminActions, UserNotFound
 from bot.admin.present import duration, iso, step_title, when, zone
 from bot.admin.queries import ALL_STEPS, OPEN_STEPS, AdminQueries, as_json
 from bot.admin.sessions import AdminSessions
 from bot.keys import key_parts
 from bot.progress import FINISHED
-from bot.runtime import Runtime
 from bot.store import UserBusy
+from bot.understand.lexicon import squash
+from bot.understand.reading import INTENTS
+from bot.understand.teaching import Teaching
+from bot.web import admin_handoffs, admin_teach, admin_trends  # noqa: F401  (their routes join the blueprint)
+from bot.web.admin_common import (
+    ASCII_INT,
+    MAX_LIMIT,
+    PAGE_LIMIT,
+    bp,
+    current_operator,
+    int_arg,
+    is_api,
+    refuse,
+    runtime,
+)
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
 PUBLIC = {"admin.login", "admin.login_form"}
-PAGE_LIMIT = 50
-_ASCII_INT = re.compile(r"[0-9]{1,12}")
-MAX_LIMIT = 500
 
 
 @bp.record_once
@@ -77,38 +86,22 @@ class _SecureWhenHttps(SecureCookieSessionInterface):
 
 
 # -- plumbing -----------------------------------------------------------------------------------------
-def _runtime() -> Runtime:
-    return current_app.extensions["weda"]
-
-
 def _queries() -> AdminQueries:
-    services = _runtime().services
+    services = runtime().services
     return AdminQueries(services.store, services.guide, services.clock, services.knowledge)
 
 
 def _actions() -> AdminActions:
-    services = _runtime().services
+    services = runtime().services
     return AdminActions(services.store, services.renderer, services.guide, services.clock)
 
 
-def _is_api() -> bool:
-    return request.path.startswith("/admin/api/") or request.path == "/admin/export.csv"
-
-
-MAX_OFFSET = 10**9  # past any real list; keeps Redis ranges within its integer range
 MAX_STUCK_HOURS = 24 * 366 * 10
-
-
-def _int_arg(name: str, default: int, low: int = 0, high: int = MAX_OFFSET) -> int:
-    """A query integer in ``[low, high]``; anything else ("²", "1e3", 5,000 digits) is the default."""
-    raw = request.args.get(name, "")
-    value = int(raw) if _ASCII_INT.fullmatch(raw) else default
-    return min(max(low, value), high)
 
 
 def _stuck_after() -> float:
     """The idle threshold: ``?hours=`` or ADMIN_STUCK_HOURS (default 24); finite and at most ten years."""
-    default = _runtime().settings.admin_stuck_hours
+    default = runtime().settings.admin_stuck_hours
     try:
         hours = float(request.args.get("hours", default))
     except ValueError:
@@ -118,47 +111,37 @@ def _stuck_after() -> float:
     return min(max(0.0, hours), MAX_STUCK_HOURS) * 3600
 
 
-def _operator() -> Operator:
-    return Operator(session.get("op") or "admin")
-
-
-def _refuse(status: int, message: str) -> Response:
-    if _is_api() or request.accept_mimetypes.best == "application/json":
-        return jsonify(error=message), status
-    return Response(render_template("admin/error.html", status=status, message=message), status=status)
-
-
 @bp.before_request
 def _guard():
     """Every /admin request: admin enabled? authenticated? and for POST, a valid CSRF token."""
     g.csp_nonce = secrets.token_urlsafe(16)
-    settings = _runtime().settings
+    settings = runtime().settings
     token = settings.admin_token
     if not token:
-        body = render_template("admin/disabled.html") if not _is_api() else '{"error": "admin disabled"}'
-        return Response(body, status=503, mimetype="application/json" if _is_api() else "text/html")
+        body = render_template("admin/disabled.html") if not is_api() else '{"error": "admin disabled"}'
+        return Response(body, status=503, mimetype="application/json" if is_api() else "text/html")
     presented = auth.bearer(request.headers.get("Authorization"))
     if request.endpoint not in PUBLIC and presented is not None:
         refused = _check_bearer(token, presented)
         if refused is not None:
             return refused
     if request.endpoint not in PUBLIC and not _authenticated(token, settings.secret_key):
-        if _is_api() or presented is not None:
+        if is_api() or presented is not None:
             return Response('{"error": "unauthorized"}\n', status=401, mimetype="application/json",
                             headers={"WWW-Authenticate": 'Bearer realm="admin"'})
         return redirect(url_for("admin.login_form", next=request.full_path.rstrip("?")))
     if request.method == "POST" and not auth.csrf_matches(session.get("csrf"), request.form.get("csrf_token")):
-        return _refuse(400, "The form expired or did not come from this site (CSRF check failed). "
+        return refuse(400, "The form expired or did not come from this site (CSRF check failed). "
                             "Reload the page and try again.")
     return None
 
 
 def _throttle() -> auth.LoginThrottle:
-    return auth.LoginThrottle(_runtime().redis)
+    return auth.LoginThrottle(runtime().redis)
 
 
 def _sessions() -> AdminSessions:
-    return AdminSessions(_runtime().redis, _runtime().settings.admin_session_hours * 3600)
+    return AdminSessions(runtime().redis, runtime().settings.admin_session_hours * 3600)
 
 
 def _check_bearer(token: str, presented: str) -> Response | None:
@@ -181,15 +164,15 @@ def _authenticated(token: str, secret_key: str) -> bool:
         return False
     if not _sessions().valid(session.get("sid")):
         return False  # logged out (or never logged in here): the server-side session is gone
-    max_age = _runtime().settings.admin_session_hours * 3600
+    max_age = runtime().settings.admin_session_hours * 3600
     logged_in = session.get("at")
-    return isinstance(logged_in, int | float) and _runtime().services.clock() - logged_in < max_age
+    return isinstance(logged_in, int | float) and runtime().services.clock() - logged_in < max_age
 
 
 @bp.errorhandler(redis.RedisError)
 def _redis_down(exc: redis.RedisError) -> Response:
     current_app.logger.error("admin %s: redis unavailable: %s", request.path, type(exc).__name__)
-    return _refuse(503, "Redis is unavailable right now; the operator view needs it. Try again shortly.")
+    return refuse(503, "Redis is unavailable right now; the operator view needs it. Try again shortly.")
 
 
 @bp.after_request
@@ -215,9 +198,9 @@ def _csrf_token() -> str:
 
 @bp.context_processor
 def _template_helpers() -> dict[str, Any]:
-    settings = _runtime().settings
+    settings = runtime().settings
     tz = zone(settings.admin_timezone)
-    guide = _runtime().services.guide
+    guide = runtime().services.guide
     return {
         "csrf_token": _csrf_token,
         "nonce": g.get("csp_nonce", ""),
@@ -238,7 +221,7 @@ def login_form():
 
 @bp.post("/login")
 def login():
-    settings = _runtime().settings
+    settings = runtime().settings
     throttle = _throttle()
     address = request.remote_addr or "?"
     nxt, name = request.form.get("next", ""), (request.form.get("name") or "").strip()[:40]
@@ -251,7 +234,7 @@ def login():
     throttle.succeeded(address)
     session.clear()  # a fresh session (and CSRF token) on login: no fixation
     session["admin"] = auth.fingerprint(settings.secret_key, settings.admin_token or "")
-    session["at"] = _runtime().services.clock()
+    session["at"] = runtime().services.clock()
     session["op"] = name or "admin"
     session["sid"] = _sessions().create(session["op"])
     session["csrf"] = auth.new_csrf_token()
@@ -274,21 +257,21 @@ def funnel():
 
 @bp.get("/pending")
 def pending():
-    data = _queries().pending(_int_arg("offset", 0), _int_arg("limit", 100, 1, MAX_LIMIT))
+    data = _queries().pending(int_arg("offset", 0), int_arg("limit", 100, 1, MAX_LIMIT))
     return render_template("admin/pending.html", data=data, page="pending")
 
 
 def _stuck_args() -> dict[str, Any]:
     step = request.args.get("step", "")
-    steps = [int(step)] if _ASCII_INT.fullmatch(step) and int(step) in ALL_STEPS else list(OPEN_STEPS)
+    steps = [int(step)] if ASCII_INT.fullmatch(step) and int(step) in ALL_STEPS else list(OPEN_STEPS)
     sort = request.args.get("sort", "idle")
     return {
         "idle_seconds": _stuck_after(),
         "steps": steps,
         "sort": sort if sort in ("idle", "step") else "idle",
         "descending": request.args.get("dir", "desc") != "asc",
-        "offset": _int_arg("offset", 0),
-        "limit": _int_arg("limit", PAGE_LIMIT, 1, MAX_LIMIT),
+        "offset": int_arg("offset", 0),
+        "limit": int_arg("limit", PAGE_LIMIT, 1, MAX_LIMIT),
     }
 
 
@@ -304,11 +287,11 @@ def stuck():
 def users():
     q = (request.args.get("q") or "").strip()
     if q:
-        key = q if ":" in q else key_parts(_runtime().settings.corp_id, q)
-        if _runtime().services.store.load(key) is not None:
+        key = q if ":" in q else key_parts(runtime().settings.corp_id, q)
+        if runtime().services.store.load(key) is not None:
             return redirect(url_for("admin.user", user_key=key))
         flash(f"No user {q!r}.", "error")
-    data = _queries().recent(_int_arg("offset", 0), _int_arg("limit", PAGE_LIMIT, 1, MAX_LIMIT))
+    data = _queries().recent(int_arg("offset", 0), int_arg("limit", PAGE_LIMIT, 1, MAX_LIMIT))
     return render_template("admin/users.html", data=data, page="users")
 
 
@@ -316,7 +299,7 @@ def users():
 def user(user_key: str):
     detail = _queries().user(user_key)
     if detail is None:
-        return _refuse(404, f"No user {user_key!r}.")
+        return refuse(404, f"No user {user_key!r}.")
     preview = _actions().render_nudge(detail.progress)
     return render_template("admin/user.html", d=detail, preview=preview, page="users")
 
@@ -326,31 +309,31 @@ def move(user_key: str):
     try:
         step = int(request.form.get("step", ""))
     except ValueError:
-        return _refuse(400, "Choose a step.")
-    return _act(user_key, lambda: _actions().move(user_key, step, _operator()),
-                f"Moved to step {step} ({step_title(_runtime().services.guide, step, 'en')}).")
+        return refuse(400, "Choose a step.")
+    return _act(user_key, lambda: _actions().move(user_key, step, current_operator()),
+                f"Moved to step {step} ({step_title(runtime().services.guide, step, 'en')}).")
 
 
 @bp.post("/users/<path:user_key>/reset")
 def reset(user_key: str):
-    return _act(user_key, lambda: _actions().reset(user_key, _operator()), "Progress reset.")
+    return _act(user_key, lambda: _actions().reset(user_key, current_operator()), "Progress reset.")
 
 
 @bp.post("/users/<path:user_key>/nudge")
 def nudge(user_key: str):
     note = request.form.get("note", "")
-    return _act(user_key, lambda: _actions().nudge(user_key, _operator(), note), "Nudge queued.")
+    return _act(user_key, lambda: _actions().nudge(user_key, current_operator(), note), "Nudge queued.")
 
 
-def _act(user_key: str, action, done: str) -> Response:
+def _act(user_key: str, action: Callable[[], object], done: str) -> BaseResponse:
     try:
         action()
     except UserNotFound:
-        return _refuse(404, f"No user {user_key!r}.")
+        return refuse(404, f"No user {user_key!r}.")
     except UserBusy:
         flash("The bot is handling a message from this user right now; try again in a moment.", "error")
     except ValueError as exc:
-        return _refuse(400, str(exc))
+        return refuse(400, str(exc))
     else:
         flash(done, "ok")
     return redirect(url_for("admin.user", user_key=user_key), code=303)
@@ -358,13 +341,9 @@ def _act(user_key: str, action, done: str) -> Response:
 
 @bp.get("/unanswered")
 def unanswered():
-    from bot.understand import INTENTS
-    from bot.understand.lexicon import squash
-    from bot.understand.teaching import Teaching
-
-    data = _queries().unanswered(_int_arg("offset", 0), _int_arg("limit", 100, 1, MAX_LIMIT))
-    taught = {squash(e["text"]): e["label"] for e in Teaching(_runtime().services.store.redis).entries()}
-    topics = getattr(_runtime().services.knowledge, "topics", {}) or {}
+    data = _queries().unanswered(int_arg("offset", 0), int_arg("limit", 100, 1, MAX_LIMIT))
+    taught = {squash(e["text"]): e["label"] for e in Teaching(runtime().services.store.redis).entries()}
+    topics = getattr(runtime().services.knowledge, "topics", {}) or {}
     commands = [i for i in INTENTS if i not in ("question", "clarify")]
     return render_template("admin/unanswered.html", data=data, page="unanswered", taught=taught, squash=squash,
                            topics=topics, commands=commands)
@@ -373,10 +352,10 @@ def unanswered():
 @bp.get("/dead-letters")
 def dead_letters():
     queries = _queries()
-    data = queries.dead_letters(_int_arg("offset", 0), _int_arg("limit", 100, 1, MAX_LIMIT))
+    data = queries.dead_letters(int_arg("offset", 0), int_arg("limit", 100, 1, MAX_LIMIT))
     depth, _ = queries.outbox_depth()
     return render_template("admin/dead_letters.html", data=data, depth=depth,
-                           corp_id=_runtime().settings.corp_id, page="dead")
+                           corp_id=runtime().settings.corp_id, page="dead")
 
 
 @bp.post("/dead-letters/retry")
@@ -402,7 +381,7 @@ EXPORT_COLUMNS = ("user_key", "corp_id", "user_id", "step", "step_title", "compl
 @bp.get("/export.csv")
 def export_csv():
     queries = _queries()
-    guide = _runtime().services.guide
+    guide = runtime().services.guide
 
     def rows() -> Iterator[str]:
         buffer = io.StringIO()
@@ -438,7 +417,7 @@ def api_funnel():
 
 @bp.get("/api/pending")
 def api_pending():
-    return jsonify(as_json(_queries().pending(_int_arg("offset", 0), _int_arg("limit", 100, 1, MAX_LIMIT))))
+    return jsonify(as_json(_queries().pending(int_arg("offset", 0), int_arg("limit", 100, 1, MAX_LIMIT))))
 
 
 @bp.get("/api/stuck")
@@ -448,17 +427,17 @@ def api_stuck():
 
 @bp.get("/api/unanswered")
 def api_unanswered():
-    return jsonify(as_json(_queries().unanswered(_int_arg("offset", 0), _int_arg("limit", 100, 1, MAX_LIMIT))))
+    return jsonify(as_json(_queries().unanswered(int_arg("offset", 0), int_arg("limit", 100, 1, MAX_LIMIT))))
 
 
 @bp.get("/api/dead-letters")
 def api_dead_letters():
-    return jsonify(as_json(_queries().dead_letters(_int_arg("offset", 0), _int_arg("limit", 100, 1, MAX_LIMIT))))
+    return jsonify(as_json(_queries().dead_letters(int_arg("offset", 0), int_arg("limit", 100, 1, MAX_LIMIT))))
 
 
 @bp.get("/api/users")
 def api_users():
-    return jsonify(as_json(_queries().recent(_int_arg("offset", 0), _int_arg("limit", PAGE_LIMIT, 1, MAX_LIMIT))))
+    return jsonify(as_json(_queries().recent(int_arg("offset", 0), int_arg("limit", PAGE_LIMIT, 1, MAX_LIMIT))))
 
 
 @bp.get("/api/users/<path:user_key>")
@@ -467,6 +446,3 @@ def api_user(user_key: str):
     if detail is None:
         return jsonify(error="no such user"), 404
     return jsonify(as_json(detail))
-
-
-from bot.web import admin_handoffs, admin_teach, admin_trends  # noqa: E402, F401  (their routes join this blueprint)

@@ -5,28 +5,29 @@ token, CSRF on POST) covers them; the queue itself is ``bot.handoffs``.
 
 from __future__ import annotations
 
-from flask import Response, flash, jsonify, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse  # what redirect() returns
 
 from bot.admin.queries import as_json
 from bot.handoffs import HandoffDesk, NotInQueue
 from bot.store import UserBusy
-from bot.web.admin import MAX_LIMIT, PAGE_LIMIT, _int_arg, _operator, _refuse, _runtime, bp
+from bot.web.admin_common import MAX_LIMIT, PAGE_LIMIT, bp, current_operator, int_arg, refuse, runtime
 
 
 def _desk() -> HandoffDesk:
-    services = _runtime().services
+    services = runtime().services
     return HandoffDesk(services.store, services.guide, services.clock, services.handoff_timeout)
 
 
 @bp.get("/handoffs")
 def handoffs():
-    data = _desk().page(_int_arg("offset", 0), _int_arg("limit", PAGE_LIMIT, 1, MAX_LIMIT))
+    data = _desk().page(int_arg("offset", 0), int_arg("limit", PAGE_LIMIT, 1, MAX_LIMIT))
     return render_template("admin/handoffs.html", data=data, page="handoffs")
 
 
 @bp.get("/api/handoffs")
 def api_handoffs():
-    data = _desk().page(_int_arg("offset", 0), _int_arg("limit", PAGE_LIMIT, 1, MAX_LIMIT))
+    data = _desk().page(int_arg("offset", 0), int_arg("limit", PAGE_LIMIT, 1, MAX_LIMIT))
     return jsonify(as_json(data))
 
 
@@ -40,12 +41,12 @@ def resolve_handoff(user_key: str):
     return _change(user_key, "resolve")
 
 
-def _change(user_key: str, what: str) -> Response:
-    desk, operator = _desk(), _operator().name
+def _change(user_key: str, what: str) -> BaseResponse:
+    desk, operator = _desk(), current_operator().name
     try:
         (desk.claim if what == "claim" else desk.resolve)(user_key, operator)
     except NotInQueue:
-        return _refuse(404, f"{user_key!r} is not waiting for a person (resolved already?).")
+        return refuse(404, f"{user_key!r} is not waiting for a person (resolved already?).")
     except UserBusy:
         flash("The bot is handling a message from this user right now; try again in a moment.", "error")
     else:

@@ -11,20 +11,20 @@ from __future__ import annotations
 from flask import flash, jsonify, redirect, render_template, request, url_for
 
 from bot.understand.teaching import Teaching, TeachingError, label_for
-from bot.web.admin import _operator, _refuse, _runtime, bp
+from bot.web.admin_common import bp, current_operator, refuse, runtime
 
 
 def _teaching() -> Teaching:
-    return Teaching(_runtime().services.store.redis)
+    return Teaching(runtime().services.store.redis)
 
 
 def _topics() -> frozenset[str]:
-    return frozenset(getattr(_runtime().services.knowledge, "topics", {}) or {})
+    return frozenset(getattr(runtime().services.knowledge, "topics", {}) or {})
 
 
 def _lesson(text: str, intent: str | None, topic: str | None) -> str:
     label = label_for(intent=intent or None, topic=topic or None)
-    _teaching().teach(text, label, by=_operator().name, known_topics=_topics())
+    _teaching().teach(text, label, by=current_operator().name, known_topics=_topics())
     return label
 
 
@@ -36,7 +36,7 @@ def teach():
     try:
         label = _lesson(form.get("text", ""), intent, topic)
     except TeachingError as exc:
-        return _refuse(400, f"Not learned: {exc}.")
+        return refuse(400, f"Not learned: {exc}.")
     flash(f"Learned: 「{form.get('text', '')[:60]}」 → {label}. Every process uses it within seconds.", "ok")
     return redirect(url_for("admin.unanswered"), code=303)
 

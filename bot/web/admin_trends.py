@@ -11,13 +11,13 @@ from bot import trends
 from bot.admin.present import step_title
 from bot.admin.trend_chart import daily, step_times
 from bot.progress import STEP_COUNT
-from bot.web.admin import _runtime, bp
+from bot.web.admin_common import bp, runtime
 
 DAYS = 30
 
 
 def trend_context() -> dict[str, Any]:
-    services = _runtime().services
+    services = runtime().services
     data = trends.read(services.store.redis, services.clock(), DAYS)
     titles = {n: step_title(services.guide, n) for n in range(1, STEP_COUNT + 1)}
     return {"trend": daily(data), "step_times": step_times(data["median_step_seconds"], titles), "trend_days": DAYS}
@@ -25,5 +25,5 @@ def trend_context() -> dict[str, Any]:
 
 @bp.get("/api/trends")
 def api_trends():
-    services = _runtime().services
+    services = runtime().services
     return jsonify(trends.read(services.store.redis, services.clock(), DAYS))

@@ -20,11 +20,12 @@ from typing import Any
 import redis
 
 from bot.config import Settings
+from bot.keys import OUTBOX_QUEUE, aibot_answered_key, aibot_stream_key
 from bot.messages import Incoming, Outgoing, Reply
-from bot.outbox import OUTBOX_QUEUE, RESPONSE_URL, OutboxMessage
+from bot.outbox import RESPONSE_URL, OutboxMessage
 from bot.pipeline import Pipeline
+from bot.redis_conn import as_str
 from bot.render import MARKDOWN, TEXT
-from bot.store import PREFIX
 from bot.wecom import aibot_protocol as proto
 from bot.wecom.envelope import CallbackRejected, Envelope, SignedQuery
 
@@ -43,20 +44,11 @@ ANSWERED_TTL = 3600  # a response_url lives one hour
 CARD_TITLE_TEMPLATE = "aibot_card_title"
 
 
-def stream_key(stream_id: str) -> str:
-    return f"{PREFIX}stream:{stream_id}"
-
-
 class RetryLater(CallbackRejected):
     """No answer now, and none spent: a non-200 makes WeCom send the callback again (3 attempts in all)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason, 503)
-
-
-def answered_key(msg_id: str) -> str:
-    """Set once the answer to a card click is queued, so a repeated callback queues nothing more."""
-    return f"{PREFIX}aibot:answered:{msg_id}"
 
 
 class AibotCallback:
@@ -127,19 +119,19 @@ class AibotCallback:
     def _refresh(self, stream_id: str) -> dict[str, Any] | None:
         """WeCom polls a stream we opened: answer with its finished content, from any process."""
         try:
-            content = self.redis.get(stream_key(stream_id))
+            content = self.redis.get(aibot_stream_key(stream_id))
         except redis.RedisError as exc:
             log.error("redis unavailable for stream refresh %s: %s", stream_id, type(exc).__name__)
             return None
         if content is None:
             log.info("refresh of unknown or expired stream %s: no reply", stream_id)
             return None  # an empty 200; a finished empty stream would blank the shown answer
-        return proto.stream_message(stream_id, content)
+        return proto.stream_message(stream_id, as_str(content))
 
     # -- Redis side effects outside the pipeline's commit ---------------------------------------
     def _remember_stream(self, stream_id: str, content: str) -> None:
         try:
-            self.redis.set(stream_key(stream_id), content, ex=STREAM_TTL)
+            self.redis.set(aibot_stream_key(stream_id), content, ex=STREAM_TTL)
         except redis.RedisError as exc:  # the answer itself is finished; only a refresh would miss it
             log.error("could not store stream %s: %s", stream_id, type(exc).__name__)
 
@@ -153,7 +145,7 @@ class AibotCallback:
                                       "chat_id": incoming.chat_id,
                                       "url_expires": self.pipeline.services.clock() + ANSWERED_TTL})
         try:  # the guard and the queued answer together, or neither
-            self._queue_once(keys=[answered_key(incoming.msg_id), OUTBOX_QUEUE],
+            self._queue_once(keys=[aibot_answered_key(incoming.msg_id), OUTBOX_QUEUE],
                              args=[ANSWERED_TTL, message.to_json()])
         except redis.RedisError as exc:
             # The reply is cached: WeCom's retry finds it and queues the answer then.

@@ -110,6 +110,10 @@ def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _id(value: Any, what: str) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
@@ -149,9 +153,9 @@ def _quote_text(quote: Any) -> str:
 
 
 def _event(doc: dict[str, Any], corp_id: str, user: str, common: dict[str, Any]) -> Incoming:
-    event = doc.get("event") if isinstance(doc.get("event"), dict) else {}
+    event = _dict(doc.get("event"))
     kind = _str(event.get("eventtype"))
-    body = event.get(kind) if isinstance(event.get(kind), dict) else {}
+    body = _dict(event.get(kind))
     key = _str(body.get("event_key"))
     task_id = _str(body.get("task_id"))
     # msgid is WeCom's dedupe key for events too; without it, the sender, the second and the event's
@@ -173,12 +177,12 @@ def _event(doc: dict[str, Any], corp_id: str, user: str, common: dict[str, Any])
     if kind == "feedback_event":
         value = body.get("type")
         value = int(value) if isinstance(value, str) and _FEEDBACK_TYPE.fullmatch(value) else value
-        extra = {"feedback_id": _str(body.get("id")), "content": _str(body.get("content")),
-                 "reasons": body.get("inaccurate_reason_list") if isinstance(
-                     body.get("inaccurate_reason_list"), list) else []}
+        reasons = body.get("inaccurate_reason_list")
+        feedback: dict[str, Any] = {"feedback_id": _str(body.get("id")), "content": _str(body.get("content")),
+                                    "reasons": reasons if isinstance(reasons, list) else []}
         known = isinstance(value, int) and not isinstance(value, bool)
-        label = _FEEDBACK_TYPES.get(value, "other") if known else "unknown"
-        return Incoming(TRANSPORT, corp_id, user, event="feedback", event_key=label, extra=extra, **base)
+        label = _FEEDBACK_TYPES.get(value, "other") if isinstance(value, int) and known else "unknown"
+        return Incoming(TRANSPORT, corp_id, user, event="feedback", event_key=label, extra=feedback, **base)
     return Incoming(TRANSPORT, corp_id, user, event=kind or "unknown", **base)
 
 

@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 import redis
 import requests
 
+from bot.keys import access_token_key, access_token_lock_key
+
 log = logging.getLogger(__name__)
 
 TOKEN_INVALID = {40001, 40014, 42001}  # WeCom may invalidate a token early: refetch once and retry
@@ -74,7 +76,8 @@ class WeComAPI:
         self._shared_session = session
         self._local = threading.local()  # requests.Session is not documented thread-safe: one per sender thread
         digest = hashlib.sha256(f"{corp_id}|{secret}".encode()).hexdigest()[:16]
-        self._token_key = f"wb:wecom:token:{digest}"
+        self._token_key = access_token_key(digest)
+        self._token_lock_key = access_token_lock_key(digest)
 
     @property
     def session(self) -> requests.Session:
@@ -135,7 +138,7 @@ class WeComAPI:
             if cached:
                 return cached if isinstance(cached, str) else cached.decode()
         # one fetcher at a time across processes; the others wait briefly and read its result
-        lock = self.redis.lock(self._token_key + ":lock", timeout=self.timeout * 2 + 1, blocking_timeout=self.timeout)
+        lock = self.redis.lock(self._token_lock_key, timeout=self.timeout * 2 + 1, blocking_timeout=self.timeout)
         with lock:
             cached = None if force else self.redis.get(self._token_key)
             if cached:

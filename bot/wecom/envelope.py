@@ -3,6 +3,14 @@
 wechatpy does the cipher; this module adds what it leaves out: a constant-time signature check,
 a timestamp freshness window, and one exception type for every way a callback can be bad, so the
 transport answers 4xx and never 500 (wechatpy raises a zoo of exceptions on bad input).
+
+Only wechatpy's public names are used (``wechatpy.utils.WeChatSigner``, ``wechatpy.work.crypto.PrpCrypto``
+and the exception classes), since 2.0.0a26 is a pinned pre-release whose private helpers may go without
+notice. The signature is WeCom's ``msg_signature``: SHA-1 of token, timestamp, nonce and the encrypted
+payload, sorted and joined. wechatpy has no public function for it: its ``_get_signature`` is private,
+``utils.check_signature`` leaves the payload out, and ``WeChatCrypto.check_signature`` compares with
+``!=`` (the time taken would say how much of a forged signature was right). So we sign with the public
+``WeChatSigner`` (what ``_get_signature`` does inside) and compare with ``hmac.compare_digest``.
 """
 
 from __future__ import annotations
@@ -16,8 +24,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from wechatpy.crypto import _get_signature
 from wechatpy.exceptions import InvalidSignatureException
+from wechatpy.utils import WeChatSigner
 from wechatpy.work.crypto import PrpCrypto
 from wechatpy.work.exceptions import InvalidCorpIdException
 
@@ -45,17 +53,17 @@ class SignedQuery:
     nonce: str
 
     @classmethod
-    def from_args(cls, args: dict[str, str] | object) -> SignedQuery:
-        get = args.get  # type: ignore[attr-defined]
-        values = {name: get(name) for name in ("msg_signature", "timestamp", "nonce")}
-        missing = [name for name, value in values.items() if not value]
+    def from_args(cls, args: Mapping[str, str]) -> SignedQuery:
+        names = ("msg_signature", "timestamp", "nonce")
+        signature, timestamp, nonce = (args.get(name) or "" for name in names)
+        missing = [name for name, value in zip(names, (signature, timestamp, nonce), strict=True) if not value]
         if missing:
             raise CallbackRejected(f"missing query parameter(s): {', '.join(missing)}")
-        if len(values["msg_signature"]) > 64 or len(values["nonce"]) > 64 or len(values["timestamp"]) > 16:
+        if len(signature) > 64 or len(nonce) > 64 or len(timestamp) > 16:
             raise CallbackRejected("query parameter too long")
-        if not _TIMESTAMP.fullmatch(values["timestamp"]):
+        if not _TIMESTAMP.fullmatch(timestamp):
             raise CallbackRejected("timestamp is not a number")
-        return cls(values["msg_signature"], values["timestamp"], values["nonce"])
+        return cls(signature, timestamp, nonce)
 
 
 _CIPHER_ERRORS = (
@@ -87,7 +95,10 @@ class Envelope:
         self.clock = clock
 
     def signature(self, timestamp: str, nonce: str, encrypted: str) -> str:
-        return _get_signature(self.token, timestamp, nonce, encrypted)
+        """WeCom's msg_signature (see the module docstring for why not wechatpy's private helper)."""
+        signer = WeChatSigner()
+        signer.add_data(self.token, timestamp, nonce, encrypted)
+        return str(signer.signature)
 
     def _check(self, query: SignedQuery, encrypted: str) -> None:
         if not _TIMESTAMP.fullmatch(query.timestamp):

@@ -28,6 +28,7 @@ from typing import Any
 
 import redis
 
+from bot.keys import longconn_last_group_key
 from bot.messages import Incoming, Outgoing, Reply
 from bot.outbox import APP, OutboxMessage
 from bot.outbox import add as outbox_add
@@ -39,7 +40,7 @@ from bot.wecom import longconn_relay as relay
 from bot.wecom.aibot_callback import CARD_TITLE_TEMPLATE
 from bot.wecom.envelope import CallbackRejected
 from bot.wecom.longconn_client import AckTimeout, LongConnClient, NotConnected
-from bot.wecom.longconn_route import TRANSPORT, last_group_key
+from bot.wecom.longconn_route import TRANSPORT
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ class LongConnChannel:
 
     def _remember_group(self, chat_id: str) -> None:
         try:
-            self.redis.set(last_group_key(self.bot_id), chat_id)
+            self.redis.set(longconn_last_group_key(self.bot_id), chat_id)
         except redis.RedisError as exc:
             log.warning("could not remember group %s: %s", chat_id, type(exc).__name__)
 

@@ -132,8 +132,9 @@ class LongConnClient:
                     task.cancel()
                 if stopper in done:
                     await ws.close(1000, "stopping")
-                if pinger in done and not pinger.cancelled() and pinger.exception():
-                    raise pinger.exception()
+                failure = pinger.exception() if pinger in done and not pinger.cancelled() else None
+                if failure is not None:
+                    raise failure
             finally:
                 if not reader.done():
                     reader.cancel()

@@ -19,19 +19,13 @@ from typing import Any
 
 import redis
 
+from bot.keys import longconn_reply_key, longconn_requests_key
+from bot.redis_conn import as_str
 from bot.wecom.api import WeComError
 
 log = logging.getLogger(__name__)
 
 REPLY_TTL = 60
-
-
-def requests_key(bot_id: str) -> str:
-    return f"wb:ws:send:{bot_id}"
-
-
-def reply_key(request_id: str) -> str:
-    return f"wb:ws:reply:{request_id}"
 
 
 @dataclass(frozen=True)
@@ -56,7 +50,7 @@ class RelaySender:
 
     def __init__(self, client: redis.Redis, bot_id: str, timeout: float = 5.0) -> None:
         self.redis = client
-        self.key = requests_key(bot_id)
+        self.key = longconn_requests_key(bot_id)
         self.timeout = timeout
 
     def send(self, body: dict[str, Any]) -> None:
@@ -64,7 +58,7 @@ class RelaySender:
         raw = json.dumps({"id": request_id, "body": body, "deadline": time.time() + self.timeout},
                          ensure_ascii=False)
         self.redis.lpush(self.key, raw)
-        answer = self.redis.blpop([reply_key(request_id)], timeout=max(self.timeout, 0.1) + 0.5)
+        answer = self.redis.blpop([longconn_reply_key(request_id)], timeout=max(self.timeout, 0.1) + 0.5)
         if answer is None:
             if self.redis.lrem(self.key, 1, raw):
                 raise WeComError("long connection: no holder took the message (is `python -m bot connect` running?)")
@@ -79,14 +73,14 @@ class RelaySender:
 
 def take(client: redis.Redis, bot_id: str, block: float) -> RelayRequest | None:
     """The holder's side: the next request, waiting up to ``block`` seconds."""
-    item = client.brpop([requests_key(bot_id)], timeout=block)
-    return RelayRequest.parse(item[1]) if item else None
+    item = client.brpop([longconn_requests_key(bot_id)], timeout=block)
+    return RelayRequest.parse(as_str(item[1])) if item else None
 
 
 def answer(client: redis.Redis, request: RelayRequest, *, errcode: int = 0, errmsg: str = "",
            error: str | None = None) -> None:
     doc = {"error": error} if error else {"errcode": errcode, "errmsg": errmsg}
     with client.pipeline(transaction=True) as pipe:
-        pipe.lpush(reply_key(request.id), json.dumps(doc, ensure_ascii=False))
-        pipe.expire(reply_key(request.id), REPLY_TTL)
+        pipe.lpush(longconn_reply_key(request.id), json.dumps(doc, ensure_ascii=False))
+        pipe.expire(longconn_reply_key(request.id), REPLY_TTL)
         pipe.execute()

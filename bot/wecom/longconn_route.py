@@ -19,7 +19,9 @@ from typing import Any
 import redis
 
 from bot.config import LongConnSettings
+from bot.keys import longconn_last_group_key, longconn_rate_key
 from bot.outbox import WEBHOOK, OutboxMessage
+from bot.redis_conn import optional_str
 from bot.store import Store
 from bot.wecom import longconn_protocol as wire
 from bot.wecom.longconn_relay import RelaySender
@@ -27,12 +29,6 @@ from bot.wecom.longconn_relay import RelaySender
 LONGCONN = "longconn"  # the outbox route name
 TRANSPORT = "aibot_ws"  # the Incoming transport of messages received on the long connection
 CONTENT_LIMIT = 20480  # bytes of markdown per aibot_send_msg (as the stream content)
-RATE_PREFIX = "wb:rl:ws:"
-
-
-def last_group_key(bot_id: str) -> str:
-    """The last group chat the bot heard from: where notices go when no group is configured."""
-    return f"wb:ws:last_group:{bot_id}"
 
 
 class LongConnRoute:
@@ -73,11 +69,11 @@ class LongConnRoute:
         last = self._last_chat(meta, user)
         if last.get("chat_type") == "group" and last.get("chat_id"):
             return str(last["chat_id"])
-        return self.redis.get(last_group_key(self.config.bot_id))
+        return optional_str(self.redis.get(longconn_last_group_key(self.config.bot_id)))
 
     def limits(self, chat_id: str, window: float, hourly_window: float) -> list[tuple[str, int, float]]:
-        return [(f"{RATE_PREFIX}{chat_id}:m", self.config.send_limit, window),
-                (f"{RATE_PREFIX}{chat_id}:h", self.config.send_hourly_limit, hourly_window)]
+        return [(longconn_rate_key(chat_id, "m"), self.config.send_limit, window),
+                (longconn_rate_key(chat_id, "h"), self.config.send_hourly_limit, hourly_window)]
 
     def send(self, chat_id: str, content: str) -> None:
         self.relay.send(wire.markdown(chat_id, content))

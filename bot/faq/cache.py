@@ -1,0 +1,24 @@
+"""One knowledge base per folder per process, reloaded when the folder's files change.
+
+Loading takes seconds (tokenizer, indexes, the semantic model), so the web app, the worker and the
+understanding factory share one instance. Here, not in ``bot.services``: the understanding factory
+needs it too, and ``bot.services`` builds the understanding (that import would be a cycle).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from bot.faq.search import KnowledgeBase
+
+
+def knowledge_from(folder: Path) -> KnowledgeBase:
+    """The knowledge base of ``folder``, shared by everything in the process until its files change."""
+    version = tuple(sorted((p.name, p.stat().st_mtime_ns) for p in folder.glob("*") if p.is_file()))
+    return _load(folder, version)
+
+
+@lru_cache(maxsize=4)
+def _load(folder: Path, _version: tuple[tuple[str, int], ...]) -> KnowledgeBase:
+    return KnowledgeBase.load(folder)
