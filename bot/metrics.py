@@ -38,7 +38,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
-from bot.outbox import DEAD_LETTERS, OUTBOX_QUEUE
+from bot.outbound.queue import DEAD_LETTERS, OUTBOX_QUEUE
 from bot.progress import FINISHED, NOT_STARTED
 from bot.store import CERT_PENDING_INDEX, EVENTS_STREAM, step_index
 

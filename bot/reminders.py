@@ -35,8 +35,8 @@ from bot.config import ConfigError, Settings, longconn_settings
 from bot.guide import Guide
 from bot.messages import Event, Reply
 from bot.metrics import count_event
-from bot.outbox import APP, WEBHOOK, OutboxMessage
-from bot.outbox import add as outbox_add
+from bot.outbound.message import APP, WEBHOOK, OutboxMessage
+from bot.outbound.queue import add as outbox_add
 from bot.progress import CERT_PENDING, STEP_COUNT, Progress
 from bot.render import MARKDOWN, TEXT, Renderer
 from bot.scheduler import RetryingDateTrigger, at

@@ -22,8 +22,8 @@ from bot.conversation import add as conversation_add
 from bot.keys import key_parts
 from bot.locking import RETRY_SECONDS, UserLock
 from bot.messages import Event, Outgoing
-from bot.outbox import OutboxMessage
-from bot.outbox import add as outbox_add
+from bot.outbound.message import OutboxMessage
+from bot.outbound.queue import add as outbox_add
 from bot.progress import CERT_PENDING, FINISHED, Progress
 
 PREFIX = "wb:"

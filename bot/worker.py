@@ -27,10 +27,11 @@ import redis
 from bot.config import ConfigError, Settings, load_settings
 from bot.guide import Guide
 from bot.leader import Heartbeat, LeaderLock, worker_identity
+from bot.outbound.config import SenderConfig
+from bot.outbound.sender import Sender
 from bot.reminders import Planner, ReminderConfig, ReminderContext, install
 from bot.render import Renderer
 from bot.scheduler import build_scheduler, redis_job_store
-from bot.sender import Sender, SenderConfig
 from bot.store import EVENTS_STREAM, Store, decode_event
 from bot.wecom.api import WeComAPI
 

@@ -13,7 +13,8 @@ from bot.admin.queries import AdminQueries
 from bot.app import create_app
 from bot.config import load_settings
 from bot.messages import Event
-from bot.outbox import APP, DEAD_LETTERS, OUTBOX_QUEUE, OutboxMessage
+from bot.outbound.message import APP, OutboxMessage
+from bot.outbound.queue import DEAD_LETTERS, OUTBOX_QUEUE
 from bot.progress import CERT_PENDING, FINISHED, Progress
 from bot.redis_conn import connect
 from bot.reminders import CERT, IDLE, job_id

@@ -12,8 +12,9 @@ from bot import metrics
 from bot.app import create_app
 from bot.config import load_settings
 from bot.messages import Event
-from bot.outbox import APP, DEAD_LETTERS, OutboxMessage
-from bot.outbox import add as outbox_add
+from bot.outbound.message import APP, OutboxMessage
+from bot.outbound.queue import DEAD_LETTERS
+from bot.outbound.queue import add as outbox_add
 from bot.progress import Progress
 from bot.redis_conn import connect
 from tests.support import TEST_CORP_ID, make_env

@@ -15,7 +15,8 @@ import pytest
 
 from bot.guide import Guide
 from bot.messages import Reply
-from bot.outbox import APP, OUTBOX_QUEUE, WEBHOOK, OutboxMessage
+from bot.outbound.message import APP, WEBHOOK, OutboxMessage
+from bot.outbound.queue import OUTBOX_QUEUE
 from bot.progress import CERT_PENDING
 from bot.reminders import (
     CERT,

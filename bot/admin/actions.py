@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from bot.conversation import entry
 from bot.guide import Guide
 from bot.messages import Event, Reply
-from bot.outbox import APP, DEAD_LETTERS, MOVE_IF_PRESENT, OUTBOX_QUEUE, OutboxMessage
+from bot.outbound.message import APP, OutboxMessage
+from bot.outbound.queue import DEAD_LETTERS, MOVE_IF_PRESENT, OUTBOX_QUEUE
 from bot.progress import CERT_PASSED, CERT_STEP, FINISHED, NOT_STARTED, STEP_COUNT, Progress
 from bot.render import TEXT, Renderer
 from bot.store import Store

@@ -14,7 +14,8 @@ from typing import Any
 
 from bot import conversation
 from bot.guide import Guide
-from bot.outbox import DEAD_LETTERS, OUTBOX_QUEUE, OutboxMessage
+from bot.outbound.message import OutboxMessage
+from bot.outbound.queue import DEAD_LETTERS, OUTBOX_QUEUE
 from bot.progress import FINISHED, NOT_STARTED, Progress
 from bot.reminders import CERT, IDLE, job_id
 from bot.scheduler import APS_RUN_TIMES_KEY

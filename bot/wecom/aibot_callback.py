@@ -21,7 +21,8 @@ import redis
 
 from bot.config import Settings
 from bot.messages import Incoming, Outgoing, Reply
-from bot.outbox import OUTBOX_QUEUE, RESPONSE_URL, OutboxMessage
+from bot.outbound.message import RESPONSE_URL, OutboxMessage
+from bot.outbound.queue import OUTBOX_QUEUE
 from bot.pipeline import Pipeline
 from bot.render import MARKDOWN, TEXT
 from bot.store import PREFIX
