@@ -35,7 +35,7 @@ from bot.config import ConfigError, Settings, longconn_settings
 from bot.guide import Guide
 from bot.messages import Event, Reply
 from bot.metrics import count_event
-from bot.outbound.message import APP, WEBHOOK, OutboxMessage
+from bot.outbound.message import APP, USER, WEBHOOK, OutboxMessage
 from bot.outbound.queue import add as outbox_add
 from bot.progress import CERT_PENDING, STEP_COUNT, Progress
 from bot.render import MARKDOWN, TEXT, Renderer
@@ -461,7 +461,7 @@ def user_message(ctx: ReminderContext, progress: Progress, template: str, contex
     reply = Reply(template, context)
     markdown = ctx.renderer.render(reply, progress.lang, MARKDOWN)
     plain = ctx.renderer.render(reply, progress.lang, TEXT)
-    return OutboxMessage(APP, markdown, to_user=progress.user_id, fmt="markdown", id=message_id,
+    return OutboxMessage(USER, markdown, to_user=progress.user_id, fmt="markdown", id=message_id,
                          meta={"plain": plain, "user_key": progress.user_key, "kind": template})
 
 
