@@ -121,6 +121,15 @@ def test_last_spoke_in_the_ai_bots_single_chat_the_reminder_goes_there(aibot_say
     assert wecom.delivered("message/send") == []
 
 
+def test_spoke_in_a_group_then_in_the_app_the_reminder_goes_to_the_app(aibot_say, say, remind, wecom, clock):
+    aibot_say("dai", "开始", response_url=wecom.response_url("dai-in-group"))
+    clock.advance(60)
+    say("进度", user="dai")  # the group's URL is still fresh, but she last spoke in the app
+    assert remind("dai") == ["sent"]
+    assert wecom.delivered("response") == []
+    assert [r.body["touser"] for r in wecom.delivered("message/send")] == ["dai"]
+
+
 def test_last_spoke_on_the_long_connection_the_reminder_goes_through_it(holder, ws, say, remind, wecom):
     say("开始", user="eda")  # the app first ...
     ws_say(ws, "eda", "进度", chat_id="grp-ws")  # ... then a group, over the long connection

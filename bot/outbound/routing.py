@@ -8,9 +8,9 @@
 - A message to one user (USER, or APP: reminders, nudges, notifications) goes back where the user last
   spoke (``progress.last_chat``, written by the pipeline for every message):
   - on the long connection → their private chat with the AI bot;
-  - else, while a fresh, unused ``response_url`` from their last AI-bot message is held (an hour, once)
-    → that AI-bot chat, in a group or a single chat;
-  - else → the app;
+  - on the AI-bot callback, in a group or a single chat → that chat, through the fresh, unused
+    ``response_url`` WeCom gave with their last message (an hour, once);
+  - on the app (or anywhere once that URL is spent) → the app;
   and when the app cannot reach them: a mention in the group (webhook), else the long connection.
 """
 
@@ -27,6 +27,7 @@ from bot.outbound.longconn import TRANSPORT as LONGCONN_TRANSPORT
 from bot.outbound.longconn import LongConnChannel
 from bot.outbound.message import APP, LONGCONN, RESPONSE_URL, WEBHOOK, OutboxMessage
 from bot.store import Store
+from bot.wecom.app_protocol import TRANSPORT as APP_TRANSPORT
 
 
 class Route(NamedTuple):
@@ -109,6 +110,8 @@ class Router:
         user = _single_user(message)
         if not user or message.meta.get("audience") == "staff":
             return None
+        if spoke.transport == APP_TRANSPORT:
+            return None  # they last spoke in the app's chat: the reminder goes there, not to an older AI-bot chat
         return response_url.claim(self.store, message, spoke.user_key, self.clock)
 
 
