@@ -32,10 +32,6 @@ class AppChannel:
             Rate(config.app_hourly_limit, config.hourly_window + config.margin, "member", ":h"),
         ))
 
-    @property
-    def available(self) -> bool:
-        return self.api.can_send_app
-
     def content(self, message: OutboxMessage) -> Content:
         plain = message.meta.get("plain")
         if plain:
