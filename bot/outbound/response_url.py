@@ -21,6 +21,7 @@ from bot.outbound.channel import MARKDOWN, TEMPLATE_CARD, ChannelSpec, Content, 
 from bot.outbound.message import RESPONSE_URL, OutboxMessage
 from bot.outbound.pacing import Limit
 from bot.outbound.queue import ROUTE_PREFIX
+from bot.progress import Progress
 from bot.store import Store, UserBusy, progress_key
 from bot.textsplit import utf8_len
 from bot.wecom.api import WeComAPI
@@ -47,8 +48,12 @@ class ResponseUrlChannel:
         self.api.post_response_url(target or "", part)
 
 
-def claim(store: Store, message: OutboxMessage, user_key: str, clock: Callable[[], float]) -> str | None:
-    """Take the user's unused, fresh response_url for this message (once: it is cleared)."""
+def claim(store: Store, message: OutboxMessage, user_key: str, clock: Callable[[], float],
+          wanted: Callable[[Progress], bool] = lambda _progress: True) -> str | None:
+    """Take the user's unused, fresh response_url for this message (once: it is cleared).
+
+    ``wanted``: routing's say on the user's progress, read here once under their lock.
+    """
     if utf8_len(message.text) > CONTENT_LIMIT:
         return None
     client: redis.Redis = store.redis
@@ -56,7 +61,7 @@ def claim(store: Store, message: OutboxMessage, user_key: str, clock: Callable[[
         with store.user_lock(user_key, wait=2.0):
             progress = store.load(user_key)
             expires = float(progress.response_url_expires or 0) if progress is not None else 0.0
-            if progress is None or not progress.response_url or expires <= clock() + 5:
+            if progress is None or not progress.response_url or expires <= clock() + 5 or not wanted(progress):
                 return None
             url = progress.response_url
             progress.response_url = None

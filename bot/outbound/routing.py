@@ -26,6 +26,7 @@ from bot.outbound.inflight import Outbox
 from bot.outbound.longconn import TRANSPORT as LONGCONN_TRANSPORT
 from bot.outbound.longconn import LongConnChannel
 from bot.outbound.message import APP, LONGCONN, RESPONSE_URL, WEBHOOK, OutboxMessage
+from bot.progress import Progress
 from bot.store import Store
 from bot.wecom.app_protocol import TRANSPORT as APP_TRANSPORT
 
@@ -110,9 +111,7 @@ class Router:
         user = _single_user(message)
         if not user or message.meta.get("audience") == "staff":
             return None
-        if spoke.transport == APP_TRANSPORT:
-            return None  # they last spoke in the app's chat: the reminder goes there, not to an older AI-bot chat
-        return response_url.claim(self.store, message, spoke.user_key, self.clock)
+        return response_url.claim(self.store, message, spoke.user_key, self.clock, _not_last_in_the_app)
 
 
 class _LastChat:
@@ -134,6 +133,11 @@ class _LastChat:
     @property
     def transport(self) -> str | None:
         return self.chat.get("transport")
+
+
+def _not_last_in_the_app(progress: Progress) -> bool:
+    """They last spoke in the app's chat: a message to them goes there, not to an older AI-bot chat."""
+    return (progress.last_chat or {}).get("transport") != APP_TRANSPORT
 
 
 def _single_user(message: OutboxMessage) -> str | None:
