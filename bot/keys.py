@@ -74,7 +74,7 @@ def conversation_key(user_key: str) -> str:
     return f"{PREFIX}conv:{{{user_key}}}"
 
 
-# -- the outbox and its sender (bot.outbox, bot.sender) -----------------------------------------------
+# -- the outbox and its sender (bot.outbound) -----------------------------------------------
 OUTBOX_QUEUE = PREFIX + "outbox"  # list of JSON messages, oldest at the right
 DEAD_LETTERS = OUTBOX_QUEUE + ":dead"  # messages that failed for good, with the error
 OUTBOX_PROCESSING = OUTBOX_QUEUE + ":processing"  # taken by a sender thread, not yet done
@@ -84,6 +84,8 @@ OUTBOX_CLAIM_PREFIX = OUTBOX_QUEUE + ":claim:"  # + message id: a sender is work
 OUTBOX_ROUTE_PREFIX = OUTBOX_QUEUE + ":route:"  # + message id: the response_url it claimed
 RATE_LIMIT_PREFIX = PREFIX + "rl:"  # per-destination send counters
 LONGCONN_RATE_PREFIX = RATE_LIMIT_PREFIX + "ws:"  # + chat id + ":m" / ":h"
+APP_RATE_PREFIX = RATE_LIMIT_PREFIX + "app:"  # + escaped member id + ":m" / ":h"
+WEBHOOK_RATE_PREFIX = RATE_LIMIT_PREFIX + "webhook:"  # + robot digest
 
 
 def sent_part_key(message_id: str, route: str, part: int) -> str:
@@ -93,12 +95,12 @@ def sent_part_key(message_id: str, route: str, part: int) -> str:
 
 def webhook_rate_key(robot: str) -> str:
     """``robot``: a digest of the webhook key (the key itself is a secret)."""
-    return f"{RATE_LIMIT_PREFIX}webhook:{robot}"
+    return f"{WEBHOOK_RATE_PREFIX}{robot}"
 
 
 def app_rate_key(user_id: str, period: str) -> str:
     """The app's message/send counter for one user; ``period`` is "m" (minute) or "h" (hour)."""
-    return f"{RATE_LIMIT_PREFIX}app:{key_part(user_id)}:{period}"
+    return f"{APP_RATE_PREFIX}{key_part(user_id)}:{period}"
 
 
 def longconn_rate_key(chat_id: str, period: str) -> str:

@@ -19,7 +19,7 @@ from bot.guide import Guide
 from bot.language import detect_language
 from bot.locking import UserLock
 from bot.messages import Button, Event, Incoming, Outgoing, Reply, Result
-from bot.outbox import APP, OutboxMessage
+from bot.outbound.message import APP, OutboxMessage
 from bot.progress import Progress
 from bot.redact import redact_secrets
 from bot.render import TEXT, Renderer

@@ -36,8 +36,8 @@ from bot.guide import Guide
 from bot.keys import REMINDER_DONE_PREFIX
 from bot.messages import Event, Reply
 from bot.metrics import count_event
-from bot.outbox import APP, WEBHOOK, OutboxMessage
-from bot.outbox import add as outbox_add
+from bot.outbound.message import APP, USER, WEBHOOK, OutboxMessage
+from bot.outbound.queue import add as outbox_add
 from bot.progress import CERT_PENDING, STEP_COUNT, Progress
 from bot.render import MARKDOWN, TEXT, Renderer
 from bot.scheduler import RetryingDateTrigger, at
@@ -434,7 +434,7 @@ def user_message(ctx: ReminderContext, progress: Progress, template: str, contex
     reply = Reply(template, context)
     markdown = ctx.renderer.render(reply, progress.lang, MARKDOWN)
     plain = ctx.renderer.render(reply, progress.lang, TEXT)
-    return OutboxMessage(APP, markdown, to_user=progress.user_id, fmt="markdown", id=message_id,
+    return OutboxMessage(USER, markdown, to_user=progress.user_id, fmt="markdown", id=message_id,
                          meta={"plain": plain, "user_key": progress.user_key, "kind": template})
 
 

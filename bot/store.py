@@ -34,8 +34,8 @@ from bot.keys import (
 )
 from bot.locking import RETRY_SECONDS, UserLock
 from bot.messages import Event, Outgoing
-from bot.outbox import OutboxMessage
-from bot.outbox import add as outbox_add
+from bot.outbound.message import OutboxMessage
+from bot.outbound.queue import add as outbox_add
 from bot.progress import CERT_PENDING, FINISHED, Progress
 from bot.redis_conn import as_str
 

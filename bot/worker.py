@@ -27,9 +27,10 @@ import redis
 from bot.config import ConfigError, Settings, load_settings
 from bot.keys import EVENTS_GROUP
 from bot.leader import Heartbeat, LeaderLock, worker_identity
+from bot.outbound.config import SenderConfig
+from bot.outbound.sender import Sender
 from bot.reminders import Planner, ReminderConfig, ReminderContext, install
 from bot.scheduler import build_scheduler, redis_job_store
-from bot.sender import Sender, SenderConfig
 from bot.services import build_core, wecom_api
 from bot.store import EVENTS_STREAM, decode_event
 

@@ -17,7 +17,8 @@ import sys
 
 from bot.app import create_app
 from bot.config import load_settings
-from bot.outbox import OUTBOX_QUEUE, OutboxMessage
+from bot.outbound.message import OutboxMessage
+from bot.outbound.queue import OUTBOX_QUEUE
 from bot.redis_conn import connect
 from bot.wecom.aibot_simulate import AibotSimulator
 from bot.wecom.simulate import AppSimulator

@@ -14,7 +14,7 @@ from bot.app import create_app
 from bot.config import load_settings
 from bot.keys import DEAD_LETTERS, OUTBOX_QUEUE
 from bot.messages import Event
-from bot.outbox import APP, OutboxMessage
+from bot.outbound.message import APP, USER, OutboxMessage
 from bot.progress import CERT_PENDING, FINISHED, Progress
 from bot.redis_conn import connect
 from bot.reminders import CERT, IDLE, job_id
@@ -452,7 +452,7 @@ def test_nudge_queues_a_message_in_the_users_language_and_notes_it(admin, store,
     assert response.status_code == 303
     (raw,) = store.redis.lrange(OUTBOX_QUEUE, 0, -1)
     message = OutboxMessage.from_json(raw)
-    assert (message.channel, message.to_user, message.fmt) == (APP, "alice", "text")
+    assert (message.channel, message.to_user, message.fmt) == (USER, "alice", "text")
     assert phrase in message.text and "<b>hi</b>" in message.text and "**" not in message.text
     entry = store.load(key("alice")).history[-1]
     assert entry["kind"] == "nudge_sent" and entry["message"] == message.id

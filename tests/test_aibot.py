@@ -9,7 +9,7 @@ import pytest
 
 from bot.app import create_app
 from bot.config import CallbackCredentials, load_settings
-from bot.outbox import OUTBOX_QUEUE
+from bot.outbound.queue import OUTBOX_QUEUE
 from bot.store import Store
 from bot.wecom import aibot_protocol as proto
 from bot.wecom.aibot_simulate import AibotSimulator

@@ -13,8 +13,7 @@ from collections import Counter
 
 import pytest
 
-from bot.outbox import OUTBOX_QUEUE
-from bot.sender import DELAYED, PROCESSING
+from bot.outbound.queue import DELAYED, OUTBOX_QUEUE, PROCESSING
 from tests.test_worker_failover import cluster_factory, wait_for, wecom  # noqa: F401 - fixtures
 
 USERS = [f"u{i:02d}" for i in range(40)]

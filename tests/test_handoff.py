@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from bot.handoffs import HANDOFF_INDEX
-from bot.outbox import OUTBOX_QUEUE, OutboxMessage
+from bot.outbound.message import OutboxMessage
+from bot.outbound.queue import OUTBOX_QUEUE
 from bot.reminders import Planner, ReminderConfig, ReminderContext
 from bot.render import Renderer
 from bot.store import EVENTS_STREAM, decode_event

@@ -14,8 +14,10 @@ from bot.config import load_settings
 from bot.keys import key_part, key_parts
 from bot.logs import SafeFormatter
 from bot.messages import Incoming
-from bot.outbox import OUTBOX_QUEUE, RESPONSE_URL, OutboxMessage
-from bot.sender import Sender, SenderConfig
+from bot.outbound.config import SenderConfig
+from bot.outbound.message import RESPONSE_URL, OutboxMessage
+from bot.outbound.queue import OUTBOX_QUEUE
+from bot.outbound.sender import Sender
 from bot.store import Store, reply_key
 from bot.wecom import aibot_protocol, app_protocol
 from bot.wecom.aibot_simulate import AibotSimulator

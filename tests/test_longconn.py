@@ -25,15 +25,17 @@ from websockets.sync.client import connect as ws_connect
 from bot.config import load_settings, longconn_settings
 from bot.connect import EXIT_AUTH, EXIT_KICKED, Holder
 from bot.fake_longconn import FakeLongConn
-from bot.keys import DEAD_LETTERS, longconn_holder_key, longconn_kicked_key
-from bot.outbox import APP, OutboxMessage
-from bot.outbox import add as outbox_add
-from bot.sender import Sender, SenderConfig
+from bot.keys import longconn_holder_key, longconn_kicked_key
+from bot.outbound.config import SenderConfig
+from bot.outbound.longconn import TRANSPORT
+from bot.outbound.message import APP, OutboxMessage
+from bot.outbound.queue import DEAD_LETTERS
+from bot.outbound.queue import add as outbox_add
+from bot.outbound.sender import Sender
 from bot.store import Store, progress_key
 from bot.wecom import longconn_protocol as wire
 from bot.wecom.api import WeComAPI
 from bot.wecom.longconn_client import LongConnClient
-from bot.wecom.longconn_route import TRANSPORT
 from bot.worker import Worker
 from tests.support import TEST_CORP_ID, make_env
 

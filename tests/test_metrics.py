@@ -13,8 +13,8 @@ from bot.app import create_app
 from bot.config import load_settings
 from bot.keys import DEAD_LETTERS
 from bot.messages import Event
-from bot.outbox import APP, OutboxMessage
-from bot.outbox import add as outbox_add
+from bot.outbound.message import APP, OutboxMessage
+from bot.outbound.queue import add as outbox_add
 from bot.progress import Progress
 from bot.redis_conn import connect
 from tests.support import TEST_CORP_ID, make_env

@@ -15,7 +15,8 @@ import pytest
 
 from bot.guide import Guide
 from bot.messages import Reply
-from bot.outbox import APP, OUTBOX_QUEUE, WEBHOOK, OutboxMessage
+from bot.outbound.message import USER, WEBHOOK, OutboxMessage
+from bot.outbound.queue import OUTBOX_QUEUE
 from bot.progress import CERT_PENDING
 from bot.reminders import (
     CERT,
@@ -119,7 +120,7 @@ def test_cert_check_followups_then_staff_notice(harness, say, clock):
     clock.advance(1)
     harness.run_due()
     check = harness.take_outbox()
-    assert len(check) == 1 and check[0].channel == APP and check[0].to_user == "alice"
+    assert len(check) == 1 and check[0].channel == USER and check[0].to_user == "alice"
     assert "认证应已完成，结果如何" in check[0].text and "认证通过了" in check[0].text and "认证失败了" in check[0].text
     assert "**" not in check[0].meta["plain"]  # the app gets the plain variant
 
@@ -153,7 +154,7 @@ def test_answer_cancels_certification_reminders(harness, say, clock):
     assert job_id(CERT, ALICE) not in harness.jobs()
     clock.advance(3600)
     harness.run_due()
-    assert [m for m in harness.outbox() if m.channel == APP] == []
+    assert [m for m in harness.outbox() if m.channel == USER] == []
 
 
 def test_stale_job_does_nothing_when_it_fires(harness, say, clock, redis_client):
@@ -330,7 +331,7 @@ def test_muted_not_started_and_finished_users_get_no_nudges(harness, say, clock,
     harness.pump()
     clock.advance(86400 * 4)
     harness.run_due()
-    assert [m for m in harness.outbox() if m.channel == APP] == []
+    assert [m for m in harness.outbox() if m.channel == USER] == []
 
     store = Store(redis_client)
     carol = f"{TEST_CORP_ID}:carol"

@@ -79,7 +79,8 @@ def test_details_show_the_full_checklist_warnings_and_links(say):
 
 
 def test_details_in_the_group_go_to_the_private_chat_when_the_app_can_reach_the_user(group_say, runtime):
-    from bot.outbox import OUTBOX_QUEUE, OutboxMessage
+    from bot.outbound.message import OutboxMessage
+    from bot.outbound.queue import OUTBOX_QUEUE
 
     group_say("dan", "开始")
     public = group_say("dan", "详情")

@@ -16,11 +16,12 @@ from bot import keys
 from bot.config import load_settings
 from bot.keys import DEAD_LETTERS, OUTBOX_QUEUE
 from bot.messages import Button, Outgoing, Reply
-from bot.outbox import APP, WEBHOOK, OutboxMessage
-from bot.outbox import add as outbox_add
+from bot.outbound.message import APP, WEBHOOK, OutboxMessage
+from bot.outbound.queue import CLAIM_PREFIX, DELAYED, PROCESSING, SENT_PREFIX
+from bot.outbound.queue import add as outbox_add
+from bot.outbound.sender import Sender
 from bot.progress import Progress
 from bot.render import TEXT
-from bot.sender import CLAIM_PREFIX, DELAYED, PROCESSING, SENT_PREFIX, Sender
 from bot.store import Store, lock_key
 from bot.textsplit import split_utf8, truncate_utf8, utf8_len
 from bot.wecom.aibot_simulate import AibotSimulator

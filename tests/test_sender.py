@@ -11,11 +11,12 @@ import pytest
 import requests
 
 from bot.config import load_settings
-from bot.keys import DEAD_LETTERS, OUTBOX_QUEUE
-from bot.outbox import APP, RESPONSE_URL, WEBHOOK, OutboxMessage
-from bot.outbox import add as outbox_add
+from bot.outbound.config import SenderConfig
+from bot.outbound.message import APP, RESPONSE_URL, WEBHOOK, OutboxMessage
+from bot.outbound.queue import DEAD_LETTERS, DELAYED, OUTBOX_QUEUE, PROCESSING, SENT_PREFIX
+from bot.outbound.queue import add as outbox_add
+from bot.outbound.sender import Sender
 from bot.progress import Progress
-from bot.sender import DELAYED, PROCESSING, SENT_PREFIX, Sender, SenderConfig
 from bot.store import Store
 from bot.textsplit import utf8_len
 from bot.wecom.api import WeComAPI

@@ -16,7 +16,8 @@ from bot.conversation import entry
 from bot.guide import Guide
 from bot.keys import DEAD_LETTERS, OUTBOX_QUEUE
 from bot.messages import Event, Reply
-from bot.outbox import APP, MOVE_IF_PRESENT, OutboxMessage
+from bot.outbound.message import USER, OutboxMessage
+from bot.outbound.queue import MOVE_IF_PRESENT
 from bot.progress import CERT_PASSED, CERT_STEP, FINISHED, NOT_STARTED, STEP_COUNT, Progress
 from bot.redis_conn import as_str
 from bot.render import TEXT, Renderer
@@ -88,7 +89,7 @@ class AdminActions:
             progress = self._load(user_key)
             now = self.now()
             text = self.render_nudge(progress, note)
-            message = OutboxMessage(APP, text, to_user=progress.user_id, fmt=TEXT,
+            message = OutboxMessage(USER, text, to_user=progress.user_id, fmt=TEXT,
                                     meta={"kind": "nudge_manual", "user_key": user_key, "by": operator.name})
             data = {"message": message.id, "by": operator.name, "step": progress.step}
             progress.record("nudge_sent", now, **data)

@@ -24,7 +24,7 @@ from bot.keys import (
     step_index,
     step_since_index,
 )
-from bot.outbox import OutboxMessage
+from bot.outbound.message import OutboxMessage
 from bot.progress import FINISHED, NOT_STARTED, Progress
 from bot.redis_conn import scored
 from bot.reminders import CERT, IDLE, job_id

@@ -22,7 +22,7 @@ import redis
 from bot.config import Settings
 from bot.keys import OUTBOX_QUEUE, aibot_answered_key, aibot_stream_key
 from bot.messages import Incoming, Outgoing, Reply
-from bot.outbox import RESPONSE_URL, OutboxMessage
+from bot.outbound.message import RESPONSE_URL, OutboxMessage
 from bot.pipeline import Pipeline
 from bot.redis_conn import as_str
 from bot.render import MARKDOWN, TEXT

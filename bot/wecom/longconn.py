@@ -30,8 +30,9 @@ import redis
 
 from bot.keys import longconn_last_group_key
 from bot.messages import Incoming, Outgoing, Reply
-from bot.outbox import APP, OutboxMessage
-from bot.outbox import add as outbox_add
+from bot.outbound.longconn import TRANSPORT
+from bot.outbound.message import APP, OutboxMessage
+from bot.outbound.queue import add as outbox_add
 from bot.pipeline import Pipeline
 from bot.render import MARKDOWN, TEXT
 from bot.wecom import aibot_protocol as proto
@@ -40,7 +41,6 @@ from bot.wecom import longconn_relay as relay
 from bot.wecom.aibot_callback import CARD_TITLE_TEMPLATE
 from bot.wecom.envelope import CallbackRejected
 from bot.wecom.longconn_client import AckTimeout, LongConnClient, NotConnected
-from bot.wecom.longconn_route import TRANSPORT
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,12 @@
+"""Outbound: messages the bot sends on its own, through the Redis outbox, to WeCom.
+
+- ``message``: the outbox entry and the channel names a producer may ask for;
+- ``queue``: the outbox lists, claims, sent markers, delays and dead letters (every fate in one MULTI);
+- ``pacing``: the sliding-window rate limits shared by all workers;
+- ``channel``: what each channel declares (content formats and byte limits, rate limits);
+- ``routing``: which channel delivers a message (to a user: where they last spoke, the app as fallback);
+- ``app``, ``webhook``, ``response_url``, ``longconn``: one module per channel;
+- ``sender``: the worker's loop tying them together (retries, 45009 back-off, exactly once as far as WeCom allows).
+
+Nothing is imported here: ``bot.store`` imports ``bot.outbound.queue`` and the channels import the store.
+"""

@@ -1,0 +1,80 @@
+"""The AI bot's long connection as an outbound channel: ``aibot_send_msg``, markdown, 20480 bytes.
+
+Only the connection holder can send; the sender hands it one body through Redis
+(``bot.wecom.longconn_relay``) and waits for WeCom's ack. Which chat a message goes to:
+- the rest of a reply, or a card click's answer, given on the long connection (``meta.transport``)
+  goes back to the chat it belongs to (the group, or the user's private chat with the bot);
+- a message to one user goes to their private chat with the bot when the long connection is where
+  they last spoke (``bot.outbound.routing``), and as a last resort when nothing else reaches them;
+- a group notice goes to the support group when no webhook is configured: WECOM_NOTICE_CHATID, else
+  the user's own last group, else the last group the bot heard from.
+Limits: reported, not confirmed by WeCom — 30 a minute and 1,000 an hour per chat
+(``WS_SEND_RATE_LIMIT``, ``WS_SEND_HOURLY_LIMIT``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import redis
+
+from bot.config import LongConnSettings, Settings, longconn_settings
+from bot.keys import LONGCONN_RATE_PREFIX, longconn_last_group_key
+from bot.outbound.channel import MARKDOWN, TEMPLATE_CARD, ChannelSpec, Content, Format, Rate
+from bot.outbound.message import LONGCONN, OutboxMessage
+from bot.outbound.pacing import Limit
+from bot.redis_conn import optional_str
+from bot.store import Store
+from bot.wecom import longconn_protocol as wire
+from bot.wecom.longconn_relay import RelaySender
+
+if TYPE_CHECKING:
+    from bot.outbound.config import SenderConfig
+
+TRANSPORT = "aibot_ws"  # the Incoming transport of messages received on the long connection
+CONTENT_LIMIT = 20480  # bytes of markdown per aibot_send_msg (as the stream content)
+FORMATS = (Format(MARKDOWN, CONTENT_LIMIT), Format(TEMPLATE_CARD, None))
+
+
+def last_group_key(bot_id: str) -> str:
+    """The last group chat the bot heard from: where notices go when no group is configured."""
+    return longconn_last_group_key(bot_id)
+
+
+class LongConnChannel:
+    def __init__(self, ws: LongConnSettings, store: Store, config: SenderConfig) -> None:
+        self.ws = ws
+        self.redis: redis.Redis = store.redis
+        self.relay = RelaySender(store.redis, ws.bot_id, config.http_timeout)
+        self.spec = ChannelSpec(LONGCONN, FORMATS, (
+            Rate(ws.send_limit, config.window + config.margin, "chat", ":m"),
+            Rate(ws.send_hourly_limit, config.hourly_window + config.margin, "chat", ":h"),
+        ))
+
+    @classmethod
+    def configured(cls, settings: Settings, store: Store, config: SenderConfig) -> LongConnChannel | None:
+        ws = longconn_settings(settings)
+        return cls(ws, store, config) if ws else None
+
+    def reply_chat(self, message: OutboxMessage) -> str | None:
+        """The chat a reply given on the long connection continues in, or None."""
+        if message.meta.get("transport") != TRANSPORT:
+            return None
+        return message.meta.get("chat_id") or message.to_user or None
+
+    def group(self, last_chat: dict[str, Any]) -> str | None:
+        """The group chat a notice goes to (the user's ``last_chat`` as a hint), or None."""
+        if self.ws.notice_chat_id:
+            return self.ws.notice_chat_id
+        if last_chat.get("chat_type") == "group" and last_chat.get("chat_id"):
+            return str(last_chat["chat_id"])
+        return optional_str(self.redis.get(last_group_key(self.ws.bot_id)))
+
+    def content(self, message: OutboxMessage) -> Content:
+        return Content(MARKDOWN, message.text, CONTENT_LIMIT)
+
+    def limits(self, message: OutboxMessage, target: str | None) -> list[Limit]:
+        return self.spec.windows(LONGCONN_RATE_PREFIX, target or "")
+
+    def send(self, message: OutboxMessage, target: str | None, msgtype: str, part: str) -> None:
+        self.relay.send(wire.markdown(target or "", part))

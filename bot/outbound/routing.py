@@ -1,0 +1,146 @@
+"""Which channel delivers a message, decided per attempt (a refused response_url hands over to the app).
+
+- The rest of a reply (``meta.continues``) or a message marked private belongs to the user's 1:1 chat:
+  the chat it was given in on the long connection, else only the app's ``message/send`` (the user's
+  response_url may belong to a group chat, and the webhook posts to the group).
+- A group notice (WEBHOOK) goes through the webhook; without a webhook key, through the long
+  connection to the support group.
+- A message to one user (USER, or APP: reminders, nudges, notifications) goes back where the user last
+  spoke (``progress.last_chat``, written by the pipeline for every message):
+  - on the long connection → their private chat with the AI bot;
+  - on the AI-bot callback, in a group or a single chat → that chat, through the fresh, unused
+    ``response_url`` WeCom gave with their last message (an hour, once);
+  - on the app (or anywhere once that URL is spent) → the app;
+  and when the app cannot reach them: a mention in the group (webhook), else the long connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from bot.config import Settings
+from bot.keys import key_parts
+from bot.outbound import response_url
+from bot.outbound.inflight import Outbox
+from bot.outbound.longconn import TRANSPORT as LONGCONN_TRANSPORT
+from bot.outbound.longconn import LongConnChannel
+from bot.outbound.message import APP, LONGCONN, RESPONSE_URL, WEBHOOK, OutboxMessage
+from bot.progress import Progress
+from bot.store import Store
+from bot.wecom.app_protocol import TRANSPORT as APP_TRANSPORT
+
+
+class Route(NamedTuple):
+    channel: str
+    target: str | None = None  # the response_url, or the long connection's chat id
+
+
+class Undeliverable(Exception):
+    """No channel may carry this message: a dead letter, with the reason."""
+
+
+class Router:
+    def __init__(self, store: Store, outbox: Outbox, settings: Settings, *, app_available: bool,
+                 longconn: LongConnChannel | None, clock: Callable[[], float]) -> None:
+        self.store = store
+        self.outbox = outbox
+        self.corp_id = settings.corp_id
+        self.webhook = bool(settings.webhook_key)
+        self.app = app_available
+        self.longconn = longconn
+        self.clock = clock
+
+    def route(self, message: OutboxMessage) -> Route:
+        """The channel (and its target) for this attempt; records it in ``meta.route``."""
+        spoke = _LastChat(self, message)
+        chosen = self._choose(message, spoke)
+        if chosen.channel != WEBHOOK:
+            message.meta["route"] = chosen.channel
+        return chosen
+
+    def _choose(self, message: OutboxMessage, spoke: _LastChat) -> Route:
+        longconn = self.longconn
+        if longconn and (chat := longconn.reply_chat(message)):
+            return Route(LONGCONN, chat)
+        if message.channel == WEBHOOK:
+            return self._group(spoke)
+        single = _single_user(message)
+        if longconn and single and not message.meta.get("transport") and spoke.transport == LONGCONN_TRANSPORT:
+            return Route(LONGCONN, single)  # their private chat with the AI bot
+        if message.private:  # never a response_url (maybe a group's) nor the group webhook
+            message.meta["route"] = APP
+            if self.app and message.to_user:
+                return Route(APP)
+            raise Undeliverable("private message: only the app's message/send may carry it, "
+                                "and no WECOM_APP_SECRET is configured")
+        if message.meta.get("route") != APP and (url := self._response_url(message, spoke)):
+            return Route(RESPONSE_URL, url)
+        message.meta["route"] = APP
+        if self.app and message.to_user:
+            return Route(APP)
+        if self.webhook and message.to_user:
+            return Route(WEBHOOK)  # last resort: mention them in the group
+        if longconn and single:
+            return Route(LONGCONN, single)  # their private chat with the AI bot
+        raise Undeliverable("no channel can reach the recipient (no app secret, no webhook key)")
+
+    def _group(self, spoke: _LastChat) -> Route:
+        if self.webhook:
+            return Route(WEBHOOK)
+        if self.longconn is None:
+            raise Undeliverable("no channel can reach the group (no webhook key)")
+        chat = self.longconn.group(spoke.chat)
+        if chat:
+            return Route(LONGCONN, chat)
+        raise Undeliverable("no group chat known to the long connection yet (set WECOM_NOTICE_CHATID)")
+
+    def _response_url(self, message: OutboxMessage, spoke: _LastChat) -> str | None:
+        """The URL this attempt posts to: the message's own, one it claimed before, or the user's fresh one."""
+        if message.channel == RESPONSE_URL and message.url:
+            url: str | None = message.url
+        else:
+            url = self.outbox.claimed_url(message) or self._claim(message, spoke)
+        expires = message.meta.get("url_expires")
+        if url and expires is not None and float(expires) <= self.clock():
+            message.meta["route_failed"] = "response_url expired"
+            return None
+        return url
+
+    def _claim(self, message: OutboxMessage, spoke: _LastChat) -> str | None:
+        user = _single_user(message)
+        if not user or message.meta.get("audience") == "staff":
+            return None
+        return response_url.claim(self.store, message, spoke.user_key, self.clock, _not_last_in_the_app)
+
+
+class _LastChat:
+    """Where the recipient last spoke, read from their progress at most once per routing (and only if asked)."""
+
+    def __init__(self, router: Router, message: OutboxMessage) -> None:
+        self.user_key = message.meta.get("user_key") or key_parts(router.corp_id, message.to_user or "")
+        self._store = router.store
+        self._has_user = bool(message.meta.get("user_key") or message.to_user)
+        self._chat: dict[str, Any] | None = None
+
+    @property
+    def chat(self) -> dict[str, Any]:
+        if self._chat is None:
+            progress = self._store.load(self.user_key) if self._has_user else None
+            self._chat = (progress.last_chat or {}) if progress is not None else {}
+        return self._chat
+
+    @property
+    def transport(self) -> str | None:
+        return self.chat.get("transport")
+
+
+def _not_last_in_the_app(progress: Progress) -> bool:
+    """They last spoke in the app's chat: a message to them goes there, not to an older AI-bot chat."""
+    return (progress.last_chat or {}).get("transport") != APP_TRANSPORT
+
+
+def _single_user(message: OutboxMessage) -> str | None:
+    """The one user a message is for (not "a|b", not nobody)."""
+    user = message.to_user or ""
+    return user if user and "|" not in user else None
