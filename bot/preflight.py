@@ -35,8 +35,8 @@ def validate_settings(settings: Settings) -> None:
         value = settings.seconds(name, 0.0 if minimum <= 0 else minimum)
         if not math.isfinite(value) or value < minimum:
             raise ConfigError(f"{name} must be a finite number >= {minimum:g}, got {settings.get(name)!r}")
-    from bot.reminders import ReminderConfig
     from bot.sender import SenderConfig
+    from bot.worker.reminders.config import ReminderConfig
 
     ReminderConfig.from_settings(settings)  # QUIET_HOURS, REMINDER_TZ, CERT_FOLLOWUPS, IDLE_NUDGES
     SenderConfig.from_settings(settings)

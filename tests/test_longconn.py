@@ -33,7 +33,7 @@ from bot.wecom import longconn_protocol as wire
 from bot.wecom.api import WeComAPI
 from bot.wecom.longconn_client import LongConnClient
 from bot.wecom.longconn_route import TRANSPORT
-from bot.worker import Worker
+from bot.worker.process import Worker
 from tests.support import TEST_CORP_ID, make_env
 
 ROOT = Path(__file__).resolve().parents[1]

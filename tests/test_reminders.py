@@ -17,22 +17,21 @@ from bot.guide import Guide
 from bot.messages import Reply
 from bot.outbox import APP, OUTBOX_QUEUE, WEBHOOK, OutboxMessage
 from bot.progress import CERT_PENDING
-from bot.reminders import (
-    CERT,
-    IDLE,
-    Planner,
-    ReminderConfig,
-    ReminderContext,
-    after_quiet_hours,
-    fire,
-    install,
-    job_id,
-    schedule,
-)
 from bot.render import MARKDOWN, TEXT, Renderer
-from bot.scheduler import APS_JOBS_KEY, RetryingDateTrigger, at, build_scheduler, redis_job_store
 from bot.store import EVENTS_STREAM, Store, progress_key
-from bot.worker import EVENTS_GROUP, EventConsumer
+from bot.worker.events import EVENTS_GROUP, EventConsumer
+from bot.worker.reminders.config import ReminderConfig
+from bot.worker.reminders.context import ReminderContext
+from bot.worker.reminders.jobs import CERT, IDLE, fire, install, job_id, schedule
+from bot.worker.reminders.planning import Planner
+from bot.worker.reminders.stages import after_quiet_hours
+from bot.worker.scheduler import (
+    APS_JOBS_KEY,
+    RetryingDateTrigger,
+    at,
+    build_scheduler,
+    redis_job_store,
+)
 from tests.support import TEST_CORP_ID, make_env
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -442,7 +441,7 @@ def test_a_job_run_twice_queues_its_message_once(harness, say, clock):
     fire(*job.args)
     assert harness.outbox() == []  # a non-leader does nothing at all
     harness.ctx.leading = lambda: True
-    from bot.reminders import run_job
+    from bot.worker.reminders.jobs import run_job
 
     harness.ctx.scheduler = None  # queue the message but do not confirm: as if killed right after
     run_job(harness.ctx, *job.args)
@@ -504,6 +503,16 @@ def test_the_real_scheduler_reruns_a_job_until_it_confirms(settings, redis_clien
     finally:
         ctx.scheduler.shutdown(wait=False)
         install(None)
+
+
+def test_jobs_stored_before_the_worker_package_still_load():
+    """Stored jobs name their function and (pickled) trigger class by the old module paths."""
+    import pickle
+
+    from apscheduler.util import ref_to_obj
+
+    assert ref_to_obj("bot.reminders:fire") is fire
+    assert pickle.loads(b"cbot.scheduler\nRetryingDateTrigger\n.") is RetryingDateTrigger
 
 
 def test_retrying_trigger():
@@ -569,7 +578,7 @@ def test_templates_render_in_both_languages(settings, template, context, lang):
 def test_a_user_repeating_human_notifies_staff_once_per_window(harness, say):
     """Six "人工" in a minute must not use up the group webhook's 20 messages a minute."""
     from bot.messages import Event
-    from bot.reminders import HUMAN_NOTICE_WINDOW
+    from bot.worker.reminders.planning import HUMAN_NOTICE_WINDOW
 
     say("开始")
     planner = Planner(harness.ctx)

@@ -16,8 +16,6 @@ from bot import conversation
 from bot.guide import Guide
 from bot.outbox import DEAD_LETTERS, OUTBOX_QUEUE, OutboxMessage
 from bot.progress import FINISHED, NOT_STARTED, Progress
-from bot.reminders import CERT, IDLE, job_id
-from bot.scheduler import APS_RUN_TIMES_KEY
 from bot.store import (
     CERT_PENDING_INDEX,
     UNANSWERED,
@@ -27,6 +25,8 @@ from bot.store import (
     step_index,
     step_since_index,
 )
+from bot.worker.reminders.jobs import CERT, IDLE, job_id
+from bot.worker.scheduler import APS_RUN_TIMES_KEY
 
 from .models import (
     DeadLetter,
