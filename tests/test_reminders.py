@@ -22,11 +22,12 @@ from bot.store import EVENTS_STREAM, Store, progress_key
 from bot.worker.events import EVENTS_GROUP, EventConsumer
 from bot.worker.reminders.config import ReminderConfig
 from bot.worker.reminders.context import ReminderContext
-from bot.worker.reminders.jobs import CERT, IDLE, fire, install, job_id, schedule
+from bot.worker.reminders.jobs import CERT, IDLE, JOB_FUNC, fire, install, job_id, schedule
 from bot.worker.reminders.planning import Planner
 from bot.worker.reminders.stages import after_quiet_hours
 from bot.worker.scheduler import (
     APS_JOBS_KEY,
+    APS_RUN_TIMES_KEY,
     RetryingDateTrigger,
     at,
     build_scheduler,
@@ -503,6 +504,17 @@ def test_the_real_scheduler_reruns_a_job_until_it_confirms(settings, redis_clien
     finally:
         ctx.scheduler.shutdown(wait=False)
         install(None)
+
+
+def test_shutdown_leaves_due_jobs_alone(redis_client):
+    """APScheduler wakes its loop once more after shutdown(): that pass must not touch a due job."""
+    scheduler = build_scheduler(redis_job_store(redis_client))
+    scheduler.start(paused=True)
+    due = time.time() - 10
+    scheduler.add_job(JOB_FUNC, trigger=RetryingDateTrigger(at(due), retry=60), id="idle:due",
+                      args=["idle:due", ALICE, IDLE, {"due": due}])
+    scheduler.shutdown(wait=False)  # returns once that last pass is over
+    assert redis_client.zscore(APS_RUN_TIMES_KEY, "idle:due") == pytest.approx(due)  # not pushed back
 
 
 def test_jobs_stored_before_the_worker_package_still_load():

@@ -134,7 +134,7 @@ class Worker:
         finally:
             graceful = not lost.is_set()
             if scheduler.running:
-                scheduler.shutdown(wait=graceful)  # graceful: let running jobs confirm first
+                scheduler.shutdown(wait=graceful, guard=ctx.lock)  # graceful: let running jobs confirm first
             self.leading.clear()
             stop_senders.set()
             for thread in threads:

@@ -1,7 +1,8 @@
 """APScheduler 3 plumbing for the worker: a Redis job store under ``wb:aps:`` and a retrying trigger.
 
-Only the leading worker ever has a *started* scheduler (see ``bot.worker.process``); web processes never
-touch the job store, they write events. Two choices here are about losing nothing:
+Only the leading worker ever has a *started* scheduler (see ``bot.worker.process``); web processes
+never touch the job store, they write events. Everything here uses APScheduler's public API only.
+Two choices are about losing nothing:
 
 - ``RetryingDateTrigger``: APScheduler removes a one-shot (date) job from the store when it hands
   it to the executor, so a kill -9 while the job runs would lose it. This trigger keeps the job in
@@ -15,6 +16,7 @@ touch the job store, they write events. Two choices here are about losing nothin
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime, timedelta
 
 import redis
@@ -22,7 +24,6 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import BaseJobStore
 from apscheduler.jobstores.redis import RedisJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.base import BaseTrigger
 
 APS_JOBS_KEY = "wb:aps:jobs"
@@ -70,19 +71,25 @@ def redis_job_store(client: redis.Redis) -> RedisJobStore:
 
 
 class WorkerScheduler(BackgroundScheduler):
-    """APScheduler's background scheduler, minus one run after ``shutdown()``.
+    """APScheduler's background scheduler, minus the pass over due jobs it makes after ``shutdown()``.
 
-    ``shutdown()`` wakes the main loop, which then processes due jobs once more, against executors
-    that are already shut down (errors, and due jobs pushed back by a retry interval for nothing).
+    ``shutdown()`` marks the scheduler stopped, shuts the executors down, then wakes the main loop,
+    which processes due jobs once more against those executors ("cannot schedule new futures after
+    shutdown", agronholm/apscheduler#285), pushes each due job back by a retry interval for nothing
+    and may die on removing a finished one. Detaching the job store first (``remove_jobstore``,
+    public; it waits for a pass in progress) leaves that last pass nothing to do. ``guard`` is held
+    while detaching: the worker passes the lock under which a job replaces itself with its next
+    stage (``bot.worker.reminders.jobs.finish``), so no job is cut between reading and writing.
     """
 
-    def _process_jobs(self):
-        if self.state == STATE_STOPPED:
-            return None
-        return super()._process_jobs()
+    def shutdown(self, wait: bool = True, *, guard: AbstractContextManager | None = None) -> None:
+        if self.running:
+            with guard or nullcontext():
+                self.remove_jobstore("default")  # and close its Redis connections
+        super().shutdown(wait)
 
 
-def build_scheduler(jobstore: BaseJobStore, *, threads: int = 8, grace: float = 6 * 3600.0) -> BackgroundScheduler:
+def build_scheduler(jobstore: BaseJobStore, *, threads: int = 8, grace: float = 6 * 3600.0) -> WorkerScheduler:
     """A scheduler over ``jobstore`` (not started). Defaults are also passed on every ``add_job``."""
     logging.getLogger("apscheduler").setLevel(max(logging.getLogger().level, logging.WARNING))
     return WorkerScheduler(
@@ -91,3 +98,4 @@ def build_scheduler(jobstore: BaseJobStore, *, threads: int = 8, grace: float = 
         job_defaults={"coalesce": True, "misfire_grace_time": int(grace), "max_instances": 1},
         timezone=UTC,
     )
+
