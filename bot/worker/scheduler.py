@@ -27,6 +27,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 
 APS_JOBS_KEY = "wb:aps:jobs"
+# RedisJobStore keeps each job's next run time as its score here. The operator pages read it directly
+# (ZSCORE per user, pipelined): APScheduler has no public call for many jobs' run times without a
+# started scheduler, and ``lookup_job`` would unpickle each job (one round trip per user).
 APS_RUN_TIMES_KEY = "wb:aps:run_times"
 
 log = logging.getLogger(__name__)
@@ -57,17 +60,16 @@ def at(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
 
 
-def binary_client(client: redis.Redis) -> redis.Redis:
-    """A client on the same server and database without response decoding (the job store pickles)."""
+def binary_pool(client: redis.Redis) -> redis.ConnectionPool:
+    """A pool to the same server and database without response decoding (the job store pickles)."""
     pool = client.connection_pool
     kwargs = {**pool.connection_kwargs, "decode_responses": False}
-    return redis.Redis(connection_pool=pool.__class__(connection_class=pool.connection_class, **kwargs))
+    return pool.__class__(connection_class=pool.connection_class, **kwargs)
 
 
 def redis_job_store(client: redis.Redis) -> RedisJobStore:
-    store = RedisJobStore(jobs_key=APS_JOBS_KEY, run_times_key=APS_RUN_TIMES_KEY)
-    store.redis = binary_client(client)
-    return store
+    """The job store under ``wb:aps:``; extra arguments go to its Redis client, as documented."""
+    return RedisJobStore(jobs_key=APS_JOBS_KEY, run_times_key=APS_RUN_TIMES_KEY, connection_pool=binary_pool(client))
 
 
 class WorkerScheduler(BackgroundScheduler):
