@@ -5,6 +5,10 @@ the worker's and the long connection's leader election (``bot.worker.leader``) a
 fetch (``bot.wecom.api``). It replaces redis-py's Lock because that one costs extra round trips per
 message (its release script makes every pipeline check SCRIPT EXISTS first); here renew and release
 are plain EVALs, so the release can ride in the commit's MULTI.
+
+Two uses add to it rather than differ: a message takes its user's lock inside the script that also
+counts its rate (``Store.begin_message``, then ``mark_acquired``), to save a round trip; leadership
+adds a takeover epoch (``LeaderLock``). Process-local ``threading`` locks are another matter.
 """
 
 from __future__ import annotations
@@ -66,7 +70,8 @@ class RedisLock:
         return bool(self.client.execute_command("EVAL", RENEW_SCRIPT, 1, self.key, self.token, self.ttl_ms))
 
     def holder(self) -> str | None:
-        return self.client.get(self.key)
+        value = self.client.get(self.key)
+        return value.decode() if isinstance(value, bytes) else value
 
     def release_in(self, pipe) -> None:
         """Queue the release on the caller's MULTI: the commit and the unlock are one round trip.
