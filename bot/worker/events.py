@@ -10,6 +10,7 @@ is idempotent (deterministic job ids, ``replace_existing``), so nothing is done 
 from __future__ import annotations
 
 import logging
+from typing import Any, cast
 
 import redis
 
@@ -57,8 +58,8 @@ class EventConsumer:
 
     def poll(self, block_ms: int | None = 1000) -> int:
         """Apply the next batch of new events; with ``block_ms`` wait that long for one to arrive."""
-        reply = self.redis.xreadgroup(EVENTS_GROUP, self.consumer, {EVENTS_STREAM: ">"}, count=self.batch,
-                                      block=block_ms)
+        reply = cast(list[Any], self.redis.xreadgroup(  # RESP2 (our clients): [[stream, entries]] or None
+            EVENTS_GROUP, self.consumer, {EVENTS_STREAM: ">"}, count=self.batch, block=block_ms))
         return sum(self._apply(entries) for _stream, entries in (reply or []))
 
     def _apply(self, entries: list) -> int:

@@ -13,6 +13,7 @@ from contextlib import suppress
 from typing import Any
 
 from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.base import BaseScheduler
 
 from bot.metrics import count_event
 from bot.progress import Progress
@@ -53,7 +54,7 @@ def schedule(ctx: ReminderContext, kind: str, user_key: str, token: dict[str, An
         return
     trigger = RetryingDateTrigger(at(token["due"]), retry=ctx.config.retry, give_up=ctx.config.grace)
     with ctx.lock:
-        ctx.scheduler.add_job(JOB_FUNC, trigger=trigger, id=jid, name=f"{kind} reminder",
+        _scheduler(ctx).add_job(JOB_FUNC, trigger=trigger, id=jid, name=f"{kind} reminder",
                               args=[jid, user_key, kind, token], replace_existing=True,
                               misfire_grace_time=int(ctx.config.grace), coalesce=True, max_instances=1)
     count_event(ctx.redis, "reminder_scheduled")
@@ -61,7 +62,13 @@ def schedule(ctx: ReminderContext, kind: str, user_key: str, token: dict[str, An
 
 def cancel(ctx: ReminderContext, kind: str, user_key: str) -> None:
     with ctx.lock, suppress(JobLookupError):
-        ctx.scheduler.remove_job(job_id(kind, user_key))
+        _scheduler(ctx).remove_job(job_id(kind, user_key))
+
+
+def _scheduler(ctx: ReminderContext) -> BaseScheduler:
+    if ctx.scheduler is None:
+        raise RuntimeError("planning reminders needs the leader's scheduler (ReminderContext.scheduler)")
+    return ctx.scheduler
 
 
 def fire(jid: str, user_key: str, kind: str, token: dict[str, Any]) -> None:

@@ -101,7 +101,7 @@ def cert_stage(ctx: ReminderContext, progress: Progress | None, token: dict[str,
     if with_person is not None and with_person > now:
         return Outcome(next_token={**token, "due": with_person}, why="with a person: postponed")
     followups = cfg.cert_followups
-    minutes = int((now - progress.cert.since) // 60)
+    minutes = int((now - token["since"]) // 60)  # == progress.cert.since, checked above
     sent = int(token.get("sent", 0))  # reminders the user actually got: the escalation says so
     if stage <= len(followups):
         messages = []
@@ -118,10 +118,10 @@ def cert_stage(ctx: ReminderContext, progress: Progress | None, token: dict[str,
         nxt = {**token, "stage": stage + 1, "due": after_quiet_hours(due, cfg.quiet, cfg.tz),
                "sent": sent + len(messages)}
         return Outcome(messages, nxt, "sent" if messages else "muted: nothing to the user")
-    context = {"user": progress.user_id, "mention": None if progress.muted else progress.user_id,
-               "staff": list(ctx.settings.support_staff), "minutes": minutes, "attempt": progress.cert.attempts,
-               "reminders_sent": sent, "muted": progress.muted}
-    message = staff_message(ctx, progress, "notice_cert_stuck", context, base_id)
+    stuck: dict[str, Any] = {"user": progress.user_id, "mention": None if progress.muted else progress.user_id,
+                             "staff": list(ctx.settings.support_staff), "minutes": minutes,
+                             "attempt": progress.cert.attempts, "reminders_sent": sent, "muted": progress.muted}
+    message = staff_message(ctx, progress, "notice_cert_stuck", stuck, base_id)
     return Outcome([message] if message else [], None, "sent" if message else "no channel to reach staff")
 
 
