@@ -321,7 +321,11 @@ def test_standby_takes_over_when_the_holder_is_killed(env, fake, redis_client, t
                                           stdout=log, stderr=subprocess.STDOUT))
             if name == "a":
                 assert fake.wait(lambda: fake.subscribes == 1, timeout=60)
-        time.sleep(1.0)  # b is up and standing by
+        standby_log = tmp_path / "connect-b.log"  # b is up and standing by (its start is slow under load)
+        deadline = time.monotonic() + 60
+        while "waiting for the lock" not in standby_log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)
         assert fake.subscribes == 1
         holder_identity = redis_client.get(holder_key(BOT_ID))
         assert holder_identity and f":{procs[0].pid}:" in holder_identity
