@@ -134,7 +134,7 @@ def main() -> int:
 
     from bot.fake_longconn import FakeLongConn
     from bot.redis_conn import connect
-    from bot.worker import Worker
+    from bot.worker.process import Worker
 
     proc = folder = None
     redis_url = args.redis_url

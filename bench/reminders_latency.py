@@ -2,7 +2,7 @@
 
     python bench/reminders_latency.py [--jobs 10000] [--window 60] [--lead 20] [--redis-url URL]
 
-Runs the worker's real reminder path (APScheduler + ``RetryingDateTrigger`` + ``bot.reminders.fire``:
+Runs the worker's real reminder path (APScheduler + ``RetryingDateTrigger`` + ``bot.worker.reminders.jobs.fire``:
 re-read progress, render the template, queue the message with its done marker, re-plan the next
 stage) for ``--jobs`` idle nudges due evenly over ``--window`` seconds, and reports lateness
 (when the message was queued minus when it was due) and the process's RSS. Each variant runs in a
@@ -56,10 +56,12 @@ def run_variant(variant: str, redis_url: str, jobs: int, window: float, lead: fl
     from bot.guide import Guide
     from bot.progress import Progress
     from bot.redis_conn import connect
-    from bot.reminders import IDLE, ReminderConfig, ReminderContext, install, schedule
     from bot.render import Renderer
-    from bot.scheduler import build_scheduler, redis_job_store
     from bot.store import Store, progress_key
+    from bot.worker.reminders.config import ReminderConfig
+    from bot.worker.reminders.context import ReminderContext
+    from bot.worker.reminders.jobs import IDLE, install, schedule
+    from bot.worker.scheduler import build_scheduler, redis_job_store
 
     rss_start = rss_mib()
     data_dir = tempfile.mkdtemp(prefix="bench-reminders-")

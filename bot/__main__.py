@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     elif command == "understand":
         from bot.understand.cli import main as run
     elif command == "worker":
-        from bot.worker import main as run
+        from bot.worker.process import main as run
     elif command == "connect":
         from bot.connect import main as run
     elif command == "check":

@@ -1,7 +1,7 @@
 """``python -m bot connect``: hold the AI bot's long connection — one holder per bot, elected in Redis.
 
 WeCom allows one connection per bot: a new one kicks the old. So holders (one per host, say) take a
-Redis lock with a TTL (``bot.leader``, the worker's election, under a key of the bot's own); only the
+Redis lock with a TTL (``bot.worker.leader``, the worker's election, under a key of the bot's own); only the
 holder connects, a standby takes over within about WS_LEADER_TTL seconds of the holder's death.
 The holder also serves the sender's relayed ``aibot_send_msg`` requests (``bot.wecom.longconn_relay``).
 
@@ -28,13 +28,13 @@ import redis
 
 from bot.config import ConfigError, LongConnSettings, Settings, load_settings, longconn_settings
 from bot.keys import longconn_holder_epoch_key, longconn_holder_key, longconn_kicked_key
-from bot.leader import Heartbeat, LeaderLock, worker_identity
 from bot.logs import configure as configure_logging
 from bot.pipeline import Pipeline
 from bot.services import build_services, redis_client
 from bot.wecom import longconn_relay as relay
 from bot.wecom.longconn import LongConnChannel
 from bot.wecom.longconn_client import AuthFailed, Kicked, LongConnClient
+from bot.worker.leader import Heartbeat, LeaderLock, worker_identity
 
 log = logging.getLogger(__name__)
 

@@ -108,7 +108,7 @@ def longconn_rate_key(chat_id: str, period: str) -> str:
     return f"{LONGCONN_RATE_PREFIX}{chat_id}:{period}"
 
 
-# -- the worker (bot.worker, bot.leader, bot.scheduler, bot.reminders) --------------------------------
+# -- the worker (bot.worker) --------------------------------
 EVENTS_GROUP = PREFIX + "worker"  # the consumer group on EVENTS_STREAM (a group name, not a key)
 LEADER_KEY = PREFIX + "worker:leader"
 EPOCH_KEY = PREFIX + "worker:epoch"  # incremented on every takeover: a fencing token

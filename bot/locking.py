@@ -1,8 +1,14 @@
-"""A per-user lock in Redis: SET NX PX with a random token, released only by its holder.
+"""The one Redis lock of the bot: SET NX PX with a token, renewed and released only by its holder.
 
-This is Redis's single-instance lock pattern. It replaces redis-py's Lock on the message path
-because that one costs extra round trips per message (its release script makes every pipeline
-check SCRIPT EXISTS first); here the release can ride in the commit's MULTI as a plain EVAL.
+This is Redis's single-instance lock pattern, used for a user's read-modify-write (``bot.store``),
+the worker's and the long connection's leader election (``bot.worker.leader``) and the access-token
+fetch (``bot.wecom.api``). It replaces redis-py's Lock because that one costs extra round trips per
+message (its release script makes every pipeline check SCRIPT EXISTS first); here renew and release
+are plain EVALs, so the release can ride in the commit's MULTI.
+
+Two uses add to it rather than differ: a message takes its user's lock inside the script that also
+counts its rate (``Store.begin_message``, then ``mark_acquired``), to save a round trip; leadership
+adds a takeover epoch (``LeaderLock``). Process-local ``threading`` locks are another matter.
 """
 
 from __future__ import annotations
@@ -16,16 +22,20 @@ import redis
 log = logging.getLogger(__name__)
 
 RELEASE_SCRIPT = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+RENEW_SCRIPT = ("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) "
+                "else return 0 end")
 RETRY_SECONDS = 0.02
 SAFE_FRACTION = 0.8  # commit only within the first 80 % of the lock's TTL
 
 
-class UserLock:
-    def __init__(self, client: redis.Redis, key: str, ttl: float) -> None:
+class RedisLock:
+    """``token`` names the holder (random unless given, e.g. a worker's readable identity)."""
+
+    def __init__(self, client: redis.Redis, key: str, ttl: float, token: str | None = None) -> None:
         self.client = client
         self.key = key
         self.ttl_ms = max(1, int(ttl * 1000))
-        self.token = secrets.token_hex(16)
+        self.token = token or secrets.token_hex(16)
         self.held = False
         self.acquired_at = 0.0
 
@@ -54,6 +64,14 @@ class UserLock:
                 return False
             time.sleep(RETRY_SECONDS)
         return True
+
+    def renew(self) -> bool:
+        """Extend the TTL, only while the lock is still ours (False: it expired or someone else has it)."""
+        return bool(self.client.execute_command("EVAL", RENEW_SCRIPT, 1, self.key, self.token, self.ttl_ms))
+
+    def holder(self) -> str | None:
+        value = self.client.get(self.key)
+        return value.decode() if isinstance(value, bytes) else value
 
     def release_in(self, pipe) -> None:
         """Queue the release on the caller's MULTI: the commit and the unlock are one round trip.

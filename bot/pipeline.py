@@ -17,7 +17,7 @@ import redis
 from bot import conversation
 from bot.guide import Guide
 from bot.language import detect_language
-from bot.locking import UserLock
+from bot.locking import RedisLock
 from bot.messages import Button, Event, Incoming, Outgoing, Reply, Result
 from bot.outbound.message import APP, OutboxMessage
 from bot.progress import Progress
@@ -52,7 +52,7 @@ class Services:
     understanding: Understanding | None = None  # reads messages (bot.understand); built with the knowledge base
     clock: Callable[[], float] = time.time
     rate_limit_per_minute: int = 30  # per user; 0 = unlimited
-    cert_check: Callable[[float], dict] | None = None  # bot.reminders.first_check for a submission time
+    cert_check: Callable[[float], dict] | None = None  # bot.worker.reminders.stages.first_check for a submission time
     handoff_timeout: float = 4 * 3600.0  # a hand-off nobody resolved stops holding the bot back after this
     can_message_privately: bool = False  # the app can send on its own (AgentId + Secret): group details go 1:1
 
@@ -96,7 +96,7 @@ class Pipeline:
             return self._system_reply("error", incoming, fmt)
 
     def _handle_locked(self, incoming: Incoming, progress: Progress | None, fmt: str, max_bytes: int | None,
-                       lock: UserLock) -> Outgoing:
+                       lock: RedisLock) -> Outgoing:
         services = self.services
         now = services.clock()
         previous_step = progress.step if progress else None

@@ -21,13 +21,14 @@ from bot.config import Settings, longconn_settings
 from bot.guide import Guide
 from bot.handoffs import timeout_from
 from bot.redis_conn import connect, embedded_url, start_embedded
-from bot.reminders import ReminderConfig, first_check
 from bot.render import Renderer
 from bot.store import Store
 from bot.wecom.api import WeComAPI
 
 if TYPE_CHECKING:  # the pipeline pulls in handlers and the understanding model: the worker needs neither
     from bot.pipeline import Services
+from bot.worker.reminders.config import ReminderConfig
+from bot.worker.reminders.stages import first_check
 
 log = logging.getLogger(__name__)
 

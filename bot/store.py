@@ -32,7 +32,7 @@ from bot.keys import (
     step_index,
     step_since_index,
 )
-from bot.locking import RETRY_SECONDS, UserLock
+from bot.locking import RETRY_SECONDS, RedisLock
 from bot.messages import Event, Outgoing
 from bot.outbound.message import OutboxMessage
 from bot.outbound.queue import add as outbox_add
@@ -76,7 +76,7 @@ RATE_WINDOW_SECONDS = 60
 class Begun:
     """The outcome of :meth:`Store.begin_message`."""
 
-    lock: UserLock | None  # held, unless the message was answered already (cached) or is a flood
+    lock: RedisLock | None  # held, unless the message was answered already (cached) or is a flood
     cached: Outgoing | None = None
     progress: Progress | None = None
 
@@ -103,9 +103,9 @@ class Store:
         return [Progress.from_json(as_str(raw)) for raw in raws if raw]
 
     @contextmanager
-    def user_lock(self, user_key: str, wait: float | None = None) -> Iterator[UserLock]:
+    def user_lock(self, user_key: str, wait: float | None = None) -> Iterator[RedisLock]:
         """Serialise read-modify-write per user (operator actions, reminders)."""
-        lock = UserLock(self.redis, lock_key(user_key), self.lock_timeout)
+        lock = RedisLock(self.redis, lock_key(user_key), self.lock_timeout)
         if not lock.acquire(self.lock_wait if wait is None else wait):
             raise UserBusy(user_key)
         try:
@@ -119,7 +119,7 @@ class Store:
         Raises UserBusy when the lock stays taken for ``lock_wait``. The caller releases ``Begun.lock``
         (or hands it to :meth:`commit`); ``Begun.lock`` is None for a cached reply or a flood.
         """
-        lock = UserLock(self.redis, lock_key(user_key), self.lock_timeout)
+        lock = RedisLock(self.redis, lock_key(user_key), self.lock_timeout)
         keys = [lock.key, rate_key(user_key, int(now // RATE_WINDOW_SECONDS)), reply_key(user_key, transport, msg_id),
                 progress_key(user_key)]
         deadline = time.monotonic() + self.lock_wait
@@ -152,7 +152,7 @@ class Store:
         events: list[Event],
         reply: tuple[str, str, Outgoing] | None = None,
         outbox: Iterable[OutboxMessage] = (),
-        release: UserLock | None = None,
+        release: RedisLock | None = None,
         conversation: dict | None = None,
     ) -> None:
         """Save progress, its indexes, the cached reply, events and outgoing messages in one MULTI/EXEC.

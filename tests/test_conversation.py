@@ -10,8 +10,8 @@ import pytest
 
 from bot.conversation import CONVERSATION_LIMIT, REPLY_CHARS, conversation_key
 from bot.progress import CERT_PENDING
-from bot.reminders import CERT, IDLE, job_id
-from bot.scheduler import APS_RUN_TIMES_KEY
+from bot.worker.reminders.jobs import CERT, IDLE, job_id
+from bot.worker.scheduler import APS_RUN_TIMES_KEY
 from tests.support import TEST_CORP_ID, make_env
 from tests.test_admin import TOKEN
 

@@ -219,12 +219,12 @@ def test_a_message_waits_briefly_for_a_busy_user_then_says_busy(runtime, redis_c
 
 def test_commit_refuses_when_the_lock_may_have_expired(redis_client):
     """Handling that outlived most of the lock's TTL must not overwrite what the next holder wrote."""
-    from bot.locking import UserLock
+    from bot.locking import RedisLock
     from bot.progress import Progress
     from bot.store import UserBusy, lock_key
 
     store = Store(redis_client, lock_timeout=1.0)
-    lock = UserLock(redis_client, lock_key("c:slow"), ttl=1.0)
+    lock = RedisLock(redis_client, lock_key("c:slow"), ttl=1.0)
     assert lock.try_acquire()
     lock.acquired_at -= 0.9  # 90 % of the TTL has passed
     with pytest.raises(UserBusy):
@@ -235,10 +235,10 @@ def test_commit_refuses_when_the_lock_may_have_expired(redis_client):
 def test_a_failed_commit_leaves_no_lock_behind(redis_client):
     """The release rides in the commit's MULTI; if that MULTI never runs (Redis dropped mid-commit),
     the lock is still ours to release, not left to block the user for its whole TTL."""
-    from bot.locking import UserLock
+    from bot.locking import RedisLock
     from bot.store import lock_key
 
-    lock = UserLock(redis_client, lock_key("c:fail"), ttl=10.0)
+    lock = RedisLock(redis_client, lock_key("c:fail"), ttl=10.0)
     assert lock.try_acquire()
     pipe = redis_client.pipeline(transaction=True)
     lock.release_in(pipe)

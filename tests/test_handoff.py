@@ -8,9 +8,11 @@ import pytest
 from bot.handoffs import HANDOFF_INDEX
 from bot.outbound.message import OutboxMessage
 from bot.outbound.queue import OUTBOX_QUEUE
-from bot.reminders import Planner, ReminderConfig, ReminderContext
 from bot.render import Renderer
 from bot.store import EVENTS_STREAM, decode_event
+from bot.worker.reminders.config import ReminderConfig
+from bot.worker.reminders.context import ReminderContext
+from bot.worker.reminders.planning import Planner
 from tests.support import TEST_CORP_ID, make_env
 from tests.test_admin import TOKEN, login
 

@@ -36,7 +36,7 @@ from bot.store import Store, progress_key
 from bot.wecom import longconn_protocol as wire
 from bot.wecom.api import WeComAPI
 from bot.wecom.longconn_client import LongConnClient
-from bot.worker import Worker
+from bot.worker.process import Worker
 from tests.support import TEST_CORP_ID, make_env
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -324,7 +324,11 @@ def test_standby_takes_over_when_the_holder_is_killed(env, fake, redis_client, t
                                           stdout=log, stderr=subprocess.STDOUT))
             if name == "a":
                 assert fake.wait(lambda: fake.subscribes == 1, timeout=60)
-        time.sleep(1.0)  # b is up and standing by
+        standby_log = tmp_path / "connect-b.log"  # b is up and standing by (its start is slow under load)
+        deadline = time.monotonic() + 60
+        while "waiting for the lock" not in standby_log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)
         assert fake.subscribes == 1
         holder_identity = redis_client.get(longconn_holder_key(BOT_ID))
         assert holder_identity and f":{procs[0].pid}:" in holder_identity

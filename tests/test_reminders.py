@@ -18,22 +18,22 @@ from bot.messages import Reply
 from bot.outbound.message import USER, WEBHOOK, OutboxMessage
 from bot.outbound.queue import OUTBOX_QUEUE
 from bot.progress import CERT_PENDING
-from bot.reminders import (
-    CERT,
-    IDLE,
-    Planner,
-    ReminderConfig,
-    ReminderContext,
-    after_quiet_hours,
-    fire,
-    install,
-    job_id,
-    schedule,
-)
 from bot.render import MARKDOWN, TEXT, Renderer
-from bot.scheduler import APS_JOBS_KEY, RetryingDateTrigger, at, build_scheduler, redis_job_store
 from bot.store import EVENTS_STREAM, Store, progress_key
-from bot.worker import EVENTS_GROUP, EventConsumer
+from bot.worker.events import EVENTS_GROUP, EventConsumer
+from bot.worker.reminders.config import ReminderConfig
+from bot.worker.reminders.context import ReminderContext
+from bot.worker.reminders.jobs import CERT, IDLE, JOB_FUNC, fire, install, job_id, schedule
+from bot.worker.reminders.planning import Planner
+from bot.worker.reminders.stages import after_quiet_hours
+from bot.worker.scheduler import (
+    APS_JOBS_KEY,
+    APS_RUN_TIMES_KEY,
+    RetryingDateTrigger,
+    at,
+    build_scheduler,
+    redis_job_store,
+)
 from tests.support import TEST_CORP_ID, make_env
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -443,7 +443,7 @@ def test_a_job_run_twice_queues_its_message_once(harness, say, clock):
     fire(*job.args)
     assert harness.outbox() == []  # a non-leader does nothing at all
     harness.ctx.leading = lambda: True
-    from bot.reminders import run_job
+    from bot.worker.reminders.jobs import run_job
 
     harness.ctx.scheduler = None  # queue the message but do not confirm: as if killed right after
     run_job(harness.ctx, *job.args)
@@ -505,6 +505,27 @@ def test_the_real_scheduler_reruns_a_job_until_it_confirms(settings, redis_clien
     finally:
         ctx.scheduler.shutdown(wait=False)
         install(None)
+
+
+def test_shutdown_leaves_due_jobs_alone(redis_client):
+    """APScheduler wakes its loop once more after shutdown(): that pass must not touch a due job."""
+    scheduler = build_scheduler(redis_job_store(redis_client))
+    scheduler.start(paused=True)
+    due = time.time() - 10
+    scheduler.add_job(JOB_FUNC, trigger=RetryingDateTrigger(at(due), retry=60), id="idle:due",
+                      args=["idle:due", ALICE, IDLE, {"due": due}])
+    scheduler.shutdown(wait=False)  # returns once that last pass is over
+    assert redis_client.zscore(APS_RUN_TIMES_KEY, "idle:due") == pytest.approx(due)  # not pushed back
+
+
+def test_jobs_stored_before_the_worker_package_still_load():
+    """Stored jobs name their function and (pickled) trigger class by the old module paths."""
+    import pickle
+
+    from apscheduler.util import ref_to_obj
+
+    assert ref_to_obj("bot.reminders:fire") is fire
+    assert pickle.loads(b"cbot.scheduler\nRetryingDateTrigger\n.") is RetryingDateTrigger
 
 
 def test_retrying_trigger():
@@ -570,7 +591,7 @@ def test_templates_render_in_both_languages(settings, template, context, lang):
 def test_a_user_repeating_human_notifies_staff_once_per_window(harness, say):
     """Six "人工" in a minute must not use up the group webhook's 20 messages a minute."""
     from bot.messages import Event
-    from bot.reminders import HUMAN_NOTICE_WINDOW
+    from bot.worker.reminders.planning import HUMAN_NOTICE_WINDOW
 
     say("开始")
     planner = Planner(harness.ctx)

@@ -207,7 +207,7 @@ def test_an_unexpected_error_while_sending_is_a_failed_attempt(sender, redis_cli
 
 
 def test_the_leader_sweeps_stranded_messages_while_it_leads(tmp_path, redis_client, wecom):
-    from bot.worker import Worker
+    from bot.worker.process import Worker
 
     settings = load_settings(make_env(tmp_path, WECOM_API_BASE=wecom.base_url, WECOM_APP_SECRET="app-secret",
                                       SEND_SWEEP_SECONDS="0.2", SEND_CLAIM_TTL="0.3", SENDER_THREADS="1"))
@@ -244,9 +244,11 @@ def test_reminders_sent_and_failed_are_counted_by_the_sender(sender, redis_clien
 
 def test_scheduling_a_reminder_is_counted(settings, redis_client, clock):
     from bot.guide import Guide
-    from bot.reminders import IDLE, ReminderConfig, ReminderContext, schedule
     from bot.render import Renderer
-    from bot.scheduler import build_scheduler, redis_job_store
+    from bot.worker.reminders.config import ReminderConfig
+    from bot.worker.reminders.context import ReminderContext
+    from bot.worker.reminders.jobs import IDLE, schedule
+    from bot.worker.scheduler import build_scheduler, redis_job_store
 
     scheduler = build_scheduler(redis_job_store(redis_client))
     scheduler.start(paused=True)
@@ -273,10 +275,10 @@ def test_truncate_utf8_cuts_at_a_character_boundary_within_the_limit():
 # -- 8. the worker's Redis client -----------------------------------------------------------------
 def test_worker_main_gets_its_client_from_services(monkeypatch, settings, redis_client):
     import bot.services
-    import bot.worker
+    import bot.worker.process
 
     used = []
-    monkeypatch.setattr(bot.worker, "load_settings", lambda: settings)
+    monkeypatch.setattr(bot.worker.process, "load_settings", lambda: settings)
     monkeypatch.setattr(bot.services, "redis_client", lambda s: used.append(s) or redis_client)
 
     class FakeWorker:
@@ -289,8 +291,8 @@ def test_worker_main_gets_its_client_from_services(monkeypatch, settings, redis_
         def stop(self) -> None:
             pass
 
-    monkeypatch.setattr(bot.worker, "Worker", FakeWorker)
-    monkeypatch.setattr(bot.worker.signal, "signal", lambda *_args: None)
+    monkeypatch.setattr(bot.worker.process, "Worker", FakeWorker)
+    monkeypatch.setattr(bot.worker.process.signal, "signal", lambda *_args: None)
     assert settings.redis_url  # before the fix, a REDIS_URL bypassed bot.services
-    assert bot.worker.main([]) == 0
+    assert bot.worker.process.main([]) == 0
     assert used == [settings]

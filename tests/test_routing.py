@@ -14,10 +14,12 @@ from bot.guide import Guide
 from bot.outbound.message import USER, OutboxMessage
 from bot.outbound.queue import OUTBOX_QUEUE
 from bot.outbound.queue import add as outbox_add
-from bot.reminders import IDLE, ReminderConfig, ReminderContext, job_id, run_job
 from bot.render import Renderer
 from bot.store import Store
 from bot.wecom.aibot_simulate import AibotSimulator
+from bot.worker.reminders.config import ReminderConfig
+from bot.worker.reminders.context import ReminderContext
+from bot.worker.reminders.jobs import IDLE, job_id, run_job
 from tests.fake_wecom import FakeWeCom
 from tests.support import TEST_CORP_ID, make_env
 from tests.test_longconn import BOT_ID, FAST, SECRET, Holders

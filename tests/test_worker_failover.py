@@ -18,9 +18,9 @@ import pytest
 
 from bot.app import create_app
 from bot.config import load_settings
-from bot.leader import LEADER_KEY, Heartbeat, LeaderLock
-from bot.scheduler import APS_JOBS_KEY
 from bot.wecom.simulate import AppSimulator
+from bot.worker.leader import LEADER_KEY, Heartbeat, LeaderLock
+from bot.worker.scheduler import APS_JOBS_KEY
 from tests.fake_wecom import FakeWeCom
 from tests.support import TEST_CORP_ID, make_env
 
@@ -205,7 +205,7 @@ def test_heartbeat_notices_a_stolen_lock(redis_client):
 
 
 def test_graceful_stop_hands_over_at_once(tmp_path, redis_client):
-    from bot.worker import Worker
+    from bot.worker.process import Worker
 
     settings = load_settings(make_env(tmp_path, LEADER_TTL="30", LEADER_POLL="0.1", SENDER_THREADS="1"))
     workers = [Worker(settings, redis_client, identity=f"w{i}") for i in range(2)]

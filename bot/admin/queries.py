@@ -27,8 +27,8 @@ from bot.keys import (
 from bot.outbound.message import OutboxMessage
 from bot.progress import FINISHED, NOT_STARTED, Progress
 from bot.redis_conn import scored
-from bot.reminders import CERT, IDLE, job_id
 from bot.store import Store, step_entered_at
+from bot.worker.reminders.jobs import CERT, IDLE, job_id
 
 from .models import (
     DeadLetter,

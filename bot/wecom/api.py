@@ -21,6 +21,7 @@ import redis
 import requests
 
 from bot.keys import access_token_key, access_token_lock_key
+from bot.locking import RedisLock
 
 log = logging.getLogger(__name__)
 
@@ -138,8 +139,10 @@ class WeComAPI:
             if cached:
                 return cached if isinstance(cached, str) else cached.decode()
         # one fetcher at a time across processes; the others wait briefly and read its result
-        lock = self.redis.lock(self._token_lock_key, timeout=self.timeout * 2 + 1, blocking_timeout=self.timeout)
-        with lock:
+        lock = RedisLock(self.redis, self._token_lock_key, ttl=self.timeout * 2 + 1)
+        if not lock.acquire(wait=self.timeout):
+            raise redis.exceptions.LockError("Unable to acquire lock within the time specified")
+        try:
             cached = None if force else self.redis.get(self._token_key)
             if cached:
                 return cached if isinstance(cached, str) else cached.decode()
@@ -148,6 +151,8 @@ class WeComAPI:
             ttl = max(int(data.get("expires_in", 7200)) - 300, 60)  # refresh 5 min early
             self.redis.set(self._token_key, token, ex=ttl)
             return token
+        finally:
+            lock.release()
 
     # -- HTTP ---------------------------------------------------------------------------------------
     def _get(self, url: str, params: dict[str, Any]) -> dict[str, Any]:

@@ -3,8 +3,9 @@
 APScheduler 3 cannot share a job store between running schedulers (duplicate or missed runs), so
 exactly one worker may run jobs. The holder renews the lock well before its TTL runs out; when the
 holder dies (even by kill -9) the lock simply expires and a standby, polling every second or so,
-takes it. Renewal and release are compare-and-set scripts, so a worker that lost the lock (paused,
-partitioned) can never extend or delete its successor's lock.
+takes it. The lock is the bot's one lock style (``bot.locking.RedisLock``): renewal and release are
+compare-and-set scripts, so a worker that lost the lock (paused, partitioned) can never extend or
+delete its successor's lock.
 """
 
 from __future__ import annotations
@@ -20,22 +21,10 @@ from collections.abc import Callable
 import redis
 
 from bot.keys import EPOCH_KEY, LEADER_KEY
+from bot.locking import RedisLock
 
 log = logging.getLogger(__name__)
 
-
-_RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-"""
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
 
 
 def worker_identity() -> str:
@@ -43,36 +32,26 @@ def worker_identity() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-class LeaderLock:
+class LeaderLock(RedisLock):
+    """The bot's one lock (``bot.locking``) held under the worker's identity, plus an epoch per takeover.
+
+    Kept apart from a user's lock only by what leadership needs on top: a readable holder, a TTL of
+    at least a second (the heartbeat renews every third of it) and the fencing epoch.
+    """
+
     def __init__(self, client: redis.Redis, identity: str, ttl: float = 6.0, key: str = LEADER_KEY,
                  epoch_key: str = EPOCH_KEY) -> None:
-        self.redis = client
+        super().__init__(client, key, max(ttl, 1.0), token=identity)
         self.identity = identity
-        self.ttl_ms = max(int(ttl * 1000), 1000)
-        self.key = key
         self.epoch_key = epoch_key
         self.epoch: int | None = None
-        self._renew = client.register_script(_RENEW)
-        self._release = client.register_script(_RELEASE)
 
     def try_acquire(self) -> bool:
-        if not self.redis.set(self.key, self.identity, nx=True, px=self.ttl_ms):
+        if not super().try_acquire():
             return False
-        self.epoch = int(self.redis.incr(self.epoch_key))
+        self.epoch = int(self.client.incr(self.epoch_key))
         log.info("leadership acquired by %s (epoch %s)", self.identity, self.epoch)
         return True
-
-    def renew(self) -> bool:
-        return bool(self._renew(keys=[self.key], args=[self.identity, self.ttl_ms]))
-
-    def release(self) -> None:
-        try:
-            self._release(keys=[self.key], args=[self.identity])
-        except redis.RedisError as exc:  # it expires on its own anyway
-            log.warning("could not release leadership: %s", exc)
-
-    def holder(self) -> str | None:
-        return self.redis.get(self.key)
 
 
 class Heartbeat(threading.Thread):
