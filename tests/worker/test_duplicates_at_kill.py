@@ -15,7 +15,7 @@ import pytest
 
 from bot.outbox import OUTBOX_QUEUE
 from bot.sender import DELAYED, PROCESSING
-from tests.test_worker_failover import cluster_factory, wait_for, wecom  # noqa: F401 - fixtures
+from tests.worker.test_worker_failover import cluster_factory, wait_for, wecom  # noqa: F401 - fixtures
 
 USERS = [f"u{i:02d}" for i in range(40)]
 IN_FLIGHT = 4  # SENDER_THREADS: what a kill catches mid-HTTP

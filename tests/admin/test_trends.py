@@ -10,8 +10,8 @@ import pytest
 
 from bot import trends
 from bot.admin.trend_chart import nice_max
+from tests.admin.test_admin import TOKEN
 from tests.support import make_env
-from tests.test_admin import TOKEN
 
 DAY = 86400
 BEARER = {"Authorization": f"Bearer {TOKEN}"}  # the clock moves past the session's 12 hours

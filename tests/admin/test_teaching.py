@@ -12,9 +12,9 @@ from bot.app import create_app, runtime_of
 from bot.config import load_settings
 from bot.understand.teaching import EXAMPLES_KEY, Teaching, TeachingError, label_for
 from bot.wecom.simulate import AppSimulator
+from tests.admin.test_admin import TOKEN
 from tests.servers import ROOT
 from tests.support import make_env
-from tests.test_admin import TOKEN
 
 # Nothing in the knowledge base or the example phrasings reads these as what they are taught to be.
 QUESTION = "老板问的那串编码我咋找不到"

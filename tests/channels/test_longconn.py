@@ -36,7 +36,7 @@ from bot.wecom.longconn_route import TRANSPORT
 from bot.worker import Worker
 from tests.support import TEST_CORP_ID, make_env
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BOT_ID, SECRET = "bot-test-1", "bot-secret-1"
 FAST = {"WS_PING_INTERVAL": "0.2", "WS_ACK_TIMEOUT": "0.5", "WS_BACKOFF_BASE": "0.05", "WS_BACKOFF_MAX": "0.3",
         "WS_THROTTLED_WAIT": "0.6", "WS_LEADER_TTL": "1", "WS_KICKED_HOLD": "30"}

@@ -24,7 +24,7 @@ from bot.wecom.simulate import AppSimulator
 from tests.fake_wecom import FakeWeCom
 from tests.support import TEST_CORP_ID, make_env
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CERT_JOB = f"cert:{TEST_CORP_ID}:alice"
 
 

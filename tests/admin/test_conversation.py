@@ -12,8 +12,8 @@ from bot.conversation import CONVERSATION_LIMIT, REPLY_CHARS, conversation_key
 from bot.progress import CERT_PENDING
 from bot.reminders import CERT, IDLE, job_id
 from bot.scheduler import APS_RUN_TIMES_KEY
+from tests.admin.test_admin import TOKEN
 from tests.support import TEST_CORP_ID, make_env
-from tests.test_admin import TOKEN
 
 ALICE = f"{TEST_CORP_ID}:alice"
 SECRET = "AppSecret: 0123456789abcdef0123456789abcdef"

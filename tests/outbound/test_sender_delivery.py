@@ -25,8 +25,8 @@ from bot.textsplit import split_utf8, truncate_utf8, utf8_len
 from bot.wecom.aibot_callback import answered_key
 from bot.wecom.aibot_simulate import AibotSimulator
 from tests.fake_wecom import FakeWeCom
+from tests.outbound.test_sender import make_sender
 from tests.support import TEST_CORP_ID, make_env
-from tests.test_sender import make_sender
 
 ALICE = f"{TEST_CORP_ID}:alice"
 

@@ -12,7 +12,7 @@ import pytest
 from bot.config import ConfigError, load_settings
 from tests.support import make_env
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_valid_environment(tmp_path):

@@ -23,7 +23,7 @@ from bot.faq.codes import expand_code_spec, find_codes, find_step, unknown_codes
 from bot.faq.evaluate import evaluate, evaluate_splits, format_report, ranking_top1, read_cases
 from bot.faq.semantic import MAX_EMBED_CHARS, MAX_EMBED_TOKENS, Embedder
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EVAL = ROOT / "tests" / "data" / "faq_eval.tsv"
 # Questions written blind to the keyword/phrasing lists: measures what the eval set cannot
 # (generalisation). Never copy its phrasings into data/knowledge.

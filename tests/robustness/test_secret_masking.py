@@ -11,8 +11,8 @@ import random
 import pytest
 
 from bot.redact import MASK, redact_secrets
+from tests.robustness.test_secrets import _everything_in_redis
 from tests.secret_samples import SHAPES, measure, secret_message, secret_part
-from tests.test_secrets import _everything_in_redis
 
 
 def test_every_shape_is_masked_and_ordinary_messages_are_not():

@@ -1,7 +1,7 @@
 """Signed hostile payloads (valid crypto, hostile content): a clear 4xx or a normal answer, never a 5xx.
 
 Each case here once got an HTTP 500 and a stack trace from a real review; the fuzz tests
-(tests/test_fuzz.py) look for more of them.
+(tests/robustness/test_fuzz.py) look for more of them.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from tests.support import TEST_CORP_ID, make_env
 pytestmark = pytest.mark.browser
 
 TOKEN = "browser-test-admin-token-0123456789"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
