@@ -9,9 +9,12 @@ import pytest
 
 from bot.app import create_app
 from bot.config import CallbackCredentials, load_settings
+from bot.messages import Button, Outgoing, Reply
 from bot.outbox import OUTBOX_QUEUE
-from bot.store import Store
+from bot.render import TEXT
+from bot.store import Store, lock_key
 from bot.wecom import aibot_protocol as proto
+from bot.wecom.aibot_callback import answered_key
 from bot.wecom.aibot_simulate import AibotSimulator
 from bot.wecom.envelope import CallbackRejected, Envelope
 from tests.support import TEST_CORP_ID, make_env
@@ -411,3 +414,34 @@ def test_not_configured_is_404_with_a_clear_message(tmp_path, redis_client):
         assert response.status_code == 404
         assert b"WECOM_AIBOT_TOKEN" in response.get_data()
 
+
+# -- a card click answered with a transient system reply; the card's language ---------------------
+def test_a_busy_click_spends_nothing_and_its_retry_gets_the_answer(client, settings, clock, runtime, redis_client):
+    sim = AibotSimulator(settings.aibot, clock=clock)
+    runtime.services.store.lock_wait = 0.2
+    url = sim.response_url()
+    click = sim.event("gus", "template_card_event", chat_id="grp-1", response_url=url,
+                      card_type="button_interaction", event_key="status", task_id="wbt-1")
+    redis_client.set(lock_key(f"{TEST_CORP_ID}:gus"), "another-message", px=10_000)
+
+    busy = client.post("/wecom/aibot", query_string=click.query, data=click.body)
+    assert busy.status_code == 503  # not a 200: WeCom sends the callback again
+    assert redis_client.llen(OUTBOX_QUEUE) == 0  # the one-time response_url is not spent on an apology
+    assert not redis_client.keys(answered_key("*"))  # no "answered" guard: the retry may answer
+
+    redis_client.delete(lock_key(f"{TEST_CORP_ID}:gus"))
+    retry = client.post("/wecom/aibot", query_string=click.query, data=click.body)
+    assert retry.status_code == 200
+    update = sim.open_reply_json(retry.get_data())
+    assert update["response_type"] == "update_template_card"
+    [answer] = [json.loads(raw) for raw in redis_client.lrange(OUTBOX_QUEUE, 0, -1)]
+    assert answer["url"] == url and "系统繁忙" not in answer["text"]
+
+
+def test_the_card_title_is_in_the_replys_language_not_guessed_from_its_text(runtime):
+    callback = runtime.aibot_callback
+    renderer = runtime.services.renderer
+    outgoing = Outgoing("步骤 WeDa 小程序", buttons=(Button("done", "Done"),), lang="en")
+    card = callback._card("wbt-2", outgoing)
+    assert card["main_title"]["title"] == renderer.render(Reply("aibot_card_title"), "en", TEXT)
+    assert card["main_title"]["title"] != renderer.render(Reply("aibot_card_title"), "zh", TEXT)

@@ -16,7 +16,10 @@ from bot.outbox import APP, DEAD_LETTERS, OutboxMessage
 from bot.outbox import add as outbox_add
 from bot.progress import Progress
 from bot.redis_conn import connect
+from bot.store import Store
 from tests.support import TEST_CORP_ID, make_env
+
+ALICE = f"{TEST_CORP_ID}:alice"
 
 
 def scrape(client, **kwargs) -> dict[tuple[str, tuple], float]:
@@ -178,3 +181,21 @@ def test_recording_never_breaks_a_callback_when_redis_fails(settings, clock, app
     callback = app_sim.text("alice", "开始")
     response = app.test_client().post("/wecom/callback", query_string=callback.query, data=callback.body)
     assert response.status_code == 200
+
+
+def test_scheduling_a_reminder_is_counted(settings, redis_client, clock):
+    from bot.guide import Guide
+    from bot.reminders import IDLE, ReminderConfig, ReminderContext, schedule
+    from bot.render import Renderer
+    from bot.scheduler import build_scheduler, redis_job_store
+
+    scheduler = build_scheduler(redis_job_store(redis_client))
+    scheduler.start(paused=True)
+    try:
+        ctx = ReminderContext(ReminderConfig(), settings, Store(redis_client), Renderer(settings.templates_dir),
+                              Guide.load(settings.guide_file), scheduler=scheduler, clock=clock)
+        schedule(ctx, IDLE, ALICE, {"step": 1, "at": clock(), "stage": 0, "due": clock() + 60})
+        schedule(ctx, IDLE, ALICE, {"step": 1, "at": clock(), "stage": 0, "due": clock() - 10 * 86400})  # too old
+    finally:
+        scheduler.shutdown(wait=False)
+    assert redis_client.hgetall(metrics.EVENT_COUNTS) == {"reminder_scheduled": "1"}

@@ -1,12 +1,7 @@
-"""Review fixes on the outbound side: card clicks that got a transient reply, private continuations,
-response_url failures, stranded processing entries, reminder metrics, UTF-8 truncation, the worker's
-Redis client."""
+"""The sender's harder cases: private continuations only through the app, response_url failures,
+stranded processing entries, unexpected errors, the reminder counts it keeps."""
 
 from __future__ import annotations
-
-import json
-import threading
-import time
 
 import pytest
 import redis
@@ -14,16 +9,11 @@ import requests
 
 from bot import metrics
 from bot.config import load_settings
-from bot.messages import Button, Outgoing, Reply
-from bot.outbox import APP, DEAD_LETTERS, OUTBOX_QUEUE, WEBHOOK, OutboxMessage
+from bot.outbox import APP, DEAD_LETTERS, WEBHOOK, OutboxMessage
 from bot.outbox import add as outbox_add
 from bot.progress import Progress
-from bot.render import TEXT
 from bot.sender import CLAIM_PREFIX, DELAYED, PROCESSING, SENT_PREFIX, Sender
-from bot.store import Store, lock_key
-from bot.textsplit import split_utf8, truncate_utf8, utf8_len
-from bot.wecom.aibot_callback import answered_key
-from bot.wecom.aibot_simulate import AibotSimulator
+from bot.store import Store
 from tests.fake_wecom import FakeWeCom
 from tests.outbound.test_sender import make_sender
 from tests.support import TEST_CORP_ID, make_env
@@ -61,39 +51,7 @@ def reminder(text: str = "**提醒**", user: str = "alice", **meta) -> OutboxMes
                                "kind": "reminder_idle", **meta})
 
 
-# -- 1. a card click answered with a transient system reply ----------------------------------------
-def test_a_busy_click_spends_nothing_and_its_retry_gets_the_answer(client, settings, clock, runtime, redis_client):
-    sim = AibotSimulator(settings.aibot, clock=clock)
-    runtime.services.store.lock_wait = 0.2
-    url = sim.response_url()
-    click = sim.event("gus", "template_card_event", chat_id="grp-1", response_url=url,
-                      card_type="button_interaction", event_key="status", task_id="wbt-1")
-    redis_client.set(lock_key(f"{TEST_CORP_ID}:gus"), "another-message", px=10_000)
-
-    busy = client.post("/wecom/aibot", query_string=click.query, data=click.body)
-    assert busy.status_code == 503  # not a 200: WeCom sends the callback again
-    assert redis_client.llen(OUTBOX_QUEUE) == 0  # the one-time response_url is not spent on an apology
-    assert not redis_client.keys(answered_key("*"))  # no "answered" guard: the retry may answer
-
-    redis_client.delete(lock_key(f"{TEST_CORP_ID}:gus"))
-    retry = client.post("/wecom/aibot", query_string=click.query, data=click.body)
-    assert retry.status_code == 200
-    update = sim.open_reply_json(retry.get_data())
-    assert update["response_type"] == "update_template_card"
-    [answer] = [json.loads(raw) for raw in redis_client.lrange(OUTBOX_QUEUE, 0, -1)]
-    assert answer["url"] == url and "系统繁忙" not in answer["text"]
-
-
-def test_the_card_title_is_in_the_replys_language_not_guessed_from_its_text(runtime):
-    callback = runtime.aibot_callback
-    renderer = runtime.services.renderer
-    outgoing = Outgoing("步骤 WeDa 小程序", buttons=(Button("done", "Done"),), lang="en")
-    card = callback._card("wbt-2", outgoing)
-    assert card["main_title"]["title"] == renderer.render(Reply("aibot_card_title"), "en", TEXT)
-    assert card["main_title"]["title"] != renderer.render(Reply("aibot_card_title"), "zh", TEXT)
-
-
-# -- 2. private continuations ---------------------------------------------------------------------
+# -- private continuations ---------------------------------------------------------------------
 @pytest.mark.parametrize("meta", [{"continues": "m1", "private": True}, {"continues": "m2", "private": False},
                                   {"private": True}])
 def test_a_private_or_continued_message_goes_only_through_the_app(sender, redis_client, wecom, clock, meta):
@@ -124,7 +82,7 @@ def test_a_reminder_may_still_use_the_users_response_url(sender, redis_client, w
     assert [r.content for r in wecom.delivered("response")] == ["**nudge**"]
 
 
-# -- 5. response_url failures ---------------------------------------------------------------------
+# -- response_url failures ---------------------------------------------------------------------
 def test_http_500_on_a_response_url_is_retried_on_the_url_not_sent_by_the_app(sender, redis_client, wecom, clock):
     give_response_url(redis_client, clock, wecom.response_url("r5"))
     wecom.fail("500", count=1, paths=("response",))
@@ -176,7 +134,7 @@ def test_a_refused_response_url_still_falls_back_to_the_app(sender, redis_client
     assert [r.content for r in wecom.delivered("message/send")] == ["fallback"]
 
 
-# -- 4. stranded processing entries, unexpected errors --------------------------------------------
+# -- stranded processing entries, unexpected errors --------------------------------------------
 def test_sweep_returns_entries_whose_claim_ran_out_after_two_sweeps(sender, redis_client, wecom):
     stranded, working = reminder("stranded"), reminder("in flight")
     redis_client.lpush(PROCESSING, stranded.to_json(), working.to_json(), "not json")
@@ -205,31 +163,7 @@ def test_an_unexpected_error_while_sending_is_a_failed_attempt(sender, redis_cli
     assert sender.drain() == ["sent"]
 
 
-def test_the_leader_sweeps_stranded_messages_while_it_leads(tmp_path, redis_client, wecom):
-    from bot.worker import Worker
-
-    settings = load_settings(make_env(tmp_path, WECOM_API_BASE=wecom.base_url, WECOM_APP_SECRET="app-secret",
-                                      SEND_SWEEP_SECONDS="0.2", SEND_CLAIM_TTL="0.3", SENDER_THREADS="1"))
-    worker = Worker(settings, redis_client, identity="sweeper")
-    thread = threading.Thread(target=worker.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.time() + 10
-        while not any(t.name == "sender-0" for t in threading.enumerate()) and time.time() < deadline:
-            time.sleep(0.02)  # leading, start-up recovery done
-        time.sleep(0.2)
-        message = reminder("left behind")
-        redis_client.lpush(PROCESSING, message.to_json())  # a live sender lost Redis before its fate's MULTI
-        deadline = time.time() + 5
-        while not wecom.delivered() and time.time() < deadline:
-            time.sleep(0.05)
-        assert [r.content for r in wecom.delivered()] == ["left behind"]
-    finally:
-        worker.stop()
-        thread.join(timeout=10)
-
-
-# -- 6. reminder metrics --------------------------------------------------------------------------
+# -- reminder metrics --------------------------------------------------------------------------
 def test_reminders_sent_and_failed_are_counted_by_the_sender(sender, redis_client, wecom):
     wecom.invalid_users.add("ghost")
     outbox_add(redis_client, reminder("a"))
@@ -239,57 +173,3 @@ def test_reminders_sent_and_failed_are_counted_by_the_sender(sender, redis_clien
     assert sorted(sender.drain()) == ["dead", "sent", "sent", "sent"]
     counts = redis_client.hgetall(metrics.EVENT_COUNTS)
     assert counts == {"reminder_sent": "1", "reminder_failed": "1"}
-
-
-def test_scheduling_a_reminder_is_counted(settings, redis_client, clock):
-    from bot.guide import Guide
-    from bot.reminders import IDLE, ReminderConfig, ReminderContext, schedule
-    from bot.render import Renderer
-    from bot.scheduler import build_scheduler, redis_job_store
-
-    scheduler = build_scheduler(redis_job_store(redis_client))
-    scheduler.start(paused=True)
-    try:
-        ctx = ReminderContext(ReminderConfig(), settings, Store(redis_client), Renderer(settings.templates_dir),
-                              Guide.load(settings.guide_file), scheduler=scheduler, clock=clock)
-        schedule(ctx, IDLE, ALICE, {"step": 1, "at": clock(), "stage": 0, "due": clock() + 60})
-        schedule(ctx, IDLE, ALICE, {"step": 1, "at": clock(), "stage": 0, "due": clock() - 10 * 86400})  # too old
-    finally:
-        scheduler.shutdown(wait=False)
-    assert redis_client.hgetall(metrics.EVENT_COUNTS) == {"reminder_scheduled": "1"}
-
-
-# -- 7. one UTF-8 truncation ----------------------------------------------------------------------
-def test_truncate_utf8_cuts_at_a_character_boundary_within_the_limit():
-    assert truncate_utf8("short", 10) == "short"
-    cut = truncate_utf8("步" * 10, 10)  # 30 bytes into 10: two characters (6) + "…" (3)
-    assert cut == "步步…" and utf8_len(cut) <= 10
-    assert truncate_utf8("步" * 10, 10, ellipsis="") == "步步步"
-    parts = split_utf8("步" * 10, 10)
-    assert parts == ["步步步", "步步步", "步步步", "步"]
-
-
-# -- 8. the worker's Redis client -----------------------------------------------------------------
-def test_worker_main_gets_its_client_from_services(monkeypatch, settings, redis_client):
-    import bot.services
-    import bot.worker
-
-    used = []
-    monkeypatch.setattr(bot.worker, "load_settings", lambda: settings)
-    monkeypatch.setattr(bot.services, "redis_client", lambda s: used.append(s) or redis_client)
-
-    class FakeWorker:
-        def __init__(self, settings, client) -> None:
-            assert client is redis_client
-
-        def run(self) -> int:
-            return 0
-
-        def stop(self) -> None:
-            pass
-
-    monkeypatch.setattr(bot.worker, "Worker", FakeWorker)
-    monkeypatch.setattr(bot.worker.signal, "signal", lambda *_args: None)
-    assert settings.redis_url  # before the fix, a REDIS_URL bypassed bot.services
-    assert bot.worker.main([]) == 0
-    assert used == [settings]
