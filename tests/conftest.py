@@ -7,6 +7,7 @@ import pytest
 from bot.app import create_app, runtime_of
 from bot.config import load_settings
 from bot.redis_conn import connect
+from bot.wecom.aibot_simulate import AibotSimulator
 from bot.wecom.simulate import AppSimulator
 from tests.support import FakeClock, flush, make_env, redis_url_for_tests, stop_embedded
 
@@ -66,6 +67,11 @@ def client(app):
 @pytest.fixture
 def app_sim(settings, clock) -> AppSimulator:
     return AppSimulator(settings.app, settings.agent_id, clock=clock)
+
+
+@pytest.fixture
+def aibot_sim(settings, clock) -> AibotSimulator:
+    return AibotSimulator(settings.aibot, clock=clock)
 
 
 @pytest.fixture

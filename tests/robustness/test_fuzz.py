@@ -20,6 +20,7 @@ from bot.understand import INTENTS, Context
 from bot.understand.factory import build_understander
 from tests import hostile
 from tests.support import make_env
+from tests.transports import AIBOT, APP, TRANSPORTS, transport_id
 
 EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "300"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
@@ -48,13 +49,6 @@ def env(tmp_path) -> dict[str, str]:
     return make_env(tmp_path, METRICS_FLUSH_SECONDS="3600", LOG_LEVEL="ERROR")
 
 
-@pytest.fixture
-def aibot_sim(settings, clock):
-    from bot.wecom.aibot_simulate import AibotSimulator
-
-    return AibotSimulator(settings.aibot, clock=clock)
-
-
 # -- both callbacks: /wecom/callback (the self-built app) and /wecom/aibot (the AI bot) -------------
 @FUZZ
 @given(query=hostile.query, body=st.one_of(hostile.app_body, hostile.aibot_body))
@@ -65,15 +59,25 @@ def test_raw_http_never_500(client, query, body):
             _ok(method(path, query_string=query, data=body), (path, query, body))
 
 
-# -- the self-built app's decrypted XML, and what users type ----------------------------------------
+# -- the decrypted payload: any XML shape for the app, any JSON value in any field for the AI bot ----
+PLAINTEXTS = {APP: hostile.app_plaintext_fast, AIBOT: hostile.aibot_plaintext_fast}
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS, ids=transport_id)
 @FUZZ
-@given(plaintext=hostile.app_plaintext_fast)
-def test_any_xml_in_a_valid_envelope_never_500(client, runtime, app_sim, plaintext):
-    runtime.services.rate_limit_per_minute = 0  # "slow down" is a transient answer (a card click's is a 503)
-    callback = app_sim.wrap(plaintext)
-    _ok(client.post("/wecom/callback", query_string=callback.query, data=callback.body), plaintext)
+@given(data=st.data())
+def test_any_payload_in_a_valid_envelope_never_500(client, runtime, app_sim, aibot_sim, transport, data):
+    """HYPOTHESIS_EXAMPLES payloads per transport. "Slow down" is a transient answer, and a 503 only ever
+    deliberate: a card click meeting a transient state (busy, rate limited) is refused so that WeCom
+    retries it; with the rate limit off and one request at a time, none is."""
+    runtime.services.rate_limit_per_minute = 0
+    sim = {APP: app_sim, AIBOT: aibot_sim}[transport]
+    plaintext = data.draw(PLAINTEXTS[transport], label="plaintext")
+    callback = sim.wrap(plaintext)
+    _ok(client.post(transport.path, query_string=callback.query, data=callback.body), plaintext)
 
 
+# -- what users type -------------------------------------------------------------------------------
 @FUZZ
 @given(text=chat_text, group=st.booleans())
 def test_any_text_from_a_user_gets_a_reply(client, runtime, app_sim, aibot_sim, text, group):
@@ -117,14 +121,3 @@ def test_understanding_is_total(text):
 @pytest.mark.parametrize("text", ["😀" * 3000, "长" * 7000, "\x00" * 100, "a\u0301" * 500, "<![CDATA[x]]>" * 50])
 def test_oversized_and_odd_texts(say, text):
     assert say(text, user="odd")
-
-
-# -- the AI bot's decrypted JSON ----------------------------------------------------------------------
-@FUZZ
-@given(plaintext=hostile.aibot_plaintext_fast)
-def test_any_json_in_a_valid_aibot_envelope_never_500(client, runtime, aibot_sim, plaintext):
-    """A 503 here is only ever deliberate: a card click meeting a transient state (busy, rate limited)
-    is refused so that WeCom retries it; with the rate limit off and one request at a time, none is."""
-    runtime.services.rate_limit_per_minute = 0
-    callback = aibot_sim.wrap(plaintext)
-    _ok(client.post("/wecom/aibot", query_string=callback.query, data=callback.body), plaintext)

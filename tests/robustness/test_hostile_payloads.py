@@ -10,13 +10,8 @@ import json
 
 import pytest
 
-from bot.wecom.aibot_simulate import AibotSimulator
 from bot.wecom.envelope import Envelope
-
-
-@pytest.fixture
-def aibot_sim(settings, clock) -> AibotSimulator:
-    return AibotSimulator(settings.aibot, clock=clock)
+from tests.transports import AIBOT, APP, TRANSPORTS, transport_id
 
 
 def _resign(envelope: Envelope, query: dict[str, str], encrypted: str, timestamp: str) -> dict[str, str]:
@@ -26,15 +21,14 @@ def _resign(envelope: Envelope, query: dict[str, str], encrypted: str, timestamp
 
 
 @pytest.mark.parametrize("timestamp", ["²", "١٢٣", "１２３", "12³", "⁴⁵", "+12", " 12", "1_0"])
-@pytest.mark.parametrize("path", ["/wecom/callback", "/wecom/aibot"])
-def test_timestamps_that_are_not_ascii_digits_are_a_400(client, app_sim, aibot_sim, path, timestamp):
-    envelope = app_sim.envelope if path == "/wecom/callback" else aibot_sim.envelope
+@pytest.mark.parametrize("transport", TRANSPORTS, ids=transport_id)
+def test_timestamps_that_are_not_ascii_digits_are_a_400(client, app_sim, aibot_sim, transport, timestamp):
+    envelope = {APP: app_sim, AIBOT: aibot_sim}[transport].envelope
     encrypted = envelope.encrypt("hello", "1")[0]
     query = _resign(envelope, {"nonce": "1"}, encrypted, timestamp)
-    assert client.get(path, query_string={**query, "echostr": encrypted}).status_code == 400
-    body = (f"<xml><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>".encode() if path == "/wecom/callback"
-            else json.dumps({"encrypt": encrypted}).encode())
-    assert client.post(path, query_string=query, data=body).status_code == 400
+    assert client.get(transport.path, query_string={**query, "echostr": encrypted}).status_code == 400
+    body = transport.envelope_body(encrypted).encode()
+    assert client.post(transport.path, query_string=query, data=body).status_code == 400
 
 
 def test_app_message_with_a_non_numeric_msgid_is_answered(client, app_sim):
