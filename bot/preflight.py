@@ -85,7 +85,7 @@ def validate_files(settings: Settings) -> int:
     from bot.guide import Guide
     from bot.render import Renderer
     from bot.services import load_knowledge
-    from bot.understand.check import unreadable_prompts
+    from bot.understand.check import missing_answers, unreadable_prompts
     from bot.understand.factory import build_understander
 
     Guide.load(settings.guide_file)
@@ -95,6 +95,10 @@ def validate_files(settings: Settings) -> int:
     env = Renderer(settings.templates_dir).env
     for name in env.list_templates():
         env.get_template(name)  # compiles: a syntax error names the file and line
+    missing = missing_answers(settings.templates_dir, understander)
+    if missing:
+        raise ValueError("data/understanding/intents.yaml answers commands with templates that do not exist: "
+                         + ", ".join(missing))
     unread = unreadable_prompts(settings.templates_dir, understander)
     if unread:
         raise ValueError("templates tell users to type phrases the bot does not understand: "

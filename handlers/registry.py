@@ -8,7 +8,19 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.messages import Result
-from handlers import certification, clarify, details, events, fallback, faq, handoff, preferences, smalltalk, steps
+from handlers import (
+    answers,
+    certification,
+    clarify,
+    details,
+    events,
+    fallback,
+    faq,
+    handoff,
+    preferences,
+    smalltalk,
+    steps,
+)
 from handlers.context import HandlerContext
 
 Handler = Callable[[HandlerContext], Result | None]
@@ -23,6 +35,7 @@ HANDLERS: tuple[Handler, ...] = (
     preferences.handle,  # mute / unmute reminders
     details.handle,  # "详情": the whole checklist (privately when asked in a group)
     handoff.hold,  # a person has this user: free text (questions, chat) is for them, not for the bot
+    answers.handle,  # commands answered from data (intents.yaml `answer:` + a template)
     smalltalk.handle,  # greetings, thanks, acknowledgements
     faq.handle_question,  # a question: the knowledge base's answer, or honest doubt
     fallback.handle,  # say what the bot can do

@@ -37,3 +37,12 @@ def unreadable_prompts(templates_dir: Path, understander: Understander) -> list[
         if all(r.intent in _UNDERSTOOD_AS_NOTHING for r in readings):
             bad.append((name, phrase, readings[0].intent))
     return bad
+
+
+LANGUAGES = ("zh", "en")
+
+
+def missing_answers(templates_dir: Path, understander: Understander) -> list[str]:
+    """Templates that a command answered from data (intents.yaml ``answer:``) names but that do not exist."""
+    return [f"chat/{lang}/{answer}.j2" for answer in sorted(set(understander.answers.values()))
+            for lang in LANGUAGES if not (templates_dir / "chat" / lang / f"{answer}.j2").is_file()]

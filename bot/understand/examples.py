@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +21,15 @@ _ITEM_LISTS = ["1 2 3", "1和3", "1-3", "1、2、4", "二和三", "2,3", "1到4"
 _VARIANTS = 4  # surface forms per placeholder example
 
 
+_ANSWER_NAME = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
+
+
 @dataclass(frozen=True)
 class IntentSpec:
-    name: str  # an INTENTS name, or "smalltalk:<kind>"
+    name: str  # an INTENTS name, "smalltalk:<kind>", or a command answered from data (``answer`` set)
     changes_state: bool
     examples: tuple[str, ...]
+    answer: str | None = None  # template (templates/chat/<lang>/<answer>.j2) that answers it: no handler code
 
     @property
     def intent(self) -> str:
@@ -40,12 +45,21 @@ def load_specs(path: Path = INTENTS_FILE) -> list[IntentSpec]:
     specs = []
     for name, spec in (data.get("intents") or {}).items():
         base = str(name).split(":", 1)[0]
-        if base not in INTENTS:
-            raise UnderstandingDataError(f"{path.name}: unknown intent {name!r} (known: {', '.join(INTENTS)})")
         if not isinstance(spec, dict) or not isinstance(spec.get("examples"), list) or not spec["examples"]:
             raise UnderstandingDataError(f"{path.name}: intent {name!r} needs a non-empty list of examples")
+        answer = spec.get("answer")
+        if answer is not None:
+            # A command answered from data: a new name, a template, never a change of state.
+            if base in INTENTS or not _ANSWER_NAME.match(str(name)) or not _ANSWER_NAME.match(str(answer)):
+                raise UnderstandingDataError(f"{path.name}: {name!r}: a command answered from data needs a new "
+                                             "lower_case name and `answer: <template name>`")
+            if spec.get("changes_state"):
+                raise UnderstandingDataError(f"{path.name}: {name!r}: a command answered from data changes nothing")
+        elif base not in INTENTS:
+            raise UnderstandingDataError(f"{path.name}: unknown intent {name!r} (known: {', '.join(INTENTS)}; "
+                                         "or give it `answer: <template>`)")
         specs.append(IntentSpec(str(name), bool(spec.get("changes_state", False)),
-                                tuple(str(e) for e in spec["examples"])))
+                                tuple(str(e) for e in spec["examples"]), str(answer) if answer else None))
     return specs
 
 

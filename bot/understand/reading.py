@@ -52,6 +52,7 @@ class Reading:
     asked_by: str | None = None  # on clarify: the model's label that raised the question (said again = yes)
     source: str = "model"  # model | rule | pending | button | taught | event
     search: Any = field(default=None, compare=False, repr=False)  # bot.faq.SearchResult for a question
+    answer: str | None = None  # a command answered from data: the template that answers it (intents.yaml `answer`)
 
     def to_json(self) -> dict[str, Any]:
         """The CLI's and the conversation log's shape (no search object)."""
@@ -65,6 +66,8 @@ class Reading:
         }
         if self.kind:
             data["kind"] = self.kind
+        if self.answer:
+            data["answer"] = self.answer
         if self.proposal is not None:
             data["proposal"] = self.proposal.slots_json()
         return data

@@ -54,6 +54,7 @@ class Understander:
         self.words = words
         self.knowledge = knowledge
         self.taught = {squash(text): label for text, label in taught}
+        self.answers = {spec.name: spec.answer for spec in specs if spec.answer}  # commands answered from data
         names = [name for name, _ in words.step_names if not name.isascii()]
         self.model = IntentModel(training_pairs(specs, question_phrasings(knowledge),
                                                 [(t, lbl) for t, lbl in taught if not lbl.startswith("topic:")],
@@ -92,6 +93,11 @@ class Understander:
             if found is not None and found.confident:
                 return self.question(text, ctx, found=found)
             return policy.clarify("unknown", confidence=confidence, alternatives=alternatives)
+        if label in self.answers:
+            if confidence < policy.ACT:  # not sure it is this command: the knowledge base may know better
+                return self.question(text, ctx, confidence)
+            return Reading(label, confidence, answer=self.answers[label], alternatives=alternatives,
+                           source="taught" if squashed in self.taught else "model")
         if intent in ("confirm", "cancel"):
             # 是 / 嗯 / 不是 with nothing asked: an acknowledgement, nothing to act on
             return Reading("smalltalk", confidence, kind="ack", alternatives=alternatives)

@@ -264,3 +264,37 @@ def test_every_intent_has_a_handler_that_answers_it(app, runtime, clock):
         ctx = HandlerContext(Incoming("sim", "c", "u", f"m-{intent}", text="61004"), reading, progress, clock(),
                              services)
         assert dispatch(ctx).reply.template != "fallback", intent
+
+
+def test_a_command_answered_from_data_needs_no_code(say, understander):
+    """intents.yaml `answer:` + a template: read as its own intent, answered by its template, nothing changes."""
+    reading = understander.read("我的AppID在哪", Context(step=3, item_count=3))
+    assert reading.intent == "appid_where" and reading.answer == "appid_where"
+    before = say("进度", "u1")
+    reply = say("我的AppID在哪", "u1")
+    assert "开放平台" in reply and "AppSecret" in reply, reply
+    assert say("进度", "u1") == before  # answered, nothing changed
+    assert "Open Platform" in say("where is my appid", "u2")
+
+
+def test_an_answer_template_that_does_not_exist_fails_the_check(tmp_path, understander):
+    from bot.resources import resource_dir
+    from bot.understand.check import missing_answers
+
+    assert missing_answers(resource_dir("templates"), understander) == []
+    (tmp_path / "chat" / "zh").mkdir(parents=True)
+    (tmp_path / "chat" / "zh" / "appid_where.j2").write_text("x", encoding="utf-8")
+    assert missing_answers(tmp_path, understander) == ["chat/en/appid_where.j2"]
+
+
+def test_a_data_command_must_not_reuse_a_name_or_change_state(tmp_path):
+    from bot.understand.examples import load_specs
+    from bot.understand.lexicon import UnderstandingDataError
+
+    for body in ("  next:\n    answer: x1\n    examples: [下一步]\n",
+                 "  where_x:\n    answer: where_x\n    changes_state: true\n    examples: [在哪]\n",
+                 "  where_x:\n    examples: [在哪]\n"):
+        path = tmp_path / "intents.yaml"
+        path.write_text("intents:\n" + body, encoding="utf-8")
+        with pytest.raises(UnderstandingDataError):
+            load_specs(path)
