@@ -3,7 +3,7 @@
 Every variable any process reads is a field of ``Settings`` whose metadata names the variable, its
 parser and its allowed range; ``load_settings`` parses them all at start and ``validate`` checks the
 ranges (``python -m bot check``, ``serve``); the README's configuration tables list the same set
-(``tests/test_config_docs.py`` keeps them in step). Typed frozen dataclasses rather than
+(``tests/ops/test_config_docs.py`` keeps them in step). Typed frozen dataclasses rather than
 pydantic-settings: no new dependency for every process (the CLI tools included), and the messages
 stay ours ("X must be an integer, got 'abc'"), naming the variable as the checks and tests expect.
 

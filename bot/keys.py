@@ -1,7 +1,7 @@
 """Every Redis key the bot uses, named in one place; and the escaping of their variable parts.
 
 Why one module: a key's layout is a storage format. Data already in Redis is found only while the
-strings stay byte-identical (tests/test_keys.py pins them), and a new key cannot collide with an old
+strings stay byte-identical (tests/ops/test_keys.py pins them), and a new key cannot collide with an old
 one unnoticed when all of them sit side by side. Modules import their keys from here; none spells a
 ``wb:`` literal of its own.
 

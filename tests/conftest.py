@@ -7,6 +7,7 @@ import pytest
 from bot.app import create_app, runtime_of
 from bot.config import load_settings
 from bot.redis_conn import connect
+from bot.wecom.aibot_simulate import AibotSimulator
 from bot.wecom.simulate import AppSimulator
 from tests.support import FakeClock, flush, make_env, redis_url_for_tests, stop_embedded
 
@@ -69,6 +70,11 @@ def app_sim(settings, clock) -> AppSimulator:
 
 
 @pytest.fixture
+def aibot_sim(settings, clock) -> AibotSimulator:
+    return AibotSimulator(settings.aibot, clock=clock)
+
+
+@pytest.fixture
 def say(client, app_sim):
     """Send a text as ``user`` through the signed, encrypted app callback; return the reply text."""
 
@@ -85,7 +91,7 @@ def say(client, app_sim):
 def admin(client):
     """A logged-in operator's test client (the module's ``env`` sets ADMIN_TOKEN); ``admin.csrf`` is the
     session's CSRF token."""
-    from tests.test_admin import csrf_of, login
+    from tests.admin.test_admin import csrf_of, login
 
     assert login(client).status_code == 303
     client.csrf = csrf_of(client.get("/admin/users").get_data(as_text=True))

@@ -1,6 +1,6 @@
 """Random samples of every secret shape a user of the guide may paste, and of ordinary messages.
 
-Used by scripts/secret_masking.py (the rates it prints) and tests/test_secret_masking.py (the
+Used by scripts/secret_masking.py (the rates it prints) and tests/robustness/test_secret_masking.py (the
 targets: each shape >= 99 % masked, ordinary messages <= 1 % touched). The shapes follow what the
 consoles issue: WeChat AppSecrets (32 hex), WeCom app Secrets (43 base64url), EncodingAESKeys (43
 alphanumerics), callback Tokens (32 alphanumerics), webhook keys (UUIDs), access tokens and tickets,

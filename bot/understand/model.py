@@ -73,7 +73,7 @@ class IntentModel:
         # here, twice). The same arithmetic done directly — each vectorizer's own analyzer, its
         # vocabulary and idf weights (sublinear tf, l2 norm, as configured above), one product with the
         # SVM's weights, the calibration's per-class sigmoids normalised as CalibratedClassifierCV
-        # does — costs about 0.2 ms; tests/test_understand.py checks both give the same probabilities.
+        # does — costs about 0.2 ms; tests/understanding/test_understand.py checks both give the same probabilities.
         calibrated = classifier.calibrated_classifiers_[0]
         weights = calibrated.estimator.coef_.T  # (features, classes)
         self._views = []
