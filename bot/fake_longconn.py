@@ -252,11 +252,12 @@ class FakeLongConn:
             return
         if cmd == wire.SEND:
             errcode = self.push_errors.pop(0) if self.push_errors else 0
-            await ws.send(wire.ack(req_id, errcode, "ok" if not errcode else "fake failure"))
-            if not errcode:
+            if not errcode:  # recorded before the ack: a test that reads ``pushes`` once acked must see it
                 with self._lock:
                     self.pushes.append(body)
                     self.push_times.append(time.time())
+            await ws.send(wire.ack(req_id, errcode, "ok" if not errcode else "fake failure"))
+            if not errcode:
                 await self._to_people("push", body.get("chatid"), _text_of(body))
                 if self.on_push:
                     self.on_push(body)
