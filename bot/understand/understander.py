@@ -94,7 +94,7 @@ class Understander:
                 return self.question(text, ctx, found=found)
             return policy.clarify("unknown", confidence=confidence, alternatives=alternatives)
         if label in self.answers:
-            if confidence < policy.ACT:  # not sure it is this command: the knowledge base may know better
+            if confidence < policy.ACT or margin < policy.MARGIN:  # not sure: the knowledge base may know better
                 return self.question(text, ctx, confidence)
             return Reading(label, confidence, answer=self.answers[label], alternatives=alternatives,
                            source="taught" if squashed in self.taught else "model")
