@@ -108,6 +108,13 @@ def test_a_bare_number_with_nothing_pending_is_asked_about_not_ticked(text, unde
     assert reading.intent == "clarify" and reading.proposal is not None and reading.proposal.intent == "check"
 
 
+def test_items_outside_the_checklist_are_asked_about(understander):
+    three_items = Context(step=2, item_count=3)
+    assert understander.read("4 5 6 都好了", three_items).intent == "clarify"
+    assert understander.read("勾选 2", Context(step=0)).intent == "clarify"  # nothing started: no checklist
+    assert understander.read("勾选 2", three_items).items == (2,)
+
+
 def test_pinyin_with_tone_marks_reads_like_pinyin_without(understander):
     assert understander.read("xià yī bù", Context(step=2, item_count=3)).intent == "next"
 
@@ -191,7 +198,8 @@ def test_understand_cli_reads_json_lines():
 
 
 # -- the figures the README quotes (held-out thirds) ----------------------------------------------------
-@pytest.mark.parametrize("name", ["commands_eval.jsonl", "commands_eval2.jsonl", "commands_eval3.jsonl"])
+@pytest.mark.parametrize("name", ["commands_eval.jsonl", "commands_eval2.jsonl", "commands_eval3.jsonl",
+                                  "commands_eval4.jsonl"])
 def test_held_out_commands_are_read_right_and_rarely_harmfully(name, understander):
     from bot.understand.evaluate import read_cases, score
     from bot.understand.factory import item_counts
