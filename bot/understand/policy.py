@@ -61,7 +61,7 @@ def _resolve(reading: Reading, ctx: Context, squashed: str, words: ContextWords)
         return clarify("which_item", confidence=reading.confidence)
     if intent in ("check", "uncheck") and not all(1 <= n <= ctx.item_count for n in reading.items):
         # "4 5 6" on a step of three items, "2 好了" before starting: not items of this checklist
-        return clarify("which_item" if ctx.item_count else "unsure", confidence=reading.confidence)
+        return clarify("bad_item" if ctx.item_count else "unsure", confidence=reading.confidence)
     return reading
 
 
