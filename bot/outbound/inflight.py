@@ -115,10 +115,10 @@ class Outbox:
 
     def part_sent(self, message: OutboxMessage, route: str, index: int) -> bool:
         """Delivered before a crash or before a later part failed: not sent again."""
-        return bool(self.redis.exists(_part_marker(message, route, index)))
+        return bool(self.redis.exists(sent_part_key(message.id, route, index)))
 
     def mark_part_sent(self, message: OutboxMessage, route: str, index: int) -> None:
-        self.redis.set(_part_marker(message, route, index), 1, ex=int(self.sent_ttl))
+        self.redis.set(sent_part_key(message.id, route, index), 1, ex=int(self.sent_ttl))
 
     def claimed_url(self, message: OutboxMessage) -> str | None:
         """The response_url this message claimed on an earlier attempt."""
@@ -161,10 +161,6 @@ class Outbox:
             if message.reminder:
                 count_event(pipe, "reminder_failed")
             pipe.execute()
-
-
-def _part_marker(message: OutboxMessage, route: str, index: int) -> str:
-    return sent_part_key(message.id, route, index)
 
 
 def _message_id(raw: str) -> str | None:

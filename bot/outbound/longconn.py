@@ -36,11 +36,6 @@ CONTENT_LIMIT = 20480  # bytes of markdown per aibot_send_msg (as the stream con
 FORMATS = (Format(MARKDOWN, CONTENT_LIMIT), Format(TEMPLATE_CARD, None))
 
 
-def last_group_key(bot_id: str) -> str:
-    """The last group chat the bot heard from: where notices go when no group is configured."""
-    return longconn_last_group_key(bot_id)
-
-
 class LongConnChannel:
     def __init__(self, ws: LongConnSettings, store: Store, config: SenderConfig) -> None:
         self.ws = ws
@@ -68,7 +63,7 @@ class LongConnChannel:
             return self.ws.notice_chat_id
         if last_chat.get("chat_type") == "group" and last_chat.get("chat_id"):
             return str(last_chat["chat_id"])
-        return optional_str(self.redis.get(last_group_key(self.ws.bot_id)))
+        return optional_str(self.redis.get(longconn_last_group_key(self.ws.bot_id)))
 
     def content(self, message: OutboxMessage) -> Content:
         return Content(MARKDOWN, message.text, CONTENT_LIMIT)

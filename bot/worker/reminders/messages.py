@@ -22,8 +22,6 @@ from bot.progress import STEP_COUNT, Progress
 from bot.render import MARKDOWN, TEXT
 from bot.worker.reminders.context import ReminderContext
 
-DONE_PREFIX = REMINDER_DONE_PREFIX
-
 
 def user_message(ctx: ReminderContext, progress: Progress, template: str, context: dict[str, Any],
                  message_id: str) -> OutboxMessage:
@@ -80,7 +78,7 @@ def staff_call(ctx: ReminderContext, progress: Progress, event: Event, message_i
 
 def queue_once(ctx: ReminderContext, base_id: str, messages: list[OutboxMessage]) -> bool:
     """Queue the messages and the done marker together, unless a previous run already did."""
-    done = DONE_PREFIX + base_id
+    done = REMINDER_DONE_PREFIX + base_id
     with ctx.redis.pipeline(transaction=True) as pipe:
         try:
             pipe.watch(done)
