@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from bot.render import LANGUAGES
 from bot.understand.reading import Context
 from bot.understand.understander import Understander
 
@@ -38,8 +39,6 @@ def unreadable_prompts(templates_dir: Path, understander: Understander) -> list[
             bad.append((name, phrase, readings[0].intent))
     return bad
 
-
-LANGUAGES = ("zh", "en")
 
 
 def missing_answers(templates_dir: Path, understander: Understander) -> list[str]:
