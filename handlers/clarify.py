@@ -20,9 +20,7 @@ def handle(ctx: HandlerContext) -> Result | None:
         return None
     proposal = reading.proposal
     if reading.kind == "bad_item" and 1 <= ctx.progress.step <= len(ctx.guide.steps):
-        # "勾选 9" on a step of six items: say which items there are (nothing is ticked)
-        count = len(ctx.guide.step(ctx.progress.step).items)
-        return Result(Reply("bad_item", views.base(ctx, item_count=count)))
+        return Result(views.bad_item(ctx))
     if reading.kind in ("unknown", "empty") and proposal is None:
         return None  # nothing to ask about: the fallback says what the bot can do
     proposed = None

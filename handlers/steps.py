@@ -119,7 +119,7 @@ def _check(ctx: HandlerContext, tick: bool = True) -> Result:
     count = len(ctx.guide.step(progress.step).items)
     wanted = ctx.reading.items
     if not wanted or not all(1 <= n <= count for n in wanted):
-        return Result(Reply("bad_item", views.base(ctx, item_count=count)))
+        return Result(views.bad_item(ctx))
     items = set(progress.checked_items(progress.step))
     items = items | set(wanted) if tick else items - set(wanted)
     progress.checked[str(progress.step)] = sorted(items)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.messages import Button
+from bot.messages import Button, Reply
 from bot.progress import CERT_PENDING, FINISHED, NOT_STARTED, STEP_COUNT
 from handlers.context import HandlerContext
 
@@ -74,3 +74,8 @@ def step_buttons(ctx: HandlerContext) -> list[Button]:
     if ctx.progress.step in (NOT_STARTED, FINISHED):
         return [Button("start"), Button("faq")]
     return [Button("done"), Button("details"), Button("status"), Button("faq")]
+
+
+def bad_item(ctx: HandlerContext) -> Reply:
+    """"勾选 9" on a step of six items: which items the current step has (nothing is ticked)."""
+    return Reply("bad_item", base(ctx, item_count=len(ctx.guide.step(ctx.progress.step).items)))
