@@ -61,18 +61,34 @@ class EnvVar:
     """The environment variable(s) behind one Settings field, how to parse it, and its allowed range.
 
     ``parse`` None: ``load_settings`` derives the field from these variables itself (credentials, demo mode).
-    ``minimum``: checked by ``validate`` (``python -m bot check``, ``serve``), as before: a process given an
-    out-of-range value still starts, one given a malformed one does not.
+    ``minimum`` / ``maximum``: checked by ``validate`` (``python -m bot check``, ``serve``), as before: a process
+    given an out-of-range value still starts, one given a malformed one does not. A list of seconds is checked
+    element by element.
     """
 
     names: tuple[str, ...]
     parse: Parser | None = None
     minimum: float | None = None
+    maximum: float | None = None
 
 
-def _var(*names: str, parse: Parser | None = None, minimum: float | None = None) -> dict[str, EnvVar]:
-    """A Settings field's metadata: the variable(s) it comes from, how it is parsed, its minimum."""
-    return {"env": EnvVar(names, parse, minimum)}
+def _var(*names: str, parse: Parser | None = None, minimum: float | None = None,
+         maximum: float | None = None) -> dict[str, EnvVar]:
+    """A Settings field's metadata: the variable(s) it comes from, how it is parsed, its range."""
+    return {"env": EnvVar(names, parse, minimum, maximum)}
+
+
+# A delay or timeout longer than this is a typo (99999999999 s is 3,000 years), not a plan: ``check`` refuses it.
+MAX_SECONDS = 30 * 86400.0
+MAX_HOURS = MAX_SECONDS / 3600
+# The operator password: long enough that the login throttle makes guessing it hopeless.
+ADMIN_TOKEN_MIN_LENGTH = 16
+ADMIN_TOKEN_MIN_DISTINCT = 8
+
+
+def _seconds(*names: str, parse: Parser | None = None, minimum: float = 0) -> dict[str, EnvVar]:
+    """A duration in seconds (a number or a comma list of them): ``minimum`` up to :data:`MAX_SECONDS`."""
+    return _var(*names, parse=parse or _float, minimum=minimum, maximum=MAX_SECONDS)
 
 
 def parse_bool(name: str, raw: str) -> bool:
@@ -198,7 +214,7 @@ class Settings:
     response_url_origins: tuple[str, ...] = field(default=(),
                                                   metadata=_var("WECOM_RESPONSE_URL_ORIGINS", parse=_comma_list))
     app_duplicate_check_seconds: int = field(default=1800,
-                                             metadata=_var("APP_DUPLICATE_CHECK_SECONDS", parse=_int, minimum=0))
+                                             metadata=_seconds("APP_DUPLICATE_CHECK_SECONDS", parse=_int))
     # -- storage and files (REDIS_URL may carry a password) --
     redis_url: str | None = field(default=None, repr=False, metadata=_var("REDIS_URL", parse=_str))
     data_dir: Path = field(default_factory=default_data_dir, metadata=_var("BOT_DATA_DIR"))  # ./var, see bot.resources
@@ -206,20 +222,22 @@ class Settings:
     knowledge_dir: Path = field(default_factory=_packaged_knowledge, metadata=_var("KNOWLEDGE_DIR", parse=_path))
     templates_dir: Path = field(default_factory=_packaged_templates, metadata=_var("TEMPLATES_DIR", parse=_path))
     # -- the callbacks and the pipeline --
-    callback_max_age: int = field(default=300, metadata=_var("CALLBACK_MAX_AGE_SECONDS", parse=_int))
+    callback_max_age: int = field(default=300, metadata=_seconds("CALLBACK_MAX_AGE_SECONDS", parse=_int))
     max_callback_bytes: int = field(default=64 * 1024, metadata=_var("MAX_CALLBACK_BYTES", parse=_int))
-    reply_cache_seconds: int = field(default=3600, metadata=_var("REPLY_CACHE_SECONDS", parse=_int))
-    lock_timeout: float = field(default=10.0, metadata=_var("USER_LOCK_SECONDS", parse=_float))
-    lock_wait: float = field(default=3.0, metadata=_var("USER_LOCK_WAIT_SECONDS", parse=_float, minimum=0))
+    reply_cache_seconds: int = field(default=3600, metadata=_seconds("REPLY_CACHE_SECONDS", parse=_int))
+    lock_timeout: float = field(default=10.0, metadata=_seconds("USER_LOCK_SECONDS"))
+    lock_wait: float = field(default=3.0, metadata=_seconds("USER_LOCK_WAIT_SECONDS"))
     rate_limit_per_minute: int = field(default=30, metadata=_var("RATE_LIMIT_PER_MINUTE", parse=_int, minimum=0))
-    teach_check_seconds: float = field(default=2.0, metadata=_var("TEACH_CHECK_SECONDS", parse=_float))
+    teach_check_seconds: float = field(default=2.0, metadata=_seconds("TEACH_CHECK_SECONDS"))
     support_staff: tuple[str, ...] = field(default=(), metadata=_var("SUPPORT_STAFF", parse=_staff))
-    handoff_timeout: float = field(default=4 * 3600.0, metadata=_var("HANDOFF_TIMEOUT", parse=_float))
+    handoff_timeout: float = field(default=4 * 3600.0, metadata=_seconds("HANDOFF_TIMEOUT"))
     log_level: str = field(default="INFO", metadata=_var("LOG_LEVEL", parse=_log_level))
     # -- the operator view and /metrics --
     admin_token: str | None = field(default=None, repr=False, metadata=_var("ADMIN_TOKEN", parse=_str))
-    admin_session_hours: float = field(default=12.0, metadata=_var("ADMIN_SESSION_HOURS", parse=_float, minimum=0.01))
-    admin_stuck_hours: float = field(default=24.0, metadata=_var("ADMIN_STUCK_HOURS", parse=_float, minimum=0))
+    admin_session_hours: float = field(default=12.0, metadata=_var("ADMIN_SESSION_HOURS", parse=_float, minimum=0.01,
+                                                                   maximum=MAX_HOURS))
+    admin_stuck_hours: float = field(default=24.0, metadata=_var("ADMIN_STUCK_HOURS", parse=_float, minimum=0,
+                                                                 maximum=MAX_HOURS))
     # unknown: UTC at run time, refused by check
     admin_timezone: str | None = field(default=None, metadata=_var("ADMIN_TIMEZONE", parse=_str))
     # None: auto
@@ -227,56 +245,56 @@ class Settings:
     metrics_token: str | None = field(default=None, repr=False, metadata=_var("METRICS_TOKEN", parse=_str))
     # None: 1 s
     metrics_flush_seconds: float | None = field(default=None,
-                                                metadata=_var("METRICS_FLUSH_SECONDS", parse=_float, minimum=0))
+                                                metadata=_seconds("METRICS_FLUSH_SECONDS"))
     # -- reminders (the worker) --
-    cert_check_delay: float = field(default=600.0, metadata=_var("CERT_CHECK_DELAY", parse=_float, minimum=0))
+    cert_check_delay: float = field(default=600.0, metadata=_seconds("CERT_CHECK_DELAY"))
     cert_followups: tuple[float, ...] = field(default=(1800.0, 7200.0),
-                                              metadata=_var("CERT_FOLLOWUPS", parse=_seconds_list))
+                                              metadata=_seconds("CERT_FOLLOWUPS", parse=_seconds_list))
     cert_escalate_delay: float = field(default=3600.0,
-                                       metadata=_var("CERT_ESCALATE_DELAY", parse=_float, minimum=-math.inf))
+                                       metadata=_seconds("CERT_ESCALATE_DELAY", minimum=-math.inf))
     idle_nudges: tuple[float, ...] = field(default=(86400.0, 259200.0),
-                                           metadata=_var("IDLE_NUDGES", parse=_seconds_list))
+                                           metadata=_seconds("IDLE_NUDGES", parse=_seconds_list))
     quiet_hours: tuple[dtime, dtime] | None = field(default=(dtime(22, 0), dtime(8, 30)),
                                                     metadata=_var("QUIET_HOURS", parse=_quiet_hours))
     reminder_tz: ZoneInfo = field(default=SHANGHAI, metadata=_var("REMINDER_TZ", parse=_zone))
     # None: on when a group channel exists
     group_notices: bool | None = field(default=None, metadata=_var("GROUP_NOTICES", parse=parse_bool))
-    reminder_retry: float = field(default=60.0, metadata=_var("REMINDER_RETRY", parse=_float, minimum=0.1))
-    reminder_grace: float = field(default=6 * 3600.0, metadata=_var("REMINDER_GRACE", parse=_float, minimum=0))
-    notice_max_age: float = field(default=3600.0, metadata=_var("NOTICE_MAX_AGE", parse=_float, minimum=0))
+    reminder_retry: float = field(default=60.0, metadata=_seconds("REMINDER_RETRY", minimum=0.1))
+    reminder_grace: float = field(default=6 * 3600.0, metadata=_seconds("REMINDER_GRACE"))
+    notice_max_age: float = field(default=3600.0, metadata=_seconds("NOTICE_MAX_AGE"))
     # -- the worker: leadership and threads --
-    leader_ttl: float = field(default=6.0, metadata=_var("LEADER_TTL", parse=_float, minimum=1))
-    leader_poll: float = field(default=1.0, metadata=_var("LEADER_POLL", parse=_float, minimum=0.05))
+    leader_ttl: float = field(default=6.0, metadata=_seconds("LEADER_TTL", minimum=1))
+    leader_poll: float = field(default=1.0, metadata=_seconds("LEADER_POLL", minimum=0.05))
     worker_threads: int = field(default=8, metadata=_var("WORKER_THREADS", parse=_int, minimum=1))
     sender_threads: int = field(default=4, metadata=_var("SENDER_THREADS", parse=_int, minimum=1))
     # -- sending (the worker's outbox) --
-    http_timeout: float = field(default=5.0, metadata=_var("WECOM_HTTP_TIMEOUT", parse=_float, minimum=0.01))
+    http_timeout: float = field(default=5.0, metadata=_seconds("WECOM_HTTP_TIMEOUT", minimum=0.01))
     send_max_attempts: int = field(default=12, metadata=_var("SEND_MAX_ATTEMPTS", parse=_int, minimum=1))
-    send_backoff_base: float = field(default=2.0, metadata=_var("SEND_BACKOFF_BASE", parse=_float, minimum=0))
-    send_backoff_max: float = field(default=900.0, metadata=_var("SEND_BACKOFF_MAX", parse=_float, minimum=0))
+    send_backoff_base: float = field(default=2.0, metadata=_seconds("SEND_BACKOFF_BASE"))
+    send_backoff_max: float = field(default=900.0, metadata=_seconds("SEND_BACKOFF_MAX"))
     webhook_rate_limit: int = field(default=20, metadata=_var("WEBHOOK_RATE_LIMIT", parse=_int, minimum=1))
     app_rate_limit: int = field(default=30, metadata=_var("APP_RATE_LIMIT", parse=_int, minimum=1))
     app_hourly_limit: int = field(default=1000, metadata=_var("APP_HOURLY_LIMIT", parse=_int, minimum=1))
-    rate_window: float = field(default=60.0, metadata=_var("RATE_WINDOW", parse=_float, minimum=0.1))
-    rate_hourly_window: float = field(default=3600.0, metadata=_var("RATE_HOURLY_WINDOW", parse=_float, minimum=0.1))
+    rate_window: float = field(default=60.0, metadata=_seconds("RATE_WINDOW", minimum=0.1))
+    rate_hourly_window: float = field(default=3600.0, metadata=_seconds("RATE_HOURLY_WINDOW", minimum=0.1))
     rate_margin: float = field(default=1.0, metadata=_var("RATE_MARGIN", parse=_float, minimum=0))
-    sent_ttl: float = field(default=7 * 86400.0, metadata=_var("SENT_TTL", parse=_float, minimum=1))
+    sent_ttl: float = field(default=7 * 86400.0, metadata=_seconds("SENT_TTL", minimum=1))
     # None: 2 × timeout + 5 s
-    send_claim_ttl: float | None = field(default=None, metadata=_var("SEND_CLAIM_TTL", parse=_float, minimum=0.1))
-    send_sweep_seconds: float = field(default=30.0, metadata=_var("SEND_SWEEP_SECONDS", parse=_float, minimum=0))
+    send_claim_ttl: float | None = field(default=None, metadata=_seconds("SEND_CLAIM_TTL", minimum=0.1))
+    send_sweep_seconds: float = field(default=30.0, metadata=_seconds("SEND_SWEEP_SECONDS"))
     # -- the AI bot's long connection (longconn_settings) --
     bot_id: str | None = field(default=None, metadata=_var("WECOM_BOT_ID", parse=_str))
     bot_secret: str | None = field(default=None, repr=False, metadata=_var("WECOM_BOT_SECRET", parse=_str))
     ws_url: str | None = field(default=None, metadata=_var("WECOM_WS_URL", parse=_str))
     notice_chat_id: str | None = field(default=None, metadata=_var("WECOM_NOTICE_CHATID", parse=_str))
-    ws_ping_interval: float = field(default=30.0, metadata=_var("WS_PING_INTERVAL", parse=_float))
-    ws_ack_timeout: float = field(default=5.0, metadata=_var("WS_ACK_TIMEOUT", parse=_float))
+    ws_ping_interval: float = field(default=30.0, metadata=_seconds("WS_PING_INTERVAL"))
+    ws_ack_timeout: float = field(default=5.0, metadata=_seconds("WS_ACK_TIMEOUT"))
     ws_max_missed_acks: int = field(default=2, metadata=_var("WS_MAX_MISSED_ACKS", parse=_int))
-    ws_backoff_base: float = field(default=1.0, metadata=_var("WS_BACKOFF_BASE", parse=_float))
-    ws_backoff_max: float = field(default=30.0, metadata=_var("WS_BACKOFF_MAX", parse=_float))
-    ws_throttled_wait: float = field(default=60.0, metadata=_var("WS_THROTTLED_WAIT", parse=_float))
-    ws_leader_ttl: float = field(default=6.0, metadata=_var("WS_LEADER_TTL", parse=_float))
-    ws_kicked_hold: float = field(default=600.0, metadata=_var("WS_KICKED_HOLD", parse=_float))
+    ws_backoff_base: float = field(default=1.0, metadata=_seconds("WS_BACKOFF_BASE"))
+    ws_backoff_max: float = field(default=30.0, metadata=_seconds("WS_BACKOFF_MAX"))
+    ws_throttled_wait: float = field(default=60.0, metadata=_seconds("WS_THROTTLED_WAIT"))
+    ws_leader_ttl: float = field(default=6.0, metadata=_seconds("WS_LEADER_TTL"))
+    ws_kicked_hold: float = field(default=600.0, metadata=_seconds("WS_KICKED_HOLD"))
     ws_send_rate_limit: int = field(default=30, metadata=_var("WS_SEND_RATE_LIMIT", parse=_int))
     ws_send_hourly_limit: int = field(default=1000, metadata=_var("WS_SEND_HOURLY_LIMIT", parse=_int))
     # -- processes: web server (serve, bot/gunicorn_conf.py) and the demo's fake long connection --
@@ -433,8 +451,9 @@ def validate(settings: Settings) -> None:
     """Raise ConfigError naming the first setting no process could run with (``check``, ``serve``)."""
     for attr, (_f, var) in env_fields().items():
         value = getattr(settings, attr)
-        if var.minimum is not None and value is not None and (not math.isfinite(value) or value < var.minimum):
-            raise ConfigError(f"{var.names[0]} must be a finite number >= {var.minimum:g}, got {value!r}")
+        for number in value if isinstance(value, tuple) else (value,):
+            _check_range(var, number)
+    _check_admin_token(settings.admin_token)
     if settings.admin_timezone:
         try:
             ZoneInfo(settings.admin_timezone)
@@ -448,6 +467,30 @@ def validate(settings: Settings) -> None:
             if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
                 raise ConfigError(f"{name} must be http(s) URLs, got {url!r}")
     longconn_settings(settings)  # WECOM_BOT_ID / WECOM_BOT_SECRET together, WECOM_WS_URL ws:// or wss://
+
+
+def _check_range(var: EnvVar, value: object) -> None:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return
+    low = var.minimum if var.minimum is not None else -math.inf
+    high = var.maximum if var.maximum is not None else math.inf
+    if var.minimum is not None and not math.isfinite(value):
+        raise ConfigError(f"{var.names[0]} must be a finite number >= {var.minimum:g}, got {value!r}")
+    if value < low:
+        raise ConfigError(f"{var.names[0]} must be a number >= {low:g}, got {value!r}")
+    if value > high:
+        unit = "hours" if var.maximum == MAX_HOURS else "seconds"
+        raise ConfigError(f"{var.names[0]} must be at most {high:g} {unit} (30 days), got {value!r}")
+
+
+def _check_admin_token(token: str | None) -> None:
+    """A short or repetitive operator password can be guessed through the login form despite its throttle."""
+    if token is None:
+        return
+    if len(token) < ADMIN_TOKEN_MIN_LENGTH or len(set(token)) < ADMIN_TOKEN_MIN_DISTINCT:
+        raise ConfigError(f"ADMIN_TOKEN must be at least {ADMIN_TOKEN_MIN_LENGTH} characters with at least "
+                          f"{ADMIN_TOKEN_MIN_DISTINCT} different ones (e.g. `python -c 'import secrets; "
+                          f"print(secrets.token_urlsafe(24))'`), got {len(token)} characters")
 
 
 def validate_redis_url(url: str) -> None:

@@ -90,3 +90,35 @@ def test_handlers_get_no_store_and_no_redis():
     assert members == {"guide", "knowledge", "support_staff", "handoff_timeout", "cert_check", "can_message_privately"}
     for path in (ROOT / "handlers").glob("*.py"):
         assert not re.search(r"\.store\b|\.redis\b|\.renderer\b", path.read_text(encoding="utf-8")), path.name
+
+
+@pytest.mark.parametrize("name, raw", [
+    ("CERT_CHECK_DELAY", "99999999999"),  # 3,000 years: a typo, not a plan
+    ("CERT_FOLLOWUPS", "1800,99999999"),  # each element of a list of delays
+    ("IDLE_NUDGES", "-5"),
+    ("HANDOFF_TIMEOUT", "-1"),
+    ("SEND_BACKOFF_MAX", str(31 * 86400)),
+    ("ADMIN_SESSION_HOURS", "100000"),
+    ("WS_PING_INTERVAL", "-30"),
+    ("ADMIN_TOKEN", "a"),  # a one-character operator password
+    ("ADMIN_TOKEN", "aaaaaaaaaaaaaaaaaaaaaaaa"),  # long but one character: little entropy
+])
+def test_check_refuses_nonsense_naming_the_variable(tmp_path, name, raw):
+    with pytest.raises(ConfigError, match=name):
+        validate(load_settings(make_env(tmp_path, **{name: raw})))
+
+
+def test_check_accepts_the_edges_of_sane(tmp_path):
+    validate(load_settings(make_env(tmp_path, CERT_CHECK_DELAY=str(30 * 86400), HANDOFF_TIMEOUT="0",
+                                    CERT_ESCALATE_DELAY="-1", ADMIN_TOKEN="Kq3v-9xZ_p2LmT7w")))
+
+
+def test_every_duration_has_an_upper_bound():
+    """A new delay or timeout gets the 30-day ceiling too: declare it with ``_seconds``."""
+    from bot.config import env_fields
+
+    unbounded = [var.names[0] for _attr, (_f, var) in env_fields().items()
+                 if var.names[0].endswith(("_SECONDS", "_DELAY", "_TIMEOUT", "_TTL", "_HOURS", "_WAIT", "_NUDGES",
+                                           "_FOLLOWUPS", "_INTERVAL", "_GRACE", "_AGE", "_RETRY"))
+                 and var.maximum is None and var.names[0] != "QUIET_HOURS"]  # a time range, not a duration
+    assert unbounded == []
