@@ -4,25 +4,27 @@ from __future__ import annotations
 
 import sys
 
-USAGE = """usage: python -m bot COMMAND [options]
+from bot.progname import program
+
+USAGE = """usage: {prog} COMMAND [options]
 
 commands:
   serve    start the bot: web (gunicorn) + scheduler worker, with an embedded Redis if REDIS_URL is unset
   chat     talk to the bot through signed, encrypted callbacks (--user, --url, --aibot --group)
   faq      read questions on stdin, print one JSON answer per line
-  understand  read {"text", "step", "cert"} JSON lines on stdin, print how the bot reads each
+  understand  read {{"text", "step", "cert"}} JSON lines on stdin, print how the bot reads each
   worker   run the scheduler worker (reminders, outbox)
   connect  hold the AI bot's long connection (WECOM_BOT_ID, WECOM_BOT_SECRET; no public URL needed)
   check    validate every setting, the data files and templates, reach Redis, then exit
 
-`python -m bot COMMAND --help` shows a command's options; without a command, `serve` runs.
+`{prog} COMMAND --help` shows a command's options; without a command, `serve` runs.
 """
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("-h", "--help", "help"):
-        print(USAGE)  # the command list; `python -m bot COMMAND --help` shows one command's options
+        print(USAGE.format(prog=program()))  # the command list; `COMMAND --help` shows one command's options
         return 0
     command = argv.pop(0) if argv and not argv[0].startswith("-") else "serve"
     if command == "serve":
@@ -40,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     elif command == "check":
         from bot.serve import check as run
     else:
-        print(f"unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
+        print(f"unknown command {command!r}\n\n{USAGE.format(prog=program())}", file=sys.stderr)
         return 2
     return run(argv) or 0
 

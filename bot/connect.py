@@ -30,6 +30,7 @@ from bot.config import ConfigError, LongConnSettings, Settings, load_settings, l
 from bot.keys import longconn_holder_epoch_key, longconn_holder_key, longconn_kicked_key
 from bot.logs import configure as configure_logging
 from bot.pipeline import Pipeline
+from bot.progname import program
 from bot.services import build_services, redis_client
 from bot.wecom import longconn_relay as relay
 from bot.wecom.longconn import LongConnChannel
@@ -175,7 +176,7 @@ def _safe(func):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot connect",
+    parser = argparse.ArgumentParser(prog=program("connect"),
                                      description="hold the AI bot's long connection (WECOM_BOT_ID / WECOM_BOT_SECRET)")
     parser.parse_args(argv)
     try:

@@ -19,11 +19,12 @@ from pathlib import Path
 
 from bot.config import ConfigError, Settings, env_value
 from bot.preflight import preflight
+from bot.progname import program
 
 
 def check(argv: list[str] | None = None) -> int:
     """Validate every setting, data file and template, and reach Redis; print what is wrong (exit 2)."""
-    argparse.ArgumentParser(prog="python -m bot check", description=check.__doc__).parse_args(argv)
+    argparse.ArgumentParser(prog=program("check"), description=check.__doc__).parse_args(argv)
     try:
         settings, topics = preflight()
     except ConfigError as exc:
@@ -96,7 +97,7 @@ def _start_demo_longconn(settings: Settings, env: dict[str, str]):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot serve", description="start the web processes and the "
+    parser = argparse.ArgumentParser(prog=program("serve"), description="start the web processes and the "
                                      "scheduler worker (and an embedded Redis when REDIS_URL is unset)")
     parser.add_argument("--port", type=int, default=env_value("port"))
     parser.add_argument("--host", default=env_value("host") or "127.0.0.1")
@@ -105,12 +106,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     try:
+        _port_free(args.host, args.port)  # before anything is written (demo credentials, the data folder)
+    except AlreadyRunning as exc:
+        print(f"not starting: {exc}", file=sys.stderr)
+        return 3
+    try:
         settings, _topics = preflight()  # what `check` refuses, serve refuses
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     try:
-        _port_free(args.host, args.port)
+        _port_free(args.host, args.port)  # again: taken while the model trained
         lock = _lock_data_dir(settings.data_dir)
     except AlreadyRunning as exc:
         print(f"not starting: {exc}", file=sys.stderr)

@@ -15,6 +15,7 @@ from typing import TextIO
 import requests
 
 from bot.config import load_settings
+from bot.progname import program
 from bot.wecom.simulate import AppSimulator, SignedCallback
 
 Poster = Callable[[str, SignedCallback], tuple[int, bytes]]
@@ -77,7 +78,7 @@ def _lines(stdin: TextIO, prompt: bool) -> Iterable[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot chat", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=program("chat"), description=__doc__.splitlines()[0])
     parser.add_argument("--user", default="demo-user", help="the WeCom userid who speaks")
     parser.add_argument("--url", help="base URL of a running bot (default: the app in this process)")
     parser.add_argument("--aibot", action="store_true", help="speak through the AI-bot (group) callback")

@@ -12,6 +12,7 @@ import sys
 
 from bot.faq.knowledge import KnowledgeError
 from bot.faq.search import KnowledgeBase, SearchResult
+from bot.progname import program
 
 
 def result_json(question: str, result: SearchResult) -> dict:
@@ -28,7 +29,7 @@ def result_json(question: str, result: SearchResult) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """Read questions (one per line) from stdin; print one JSON object per line."""
-    parser = argparse.ArgumentParser(prog="bot faq", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=program("faq"), description=__doc__.splitlines()[0])
     parser.add_argument("--dir", help="knowledge directory (default: data/knowledge or $KNOWLEDGE_DIR)")
     parser.add_argument("--step", type=int, default=None, help="the asker's current step (1-6), a tie-breaker")
     parser.add_argument("--no-taught", action="store_true", help="ignore phrasings staff taught (Redis)")

@@ -15,6 +15,7 @@ import json
 import sys
 from typing import Any
 
+from bot.progname import program
 from bot.understand.reading import Context
 
 CERT_STATES = ("none", "submitted", "failed", "passed")
@@ -45,7 +46,7 @@ def taught_examples() -> list[tuple[str, str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bot understand", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=program("understand"), description=__doc__.splitlines()[0])
     parser.add_argument("--no-taught", action="store_true", help="ignore what staff taught (Redis)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     from bot.understand.factory import build_understander, item_counts

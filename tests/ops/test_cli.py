@@ -31,6 +31,18 @@ def test_help_lists_every_command():
             assert f"  {command} " in result.stdout, (flag, result.stdout)
 
 
+def test_help_names_the_program_the_user_typed():
+    """``weda-bot --help`` says ``usage: weda-bot``, ``python -m bot --help`` says ``python -m bot``."""
+    script = Path(sys.executable).with_name("weda-bot")
+    if not script.exists():
+        pytest.skip("the weda-bot script is not installed next to this interpreter")
+    for cmd, name in (([str(script)], "weda-bot"), ([sys.executable, "-m", "bot"], "python -m bot")):
+        overview = subprocess.run([*cmd, "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        serve = subprocess.run([*cmd, "serve", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert overview.stdout.startswith(f"usage: {name} COMMAND"), overview.stdout
+        assert serve.stdout.startswith(f"usage: {name} serve"), serve.stdout
+
+
 @pytest.mark.parametrize("name, value, says", [
     ("REDIS_URL", "redis://127.0.0.1:1/0", "cannot reach Redis"),
     ("REDIS_URL", "foo://bar", "REDIS_URL"),
@@ -67,6 +79,18 @@ def _serve_env(tmp_path: Path) -> dict[str, str]:
     """Demo mode with the embedded Redis: what a newcomer runs (no REDIS_URL, no WeCom credentials)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WECOM_", "REDIS_URL", "TEST_REDIS"))}
     return {**env, "BOT_DATA_DIR": str(tmp_path / "var"), "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+
+
+def test_serve_on_a_busy_port_refuses_before_writing_anything(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = _run(["serve", "--port", str(port)], _serve_env(tmp_path), timeout=60)
+    assert result.returncode == 3 and f"port {port}" in result.stderr, result.stderr
+    assert not (tmp_path / "var").exists()  # no demo credentials, no data folder, no lock file
 
 
 def _start_serve(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
