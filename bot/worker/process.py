@@ -21,6 +21,7 @@ import redis
 from bot.config import ConfigError, Settings, load_settings
 from bot.outbound.config import SenderConfig
 from bot.outbound.sender import Sender
+from bot.progname import program
 from bot.services import build_core, wecom_api
 from bot.worker.events import EventConsumer
 from bot.worker.leader import Heartbeat, LeaderLock, worker_identity
@@ -56,6 +57,12 @@ class Worker:
 
     def run(self) -> int:
         log.info("worker %s started; waiting for leadership", self.identity)
+        if not self.reminders.group_notices:
+            log.info("group notices off: %s", "GROUP_NOTICES=false" if self.settings.group_notices is False else
+                     "no group channel (WECOM_WEBHOOK_KEY, or the AI bot's long connection)")
+        elif not self.reminders.fixed_group:
+            log.info("group notices go only to a group the user spoke in (no WECOM_WEBHOOK_KEY or "
+                     "WECOM_NOTICE_CHATID): none for users who write privately")
         while not self._stop.is_set():
             try:
                 acquired = self.lock.try_acquire()
@@ -141,7 +148,7 @@ class Worker:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot worker", description="run reminders and the outbox")
+    parser = argparse.ArgumentParser(prog=program("worker"), description="run reminders and the outbox")
     parser.parse_args(argv)
     try:
         settings = load_settings()

@@ -375,6 +375,36 @@ def test_group_notices_mention_the_user(harness, say, clock):
     assert len(texts) == 5 and not any("已完成第6步" in t for t in texts)  # steps 2-5 + "all done", once
 
 
+def test_without_a_group_of_its_own_a_notice_goes_only_to_a_group_the_user_spoke_in(tmp_path):
+    """The demo (serve sets WECOM_WS_URL to its fake long connection) has no group of its own."""
+    from bot.config import load_settings
+
+    demo = ReminderConfig.from_settings(load_settings({"BOT_DATA_DIR": str(tmp_path), "WECOM_WS_URL": "ws://127.0.0.1:1"}))
+    assert demo.group_notices and not demo.fixed_group
+    longconn = make_env(tmp_path, WECOM_BOT_ID="bot-1", WECOM_BOT_SECRET="secret-1")
+    assert not ReminderConfig.from_settings(load_settings(longconn)).fixed_group
+    assert ReminderConfig.from_settings(load_settings({**longconn, "WECOM_NOTICE_CHATID": "wrSupport"})).fixed_group
+    assert ReminderConfig.from_settings(load_settings(make_env(tmp_path, WECOM_WEBHOOK_KEY="k"))).fixed_group
+
+
+@pytest.mark.parametrize("chat, planned", [({"transport": "app", "chat_type": "single"}, 0),
+                                            ({"transport": "aibot", "chat_type": "group", "chat_id": "wrA"}, 1)])
+def test_a_step_notice_is_planned_only_for_a_user_seen_in_a_group(tmp_path, redis_client, clock, chat, planned):
+    from bot.config import load_settings
+    from bot.messages import Event
+    from bot.progress import Progress
+
+    settings = load_settings(make_env(tmp_path, WECOM_BOT_ID="bot-1", WECOM_BOT_SECRET="secret-1"))
+    h = Harness(settings, redis_client, clock)
+    try:
+        progress = Progress(TEST_CORP_ID, "alice", step=2, completed=[1], last_chat=chat)
+        Store(redis_client).save(progress, None)
+        Planner(h.ctx).handle(ALICE, Event("step_completed", {"step": 1}), "1-0", time.time())
+        assert len(h.outbox()) == planned
+    finally:
+        h.close()
+
+
 def test_group_notices_can_be_turned_off(tmp_path, redis_client, clock):
     from bot.app import create_app, runtime_of
     from bot.config import load_settings

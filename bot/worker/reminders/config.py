@@ -9,6 +9,17 @@ from zoneinfo import ZoneInfo
 from bot.config import Settings, longconn_settings
 
 
+def fixed_group(settings: Settings) -> bool:
+    """Group notices have a group of their own: the group robot's webhook, or the long connection's named group.
+
+    Without one (the demo, a long connection without WECOM_NOTICE_CHATID) a notice can only go to the group the
+    user spoke in: for a user who only ever wrote privately none is planned, rather than planned and
+    dead-lettered as undeliverable on every step they complete.
+    """
+    conn = longconn_settings(settings)
+    return bool(settings.webhook_key or (conn and conn.notice_chat_id))
+
+
 @dataclass(frozen=True)
 class ReminderConfig:
     cert_check_delay: float = 600.0
@@ -18,6 +29,7 @@ class ReminderConfig:
     quiet: tuple[dtime, dtime] | None = (dtime(22, 0), dtime(8, 30))
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     group_notices: bool = False
+    fixed_group: bool = False  # see fixed_group(): else a notice goes only to a group the user spoke in
     retry: float = 60.0  # a job whose run did not confirm is run again after this
     grace: float = 6 * 3600.0  # misfire grace: later than this, a reminder is dropped
     notice_max_age: float = 3600.0  # group notices for older events (a backlog) are skipped
@@ -34,6 +46,7 @@ class ReminderConfig:
             quiet=settings.quiet_hours,
             tz=settings.reminder_tz,
             group_notices=settings.group_notices is not False and group_channel,
+            fixed_group=fixed_group(settings),
             retry=settings.reminder_retry,
             grace=settings.reminder_grace,
             notice_max_age=settings.notice_max_age,

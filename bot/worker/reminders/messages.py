@@ -13,7 +13,6 @@ from typing import Any
 import redis
 
 from bot import conversation
-from bot.config import longconn_settings
 from bot.keys import REMINDER_DONE_PREFIX
 from bot.messages import Event, Reply
 from bot.outbound.message import APP, USER, WEBHOOK, OutboxMessage
@@ -36,11 +35,12 @@ def user_message(ctx: ReminderContext, progress: Progress, template: str, contex
 
 def staff_message(ctx: ReminderContext, progress: Progress, template: str, context: dict[str, Any],
                   message_id: str) -> OutboxMessage | None:
-    """To support staff: in the group (webhook, else the long connection), else privately via the app."""
+    """To support staff: in the staff's group (the webhook's, else WECOM_NOTICE_CHATID on the long connection), else
+    privately via the app; never a customer group that happens to be known (another company could read it)."""
     settings = ctx.settings
     text = ctx.renderer.render(Reply(template, context), progress.lang, MARKDOWN)
     meta = {"kind": template, "user_key": progress.user_key, "audience": "staff"}
-    if settings.webhook_key or longconn_settings(settings):
+    if ctx.config.fixed_group:
         return OutboxMessage(WEBHOOK, text, to_user=progress.user_id, fmt="markdown", id=message_id, meta=meta)
     if settings.support_staff and settings.app_secret:
         plain = ctx.renderer.render(Reply(template, context), progress.lang, TEXT)

@@ -77,6 +77,8 @@ class Planner:
         progress = ctx.store.load(user_key)
         if progress is None:
             return
+        if not ctx.config.fixed_group and (progress.last_chat or {}).get("chat_type") != "group":
+            return  # no group of our own, and the user spoke only privately: no group to tell
         if event.kind == "step_completed" and not 1 <= int(event.data.get("step", 0)) <= STEP_COUNT:
             return
         message_id = f"notice-{event_id or digest(user_key, event.kind, event.data)}-{event.kind}"
