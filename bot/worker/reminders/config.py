@@ -7,6 +7,7 @@ from datetime import time as dtime
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings, longconn_settings
+from bot.progress import Progress
 
 
 def fixed_group(settings: Settings) -> bool:
@@ -30,6 +31,7 @@ class ReminderConfig:
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     group_notices: bool = False
     fixed_group: bool = False  # see fixed_group(): else a notice goes only to a group the user spoke in
+    user_groups: bool = False  # the long connection can post into a group the user spoke in
     retry: float = 60.0  # a job whose run did not confirm is run again after this
     grace: float = 6 * 3600.0  # misfire grace: later than this, a reminder is dropped
     notice_max_age: float = 3600.0  # group notices for older events (a backlog) are skipped
@@ -47,7 +49,13 @@ class ReminderConfig:
             tz=settings.reminder_tz,
             group_notices=settings.group_notices is not False and group_channel,
             fixed_group=fixed_group(settings),
+            user_groups=longconn_settings(settings) is not None,
             retry=settings.reminder_retry,
             grace=settings.reminder_grace,
             notice_max_age=settings.notice_max_age,
         )
+
+    def reaches_group_of(self, progress: Progress) -> bool:
+        """A message about this user may go to a group: ours, or one the user spoke in — never another."""
+        in_group = (progress.last_chat or {}).get("chat_type") == "group"
+        return self.fixed_group or (self.user_groups and in_group)

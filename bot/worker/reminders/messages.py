@@ -35,12 +35,12 @@ def user_message(ctx: ReminderContext, progress: Progress, template: str, contex
 
 def staff_message(ctx: ReminderContext, progress: Progress, template: str, context: dict[str, Any],
                   message_id: str) -> OutboxMessage | None:
-    """To support staff: in the staff's group (the webhook's, else WECOM_NOTICE_CHATID on the long connection), else
-    privately via the app; never a customer group that happens to be known (another company could read it)."""
+    """To support staff: in the staff's group (the webhook's, WECOM_NOTICE_CHATID on the long connection) or the group
+    the user asked from, else privately via the app; never a group without the user (another company's)."""
     settings = ctx.settings
     text = ctx.renderer.render(Reply(template, context), progress.lang, MARKDOWN)
     meta = {"kind": template, "user_key": progress.user_key, "audience": "staff"}
-    if ctx.config.fixed_group:
+    if ctx.config.reaches_group_of(progress):
         return OutboxMessage(WEBHOOK, text, to_user=progress.user_id, fmt="markdown", id=message_id, meta=meta)
     if settings.support_staff and settings.app_secret:
         plain = ctx.renderer.render(Reply(template, context), progress.lang, TEXT)

@@ -77,7 +77,7 @@ class Planner:
         progress = ctx.store.load(user_key)
         if progress is None:
             return
-        if not ctx.config.fixed_group and (progress.last_chat or {}).get("chat_type") != "group":
+        if not ctx.config.reaches_group_of(progress):
             return  # no group of our own, and the user spoke only privately: no group to tell
         if event.kind == "step_completed" and not 1 <= int(event.data.get("step", 0)) <= STEP_COUNT:
             return
