@@ -37,7 +37,8 @@ def test_the_outbox_and_worker_keys_are_byte_identical_to_the_stored_ones():
     assert keys.webhook_rate_key("ab12") == "{wb}:rl:webhook:ab12"
     assert keys.app_rate_key("zhang:san", "m") == "{wb}:rl:app:zhang%3Asan:m"
     assert keys.longconn_rate_key("chat1", "h") == "{wb}:rl:ws:chat1:h"
-    assert (keys.EVENTS_GROUP, keys.LEADER_KEY, keys.EPOCH_KEY) == ("wb:worker", "{wb}:worker:leader", "{wb}:worker:epoch")
+    assert (keys.EVENTS_GROUP, keys.LEADER_KEY, keys.EPOCH_KEY) == (
+        "wb:worker", "{wb}:worker:leader", "{wb}:worker:epoch")
     assert (keys.APS_JOBS_KEY, keys.APS_RUN_TIMES_KEY) == ("{wb}:aps:jobs", "{wb}:aps:run_times")
     assert keys.REMINDER_DONE_PREFIX + "cert:u" == "{wb}:rem:done:cert:u"
 
