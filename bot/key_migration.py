@@ -16,8 +16,10 @@ import logging
 import time
 
 import redis
+from redis.crc import key_slot
 
 from bot.keys import KEY_MIGRATION_DONE, OLD_PREFIX, PREFIX
+from bot.redis_conn import is_cluster
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +54,14 @@ def migrate_keys(client: redis.Redis) -> int:
 def _move(client: redis.Redis, old: str) -> str:
     """One key: "moved", "kept" (the new name is taken) or "gone" (another process moved it first)."""
     new = new_name(old)
+    if is_cluster(client) and key_slot(old.encode()) != key_slot(new.encode()):
+        return _copy_across_slots(client, old, new)
     try:
         return "moved" if client.renamenx(old, new) else "kept"
     except redis.ResponseError as exc:
         if "no such key" in str(exc).lower():
             return "gone"
-        if "crossslot" not in str(exc).lower():
-            raise
-    return _copy_across_slots(client, old, new)
+        raise
 
 
 def _copy_across_slots(client: redis.Redis, old: str, new: str) -> str:
