@@ -5,6 +5,7 @@ And they are named in one module (bot.keys), so no other module spells a ``{wb}:
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 from redis.crc import key_slot
@@ -96,3 +97,35 @@ def test_no_module_but_bot_keys_names_a_redis_key():
     found = [hit for folder in ("bot", "handlers") for path in sorted((ROOT / folder).rglob("*.py"))
              if path != ROOT / "bot" / "keys.py" for hit in _key_literals(path)]
     assert found == []
+
+
+_CALL = re.compile(r"redis\.call\(\s*'(\w+)'\s*(?:,\s*([^,)]+))?")
+_KEYLESS = {"TIME", "PING", "ECHO"}  # commands whose first argument is not a key
+
+
+def _lua_scripts() -> list[tuple[str, str]]:
+    """(where, source) of every Lua script in bot/ and handlers/: string constants that call redis."""
+    found = []
+    for folder in ("bot", "handlers"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str) and "redis.call(" in node.value:
+                    found.append((f"{path.relative_to(ROOT)}:{node.lineno}", node.value))
+    return found
+
+
+def test_every_key_a_lua_script_touches_comes_from_KEYS():
+    """A cluster routes a script by its KEYS and refuses undeclared keys of other slots: a script names no
+    key of its own (no ``'{wb}:…'`` literal, no key built from ARGV), only ``KEYS[i]`` or a loop over KEYS."""
+    scripts = _lua_scripts()
+    assert len(scripts) >= 7  # store, locking (2), metrics, pacing, inflight, queue, aibot callback
+    wrong = []
+    for where, source in scripts:
+        loops_over_keys = re.search(r"for\s+\w+\s*,\s*(\w+)\s+in\s+ipairs\(KEYS\)", source)
+        for command, first in _CALL.findall(source):
+            first = first.strip()
+            ok = (command.upper() in _KEYLESS or re.fullmatch(r"KEYS\[\d+\]", first)
+                  or (loops_over_keys and first == loops_over_keys.group(1)))
+            if not ok:
+                wrong.append(f"{where}: redis.call('{command}', {first} ...)")
+    assert wrong == []
