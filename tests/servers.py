@@ -153,6 +153,13 @@ class RedisClusterProcesses:
         return f"redis://127.0.0.1:{self.nodes[0].port}/0"
 
     def start(self) -> RedisClusterProcesses:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()  # no node of a half-built cluster outlives the test
+            raise
+
+    def _start(self) -> RedisClusterProcesses:
         for node in self.nodes:
             node.start(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
                         "--cluster-node-timeout", "2000"])
@@ -191,6 +198,13 @@ class SentinelSetup:
         return ",".join(f"127.0.0.1:{port}" for port in self.sentinel_ports)
 
     def start(self) -> SentinelSetup:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> SentinelSetup:
         self.master.start()
         self.replica.start(["--replicaof", "127.0.0.1", str(self.master.port)])
         replica = redis.Redis(port=self.replica.port, socket_timeout=2)
