@@ -118,7 +118,7 @@ def run_variant(variant: str, redis_url: str, jobs: int, window: float, lead: fl
     install(None)
     store_bytes = 0
     if variant == "redis":
-        store_bytes = sum(client.memory_usage(k) or 0 for k in ("wb:aps:jobs", "wb:aps:run_times"))
+        store_bytes = sum(client.memory_usage(k) or 0 for k in ("{wb}:aps:jobs", "{wb}:aps:run_times"))
     shutil.rmtree(data_dir, ignore_errors=True)
     return {
         "variant": variant, "jobs": jobs, "fired": len(lateness), "schedule_s": round(scheduling, 2),

@@ -27,11 +27,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import time as dtime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from bot.resources import default_data_dir, resource_dir
+
+if TYPE_CHECKING:
+    from bot.redis_conn import RedisTarget
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the checkout; installed, bot.resources finds the files
 
@@ -136,6 +139,17 @@ def _staff(_name: str, raw: str) -> tuple[str, ...]:
     return tuple(s for s in re.split(r"[\s,|]+", raw) if s)
 
 
+def _host_ports(name: str, raw: str) -> tuple[tuple[str, int], ...]:
+    """``host:port,host:port`` (Sentinels); an IPv6 host in brackets."""
+    found = []
+    for part in _comma_list(name, raw):
+        host, _, port = part.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"{name} must be comma-separated host:port pairs, got {part!r}")
+        found.append((host.strip("[]"), int(port)))
+    return tuple(found)
+
+
 def _seconds_list(name: str, raw: str) -> tuple[float, ...]:
     """Comma-separated seconds; "off" means none."""
     if raw.lower() in ("off", "none", "0"):
@@ -217,6 +231,10 @@ class Settings:
                                              metadata=_seconds("APP_DUPLICATE_CHECK_SECONDS", parse=_int))
     # -- storage and files (REDIS_URL may carry a password) --
     redis_url: str | None = field(default=None, repr=False, metadata=_var("REDIS_URL", parse=_str))
+    redis_cluster: bool = field(default=False, metadata=_var("REDIS_CLUSTER", parse=parse_bool))
+    redis_sentinels: tuple[tuple[str, int], ...] = field(default=(),
+                                                         metadata=_var("REDIS_SENTINELS", parse=_host_ports))
+    redis_sentinel_master: str | None = field(default=None, metadata=_var("REDIS_SENTINEL_MASTER", parse=_str))
     data_dir: Path = field(default_factory=default_data_dir, metadata=_var("BOT_DATA_DIR"))  # ./var, see bot.resources
     guide_file: Path = field(default_factory=_packaged_guide, metadata=_var("GUIDE_FILE", parse=_path))
     knowledge_dir: Path = field(default_factory=_packaged_knowledge, metadata=_var("KNOWLEDGE_DIR", parse=_path))
@@ -461,6 +479,7 @@ def validate(settings: Settings) -> None:
             raise ConfigError(f"ADMIN_TIMEZONE is not a known time zone: {settings.admin_timezone!r}") from exc
     if settings.redis_url:
         validate_redis_url(settings.redis_url)
+    redis_target(settings)  # REDIS_CLUSTER / REDIS_SENTINELS / REDIS_SENTINEL_MASTER fit together
     for name, urls in (("WECOM_API_BASE", (settings.wecom_api_base,)),
                        ("WECOM_RESPONSE_URL_ORIGINS", settings.response_url_origins)):
         for url in urls:
@@ -491,6 +510,24 @@ def _check_admin_token(token: str | None) -> None:
         raise ConfigError(f"ADMIN_TOKEN must be at least {ADMIN_TOKEN_MIN_LENGTH} characters with at least "
                           f"{ADMIN_TOKEN_MIN_DISTINCT} different ones (e.g. `python -c 'import secrets; "
                           f"print(secrets.token_urlsafe(24))'`), got {len(token)} characters")
+
+
+def redis_target(settings: Settings) -> RedisTarget | None:
+    """Where Redis is (``bot.redis_conn.connect`` builds the client); None: the embedded one."""
+    from bot.redis_conn import RedisTarget
+
+    if bool(settings.redis_sentinels) != bool(settings.redis_sentinel_master):
+        raise ConfigError("REDIS_SENTINELS and REDIS_SENTINEL_MASTER must be set together")
+    if settings.redis_cluster and settings.redis_sentinels:
+        raise ConfigError("REDIS_CLUSTER and REDIS_SENTINELS exclude each other: a cluster fails over by itself")
+    if not settings.redis_url:
+        if settings.redis_cluster or settings.redis_sentinels:
+            raise ConfigError("REDIS_CLUSTER and REDIS_SENTINELS need REDIS_URL (a node; or the password and db)")
+        return None
+    if settings.redis_cluster and urlsplit(settings.redis_url).scheme == "unix":
+        raise ConfigError("REDIS_CLUSTER needs a redis:// or rediss:// REDIS_URL naming one node of the cluster")
+    return RedisTarget(settings.redis_url, cluster=settings.redis_cluster, sentinels=settings.redis_sentinels,
+                       sentinel_master=settings.redis_sentinel_master)
 
 
 def validate_redis_url(url: str) -> None:

@@ -11,8 +11,12 @@ characters our key layouts use as structure (``:`` between parts, ``{}`` around 
 ``%`` itself. Ordinary WeCom ids contain none of them, so their keys read (and stay) exactly as before.
 ``user_key`` arguments are already escaped (``Incoming.user_key``, ``Progress.user_key``).
 
-Keys of one user hash-tag the user key (``{corp:user}``), so the per-user script in ``bot.store``
-stays in one slot.
+Every key starts with the hash tag ``{wb}`` (:data:`PREFIX`), so all of them hash to one Redis
+Cluster slot. That is what keeps the bot atomic on a cluster: one handled message commits the user's
+progress, the indexes, the event stream and the outbox in one MULTI, and Redis Cluster runs a MULTI or
+a Lua script only over keys of one slot (``CROSSSLOT`` otherwise). The price: the bot's data lives on
+one shard. The braces around a user key (``{corp:user}``) were the tag before ``{wb}``; they are kept
+so that ``bot.key_migration`` maps an old key to its new name by its prefix alone.
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ def key_parts(*values: object) -> str:
     return ":".join(key_part(v) for v in values)
 
 
-PREFIX = "wb:"
+PREFIX = "{wb}:"  # the hash tag: see the module docstring
+OLD_PREFIX = "wb:"  # before the hash tag (bot.key_migration renames such keys)
 
 # -- the message path (bot.store, bot.conversation) ---------------------------------------------------
 EVENTS_STREAM = PREFIX + "events"  # every committed change, for the worker and the metrics
@@ -109,7 +114,7 @@ def longconn_rate_key(chat_id: str, period: str) -> str:
 
 
 # -- the worker (bot.worker) --------------------------------
-EVENTS_GROUP = PREFIX + "worker"  # the consumer group on EVENTS_STREAM (a group name, not a key)
+EVENTS_GROUP = OLD_PREFIX + "worker"  # the consumer group on EVENTS_STREAM: a name, not a key (never renamed)
 LEADER_KEY = PREFIX + "worker:leader"
 EPOCH_KEY = PREFIX + "worker:epoch"  # incremented on every takeover: a fencing token
 APS_JOBS_KEY = PREFIX + "aps:jobs"
@@ -184,3 +189,7 @@ METRICS_EVENT_COUNTS = PREFIX + "metrics:events"  # hash event kind -> count
 METRICS_EVENT_CURSOR = METRICS_EVENT_COUNTS + ":cursor"  # the last stream id folded into the counts
 TEACH_EXAMPLES = PREFIX + "teach:examples"  # squashed text -> {"text", "label", "by", "at"}
 TEACH_VERSION = PREFIX + "teach:version"
+
+
+# -- start-up (bot.key_migration) ------------------------------------------------------------------------
+KEY_MIGRATION_DONE = PREFIX + "migrated:hash_tag"  # set once keys named OLD_PREFIX... were renamed

@@ -4,7 +4,7 @@ Why Redis and not prometheus-client's multiprocess mode: the web runs as several
 the reminders run in a separate worker process, and past one machine there are several web hosts.
 Multiprocess mode only sums the processes of one host, needs PROMETHEUS_MULTIPROC_DIR set before
 any import, a directory wiped on every deploy and a gunicorn ``child_exit`` hook. Redis is already
-shared by every process and host, so the counters live there (a few hashes under ``wb:metrics:``)
+shared by every process and host, so the counters live there (a few hashes under ``{wb}:metrics:``)
 and a custom collector reads them at scrape time: every process exposes the same, global totals.
 A Redis write per callback would cost ~0.2 ms against ~2.5 ms of handling, so each process buffers
 its callback counts in memory and a daemon thread flushes them in one pipelined round trip every
@@ -14,7 +14,7 @@ crash loses at most that second.
 - callbacks by transport and outcome, and a handling-latency histogram: recorded by before/after
   request hooks on ``/wecom/*`` (the callback views are not touched);
 - FAQ answered/unsure, reminders scheduled/sent/failed, and every other event kind: folded
-  incrementally from the ``wb:events`` stream at scrape time by one atomic Lua script (a cursor
+  incrementally from the ``{wb}:events`` stream at scrape time by one atomic Lua script (a cursor
   key says how far it got), so two concurrent scrapes never count an event twice; a process that
   does not write the stream can count with :func:`count_event`;
 - gauges read live: outbox depth (LLEN), dead letters, users per step, pending certifications.
@@ -58,7 +58,7 @@ log = logging.getLogger(__name__)
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 TRANSPORTS = {"/wecom/callback": "app", "/wecom/aibot": "aibot"}
 FAQ_KINDS = {"faq_answered": "answered", "faq_unsure": "unsure"}
-# The reminders engine emits these kinds on wb:events (or counts them with count_event).
+# The reminders engine emits these kinds on {wb}:events (or counts them with count_event).
 REMINDER_KINDS = {"reminder_scheduled": "scheduled", "reminder_sent": "sent", "reminder_failed": "failed"}
 FOLD_BATCH = 5000
 FOLD_MAX_BATCHES = 40  # one scrape folds at most 200k events; the rest waits for the next scrape
@@ -175,7 +175,7 @@ class CallbackRecorder:
 
 
 def count_event(client: redis.Redis, kind: str, n: int = 1) -> None:
-    """Count an event that is not written to ``wb:events`` (e.g. by the reminders worker)."""
+    """Count an event that is not written to ``{wb}:events`` (e.g. by the reminders worker)."""
     client.hincrby(METRICS_EVENT_COUNTS, kind, n)
 
 
@@ -228,8 +228,8 @@ class RedisCollector(Collector):
             _labelled_counter("weda_reminders", "Reminders by result.", "result", events, REMINDER_KINDS),
             _labelled_counter("weda_events", "Domain events recorded, by kind.", "kind", events,
                               {k: k for k in events}),
-            _gauge("weda_outbox_depth", "Messages waiting in the outbox (LLEN wb:outbox).", depth),
-            _gauge("weda_outbox_dead_letters", "Messages that failed for good (LLEN wb:outbox:dead).", dead),
+            _gauge("weda_outbox_depth", "Messages waiting in the outbox (LLEN {wb}:outbox).", depth),
+            _gauge("weda_outbox_dead_letters", "Messages that failed for good (LLEN {wb}:outbox:dead).", dead),
             _gauge("weda_cert_pending", "Users whose certification is pending.", pending),
             _users_per_step(steps, per_step),
         ]

@@ -10,23 +10,31 @@ compiled, and Redis is reached: what passes here starts.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, load_settings, redis_target
 from bot.config import validate as validate_settings  # parsing happened in load_settings; this checks ranges
+
+if TYPE_CHECKING:
+    from bot.redis_conn import RedisTarget
 
 __all__ = ["preflight", "reach_redis", "validate_files", "validate_settings"]
 
 
-def reach_redis(url: str) -> None:
-    """Raise ConfigError when Redis does not answer a PING within 2 s (the message hides the password)."""
+def reach_redis(target: str | RedisTarget) -> None:
+    """Raise ConfigError when Redis (the server, the cluster or the Sentinels' master) does not answer a PING
+    within 2 s (the message hides the password)."""
     import redis
 
-    from bot.redis_conn import connect
+    from bot.redis_conn import RedisTarget, connect
 
+    target = RedisTarget(target) if isinstance(target, str) else target
     try:
-        connect(url, socket_timeout=2.0).ping()
+        connect(target, socket_timeout=2.0).ping()
     except (redis.RedisError, OSError, ValueError) as exc:
-        where = re.sub(r"//[^@/]*@", "//***@", url)
+        where = re.sub(r"//[^@/]*@", "//***@", target.url)
+        if target.kind != "single":
+            where = f"{where} ({target.kind})"
         raise ConfigError(f"cannot reach Redis at {where}: {type(exc).__name__}: {exc}") from exc
 
 
@@ -67,6 +75,7 @@ def preflight(*, reach: bool = True) -> tuple[Settings, int]:
         topics = validate_files(settings)
     except (ValueError, KeyError, re.error, yaml.YAMLError, jinja2.TemplateError) as exc:
         raise ConfigError(str(exc)) from exc
-    if reach and settings.redis_url:
-        reach_redis(settings.redis_url)
+    target = redis_target(settings)
+    if reach and target is not None:
+        reach_redis(target)
     return settings, topics

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING
 
 import redis
 
-from bot.config import Settings, longconn_settings
+from bot.config import Settings, longconn_settings, redis_target
 from bot.guide import Guide
 from bot.handoffs import timeout_from
+from bot.key_migration import migrate_keys
 from bot.redis_conn import connect, embedded_url, start_embedded
 from bot.render import Renderer
 from bot.store import Store
@@ -66,16 +67,21 @@ def _own_name() -> str:
 
 
 def redis_client(settings: Settings) -> redis.Redis:
-    """The Redis named by REDIS_URL, or this process's own embedded one (simulator, one-process runs)."""
+    """The Redis named by REDIS_URL (a server, a cluster, a Sentinel master: ``config.redis_target``), or this
+    process's own embedded one (simulator, one-process runs); keys of the old layout renamed first."""
     global _embedded
-    if settings.redis_url:
-        return connect(settings.redis_url)
+    target = redis_target(settings)
+    if target is not None:
+        client = connect(target)
+        migrate_keys(client)
+        return client
     if _embedded is None:
         log.warning("REDIS_URL is not set: starting an embedded Redis in %s", settings.data_dir)
         _embedded = start_embedded(settings.data_dir)
         atexit.register(_disconnect_embedded_clients)
     client = connect(embedded_url(_embedded), client_name=_own_name())
     _embedded_clients.append(client)
+    migrate_keys(client)
     return client
 
 

@@ -1,10 +1,9 @@
 """Redis is the only source of truth: progress, indexes, the reply cache and the event stream.
 
 The message path's keys (named in ``bot.keys``, like every other key) are imported here under their
-old names too, for the modules that read them. Keys of one user hash-tag the user key
-(``{corp:user}``), so the per-user script below stays in one slot; the commit, though, writes
-per-user and global keys (indexes, the event stream, the outbox) in one MULTI, so the bot runs on
-one Redis (with replicas / Sentinel for failover), not on a Redis Cluster as it is.
+old names too, for the modules that read them. The commit writes per-user and global keys (indexes,
+the event stream, the outbox) in one MULTI; on a Redis Cluster that works because every key shares
+the ``{wb}`` hash tag, hence one slot (``bot.keys``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Real servers for fault tests: a redis-server we may kill, and the bot under gunicorn."""
+"""Real servers for fault tests: a redis-server we may kill, a Redis Cluster, a master + replica + Sentinels,
+and the bot under gunicorn."""
 
 from __future__ import annotations
 
@@ -20,6 +21,20 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def free_cluster_port() -> int:
+    """A free port whose cluster bus port (+10000) is free too and below 65536."""
+    for _ in range(200):
+        port = free_port()
+        if port + 10000 < 65536:
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port + 10000))
+                except OSError:
+                    continue
+            return port
+    raise RuntimeError("no free port pair for a cluster node")
 
 
 def redis_server_binary() -> str:
@@ -45,11 +60,12 @@ class RedisProcess:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self) -> RedisProcess:
+    def start(self, extra: list[str] | None = None) -> RedisProcess:
+        """``extra``: more redis-server options (cluster mode, replica of...)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
             [redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder),
-             "--appendonly", "yes", "--appendfsync", self.fsync, "--save", "", "--daemonize", "no"],
+             "--appendonly", "yes", "--appendfsync", self.fsync, "--save", "", "--daemonize", "no", *(extra or [])],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         deadline = time.time() + 10
@@ -107,3 +123,119 @@ class Gunicorn:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(15)
+
+
+def wait_until(check, timeout: float = 20.0, every: float = 0.05, what: str = "condition"):
+    """Poll ``check`` until it returns something true (its value is returned) or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            found = check()
+        except (redis.RedisError, OSError):
+            found = None
+        if found:
+            return found
+        time.sleep(every)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+class RedisClusterProcesses:
+    """A Redis Cluster of ``masters`` redis-servers on loopback, slots spread evenly (CLUSTER ADDSLOTS and
+    MEET: no redis-cli needed), what Tencent Cloud's cluster edition looks like to a client."""
+
+    SLOTS = 16384
+
+    def __init__(self, folder: Path, masters: int = 3) -> None:
+        self.nodes = [RedisProcess(folder / f"node{i}", free_cluster_port(), fsync="everysec") for i in range(masters)]
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.nodes[0].port}/0"
+
+    def start(self) -> RedisClusterProcesses:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()  # no node of a half-built cluster outlives the test
+            raise
+
+    def _start(self) -> RedisClusterProcesses:
+        for node in self.nodes:
+            node.start(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                        "--cluster-node-timeout", "2000"])
+        clients = [redis.Redis(port=node.port, socket_timeout=5) for node in self.nodes]
+        share = self.SLOTS // len(self.nodes)
+        for i, client in enumerate(clients):
+            end = self.SLOTS if i == len(clients) - 1 else (i + 1) * share
+            client.execute_command("CLUSTER ADDSLOTS", *range(i * share, end))
+        for node in self.nodes[1:]:
+            clients[0].execute_command("CLUSTER MEET", "127.0.0.1", node.port)
+        for client in clients:
+            wait_until(lambda c=client: c.cluster("info")["cluster_state"] == "ok", what="cluster_state:ok")
+            wait_until(lambda c=client: len(c.cluster("nodes")) == len(self.nodes), what="every node known")
+        return self
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+
+class SentinelSetup:
+    """A master, one replica and three Sentinels (quorum 2) watching it as ``name``, all on loopback."""
+
+    def __init__(self, folder: Path, name: str = "weda", down_after_ms: int = 1000) -> None:
+        self.folder = folder
+        self.name = name
+        self.down_after_ms = down_after_ms
+        self.master = RedisProcess(folder / "master", fsync="everysec")
+        self.replica = RedisProcess(folder / "replica", fsync="everysec")
+        self.sentinel_ports = [free_port() for _ in range(3)]
+        self.sentinels: list[subprocess.Popen] = []
+
+    @property
+    def addresses(self) -> str:
+        """REDIS_SENTINELS."""
+        return ",".join(f"127.0.0.1:{port}" for port in self.sentinel_ports)
+
+    def start(self) -> SentinelSetup:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> SentinelSetup:
+        self.master.start()
+        self.replica.start(["--replicaof", "127.0.0.1", str(self.master.port)])
+        replica = redis.Redis(port=self.replica.port, socket_timeout=2)
+        wait_until(lambda: replica.info("replication").get("master_link_status") == "up", what="replica in sync")
+        for i, port in enumerate(self.sentinel_ports):
+            folder = self.folder / f"sentinel{i}"
+            folder.mkdir(parents=True, exist_ok=True)
+            conf = folder / "sentinel.conf"
+            conf.write_text(
+                f"port {port}\nbind 127.0.0.1\ndir {folder}\n"
+                f"sentinel monitor {self.name} 127.0.0.1 {self.master.port} 2\n"
+                f"sentinel down-after-milliseconds {self.name} {self.down_after_ms}\n"
+                f"sentinel failover-timeout {self.name} 10000\n"
+                f"sentinel parallel-syncs {self.name} 1\n")
+            self.sentinels.append(subprocess.Popen([redis_server_binary(), str(conf), "--sentinel"],
+                                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        for port in self.sentinel_ports:
+            sentinel = redis.Redis(port=port, socket_timeout=1)
+            wait_until(lambda s=sentinel: s.sentinel_master(self.name).get("num-other-sentinels") == 2
+                       and s.sentinel_master(self.name).get("num-slaves") == 1, what="sentinels see each other")
+        return self
+
+    def master_port(self) -> int:
+        """The port of the master the Sentinels name now."""
+        return int(redis.Redis(port=self.sentinel_ports[0], socket_timeout=1)
+                   .sentinel_get_master_addr_by_name(self.name)[1])
+
+    def stop(self) -> None:
+        for proc in self.sentinels:
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(10)
+        self.master.stop()
+        self.replica.stop()

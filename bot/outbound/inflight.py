@@ -1,6 +1,6 @@
 """The sender's side of the outbox: take a message, claim it, mark its parts, record its fate.
 
-Every fate (sent, delayed, dead) is one MULTI with the removal from ``wb:outbox:processing``, so a
+Every fate (sent, delayed, dead) is one MULTI with the removal from ``{wb}:outbox:processing``, so a
 message is never both gone and unrecorded; see ``bot.outbound.queue`` for the lists.
 """
 

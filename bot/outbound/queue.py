@@ -1,13 +1,13 @@
 """The outbox in Redis: the lists a message moves through, its claim, its sent markers, its dead letter.
 
-- ``wb:outbox`` (oldest at the right) → ``wb:outbox:processing`` while a sender works on it (LMOVE/BLMOVE)
+- ``{wb}:outbox`` (oldest at the right) → ``{wb}:outbox:processing`` while a sender works on it (LMOVE/BLMOVE)
   → removed only in the same MULTI that records its fate: sent (a "sent" marker), delayed
-  (``wb:outbox:delayed``, a ZSET scored by when it may go), or dead (``wb:outbox:dead``, with the error).
+  (``{wb}:outbox:delayed``, a ZSET scored by when it may go), or dead (``{wb}:outbox:dead``, with the error).
 - A worker that dies leaves its message in processing; the next leader moves it back, and the leader
   sweeps the list for entries a live worker stranded (``bot.outbound.inflight``).
-- A claim (``wb:outbox:claim:<id>``, SET NX PX): two copies of one message never go out concurrently.
-  Each acknowledged part gets a marker at once (``wb:outbox:sent:<id>:<route>:<n>``), the message one
-  (``wb:outbox:sent:<id>``) with its removal; a copy whose id is marked sent is dropped.
+- A claim (``{wb}:outbox:claim:<id>``, SET NX PX): two copies of one message never go out concurrently.
+  Each acknowledged part gets a marker at once (``{wb}:outbox:sent:<id>:<route>:<n>``), the message one
+  (``{wb}:outbox:sent:<id>``) with its removal; a copy whose id is marked sent is dropped.
 
 Producers, the admin pages and the metrics need only these names and ``add``: this module imports
 nothing else (``bot.store`` imports it, and the sender's side imports the store).

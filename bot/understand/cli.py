@@ -32,14 +32,14 @@ def context_from(row: dict[str, Any], item_counts: dict[int, int]) -> Context:
 def taught_examples() -> list[tuple[str, str]]:
     """Lessons staff taught, from the bot's Redis when REDIS_URL answers (else none, with a note)."""
     try:
-        from bot.config import load_settings
+        from bot.config import load_settings, redis_target
         from bot.redis_conn import connect
         from bot.understand.teaching import Teaching
 
-        settings = load_settings()
-        if not settings.redis_url:
+        target = redis_target(load_settings())
+        if target is None:
             return []
-        return Teaching(connect(settings.redis_url)).examples()
+        return Teaching(connect(target)).examples()
     except Exception as exc:  # the CLI works without Redis: it just cannot show lessons
         print(f"note: taught examples not loaded ({type(exc).__name__})", file=sys.stderr)
         return []

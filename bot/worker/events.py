@@ -1,6 +1,6 @@
-"""The leader's reader of ``wb:events``: a consumer group, each event handed to the reminders planner.
+"""The leader's reader of ``{wb}:events``: a consumer group, each event handed to the reminders planner.
 
-Web processes only append to ``wb:events`` (``Store.commit``); the leader reads them with a consumer
+Web processes only append to ``{wb}:events`` (``Store.commit``); the leader reads them with a consumer
 group, applies each to the job store (``bot.worker.reminders.planning.Planner``) and XACKs it after
 that write. Entries read but not acknowledged by a leader that died stay pending in the group; a
 new leader claims them all (XAUTOCLAIM) before reading new ones, so nothing is lost, and planning
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 class EventConsumer:
-    """Reads ``wb:events`` in the ``wb:worker`` consumer group and hands each event to the planner."""
+    """Reads ``{wb}:events`` in the ``wb:worker`` consumer group (a name) and hands each event to the planner."""
 
     def __init__(self, client: redis.Redis, planner: Planner, consumer: str, batch: int = 200) -> None:
         self.redis = client

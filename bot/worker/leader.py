@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 
 def worker_identity() -> str:
-    """host:pid:random — unique per process start, readable in ``redis-cli GET wb:worker:leader``."""
+    """host:pid:random — unique per process start, readable in ``redis-cli GET {wb}:worker:leader``."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 

@@ -1,4 +1,4 @@
-"""APScheduler 3 plumbing for the worker: a Redis job store under ``wb:aps:`` and a retrying trigger.
+"""APScheduler 3 plumbing for the worker: a Redis job store under ``{wb}:aps:`` and a retrying trigger.
 
 Only the leading worker ever has a *started* scheduler (see ``bot.worker.process``); web processes
 never touch the job store, they write events. Everything here uses APScheduler's public API only.
@@ -27,6 +27,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 
 from bot.keys import APS_JOBS_KEY, APS_RUN_TIMES_KEY
+from bot.redis_conn import binary_twin, close, is_cluster
 
 # RedisJobStore keeps each job's next run time as its score under APS_RUN_TIMES_KEY. The operator pages
 # read it directly (ZSCORE per user, pipelined): APScheduler has no public call for many jobs' run times
@@ -61,16 +62,38 @@ def at(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
 
 
-def binary_pool(client: redis.Redis) -> redis.ConnectionPool:
-    """A pool to the same server and database without response decoding (the job store pickles)."""
-    pool = client.connection_pool
-    kwargs = {**pool.connection_kwargs, "decode_responses": False}
-    return pool.__class__(connection_class=pool.connection_class, **kwargs)
+class _Transactional:
+    """A cluster client whose ``pipeline()`` is a MULTI/EXEC, as a plain client's is by default: RedisJobStore
+    writes the job hash and the run-times set in one (``pipe.multi()``), which a cluster runs only as a
+    transaction over one slot (both keys share the ``{wb}`` tag)."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self._client = client
+
+    def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> redis.client.Pipeline:
+        return self._client.pipeline(transaction=transaction)
+
+    def __getattr__(self, name: str):
+        return getattr(self._client, name)
+
+
+class WedaJobStore(RedisJobStore):
+    """APScheduler's RedisJobStore on the bot's Redis, whichever form it takes (``bot.redis_conn.connect``):
+    one server, a Sentinel master or a cluster. Only its client is ours; its logic is APScheduler's."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        super().__init__(jobs_key=APS_JOBS_KEY, run_times_key=APS_RUN_TIMES_KEY)
+        twin = binary_twin(client)  # the job store pickles: replies must stay bytes
+        self.redis = _Transactional(twin) if is_cluster(twin) else twin
+        self._twin = twin
+
+    def shutdown(self) -> None:
+        close(self._twin)
 
 
 def redis_job_store(client: redis.Redis) -> RedisJobStore:
-    """The job store under ``wb:aps:``; extra arguments go to its Redis client, as documented."""
-    return RedisJobStore(jobs_key=APS_JOBS_KEY, run_times_key=APS_RUN_TIMES_KEY, connection_pool=binary_pool(client))
+    """The job store under ``{wb}:aps:`` (the job hash and the run-times set share the ``{wb}`` slot)."""
+    return WedaJobStore(client)
 
 
 class WorkerScheduler(BackgroundScheduler):

@@ -43,7 +43,7 @@ def _progress(redis_client, user):
 
 
 def _events(redis_client) -> list[dict]:
-    return [json.loads(fields["event"]) for _, fields in redis_client.xrange("wb:events")]
+    return [json.loads(fields["event"]) for _, fields in redis_client.xrange("{wb}:events")]
 
 
 # -- its own credentials (the checks both callbacks share: test_callback_envelope.py) ------------
@@ -106,7 +106,7 @@ def test_mention_anywhere_is_stripped(client, sim, text):
 def test_stream_refresh_is_answered_from_redis(client, sim, redis_client):
     first = _reply(client, sim, sim.text("dan", "开始", chat_id="grp-1"))
     stream_id = first["stream"]["id"]
-    assert redis_client.ttl(f"wb:stream:{stream_id}") > 0
+    assert redis_client.ttl(f"{{wb}}:stream:{stream_id}") > 0
     before = _progress(redis_client, "dan").to_json()
     refreshed = _reply(client, sim, sim.stream_refresh("dan", stream_id, chat_id="grp-1"))
     assert refreshed == {"msgtype": "stream", "stream": {"id": stream_id, "finish": True,
@@ -129,14 +129,14 @@ def test_same_message_three_times_one_side_effect(client, sim, redis_client):
     """WeCom retries after 5 s: three identical replies, progress changed once, one set of events."""
     _reply(client, sim, sim.text("erin", "开始", chat_id="grp-1"))
     done = sim.text("erin", "完成", chat_id="grp-1")  # step 1 -> 2; a second application would move to 3
-    events_before = redis_client.xlen("wb:events")
+    events_before = redis_client.xlen("{wb}:events")
     replies = [_reply(client, sim, done) for _ in range(3)]
     assert replies[0] == replies[1] == replies[2]
     assert "第2步" in replies[0]["stream"]["content"]
     progress = _progress(redis_client, "erin")
     assert progress.step == 2
     assert progress.completed == [1]
-    assert redis_client.xlen("wb:events") - events_before == 2  # step_completed + activity
+    assert redis_client.xlen("{wb}:events") - events_before == 2  # step_completed + activity
 
 
 # -- events -------------------------------------------------------------------------------------
@@ -343,7 +343,7 @@ def test_a_busy_click_spends_nothing_and_its_retry_gets_the_answer(client, setti
     busy = client.post("/wecom/aibot", query_string=click.query, data=click.body)
     assert busy.status_code == 503  # not a 200: WeCom sends the callback again
     assert redis_client.llen(OUTBOX_QUEUE) == 0  # the one-time response_url is not spent on an apology
-    assert not redis_client.keys(aibot_answered_key("*"))  # no "answered" guard: the retry may answer
+    assert not list(redis_client.scan_iter(match=aibot_answered_key("*")))  # no "answered" guard: the retry may answer
 
     redis_client.delete(lock_key(f"{TEST_CORP_ID}:gus"))
     retry = client.post("/wecom/aibot", query_string=click.query, data=click.body)

@@ -97,7 +97,7 @@ def test_their_callback_our_reply_their_check(client, clock, theirs, redis_clien
     assert "第1步" in reply["stream"]["content"]
     assert len(reply["stream"]["content"].encode()) <= 20480
     # WeCom's msgid is the dedupe key, as is
-    assert redis_client.keys("wb:reply:*:aibot:mCAIQ16HMjQYY/NGagIOAgAMgq4KM0AI=")
+    assert list(redis_client.scan_iter(match="{wb}:reply:*:aibot:mCAIQ16HMjQYY/NGagIOAgAMgq4KM0AI="))
 
 
 def test_their_url_verification(client, clock, theirs):

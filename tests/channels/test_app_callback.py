@@ -57,7 +57,7 @@ def test_published_vector_message_is_decrypted_and_answered(vector_app, redis_cl
     reply = sim.open_reply(response.get_data())
     assert reply  # "你好" gets an answer
     # the sample's MsgId is the dedupe key: a reply is cached under it
-    assert redis_client.keys("wb:reply:*:app:m1456453720")
+    assert list(redis_client.scan_iter(match="{wb}:reply:*:app:m1456453720"))
 
 
 def _post(client, callback, **overrides):
@@ -80,7 +80,7 @@ def test_same_message_three_times_one_side_effect(client, app_sim, redis_client)
     start = app_sim.text("bob", "开始")
     _post(client, start)
     done = app_sim.text("bob", "完成")  # moves step 1 -> 2; a second application would move to 3
-    events_before = redis_client.xlen("wb:events")
+    events_before = redis_client.xlen("{wb}:events")
     replies = []
     for _ in range(3):
         response = _post(client, done)
@@ -94,7 +94,7 @@ def test_same_message_three_times_one_side_effect(client, app_sim, redis_client)
     assert progress.step == 2
     assert progress.completed == [1]
     # one handled message = its events + one activity event, written once
-    assert redis_client.xlen("wb:events") - events_before == 2
+    assert redis_client.xlen("{wb}:events") - events_before == 2
 
 
 def test_enter_agent_event_welcomes_once_per_event(client, app_sim):
@@ -140,10 +140,10 @@ def long_say(tmp_path, redis_client, clock):
 def test_long_reply_is_split_and_rest_queued(long_say, redis_client):
     say = long_say
     say("开始", user="erin")
-    redis_client.delete("wb:outbox")
+    redis_client.delete("{wb}:outbox")
     reply = say("详情", user="erin")  # step 1 in full: longer than one app reply
     assert len(reply.encode()) <= 2048
-    queued = redis_client.lrange("wb:outbox", 0, -1)
+    queued = redis_client.lrange("{wb}:outbox", 0, -1)
     assert queued, "the rest of the step text goes out as a follow-up message"
     import json
 
@@ -169,7 +169,7 @@ def test_demo_mode_sends_the_whole_reply_at_once(tmp_path, redis_client):
                                            data=callback.body).get_data())
     assert len(reply.encode()) > 2048 and reply.rstrip().endswith("○6")  # the details end with the progress line
     assert "mp.weixin.qq.com/wxamp/basicprofile/index" in reply
-    assert redis_client.llen("wb:outbox") == 0
+    assert redis_client.llen("{wb}:outbox") == 0
 
 
 def test_a_message_without_msgid_is_still_deduplicated(client, app_sim, redis_client):
@@ -179,7 +179,7 @@ def test_a_message_without_msgid_is_still_deduplicated(client, app_sim, redis_cl
     callback = app_sim.wrap(xml)
     for _ in range(3):
         assert _post(client, callback).status_code == 200
-    assert len(redis_client.keys("wb:reply:*nomsgid*")) == 1
+    assert len(list(redis_client.scan_iter(match="{wb}:reply:*nomsgid*"))) == 1
 
 
 def test_plain_text_replies_spell_mentions_out(say, runtime):

@@ -159,7 +159,7 @@ def test_card_click_updates_the_card_and_the_answer_is_pushed_once(holder, fake,
 def test_feedback_is_recorded_and_nothing_is_sent(holder, fake, redis_client):
     msgid = fake.send_event("hal", "feedback_event", expects_answer=False, id="wbs-1", type=2)
     assert fake.wait(lambda: any(json.loads(f["event"])["kind"] == "feedback"
-                                 for _, f in redis_client.xrange("wb:events")))
+                                 for _, f in redis_client.xrange("{wb}:events")))
     time.sleep(0.2)
     assert fake.answers(msgid) == []
 
@@ -403,7 +403,7 @@ def test_no_holder_running_is_known_not_delivered(settings, redis_client):
     assert sender.run_once() == "dead"  # no app secret, no webhook: only the (absent) holder could send
     (dead,) = [json.loads(raw) for raw in redis_client.lrange(DEAD_LETTERS, 0, -1)]
     assert "no holder took the message" in dead["meta"]["error"]
-    assert redis_client.llen(f"wb:ws:send:{BOT_ID}") == 0  # taken back: nobody can send it late
+    assert redis_client.llen(f"{{wb}}:ws:send:{BOT_ID}") == 0  # taken back: nobody can send it late
 
 
 def test_the_rest_of_a_group_reply_goes_back_to_the_group(holder, fake, settings, redis_client):

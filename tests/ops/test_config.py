@@ -86,3 +86,51 @@ def test_an_unconfigured_app_callback_is_404(tmp_path, redis_client):
     client = create_app(load_settings(env), client=redis_client).test_client()
     response = client.post("/wecom/callback?msg_signature=x&timestamp=1&nonce=2", data=b"<xml/>")
     assert response.status_code == 404 and b"not configured" in response.get_data()
+
+
+def test_the_redis_topology_settings_become_one_target(tmp_path):
+    from bot.config import redis_target, validate
+
+    sentinel = load_settings(make_env(tmp_path, REDIS_URL="redis://:pw@x/3", REDIS_CLUSTER="false",
+                                      REDIS_SENTINELS="10.0.0.7:26379, [::1]:26380", REDIS_SENTINEL_MASTER="main"))
+    validate(sentinel)
+    target = redis_target(sentinel)
+    assert target is not None and target.kind == "sentinel" and target.sentinel_master == "main"
+    assert target.sentinels == (("10.0.0.7", 26379), ("::1", 26380))
+    cluster = load_settings(make_env(tmp_path, REDIS_URL="redis://node:7000/0", REDIS_CLUSTER="yes"))
+    assert redis_target(cluster).kind == "cluster"
+    assert redis_target(load_settings(make_env(tmp_path, REDIS_CLUSTER="off"))).kind == "single"
+
+
+@pytest.mark.parametrize("overrides, named", [
+    ({"REDIS_SENTINELS": "10.0.0.7"}, "REDIS_SENTINELS"),  # no port: refused at parse time
+    ({"REDIS_SENTINELS": "h:99999", "REDIS_SENTINEL_MASTER": "m"}, "REDIS_SENTINELS"),
+    ({"REDIS_CLUSTER": "maybe"}, "REDIS_CLUSTER"),
+])
+def test_malformed_redis_topology_names_the_variable(tmp_path, overrides, named):
+    with pytest.raises(ConfigError, match=named):
+        load_settings(make_env(tmp_path, **overrides))
+
+
+@pytest.mark.parametrize("overrides, named", [
+    ({"REDIS_SENTINELS": "h:26379"}, "REDIS_SENTINEL_MASTER"),
+    ({"REDIS_SENTINEL_MASTER": "m"}, "REDIS_SENTINELS"),
+    ({"REDIS_SENTINELS": "h:26379", "REDIS_SENTINEL_MASTER": "m", "REDIS_CLUSTER": "1"}, "REDIS_CLUSTER"),
+    ({"REDIS_CLUSTER": "1", "REDIS_URL": "unix:///tmp/r.sock"}, "REDIS_CLUSTER"),
+])
+def test_check_refuses_redis_settings_that_do_not_fit_together(tmp_path, overrides, named):
+    from bot.config import validate
+
+    env = make_env(tmp_path, **overrides)
+    if "REDIS_CLUSTER" not in overrides:
+        env.pop("REDIS_CLUSTER", None)  # make_env sets it on a TEST_REDIS_TOPOLOGY=cluster run
+    with pytest.raises(ConfigError, match=named):
+        validate(load_settings(env))
+
+
+def test_cluster_or_sentinels_without_redis_url_are_refused(tmp_path):
+    from bot.config import validate
+
+    env = {k: v for k, v in make_env(tmp_path, REDIS_CLUSTER="true").items() if k != "REDIS_URL"}
+    with pytest.raises(ConfigError, match="REDIS_URL"):
+        validate(load_settings(env))

@@ -138,9 +138,9 @@ def test_concurrent_folds_never_double_count(redis_client, runtime):
 
 
 def test_fold_survives_odd_stream_entries(redis_client):
-    redis_client.xadd("wb:events", {"event": "not json"})
-    redis_client.xadd("wb:events", {"other": "x"})
-    redis_client.xadd("wb:events", {"event": '{"kind": "faq_answered"}'})
+    redis_client.xadd("{wb}:events", {"event": "not json"})
+    redis_client.xadd("{wb}:events", {"other": "x"})
+    redis_client.xadd("{wb}:events", {"event": '{"kind": "faq_answered"}'})
     assert metrics.fold_events(redis_client) == 3
     assert redis_client.hgetall(keys.METRICS_EVENT_COUNTS) == {"unknown": "1", "faq_answered": "1"}
 

@@ -37,4 +37,4 @@ def test_the_app_counts_every_member_of_a_multi_user_message(settings, redis_cli
                    agent_id=settings.agent_id)
     app = Sender(Store(redis_client), api, settings, SenderConfig(), clock=clock).channels[APP]
     keys = [limit.key for limit in app.limits(OutboxMessage(APP, "x", to_user="staff1|staff2"), None)]
-    assert keys == ["wb:rl:app:staff1:m", "wb:rl:app:staff1:h", "wb:rl:app:staff2:m", "wb:rl:app:staff2:h"]
+    assert keys == ["{wb}:rl:app:staff1:m", "{wb}:rl:app:staff1:h", "{wb}:rl:app:staff2:m", "{wb}:rl:app:staff2:h"]

@@ -17,7 +17,7 @@ def _progress(redis_client, corp_id: str, user: str):
 
 def _events(redis_client, kind: str | None = None):
     out = []
-    for _id, fields in redis_client.xrange("wb:events"):
+    for _id, fields in redis_client.xrange("{wb}:events"):
         user, event = decode_event(fields["event"])
         if kind is None or event.kind == kind:
             out.append((user, event))
@@ -150,9 +150,9 @@ def test_guide_facts_appear_in_rendered_steps(say):
     text += say("认证失败了", user="facts")
     # the follow-up parts of long replies go out through the outbox: include them
     from bot.redis_conn import connect
-    from tests.support import redis_url_for_tests
+    from tests.support import redis_target_for_tests
 
-    for raw in connect(redis_url_for_tests()).lrange("wb:outbox", 0, -1):
+    for raw in connect(redis_target_for_tests()).lrange("{wb}:outbox", 0, -1):
         text += json.loads(raw)["text"]
     facts = [
         "两个小程序", "开发小程序", "授权小程序", "平台型服务商", "传统模式", "云服务模式",

@@ -100,7 +100,7 @@ def test_fifty_users_twenty_messages_each_through_gunicorn(tmp_path, redis_clien
         progress = store.load(f"{settings.corp_id}:load{n}")
         assert progress.step == FINISHED and progress.completed == [1, 2, 3, 4, 5, 6], (n, progress.step)
     completions = Counter()
-    for _id, fields in redis_client.xrange("wb:events"):
+    for _id, fields in redis_client.xrange("{wb}:events"):
         user_key, event = decode_event(fields["event"])
         if event.kind == "step_completed":
             completions[(user_key, event.data["step"])] += 1
@@ -111,7 +111,7 @@ def test_fifty_users_twenty_messages_each_through_gunicorn(tmp_path, redis_clien
 def test_lock_of_a_crashed_holder_expires(redis_client, tmp_path):
     """A process that dies holding a user's lock does not block that user beyond the lock's TTL."""
     store = Store(redis_client, lock_timeout=0.5)
-    crashed = redis_client.lock("wb:lock:{corp:user}", timeout=0.5)
+    crashed = redis_client.lock("{wb}:lock:{corp:user}", timeout=0.5)
     assert crashed.acquire(blocking=False)  # and never released
     started = time.monotonic()
     with store.user_lock("corp:user", wait=3):
@@ -210,7 +210,7 @@ def test_a_retry_of_an_answered_message_is_not_rate_limited(runtime, client, app
 def test_a_message_waits_briefly_for_a_busy_user_then_says_busy(runtime, redis_client, say):
     """Another message of the same user holds the lock: answer "busy" within WeCom's 5 s, not after the TTL."""
     runtime.services.store.lock_wait = 0.3
-    holder = redis_client.set("wb:lock:{wwtestcorp000001:busy}", "someone-else", px=10_000)
+    holder = redis_client.set("{wb}:lock:{wwtestcorp000001:busy}", "someone-else", px=10_000)
     assert holder
     started = time.monotonic()
     assert "系统繁忙" in say("进度", user="busy")

@@ -168,7 +168,7 @@ def test_kill_9_in_the_middle_of_a_send_requeues_it_and_sends_once(cluster_facto
     cluster.say("我提交了认证")
     cluster.say("是")  # before step 3 the bot asks once whether the steps before it are done
     wait_for(lambda: wecom.calls("message/send"), 15, "a send in flight", cluster)
-    assert redis_client.llen("wb:outbox:processing") == 1
+    assert redis_client.llen("{wb}:outbox:processing") == 1
     cluster.kill(first)  # mid-HTTP: the message is in the processing list, claimed by a dead worker
 
     cluster.start_worker()
@@ -177,7 +177,7 @@ def test_kill_9_in_the_middle_of_a_send_requeues_it_and_sends_once(cluster_facto
     time.sleep(2.0)
     assert len(checks(wecom)) == 1
     assert [r.fault for r in wecom.calls("message/send")] == ["slow", None]
-    assert redis_client.llen("wb:outbox:processing") == 0
+    assert redis_client.llen("{wb}:outbox:processing") == 0
 
 
 def test_leader_lock_is_exclusive_and_compare_and_set(redis_client):

@@ -1,6 +1,6 @@
 """Reminders: turn domain events into scheduled jobs, and run those jobs (certification, idle, notices).
 
-Planning (``planning.Planner``) happens in the leading worker as it consumes ``wb:events``; each
+Planning (``planning.Planner``) happens in the leading worker as it consumes ``{wb}:events``; each
 user has at most one job per kind, with a deterministic id (``cert:<user_key>``,
 ``idle:<user_key>``) that a newer plan replaces. A job carries a *token*: what was true when it was
 planned (the certification ``since``/attempt, the step and time of the last activity). When it

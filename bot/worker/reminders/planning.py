@@ -1,4 +1,4 @@
-"""Planning: each domain event from ``wb:events`` becomes a job planned, replaced or cancelled.
+"""Planning: each domain event from ``{wb}:events`` becomes a job planned, replaced or cancelled.
 
 Also the notices an event itself calls for (a step done, for the group; a call for a person, for
 staff), queued at once. Every handler is idempotent: the stream may deliver an event again.
@@ -28,7 +28,7 @@ class Planner:
         self.ctx = ctx
 
     def handle(self, user_key: str, event: Event, event_id: str = "", event_time: float | None = None) -> None:
-        """Apply one event from ``wb:events``. Idempotent: the stream may deliver it again after a crash."""
+        """Apply one event from ``{wb}:events``. Idempotent: the stream may deliver it again after a crash."""
         kind = event.kind
         if kind == "activity":
             self._on_activity(user_key, event.data)
