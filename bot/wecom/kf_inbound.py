@@ -107,8 +107,8 @@ class KfInbound:
             lang = progress.lang if progress else outgoing.lang
             text = self.services.renderer.render(Reply("kf_handoff", {"servicer": self.servicer}), lang, TEXT)
             meta["kf_trans"] = transfer
-        elif outgoing.buttons:
-            meta["buttons"] = [{"key": b.key, "label": b.label} for b in outgoing.buttons]
+        else:
+            meta.update(_buttons(outgoing))
         suffix = f"-t{self.clock():.6f}" if outgoing.transient else ""  # an apology is no answer: its own id
         digest = hashlib.sha1(f"{message.open_kfid}|{message.msgid}".encode()).hexdigest()[:24]
         return OutboxMessage(KF, proto.fit(text, self.reply_max_bytes), to_user=message.external_userid, fmt=TEXT,
@@ -190,7 +190,8 @@ class KfInbound:
                     KF, proto.fit(outgoing.text, self.reply_max_bytes), to_user=message.external_userid, fmt=TEXT,
                     id=f"kfw-{digest}", meta={"transport": proto.TRANSPORT, "chat_id": message.open_kfid,
                                               "user_key": key, "kind": "welcome", "kf_code": code,
-                                              "code_expires": sent + WELCOME_CODE_SECONDS}))
+                                              "code_expires": sent + WELCOME_CODE_SECONDS,
+                                              **_buttons(outgoing)}))
             pipe.set(done, 1, ex=DONE_TTL)
             pipe.execute()
         return "welcomed"
@@ -236,3 +237,10 @@ class KfInbound:
 
     def _finish(self, done: str) -> None:
         self.redis.set(done, 1, ex=DONE_TTL)
+
+
+def _buttons(outgoing: Outgoing) -> dict[str, Any]:
+    """The reply's buttons, for a msgmenu (``bot.outbound.kf``)."""
+    if not outgoing.buttons:
+        return {}
+    return {"buttons": [{"key": b.key, "label": b.label} for b in outgoing.buttons]}

@@ -20,9 +20,11 @@ Why this shape:
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 
 import redis
 
@@ -81,6 +83,8 @@ class KfPuller:
         self._finish = client.register_script(_FINISH)
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="kf-pull")
         self.before_cursor_save: Callable[[str], None] | None = None  # tests: a crash between read and save
+        self._running: set[Future] = set()
+        self._lock = threading.Lock()
 
     # -- asked for by a callback ------------------------------------------------------------------------------
     def request(self, open_kfid: str, token: str) -> None:
@@ -94,7 +98,20 @@ class KfPuller:
 
     def pull_later(self, open_kfid: str) -> None:
         """Pull in the background (the callback has answered by then)."""
-        self.executor.submit(self.pull_quietly, open_kfid)
+        future = self.executor.submit(self.pull_quietly, open_kfid)
+        with self._lock:
+            self._running.add(future)
+        future.add_done_callback(self._forget)
+
+    def _forget(self, future: Future) -> None:
+        with self._lock:
+            self._running.discard(future)
+
+    def wait(self, timeout: float = 10.0) -> bool:
+        """Until the background pulls started so far are over (tests, the CLI); False on timeout."""
+        with self._lock:
+            running = list(self._running)
+        return not futures_wait(running, timeout=timeout).not_done
 
     def pull_quietly(self, open_kfid: str) -> int:
         try:
