@@ -193,6 +193,7 @@ class Settings:
                                     metadata=_var("WECOM_KF_TOKEN", "WECOM_KF_ENCODING_AES_KEY"))
     kf_secret: str | None = field(default=None, repr=False, metadata=_var("WECOM_KF_SECRET", parse=_str))
     kf_sync_limit: int = field(default=1000, metadata=_var("KF_SYNC_LIMIT", parse=_int, minimum=1))
+    kf_sweep_seconds: float = field(default=30.0, metadata=_var("KF_SWEEP_SECONDS", parse=_float, minimum=0))
     kf_reply_max_bytes: int = field(default=2048, metadata=_var("KF_REPLY_MAX_BYTES", parse=_int, minimum=64))
     secret_key: str = field(default="", repr=False, metadata=_var("SECRET_KEY"))
     demo: bool = False

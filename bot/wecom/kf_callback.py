@@ -61,4 +61,6 @@ def build_kf_callback(settings: Settings, pipeline: Pipeline, clock: Callable[[]
     if not kf_configured(settings):
         return None
     envelope = Envelope(settings.kf, max_age=settings.callback_max_age, clock=clock)
-    return KfCallback(envelope, build_puller(settings, pipeline, clock=clock))
+    puller = build_puller(settings, pipeline, clock=clock)
+    puller.start_sweeper(settings.kf_sweep_seconds)
+    return KfCallback(envelope, puller)

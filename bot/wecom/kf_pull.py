@@ -199,5 +199,24 @@ class KfPuller:
         log.info("kf %s/%s origin %s %s: %s", open_kfid, message.msgid, message.origin, message.msgtype, outcome)
         return 0 if outcome == "duplicate" else 1
 
+    def start_sweeper(self, interval: float) -> threading.Event | None:
+        """Every ``interval`` seconds pull the accounts a pull still owes (a process died mid-pull, WeCom
+        was down): a daemon thread of this process; the pull lock keeps several sweepers harmless."""
+        if interval <= 0:
+            return None
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(interval):
+                try:
+                    self.sweep()
+                except redis.RedisError as exc:
+                    log.warning("kf: sweep skipped: %s", type(exc).__name__)
+                except Exception:
+                    log.exception("kf: sweep failed")
+
+        threading.Thread(target=loop, name="kf-sweep", daemon=True).start()
+        return stop
+
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)

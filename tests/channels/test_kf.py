@@ -314,3 +314,25 @@ def test_a_receptionist_message_is_recorded_never_answered(kf, fake, redis_clien
     kf.settle()
     assert len(sends_for(fake)) == 1
     assert any(e.get("by") == "receptionist recep9" for e in conversation.recent(redis_client, user_key()))
+
+
+def test_a_pull_that_died_is_made_good_by_the_sweep(kf, fake, redis_client):
+    fake.customer_text(ALICE, "开始")
+    kf.puller.request(ACCOUNT, "")  # the event was noted, then the process died before pulling
+    assert kf.puller.pending() == [ACCOUNT]
+    kf.puller.sweep()
+    kf.sender.drain()
+    assert len(sends_for(fake)) == 1 and kf.puller.pending() == []
+
+
+def test_the_operator_hand_off_page_shows_kf_sessions_and_their_state(tmp_path, fake, redis_client, clock):
+    kf = build_bot(tmp_path, fake, redis_client, clock, SUPPORT_STAFF="recep1", ADMIN_TOKEN="admin-token-123")
+    kf.say(ALICE, "开始")
+    kf.say(ALICE, "人工")
+    client = kf.app.test_client()
+    auth = {"Authorization": "Bearer admin-token-123"}
+    data = client.get("/admin/api/handoffs", headers=auth).get_json()
+    (row,) = data["kf_sessions"]
+    assert (row["customer"], row["state"], row["servicer"]) == (ALICE, HUMAN, "recep1")
+    page = client.get("/admin/handoffs", headers=auth).get_data(as_text=True)
+    assert "微信客服 sessions" in page and "with a receptionist" in page
