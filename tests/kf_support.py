@@ -26,7 +26,8 @@ APP_AND_BOT_VARS = ("WECOM_TOKEN", "WECOM_ENCODING_AES_KEY", "WECOM_AIBOT_TOKEN"
 
 def kf_env(tmp_path, fake: FakeKf, *, only_kf: bool = True, **overrides: str) -> dict[str, str]:
     env = make_env(tmp_path, WECOM_KF_SECRET=KF_SECRET, WECOM_KF_TOKEN=KF_TOKEN,
-                   WECOM_KF_ENCODING_AES_KEY=KF_AES_KEY, WECOM_API_BASE=fake.base_url, **{"KF_SWEEP_SECONDS": "0", **overrides})
+                   WECOM_KF_ENCODING_AES_KEY=KF_AES_KEY, WECOM_API_BASE=fake.base_url,
+                   **{"KF_SWEEP_SECONDS": "0", **overrides})
     if only_kf:
         for name in APP_AND_BOT_VARS:
             env.pop(name, None)
