@@ -294,6 +294,7 @@ class Settings:
     web_worker_class: str = field(default="gevent", metadata=_var("WEB_WORKER_CLASS", parse=_str))
     web_worker_connections: int = field(default=1000, metadata=_var("WEB_WORKER_CONNECTIONS", parse=_int))
     demo_ws_port: int = field(default=8765, metadata=_var("DEMO_WS_PORT", parse=_int))
+    demo_kf_port: int = field(default=8766, metadata=_var("DEMO_KF_PORT", parse=_int))
     # -- FAQ retrieval (bot.faq, also read by tools without Settings through env_value) --
     faq_semantic: bool = field(default=True, metadata=_var("FAQ_SEMANTIC", parse=parse_bool))
     faq_embed_in_background: bool = field(default=True, metadata=_var("FAQ_EMBED_IN_BACKGROUND", parse=parse_bool))

@@ -83,6 +83,8 @@ class FakeKf:
     clock: Callable[[], float] = time.time
     open_kfid: str = "wkDemoAccount01"
     empty_pages: int = 0  # the next sync_msg calls answer an empty list with has_more=1
+    bot_url: str | None = None  # where the demo's control API posts callbacks (``serve``'s web process)
+    port: int = 0
     sent: list[Sent] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -116,7 +118,7 @@ class FakeKf:
             def log_message(self, *_args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
         self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), name="fake-kf", daemon=True)
 
@@ -128,8 +130,9 @@ class FakeKf:
     def __exit__(self, *_exc: Any) -> None:
         self.stop()
 
-    def start(self) -> None:
+    def start(self) -> FakeKf:
         self._thread.start()
+        return self
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -138,6 +141,10 @@ class FakeKf:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/cgi-bin/"
+
+    @property
+    def control_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/demo/"
 
     # -- what happens on WeCom's side --------------------------------------------------------------------------
     def _append(self, account: str, message: dict[str, Any]) -> dict[str, Any]:
@@ -249,16 +256,52 @@ class FakeKf:
     # -- the HTTP API ------------------------------------------------------------------------------------------------
     def _http(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
         parts = urlsplit(handler.path)
-        path = parts.path.split("/cgi-bin/", 1)[-1]
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-        with self.lock:
-            answer = self._answer(path, query, body)
+        if parts.path.startswith("/demo/"):
+            answer = self._demo(parts.path.removeprefix("/demo/"), query, body)
+        else:
+            path = parts.path.split("/cgi-bin/", 1)[-1]
+            with self.lock:
+                answer = self._answer(path, query, body)
         raw = json.dumps(answer, ensure_ascii=False).encode()
         handler.send_response(200)
         handler.send_header("Content-Type", "application/json")
         handler.send_header("Content-Length", str(len(raw)))
         handler.end_headers()
         handler.wfile.write(raw)
+
+    # -- the demo's control API (``python -m bot chat --kf``): a customer's side, over HTTP ----------------------
+    def _demo(self, path: str, query: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
+        """``say`` {user, text[, menu_id]} / ``enter`` {user} / ``end`` {user}: act, then post the callback to
+        ``bot_url``; ``sent?user=&after=``: what the bot sent that customer from position ``after`` on."""
+        user = str(body.get("user") or query.get("user") or "demo-customer")
+        if path == "sent":
+            after = int(query.get("after") or 0)
+            sends = [{"text": s.text, "path": s.path, "menu": s.menu} for s in self.delivered(user)]
+            return {"errcode": 0, "sent": sends[after:], "total": len(sends), "state": self.state_of(user)}
+        if path == "say":
+            self.customer_text(user, str(body.get("text") or ""), menu_id=body.get("menu_id") or None)
+        elif path == "enter":
+            self.enter_session(user)
+        elif path == "end":
+            self.end_session(user)
+        else:
+            return {"errcode": 404, "errmsg": f"unknown demo action {path}"}
+        return {"errcode": 0, "callback": self.post_callback()}
+
+    def post_callback(self) -> int:
+        """Post the ``kf_msg_or_event`` to the bot (``bot_url``); returns the HTTP status (0: unreachable)."""
+        import requests
+
+        if not self.bot_url:
+            return 0
+        callback = self.callback()
+        try:
+            response = requests.post(self.bot_url.rstrip("/") + "/wecom/kf", params=callback.query,
+                                     data=callback.body, timeout=10)
+        except requests.RequestException:
+            return 0
+        return response.status_code
 
     def _answer(self, path: str, query: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
         if path == "gettoken":
