@@ -336,3 +336,44 @@ def test_the_operator_hand_off_page_shows_kf_sessions_and_their_state(tmp_path, 
     assert (row["customer"], row["state"], row["servicer"]) == (ALICE, HUMAN, "recep1")
     page = client.get("/admin/handoffs", headers=auth).get_data(as_text=True)
     assert "微信客服 sessions" in page and "with a receptionist" in page
+
+
+def test_while_a_person_has_the_session_a_reminder_is_not_sent(tmp_path, fake, redis_client, clock):
+    kf = build_bot(tmp_path, fake, redis_client, clock, SUPPORT_STAFF="recep1")
+    kf.say(ALICE, "开始")
+    kf.say(ALICE, "人工")
+    _reminder(redis_client, 1)
+    kf.sender.drain()
+    assert [s.text for s in sends_for(fake)][-1].startswith("好的，正在为你转接")
+    (dead,) = dead_letters(redis_client)
+    assert "session state 3" in dead["meta"]["error"]
+
+
+def test_a_recalled_message_is_recorded(kf, fake, redis_client):
+    msgid = fake.customer_text(ALICE, "我的AppSecret是这个")
+    kf.post_event()
+    kf.settle()
+    fake.recall(ALICE, msgid)
+    kf.post_event()
+    kf.settle()
+    assert any(msgid in (e.get("text") or "") and e.get("by") == "recall"
+               for e in conversation.recent(redis_client, user_key()))
+
+
+def test_a_kf_customer_is_never_reached_through_another_channel(tmp_path, fake, redis_client, clock):
+    """A reminder for a customer who spoke through 微信客服 goes there or nowhere — not the app, not a group."""
+    from bot.outbound.config import SenderConfig
+    from bot.outbound.sender import Sender
+    from bot.services import wecom_api
+    from bot.store import Store
+
+    kf = build_bot(tmp_path, fake, redis_client, clock, WECOM_APP_SECRET="app-secret", WECOM_WEBHOOK_KEY="hook")
+    kf.say(ALICE, "开始")
+    settings = kf.runtime.settings
+    no_kf = Sender(Store(redis_client), wecom_api(settings, redis_client), settings.__class__(
+        **{**settings.__dict__, "kf": settings.kf.__class__("", "", settings.corp_id)}),
+        SenderConfig.from_settings(settings), clock=clock)
+    _reminder(redis_client, 1)
+    no_kf.drain()
+    (dead,) = dead_letters(redis_client)
+    assert "only kf/send_msg reaches them" in dead["meta"]["error"]
