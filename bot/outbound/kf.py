@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
+from bot import conversation
 from bot.keys import kf_sent_key
 from bot.messages import Button
 from bot.outbound.channel import TEXT, ChannelSpec, Content, Format
@@ -83,11 +84,11 @@ class KfChannel:
                 self.api.send_on_event(str(code), msgid, msgtype, body)
             else:
                 verdict = self.state.reserve(user_key, message.id)
-                if verdict == CLOSED:
-                    raise Undeliverable("window closed: more than 48 h since the customer's last message")
-                if verdict == FULL:
-                    raise Undeliverable(f"window closed: {WINDOW_MESSAGES} messages sent since the customer's "
-                                        "last message")
+                if verdict in (CLOSED, FULL):
+                    why = ("more than 48 h since the customer's last message" if verdict == CLOSED else
+                           f"{WINDOW_MESSAGES} messages sent since the customer's last message")
+                    self._note_not_sent(user_key, message, part, f"window closed: {why}")
+                    raise Undeliverable(f"window closed: {why}")
                 self.api.send_msg(touser, open_kfid, msgid, msgtype, body)
         except WeComError as exc:
             if exc.errcode == SEND_LIMIT:
@@ -96,6 +97,14 @@ class KfChannel:
                 raise Undeliverable(f"微信客服 session not with the bot (WeCom refused: {exc})") from exc
             raise
         self.redis.set(kf_sent_key(msgid), message.to_json(), ex=SENT_TTL)
+
+    def _note_not_sent(self, user_key: str, message: OutboxMessage, part: str, why: str) -> None:
+        """The conversation staff read says the follow-up did not go out (the reminder's entry says it was queued)."""
+        record = conversation.entry(at=self.clock(), text="", reply=part, template=str(message.meta.get("kind", "")),
+                                    reading={"not_sent": why}, chat_type="single", by="window closed")
+        with self.redis.pipeline(transaction=True) as pipe:
+            conversation.add(pipe, user_key, record)
+            pipe.execute()
 
     @staticmethod
     def _body(message: OutboxMessage, msgtype: str, part: str) -> dict[str, Any]:

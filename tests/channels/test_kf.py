@@ -211,6 +211,8 @@ def test_reminders_go_inside_the_window_and_the_sixth_message_is_window_closed(k
     dead = dead_letters(redis_client)
     assert len(dead) == 1 and dead[0]["id"] == f"rem-{ALICE}-4" and "window closed" in dead[0]["meta"]["error"]
     assert all(s.ok for s in fake.sent)  # our limit, not WeCom's refusal
+    (note,) = [e for e in conversation.recent(redis_client, user_key()) if e.get("by") == "window closed"]
+    assert note["reply"] == "提醒 4"  # the operator's conversation view says it did not go out
     assert len(kf.say(ALICE, "进度")) == 1  # the customer writes: a new window, the bot answers
 
 
@@ -377,3 +379,18 @@ def test_a_kf_customer_is_never_reached_through_another_channel(tmp_path, fake, 
     no_kf.drain()
     (dead,) = dead_letters(redis_client)
     assert "only kf/send_msg reaches them" in dead["meta"]["error"]
+
+
+def test_the_user_page_shows_receptionist_lines_and_unsent_follow_ups(tmp_path, fake, redis_client, clock):
+    kf = build_bot(tmp_path, fake, redis_client, clock, ADMIN_TOKEN="admin-token-123")
+    kf.say(ALICE, "开始")
+    fake.receptionist_text(ALICE, "recep9", "客服来了")
+    kf.post_event()
+    kf.settle()
+    clock.advance(49 * 3600)
+    _reminder(redis_client, 7)
+    kf.sender.drain()
+    page = kf.app.test_client().get(f"/admin/users/{user_key()}",
+                                    headers={"Authorization": "Bearer admin-token-123"}).get_data(as_text=True)
+    assert "— receptionist recep9 —" in page and "客服来了" in page
+    assert "— window closed —" in page and "提醒 7" in page
