@@ -86,13 +86,17 @@ class KfInbound:
             self._record(key, done, sent_at, message, held=True)
             return "held"
         outgoing = self.pipeline.process(proto.to_incoming(message), TEXT, max_bytes=None)
+        reply = self._reply(message, key, outgoing) if outgoing.text else None
+        transfer = reply.meta.get("kf_trans") if reply is not None else None
         with self.redis.pipeline(transaction=True) as pipe:
             self.state.open_window(pipe, key, sent_at)
-            if state == ENDED:
-                self.state.set_session(pipe, key, NEW)  # the customer wrote again: a new session
+            if state == ENDED or transfer:
+                # the customer wrote again after an end: a new session; a transfer is queued: not twice
+                self.state.set_session(pipe, key, NEW if state == ENDED else state,
+                                       transferred_for=transfer["for"] if transfer else None)
             self._keep_media(pipe, key, message)
-            if outgoing.text:
-                outbox_add(pipe, self._reply(message, key, outgoing))
+            if reply is not None:
+                outbox_add(pipe, reply)
             pipe.set(done, 1, ex=DONE_TTL)
             pipe.execute()
         return "answered" if outgoing.text else "silent"

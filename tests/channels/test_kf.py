@@ -394,3 +394,16 @@ def test_the_user_page_shows_receptionist_lines_and_unsent_follow_ups(tmp_path, 
                                     headers={"Authorization": "Bearer admin-token-123"}).get_data(as_text=True)
     assert "— receptionist recep9 —" in page and "客服来了" in page
     assert "— window closed —" in page and "提醒 7" in page
+
+
+def test_a_second_message_before_the_transfer_went_out_does_not_transfer_again(tmp_path, fake, redis_client, clock):
+    kf = build_bot(tmp_path, fake, redis_client, clock, SUPPORT_STAFF="recep1")
+    kf.say(ALICE, "开始")
+    for text in ("人工", "快点"):  # both pulled before the sender sends anything
+        fake.customer_text(ALICE, text)
+        kf.post_event()
+        assert kf.puller.wait(20)
+    kf.sender.drain()
+    transfers = [s for s in fake.sent if s.path == "kf/service_state/trans"]
+    assert len(transfers) == 1
+    assert sum("转接" in t for t in fake.texts(ALICE)) == 1
