@@ -407,3 +407,49 @@ def test_a_second_message_before_the_transfer_went_out_does_not_transfer_again(t
     transfers = [s for s in fake.sent if s.path == "kf/service_state/trans"]
     assert len(transfers) == 1
     assert sum("转接" in t for t in fake.texts(ALICE)) == 1
+
+
+CHILD = """
+import os, signal, sys
+from bot.app import create_app, runtime_of
+from bot.config import load_settings
+from bot.redis_conn import connect
+
+settings = load_settings()
+app = create_app(settings, client=connect(settings.redis_url))
+puller = runtime_of(app).kf_callback.puller
+puller.before_cursor_save = lambda _account: os.kill(os.getpid(), signal.SIGKILL)
+puller.pull(sys.argv[1])
+"""
+
+
+def test_a_process_killed_between_reading_a_page_and_saving_the_cursor(tmp_path, fake, redis_client, clock):
+    """A real ``kill -9`` of a pulling process: its page was read and handled, the cursor never saved."""
+    import subprocess
+    import sys
+
+    from tests.kf_support import kf_env
+
+    users = [f"wmKill9{i:02d}" for i in range(5)]
+    for user in users:
+        fake.customer_text(user, "开始")
+    env = {**kf_env(tmp_path / "child", fake), "PATH": "/usr/bin:/bin"}
+    child = subprocess.run([sys.executable, "-c", CHILD, ACCOUNT], env=env, timeout=300, capture_output=True)
+    assert child.returncode == -9, child.stderr.decode()[-2000:]
+    assert redis_client.get(kf_cursor_key(ACCOUNT)) is None
+    assert redis_client.get(kf_pull_lock_key(ACCOUNT))  # the dead process's lock...
+    redis_client.delete(kf_pull_lock_key(ACCOUNT))  # ...which its TTL (30 s) would free
+    kf = build_bot(tmp_path, fake, redis_client, clock)
+    kf.post_event()
+    kf.settle()
+    assert sorted(len(sends_for(fake, user)) for user in users) == [1] * len(users)
+    assert redis_client.get(kf_cursor_key(ACCOUNT)) == "c5"
+
+
+def test_wecom_refusing_a_send_for_the_session_state_is_a_dead_letter_with_the_reason(kf, fake, redis_client):
+    kf.say(ALICE, "开始")
+    fake.sessions[(ACCOUNT, ALICE)]["state"] = HUMAN  # a receptionist took it; no event has reached us yet
+    _reminder(redis_client, 1)
+    kf.sender.drain()
+    assert sends_for(fake)[-1].errcode == 95018
+    assert "session not with the bot" in dead_letters(redis_client)[0]["meta"]["error"]
