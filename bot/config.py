@@ -505,8 +505,11 @@ def _derive_secret(env: Mapping[str, str]) -> str:
     import hashlib
 
     names = ("ADMIN_TOKEN", "WECOM_TOKEN", "WECOM_ENCODING_AES_KEY", "WECOM_APP_SECRET", "WECOM_AIBOT_TOKEN",
-             "WECOM_AIBOT_ENCODING_AES_KEY", "WECOM_WEBHOOK_KEY", *KF_VARS)
+             "WECOM_AIBOT_ENCODING_AES_KEY", "WECOM_WEBHOOK_KEY")
     material = "|".join(env.get(k, "") for k in names)
+    kf = [env.get(k, "") for k in KF_VARS if env.get(k, "")]
+    if kf:  # appended only when set: deployments without 微信客服 keep the key (and the sessions) they had
+        material += "|" + "|".join(kf)
     return hashlib.sha256(("weda-bot-session|" + material).encode()).hexdigest()
 
 
