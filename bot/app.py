@@ -11,7 +11,7 @@ from flask import Flask, jsonify
 from bot.config import Settings, load_settings
 from bot.logs import configure as configure_logging
 from bot.runtime import Runtime, build_runtime
-from bot.web import admin, aibot_callback, app_callback, errors
+from bot.web import admin, aibot_callback, app_callback, errors, kf_callback
 
 
 def create_app(settings: Settings | None = None, *, client: redis.Redis | None = None,
@@ -27,6 +27,7 @@ def create_app(settings: Settings | None = None, *, client: redis.Redis | None =
     errors.register(app)
     app.register_blueprint(app_callback.bp)
     app.register_blueprint(aibot_callback.bp)
+    app.register_blueprint(kf_callback.bp)
     app.register_blueprint(admin.bp)
 
     @app.get("/healthz")

@@ -218,6 +218,13 @@ class Settings:
     app: CallbackCredentials = field(default=NO_CREDENTIALS, metadata=_var("WECOM_TOKEN", "WECOM_ENCODING_AES_KEY"))
     aibot: CallbackCredentials = field(default=NO_CREDENTIALS,
                                        metadata=_var("WECOM_AIBOT_TOKEN", "WECOM_AIBOT_ENCODING_AES_KEY"))
+    # 微信客服 (kf): its callback's Token + key (receive id: the CorpID) and the secret whose token calls kf/*
+    kf: CallbackCredentials = field(default=NO_CREDENTIALS,
+                                    metadata=_var("WECOM_KF_TOKEN", "WECOM_KF_ENCODING_AES_KEY"))
+    kf_secret: str | None = field(default=None, repr=False, metadata=_var("WECOM_KF_SECRET", parse=_str))
+    kf_sync_limit: int = field(default=1000, metadata=_var("KF_SYNC_LIMIT", parse=_int, minimum=1))
+    kf_sweep_seconds: float = field(default=30.0, metadata=_var("KF_SWEEP_SECONDS", parse=_float, minimum=0))
+    kf_reply_max_bytes: int = field(default=2048, metadata=_var("KF_REPLY_MAX_BYTES", parse=_int, minimum=64))
     secret_key: str = field(default="", repr=False, metadata=_var("SECRET_KEY"))
     demo: bool = False
     agent_id: int = field(default=DEMO_AGENT_ID, metadata=_var("WECOM_AGENT_ID", parse=_int))
@@ -323,6 +330,7 @@ class Settings:
     web_worker_class: str = field(default="gevent", metadata=_var("WEB_WORKER_CLASS", parse=_str))
     web_worker_connections: int = field(default=1000, metadata=_var("WEB_WORKER_CONNECTIONS", parse=_int))
     demo_ws_port: int = field(default=8765, metadata=_var("DEMO_WS_PORT", parse=_int))
+    demo_kf_port: int = field(default=8766, metadata=_var("DEMO_KF_PORT", parse=_int))
     # -- FAQ retrieval (bot.faq, also read by tools without Settings through env_value) --
     faq_semantic: bool = field(default=True, metadata=_var("FAQ_SEMANTIC", parse=parse_bool))
     faq_embed_in_background: bool = field(default=True, metadata=_var("FAQ_EMBED_IN_BACKGROUND", parse=parse_bool))
@@ -426,7 +434,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 
     app_vars = ("WECOM_CORP_ID", "WECOM_TOKEN", "WECOM_ENCODING_AES_KEY")
     present = [name for name in app_vars if env.get(name, "").strip()]
-    demo = not present and not env.get("WECOM_AIBOT_TOKEN", "").strip() and not values["bot_id"]
+    kf_present = [name for name in KF_VARS if env.get(name, "").strip()]
+    demo = not present and not env.get("WECOM_AIBOT_TOKEN", "").strip() and not values["bot_id"] and not kf_present
+    if kf_present and not env.get("WECOM_CORP_ID", "").strip():
+        raise ConfigError("the 微信客服 settings need WECOM_CORP_ID too (the kf callback's receive id)")
+    if present == ["WECOM_CORP_ID"] and kf_present:
+        present = []  # the CorpID alone, for 微信客服 without the app callback
     if present and len(present) != len(app_vars):
         missing = ", ".join(name for name in app_vars if name not in present)
         raise ConfigError(f"incomplete WeCom app callback settings: missing {missing}")
@@ -437,6 +450,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         app = CallbackCredentials(creds["token"], creds["aes_key"], corp_id)
         aibot = CallbackCredentials(creds["aibot_token"], creds["aibot_aes_key"], "")
         secret_key = creds["secret_key"]
+        kf = demo_kf_credentials(secret_key, corp_id)
     else:
         corp_id = env.get("WECOM_CORP_ID", "").strip()
         if present:
@@ -460,9 +474,39 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         else:
             aibot = CallbackCredentials("", "", "")
         secret_key = env.get("SECRET_KEY", "").strip() or _derive_secret(env)
+        kf = _kf_credentials(env, corp_id, kf_present)
 
-    return Settings(corp_id=corp_id, app=app, aibot=aibot, secret_key=secret_key, demo=demo, data_dir=data_dir,
-                    **values)
+    return Settings(corp_id=corp_id, app=app, aibot=aibot, kf=kf, secret_key=secret_key, demo=demo,
+                    data_dir=data_dir, **values)
+
+
+KF_VARS = ("WECOM_KF_TOKEN", "WECOM_KF_ENCODING_AES_KEY", "WECOM_KF_SECRET")
+
+
+def _kf_credentials(env: Mapping[str, str], corp_id: str, present: list[str]) -> CallbackCredentials:
+    """The kf callback's Token + key: all three kf variables together, or none."""
+    if not present:
+        return CallbackCredentials("", "", corp_id)
+    if len(present) != len(KF_VARS):
+        missing = ", ".join(name for name in KF_VARS if name not in present)
+        raise ConfigError(f"incomplete 微信客服 settings: missing {missing}")
+    return CallbackCredentials(validate_token("WECOM_KF_TOKEN", env["WECOM_KF_TOKEN"].strip()),
+                               validate_aes_key("WECOM_KF_ENCODING_AES_KEY", env["WECOM_KF_ENCODING_AES_KEY"].strip()),
+                               corp_id)
+
+
+def demo_kf_credentials(secret_key: str, corp_id: str) -> CallbackCredentials:
+    """Demo mode's kf callback credentials, derived from the demo secret (the local fake derives the same)."""
+    import hashlib
+
+    digest = hashlib.sha256(("weda-demo-kf|" + secret_key).encode()).digest()
+    token = hashlib.sha256(digest).hexdigest()[:32]
+    return CallbackCredentials(token, base64.b64encode(digest).decode()[:43], corp_id)
+
+
+def kf_configured(settings: Settings) -> bool:
+    """微信客服 can run: its callback credentials and (outside demo mode) the secret that calls kf/*."""
+    return bool(settings.kf.token and (settings.kf_secret or settings.demo))
 
 
 def validate(settings: Settings) -> None:
@@ -543,6 +587,9 @@ def _derive_secret(env: Mapping[str, str]) -> str:
     names = ("ADMIN_TOKEN", "WECOM_TOKEN", "WECOM_ENCODING_AES_KEY", "WECOM_APP_SECRET", "WECOM_AIBOT_TOKEN",
              "WECOM_AIBOT_ENCODING_AES_KEY", "WECOM_WEBHOOK_KEY")
     material = "|".join(env.get(k, "") for k in names)
+    kf = [env.get(k, "") for k in KF_VARS if env.get(k, "")]
+    if kf:  # appended only when set: deployments without 微信客服 keep the key (and the sessions) they had
+        material += "|" + "|".join(kf)
     return hashlib.sha256(("weda-bot-session|" + material).encode()).hexdigest()
 
 

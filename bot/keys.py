@@ -193,3 +193,67 @@ TEACH_VERSION = PREFIX + "teach:version"
 
 # -- start-up (bot.key_migration) ------------------------------------------------------------------------
 KEY_MIGRATION_DONE = PREFIX + "migrated:hash_tag"  # set once keys named OLD_PREFIX... were renamed
+# -- 微信客服 (bot.wecom.kf*, bot.outbound.kf) ------------------------------------------------------------
+# One kf account's pulling state is named under {kf:<open_kfid>}; the slot is still PREFIX's {wb} (Redis hashes the
+# first braces), so the script that ends a pull (bot.wecom.kf_pull) and the MULTI that stores a reply stay in one slot.
+KF_ACCOUNTS = PREFIX + "kf:accounts"  # open_kfid -> when it last had an event (the sweep and the admin page)
+KF_SESSIONS_INDEX = PREFIX + "kf:idx:sessions"  # user_key -> when its session state last changed
+
+
+def _kf_account(open_kfid: str) -> str:
+    return f"{PREFIX}kf:{{kf:{key_part(open_kfid)}}}"
+
+
+def kf_cursor_key(open_kfid: str) -> str:
+    """sync_msg's next_cursor for one kf account (durable: without it WeCom replays 3 days)."""
+    return _kf_account(open_kfid) + ":cursor"
+
+
+def kf_pull_lock_key(open_kfid: str) -> str:
+    """Held while one process reads a page and saves the cursor."""
+    return _kf_account(open_kfid) + ":lock"
+
+
+def kf_pull_requests_key(open_kfid: str) -> str:
+    """Counts events asking for a pull; the holder pulls again until it has seen the latest count."""
+    return _kf_account(open_kfid) + ":requests"
+
+
+def kf_pull_served_key(open_kfid: str) -> str:
+    """The request count the last finished pull had seen (less than the count: a pull is owed)."""
+    return _kf_account(open_kfid) + ":served"
+
+
+def kf_sync_token_key(open_kfid: str) -> str:
+    """The latest callback Token (valid 10 minutes; lifts sync_msg's strict rate limit)."""
+    return _kf_account(open_kfid) + ":token"
+
+
+def kf_done_key(open_kfid: str, msgid: str) -> str:
+    """One sync_msg message handled (kept as long as WeCom can return it: 3 days)."""
+    return _kf_account(open_kfid) + ":done:" + key_part(msgid)
+
+
+def kf_window_key(user_key: str) -> str:
+    """The 48 h / 5 messages window of one customer: when it opened, how many sent, which messages."""
+    return f"{PREFIX}kf:window:{{{user_key}}}"
+
+
+def kf_session_key(user_key: str) -> str:
+    """The customer's session state as last known (0-4), the receptionist, since when."""
+    return f"{PREFIX}kf:session:{{{user_key}}}"
+
+
+def kf_welcomed_key(user_key: str) -> str:
+    """Set when the customer was welcomed (48 h): enter_session again within it gets no second welcome."""
+    return f"{PREFIX}kf:welcomed:{{{user_key}}}"
+
+
+def kf_media_key(user_key: str) -> str:
+    """media_ids of what the customer sent (images, files), newest first, kept while WeCom keeps them."""
+    return f"{PREFIX}kf:media:{{{user_key}}}"
+
+
+def kf_sent_key(msgid: str) -> str:
+    """Our kf msgid -> the outbox message it carried (msg_send_fail names the msgid)."""
+    return f"{PREFIX}kf:sent:{key_part(msgid)}"

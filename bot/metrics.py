@@ -56,7 +56,7 @@ log = logging.getLogger(__name__)
 
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-TRANSPORTS = {"/wecom/callback": "app", "/wecom/aibot": "aibot"}
+TRANSPORTS = {"/wecom/callback": "app", "/wecom/aibot": "aibot", "/wecom/kf": "kf"}
 FAQ_KINDS = {"faq_answered": "answered", "faq_unsure": "unsure"}
 # The reminders engine emits these kinds on {wb}:events (or counts them with count_event).
 REMINDER_KINDS = {"reminder_scheduled": "scheduled", "reminder_sent": "sent", "reminder_failed": "failed"}

@@ -15,6 +15,7 @@ from bot.wecom import app_protocol
 from bot.wecom.aibot_callback import AibotCallback, build_aibot_callback
 from bot.wecom.app_callback import AppCallback
 from bot.wecom.envelope import Envelope
+from bot.wecom.kf_callback import KfCallback, build_kf_callback
 
 
 @dataclass
@@ -24,6 +25,7 @@ class Runtime:
     pipeline: Pipeline
     app_callback: AppCallback | None
     aibot_callback: AibotCallback | None = None  # None: the AI bot's token and key are not configured
+    kf_callback: KfCallback | None = None  # None: 微信客服 is not configured
 
     @property
     def redis(self) -> redis.Redis:
@@ -40,6 +42,7 @@ def build_runtime(settings: Settings, client: redis.Redis | None = None,
         pipeline=pipeline,
         app_callback=_app_callback(settings, pipeline, clock),
         aibot_callback=build_aibot_callback(settings, pipeline, clock),
+        kf_callback=build_kf_callback(settings, pipeline, clock),
     )
 
 

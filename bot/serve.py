@@ -96,6 +96,21 @@ def _start_demo_longconn(settings: Settings, env: dict[str, str]):
     return fake
 
 
+def _start_demo_kf(settings: Settings, env: dict[str, str], port: int):
+    """Demo mode: a local fake 微信客服 (DEMO_KF_PORT) that posts its callbacks to this bot, and the bot's
+    kf API calls pointed at it (the demo has no app secret, so nothing else calls WECOM_API_BASE)."""
+    from bot.fake_kf import FakeKf
+
+    try:
+        fake = FakeKf(settings.kf, bot_url=f"http://127.0.0.1:{port}", port=settings.demo_kf_port).start()
+    except OSError as exc:
+        print(f"demo 微信客服 not started (port {settings.demo_kf_port}: {exc.strerror}); set DEMO_KF_PORT",
+              file=sys.stderr)
+        return None
+    env["WECOM_API_BASE"] = fake.base_url
+    return fake
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=program("serve"), description="start the web processes and the "
                                      "scheduler worker (and an embedded Redis when REDIS_URL is unset)")
@@ -135,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     web = [sys.executable, "-m", "gunicorn", "-c", "python:bot.gunicorn_conf", "-w", str(args.workers),
            "-b", f"{args.host}:{args.port}", "--access-logfile", "-", "bot.app:create_app()"]
     fake_ws = _start_demo_longconn(settings, env) if settings.demo else None
+    fake_kf = _start_demo_kf(settings, env, args.port) if settings.demo else None
     children = [subprocess.Popen(web, env=env)]
     if not args.no_worker:
         children.append(subprocess.Popen([sys.executable, "-m", "bot", "worker"], env=env))
@@ -144,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     if fake_ws is not None:
         print(f"  long connection: a local fake WeCom on {fake_ws.url}, the bot connected to it\n"
               f"  try it:  python -m bot chat --ws   (prints what the bot pushes, e.g. follow-ups)", flush=True)
+    if fake_kf is not None:
+        print(f"  微信客服: a local fake on {fake_kf.control_url} posting to /wecom/kf\n"
+              f"  try it:  python -m bot chat --kf http://127.0.0.1:{settings.demo_kf_port}", flush=True)
 
     stopping = False
 

@@ -87,9 +87,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ws", nargs="?", const="ws://127.0.0.1:8765", metavar="URL",
                         help="talk through the demo's fake long connection (default URL %(const)s); "
                              "prints what the bot pushes, too")
+    parser.add_argument("--kf", nargs="?", const="http://127.0.0.1:8766", metavar="URL",
+                        help="talk as a 微信客服 customer through the demo's fake 微信客服 (default URL %(const)s); "
+                             "prints what the bot sends, follow-ups too")
     parser.add_argument("--linger", type=float, default=0.0,
-                        help="with --ws: seconds to stay after the last line, for follow-ups")
+                        help="with --ws or --kf: seconds to stay after the last line, for follow-ups")
     args = parser.parse_args(argv)
+    if args.kf:
+        from bot.kf_chat import chat as kf_chat
+
+        interactive = sys.stdin.isatty()
+        user = "demo-customer" if args.user == "demo-user" else args.user
+        if interactive:
+            print(f"Talking to the bot through 微信客服 as {user!r}. /click ID presses a menu item, /end ends "
+                  "the session, Ctrl-D quits.")
+        return 1 if kf_chat(args.kf, user, _lines(sys.stdin, interactive), sys.stdout, echo=not interactive,
+                            linger=args.linger) else 0
     if args.ws:
         from bot.longconn_chat import chat
 

@@ -16,6 +16,7 @@ APP = "app"  # the self-built app's message/send to one user (also "to the user"
 WEBHOOK = "webhook"  # the group robot webhook (group notices)
 RESPONSE_URL = "response_url"  # an AI-bot reply URL (once, within an hour)
 LONGCONN = "longconn"  # the AI bot's long connection (aibot_send_msg): a route, never asked for
+KF = "kf"  # 微信客服's kf/send_msg to one customer of one kf account (bot.outbound.kf)
 
 
 @dataclass

@@ -12,6 +12,9 @@
     ``response_url`` WeCom gave with their last message (an hour, once);
   - on the app (or anywhere once that URL is spent) → the app;
   and when the app cannot reach them: a mention in the group (webhook), else the long connection.
+- 微信客服 first: a reply given there (``meta.transport`` "kf") goes back to its kf account, and a
+  message to one user who last spoke there goes to that kf account (``last_chat.chat_id``); it never
+  goes anywhere else (an external customer has no app chat, no group the bot may post in).
 """
 
 from __future__ import annotations
@@ -25,10 +28,11 @@ from bot.outbound import response_url
 from bot.outbound.inflight import Outbox
 from bot.outbound.longconn import TRANSPORT as LONGCONN_TRANSPORT
 from bot.outbound.longconn import LongConnChannel
-from bot.outbound.message import APP, LONGCONN, RESPONSE_URL, WEBHOOK, OutboxMessage
+from bot.outbound.message import APP, KF, LONGCONN, RESPONSE_URL, USER, WEBHOOK, OutboxMessage
 from bot.progress import Progress
 from bot.store import Store
 from bot.wecom.app_protocol import TRANSPORT as APP_TRANSPORT
+from bot.wecom.kf_protocol import TRANSPORT as KF_TRANSPORT
 
 
 class Route(NamedTuple):
@@ -42,13 +46,14 @@ class Undeliverable(Exception):
 
 class Router:
     def __init__(self, store: Store, outbox: Outbox, settings: Settings, *, app_available: bool,
-                 longconn: LongConnChannel | None, clock: Callable[[], float]) -> None:
+                 longconn: LongConnChannel | None, clock: Callable[[], float], kf: bool = False) -> None:
         self.store = store
         self.outbox = outbox
         self.corp_id = settings.corp_id
         self.webhook = bool(settings.webhook_key)
         self.app = app_available
         self.longconn = longconn
+        self.kf = kf
         self.clock = clock
 
     def route(self, message: OutboxMessage) -> Route:
@@ -60,6 +65,9 @@ class Router:
         return chosen
 
     def _choose(self, message: OutboxMessage, spoke: _LastChat) -> Route:
+        kf_route = self._kf(message, spoke)
+        if kf_route is not None:
+            return kf_route
         longconn = self.longconn
         if longconn and (chat := longconn.reply_chat(message)):
             return Route(LONGCONN, chat)
@@ -84,6 +92,20 @@ class Router:
         if longconn and single:
             return Route(LONGCONN, single)  # their private chat with the AI bot
         raise Undeliverable("no channel can reach the recipient (no app secret, no webhook key)")
+
+    def _kf(self, message: OutboxMessage, spoke: _LastChat) -> Route | None:
+        """The kf account a message goes through, None when it is not 微信客服's; Undeliverable when it is
+        but 微信客服 is not configured (nothing else may carry it)."""
+        if message.meta.get("transport") == KF_TRANSPORT:
+            account = message.meta.get("chat_id")
+        elif message.channel in (USER, APP) and _single_user(message) and message.meta.get("audience") != "staff" \
+                and not message.meta.get("transport") and spoke.transport == KF_TRANSPORT:
+            account = spoke.chat.get("chat_id")
+        else:
+            return None
+        if not self.kf or not account:
+            raise Undeliverable("a 微信客服 customer: only kf/send_msg reaches them, and 微信客服 is not configured")
+        return Route(KF, str(account))
 
     def _group(self, spoke: _LastChat) -> Route:
         if self.webhook:

@@ -24,14 +24,15 @@ from collections.abc import Callable
 
 import redis
 
-from bot.config import Settings
+from bot.config import Settings, kf_configured
 from bot.outbound import response_url
 from bot.outbound.app import AppChannel
 from bot.outbound.channel import Channel
 from bot.outbound.config import SenderConfig
 from bot.outbound.inflight import Outbox
+from bot.outbound.kf import KfChannel
 from bot.outbound.longconn import LongConnChannel
-from bot.outbound.message import APP, LONGCONN, RESPONSE_URL, WEBHOOK, OutboxMessage
+from bot.outbound.message import APP, KF, LONGCONN, RESPONSE_URL, WEBHOOK, OutboxMessage
 from bot.outbound.pacing import RateLimiter
 from bot.outbound.response_url import ResponseUrlChannel
 from bot.outbound.routing import Route, Router, Undeliverable
@@ -39,6 +40,8 @@ from bot.outbound.webhook import WebhookChannel
 from bot.store import Store
 from bot.textsplit import split_utf8
 from bot.wecom.api import WeComAPI, WeComError
+from bot.wecom.kf_api import TEXT_MAX_BYTES as KF_TEXT_MAX_BYTES
+from bot.wecom.kf_api import KfAPI
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +74,11 @@ class Sender:
         }
         if self.longconn:
             self.channels[LONGCONN] = self.longconn
+        if kf_configured(settings):
+            self.channels[KF] = KfChannel(KfAPI.from_settings(settings, store.redis), store.redis, clock,
+                                          min(settings.kf_reply_max_bytes, KF_TEXT_MAX_BYTES))
         self.router = Router(store, self.outbox, settings, app_available=api.can_send_app, longconn=self.longconn,
-                             clock=clock)
+                             clock=clock, kf=KF in self.channels)
 
     # -- the loop -----------------------------------------------------------------------------------------
     def recover(self) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse  # what redirect() returns
 
+from bot.admin.kf_sessions import kf_sessions
 from bot.admin.queries import as_json
 from bot.handoffs import HandoffDesk, NotInQueue
 from bot.store import UserBusy
@@ -22,13 +23,18 @@ def _desk() -> HandoffDesk:
 @bp.get("/handoffs")
 def handoffs():
     data = _desk().page(int_arg("offset", 0), int_arg("limit", PAGE_LIMIT, 1, MAX_LIMIT))
-    return render_template("admin/handoffs.html", data=data, page="handoffs")
+    return render_template("admin/handoffs.html", data=data, page="handoffs", kf=_kf())
 
 
 @bp.get("/api/handoffs")
 def api_handoffs():
     data = _desk().page(int_arg("offset", 0), int_arg("limit", PAGE_LIMIT, 1, MAX_LIMIT))
-    return jsonify(as_json(data))
+    return jsonify({**as_json(data), "kf_sessions": as_json(_kf())})
+
+
+def _kf():
+    """微信客服 sessions and their state (WeCom's own reception), beside the bot's queue."""
+    return kf_sessions(runtime().redis, runtime().services.clock)
 
 
 @bp.post("/handoffs/<path:user_key>/claim")

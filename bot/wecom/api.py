@@ -119,6 +119,19 @@ class WeComAPI:
             return data
         raise AssertionError("unreachable")
 
+    def post_with_token(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST ``body`` to ``base + path`` with this secret's access token (refetched once if WeCom
+        says it went stale): the kf API (``bot.wecom.kf_api``) goes through here."""
+        for attempt in (1, 2):
+            token = self.access_token(force=attempt == 2)
+            try:
+                return self._post(f"{self.base}{path}", body, params={"access_token": token})
+            except WeComError as exc:
+                if exc.errcode in TOKEN_INVALID and attempt == 1:
+                    continue
+                raise
+        raise AssertionError("unreachable")
+
     def send_webhook(self, key: str, msgtype: str, content: str, mention: list[str] | None = None) -> dict[str, Any]:
         payload: dict[str, Any] = {"content": content}
         if msgtype == "text" and mention:
