@@ -83,18 +83,18 @@ def test_every_key_hashes_to_the_one_cluster_slot_of_the_prefix_tag():
 
 
 def test_the_kf_keys_are_byte_identical_to_the_stored_ones():
-    assert (keys.KF_ACCOUNTS, keys.KF_SESSIONS_INDEX) == ("wb:kf:accounts", "wb:kf:idx:sessions")
-    assert keys.kf_cursor_key("wk:1") == "wb:kf:{kf:wk%3A1}:cursor"
-    assert keys.kf_pull_lock_key("wk1") == "wb:kf:{kf:wk1}:lock"
-    assert keys.kf_pull_requests_key("wk1") == "wb:kf:{kf:wk1}:requests"
-    assert keys.kf_pull_served_key("wk1") == "wb:kf:{kf:wk1}:served"
-    assert keys.kf_sync_token_key("wk1") == "wb:kf:{kf:wk1}:token"
-    assert keys.kf_done_key("wk1", "m:1") == "wb:kf:{kf:wk1}:done:m%3A1"
-    assert keys.kf_window_key(USER) == "wb:kf:window:{wwcorp:zhang%3Asan}"
-    assert keys.kf_session_key(USER) == "wb:kf:session:{wwcorp:zhang%3Asan}"
-    assert keys.kf_welcomed_key(USER) == "wb:kf:welcomed:{wwcorp:zhang%3Asan}"
-    assert keys.kf_media_key(USER) == "wb:kf:media:{wwcorp:zhang%3Asan}"
-    assert keys.kf_sent_key("m1") == "wb:kf:sent:m1"
+    assert (keys.KF_ACCOUNTS, keys.KF_SESSIONS_INDEX) == ("{wb}:kf:accounts", "{wb}:kf:idx:sessions")
+    assert keys.kf_cursor_key("wk:1") == "{wb}:kf:{kf:wk%3A1}:cursor"
+    assert keys.kf_pull_lock_key("wk1") == "{wb}:kf:{kf:wk1}:lock"
+    assert keys.kf_pull_requests_key("wk1") == "{wb}:kf:{kf:wk1}:requests"
+    assert keys.kf_pull_served_key("wk1") == "{wb}:kf:{kf:wk1}:served"
+    assert keys.kf_sync_token_key("wk1") == "{wb}:kf:{kf:wk1}:token"
+    assert keys.kf_done_key("wk1", "m:1") == "{wb}:kf:{kf:wk1}:done:m%3A1"
+    assert keys.kf_window_key(USER) == "{wb}:kf:window:{wwcorp:zhang%3Asan}"
+    assert keys.kf_session_key(USER) == "{wb}:kf:session:{wwcorp:zhang%3Asan}"
+    assert keys.kf_welcomed_key(USER) == "{wb}:kf:welcomed:{wwcorp:zhang%3Asan}"
+    assert keys.kf_media_key(USER) == "{wb}:kf:media:{wwcorp:zhang%3Asan}"
+    assert keys.kf_sent_key("m1") == "{wb}:kf:sent:m1"
 
 
 def _key_literals(path: Path) -> list[str]:
