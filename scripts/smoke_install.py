@@ -77,7 +77,7 @@ def smoke(weda_bot: Path, workdir: Path, timeout: float) -> list[str]:
     """Start, talk, stop; returns what went wrong (empty when all was well)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WECOM_", "REDIS_"))}  # demo mode
-    env.update(DEMO_WS_PORT=str(free_port()), PYTHONUNBUFFERED="1")
+    env.update(DEMO_WS_PORT=str(free_port()), DEMO_KF_PORT=str(free_port()), PYTHONUNBUFFERED="1")
     log_path = workdir / "serve.log"
     problems: list[str] = []
     with log_path.open("w") as log:
