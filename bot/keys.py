@@ -184,3 +184,4 @@ METRICS_EVENT_COUNTS = PREFIX + "metrics:events"  # hash event kind -> count
 METRICS_EVENT_CURSOR = METRICS_EVENT_COUNTS + ":cursor"  # the last stream id folded into the counts
 TEACH_EXAMPLES = PREFIX + "teach:examples"  # squashed text -> {"text", "label", "by", "at"}
 TEACH_VERSION = PREFIX + "teach:version"
+TEACH_TOPICS = PREFIX + "teach:topics"  # staff topic id -> {"id", "title", "answer", "step", "phrasings", ...}

@@ -22,11 +22,14 @@ def item_counts(guide_file: Path = GUIDE_FILE) -> dict[int, int]:
 
 
 def build_understander(knowledge: Any = None, taught: Sequence[tuple[str, str]] = (),
-                       intents_file: Path = INTENTS_FILE, context_file: Path = CONTEXT_FILE) -> Understander:
-    """A fresh Understander; ``knowledge`` defaults to the knowledge base of this checkout."""
+                       intents_file: Path = INTENTS_FILE, context_file: Path = CONTEXT_FILE,
+                       topics: Sequence[Any] = ()) -> Understander:
+    """A fresh Understander; ``knowledge`` defaults to the knowledge base of this checkout; ``topics``:
+    the ones staff created (bot.understand.staff_topics), answered like the files' own."""
     if knowledge is None:
         knowledge = _default_knowledge()
-    return _cached(knowledge, tuple(taught), intents_file, _mtime(intents_file), context_file, _mtime(context_file))
+    return _cached(knowledge, tuple(taught), intents_file, _mtime(intents_file), context_file, _mtime(context_file),
+                   tuple(topics))
 
 
 def _default_knowledge() -> Any:
@@ -42,17 +45,19 @@ def _mtime(path: Path) -> int:
 
 @lru_cache(maxsize=8)
 def _cached(knowledge: Any, taught: tuple[tuple[str, str], ...], intents_file: Path, _a: int,
-            context_file: Path, _b: int) -> Understander:
+            context_file: Path, _b: int, topics: tuple[Any, ...] = ()) -> Understander:
     """Training takes about a second: processes (and tests) that build many apps share one model."""
-    return Understander(load_specs(intents_file), ContextWords.load(context_file), with_lessons(knowledge, taught),
-                        taught)
+    return Understander(load_specs(intents_file), ContextWords.load(context_file),
+                        with_lessons(knowledge, taught, topics), taught)
 
 
-def with_lessons(knowledge: Any, taught: Sequence[tuple[str, str]]) -> Any:
+def with_lessons(knowledge: Any, taught: Sequence[tuple[str, str]], topics: Sequence[Any] = ()) -> Any:
     """The knowledge base with what staff taught as extra phrasings of its topics (so similar wordings
-    find the topic too, not only the exact message)."""
+    find the topic too, not only the exact message), and the topics staff created."""
     extra: dict[str, list[str]] = {}
     for text, label in taught:
         if label.startswith("topic:"):
             extra.setdefault(label[6:], []).append(text)
-    return knowledge.with_phrasings(extra) if extra and hasattr(knowledge, "with_phrasings") else knowledge
+    if not (extra or topics) or not hasattr(knowledge, "with_phrasings"):
+        return knowledge
+    return knowledge.with_phrasings(extra, topics) if topics else knowledge.with_phrasings(extra)

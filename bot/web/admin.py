@@ -60,6 +60,7 @@ from bot.web.admin_common import (
 )
 
 PUBLIC = {"admin.login", "admin.login_form"}
+CONVERSATION_PAGE = 20  # messages per page of a user's conversation (41 used to run to ~10,000 px)
 
 
 @bp.record_once
@@ -301,7 +302,12 @@ def user(user_key: str):
     if detail is None:
         return refuse(404, f"No user {user_key!r}.")
     preview = _actions().render_nudge(detail.progress)
-    return render_template("admin/user.html", d=detail, preview=preview, page="users")
+    offset, limit = int_arg("offset", 0), int_arg("limit", CONVERSATION_PAGE, 1, MAX_LIMIT)
+    items = detail.conversation[offset:offset + limit]
+    conv = {"items": items, "offset": offset, "limit": limit, "total": len(detail.conversation),
+            "has_next": offset + len(items) < len(detail.conversation)}
+    return render_template("admin/user.html", d=detail, preview=preview, page="users", conv=conv,
+                           topics=admin_teach.topic_choices())
 
 
 @bp.post("/users/<path:user_key>/move")
