@@ -199,3 +199,31 @@ def test_a_saved_topic_is_answered_by_another_process(admin, env, redis_client, 
     ask("你好", "eve")
     runtime_of(other).services.understanding.settle()
     assert "7 个工作日" in ask(OTHER_WORDS, "eve")
+
+
+def test_a_hand_off_that_times_out_tells_the_user(say, runtime, settings, deliver, clock, redis_client):
+    from bot.handoffs import timeout_from
+    from bot.render import Renderer
+    from bot.worker.reminders.config import ReminderConfig
+    from bot.worker.reminders.context import ReminderContext
+    from bot.worker.reminders.jobs import HANDOFF, job_id, run_job
+    from bot.worker.reminders.stages import handoff_start
+
+    services = runtime.services
+    ctx = ReminderContext(ReminderConfig.from_settings(settings), settings, services.store,
+                          Renderer(settings.templates_dir), services.guide, clock=clock)
+    say("人工")
+    token = handoff_start(services.store.load(ALICE), timeout_from(settings))
+    assert token is not None and token["due"] == clock() + 7200
+    early = run_job(ctx, job_id(HANDOFF, ALICE), ALICE, HANDOFF, token)
+    assert early.messages == [] and early.next_token == token  # not due yet: nothing said
+    clock.advance(7200)
+    assert run_job(ctx, job_id(HANDOFF, ALICE), ALICE, HANDOFF, token).messages
+    [told] = deliver()
+    assert told.body["touser"] == "alice" and "继续回答" in told.content and "2 小时" in told.content
+    assert run_job(ctx, job_id(HANDOFF, ALICE), ALICE, HANDOFF, token).messages  # a rerun queues nothing new
+    assert deliver() == []
+    assert recent(redis_client, ALICE, 1)[0]["template"] == "handoff_timeout"  # staff see it was said
+
+    say("人工")  # a new hand-off: the old plan is stale
+    assert run_job(ctx, job_id(HANDOFF, ALICE), ALICE, HANDOFF, token).why.startswith("stale")
