@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -28,8 +29,8 @@ def build_understander(knowledge: Any = None, taught: Sequence[tuple[str, str]] 
     the ones staff created (bot.understand.staff_topics), answered like the files' own."""
     if knowledge is None:
         knowledge = _default_knowledge()
-    return _cached(knowledge, tuple(taught), intents_file, _mtime(intents_file), context_file, _mtime(context_file),
-                   tuple(topics))
+    trained = _cached(knowledge, tuple(taught), intents_file, _mtime(intents_file), context_file, _mtime(context_file))
+    return _with_topics(trained, knowledge, tuple(taught), tuple(topics)) if topics else trained
 
 
 def _default_knowledge() -> Any:
@@ -45,10 +46,23 @@ def _mtime(path: Path) -> int:
 
 @lru_cache(maxsize=8)
 def _cached(knowledge: Any, taught: tuple[tuple[str, str], ...], intents_file: Path, _a: int,
-            context_file: Path, _b: int, topics: tuple[Any, ...] = ()) -> Understander:
+            context_file: Path, _b: int) -> Understander:
     """Training takes about a second: processes (and tests) that build many apps share one model."""
-    return Understander(load_specs(intents_file), ContextWords.load(context_file),
-                        with_lessons(knowledge, taught, topics), taught)
+    return Understander(load_specs(intents_file), ContextWords.load(context_file), with_lessons(knowledge, taught),
+                        taught)
+
+
+@lru_cache(maxsize=8)
+def _with_topics(trained: Understander, knowledge: Any, taught: tuple[tuple[str, str], ...],
+                 topics: tuple[Any, ...]) -> Understander:
+    """The trained reader, answering from a knowledge base with the topics staff created as well.
+
+    Why not retrain: a new topic changes what is searched, not which commands exist — rebuilding the
+    knowledge base alone takes a fraction of a training run, so a saved answer is live sooner.
+    """
+    reader = copy.copy(trained)
+    reader.knowledge = with_lessons(knowledge, taught, topics)
+    return reader
 
 
 def with_lessons(knowledge: Any, taught: Sequence[tuple[str, str]], topics: Sequence[Any] = ()) -> Any:
