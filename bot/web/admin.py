@@ -45,6 +45,7 @@ from bot.progress import FINISHED
 from bot.store import UserBusy
 from bot.understand.lexicon import squash
 from bot.understand.reading import INTENTS
+from bot.understand.staff_topics import StaffTopics
 from bot.understand.teaching import Teaching
 from bot.web import admin_handoffs, admin_teach, admin_trends  # noqa: F401  (their routes join the blueprint)
 from bot.web.admin_common import (
@@ -351,8 +352,9 @@ def unanswered():
     taught = {squash(e["text"]): e["label"] for e in Teaching(runtime().services.store.redis).entries()}
     topics = getattr(runtime().services.knowledge, "topics", {}) or {}
     commands = [i for i in INTENTS if i not in ("question", "clarify")]
+    staff = [t for t in StaffTopics(runtime().services.store.redis).all() if not t.retired]
     return render_template("admin/unanswered.html", data=data, page="unanswered", taught=taught, squash=squash,
-                           topics=topics, commands=commands)
+                           topics=topics, staff_topics=staff, commands=commands)
 
 
 @bp.get("/dead-letters")

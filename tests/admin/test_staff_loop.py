@@ -227,3 +227,27 @@ def test_a_hand_off_that_times_out_tells_the_user(say, runtime, settings, delive
 
     say("人工")  # a new hand-off: the old plan is stale
     assert run_job(ctx, job_id(HANDOFF, ALICE), ALICE, HANDOFF, token).why.startswith("stale")
+
+
+def test_bot_faq_answers_from_a_staff_topic(redis_client, env):
+    import json
+    import subprocess
+    import sys
+
+    from tests.servers import ROOT
+
+    topic = StaffTopics(redis_client).create(title="认证费发票怎么开", answer=STAFF_ANSWER, step=3, question=QUESTION,
+                                             by="x")
+    out = subprocess.run([sys.executable, "-m", "bot", "faq"], input=OTHER_WORDS + "\n", cwd=ROOT, capture_output=True,
+                         text=True, timeout=300, check=True, env={**env, "PATH": "/usr/bin:/bin"}).stdout
+    assert json.loads(out)["topic"] == topic.id
+
+
+def test_the_teach_form_can_point_a_question_at_a_staff_topic(admin, redis_client):
+    from bot.understand.teaching import Teaching
+
+    topic = StaffTopics(redis_client).create(title="认证费发票", answer=STAFF_ANSWER, step=3, question=QUESTION, by="x")
+    response = admin.post("/admin/teach", data={"csrf_token": admin.csrf, "text": "发票咋弄",
+                                                "label": f"topic:{topic.id}"})
+    assert response.status_code == 303
+    assert Teaching(redis_client).examples() == [("发票咋弄", f"topic:{topic.id}")]
