@@ -36,11 +36,19 @@ QUESTION_LOOKBACK = 20  # conversation entries searched for the question a staff
 
 
 def last_question(entries: list[dict]) -> str:
-    """The user's latest words before now (entries newest first): what a staff reply answers."""
+    """What a staff reply answers (entries newest first): the user's latest question — a message held
+    for the person, or one read as a question — else their latest words ("人工" itself is no question)."""
+    fallback = ""
     for item in entries:
-        if item.get("text") and not item.get("staff"):
-            return str(item["text"])
-    return ""
+        text = item.get("text")
+        if not text or item.get("staff"):
+            continue
+        reading = item.get("reading") or {}
+        if item.get("held") or reading.get("kind") in ("faq", "faq_unsure") or reading.get("intent") in (None,
+                                                                                                      "question"):
+            return str(text)
+        fallback = fallback or str(text)
+    return fallback
 
 
 class UserNotFound(LookupError):

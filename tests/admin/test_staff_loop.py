@@ -251,3 +251,11 @@ def test_the_teach_form_can_point_a_question_at_a_staff_topic(admin, redis_clien
                                                 "label": f"topic:{topic.id}"})
     assert response.status_code == 303
     assert Teaching(redis_client).examples() == [("发票咋弄", f"topic:{topic.id}")]
+
+
+def test_the_question_a_reply_answers_is_the_users_question_not_their_command(admin, say, redis_client):
+    say("开始")
+    say(QUESTION)
+    say("人工")  # a command after the question
+    assert _post(admin, f"/admin/users/{ALICE}/reply", text=STAFF_ANSWER).status_code == 303
+    assert recent(redis_client, ALICE, 1)[0]["question"] == QUESTION
