@@ -23,6 +23,8 @@ from bot.guide import Guide
 from bot.keys import HANDOFF_INDEX
 from bot.messages import Event
 from bot.progress import FINISHED, NOT_STARTED, Progress
+from bot.render import Renderer
+from bot.staff_messages import notice, shown_name
 from bot.store import Store
 
 DEFAULT_TIMEOUT = 4 * 3600.0
@@ -100,11 +102,13 @@ class HandoffPage:
 class HandoffDesk:
     """What the operator view reads and does with the queue."""
 
-    def __init__(self, store: Store, guide: Guide, now: Callable[[], float], timeout: float) -> None:
+    def __init__(self, store: Store, guide: Guide, now: Callable[[], float], timeout: float,
+                 renderer: Renderer | None = None) -> None:
         self.store = store
         self.guide = guide
         self.now = now
         self.timeout = timeout
+        self.renderer = renderer  # without one (tools, old callers) the user is not told
 
     def page(self, offset: int = 0, limit: int = 50) -> HandoffPage:
         """Longest waiting first, with each user's last messages."""
@@ -138,7 +142,13 @@ class HandoffDesk:
                 close(progress)
             data = {"by": operator, "after": waited}
             progress.record(kind, now, **data)
-            self.store.save(progress, progress.step, [Event(kind, data)])
+            outbox, line = [], None
+            if self.renderer is not None:  # the user hears who has their case, and when the bot is back
+                context = {"name": shown_name(operator), "step": progress.step, "started": progress.started,
+                           "finished": progress.finished}
+                message, line = notice(self.renderer, progress, kind, context, by=operator, now=now)
+                outbox.append(message)
+            self.store.commit(progress, progress.step, [Event(kind, data)], None, outbox, conversation=line)
             return progress
 
     def _row(self, p: Progress, now: float) -> HandoffRow:

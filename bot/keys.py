@@ -189,10 +189,13 @@ METRICS_EVENT_COUNTS = PREFIX + "metrics:events"  # hash event kind -> count
 METRICS_EVENT_CURSOR = METRICS_EVENT_COUNTS + ":cursor"  # the last stream id folded into the counts
 TEACH_EXAMPLES = PREFIX + "teach:examples"  # squashed text -> {"text", "label", "by", "at"}
 TEACH_VERSION = PREFIX + "teach:version"
+TEACH_TOPICS = PREFIX + "teach:topics"  # staff topic id -> {"id", "title", "answer", "step", "phrasings", ...}
 
 
 # -- start-up (bot.key_migration) ------------------------------------------------------------------------
 KEY_MIGRATION_DONE = PREFIX + "migrated:hash_tag"  # set once keys named OLD_PREFIX... were renamed
+
+
 # -- 微信客服 (bot.wecom.kf*, bot.outbound.kf) ------------------------------------------------------------
 # One kf account's pulling state is named under {kf:<open_kfid>}; the slot is still PREFIX's {wb} (Redis hashes the
 # first braces), so the script that ends a pull (bot.wecom.kf_pull) and the MULTI that stores a reply stay in one slot.

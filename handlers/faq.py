@@ -48,7 +48,7 @@ def handle_feedback(ctx: HandlerContext) -> Result | None:
     if pending not in (FEEDBACK, CHOICE):
         return None
     reading = ctx.reading
-    knowledge = ctx.services.knowledge
+    knowledge = _knowledge(ctx)
     state: dict[str, Any] = dict(ctx.progress.faq or {})
     if pending == CHOICE and reading.kind == "choice" and reading.items:
         choices = state.get("choices", [])
@@ -66,7 +66,7 @@ def handle_feedback(ctx: HandlerContext) -> Result | None:
 
 def _next_best(ctx: HandlerContext, state: dict[str, Any]) -> Result:
     rejected = Event("faq_rejected", {"topic": state.get("topic")})  # lands in the unanswered list
-    knowledge = ctx.services.knowledge
+    knowledge = _knowledge(ctx)
     tried = list(state.get("tried", []))
     for topic_id in state.get("alternatives", []):
         if topic_id not in tried and knowledge is not None and topic_id in knowledge.topics:
@@ -100,6 +100,14 @@ def _answer(ctx: HandlerContext, topic, alternatives: list[str], *, score: float
         data["score"] = round(score, 3)
     return Result(Reply("faq_answer", context, [Button("resolved"), Button("unresolved")]),
                   [Event("faq_answered", data)], reading={"kind": "faq", "topic": topic.id, "score": data.get("score")})
+
+
+def _knowledge(ctx: HandlerContext) -> Any:
+    """The knowledge the process answers from now: the files' topics plus those staff created at run time
+    (the understanding's rebuilt base), so a "did you mean" choice can name a staff topic too."""
+    understanding = getattr(ctx.services, "understanding", None)
+    current = getattr(getattr(understanding, "current", None), "knowledge", None)
+    return current if current is not None else ctx.services.knowledge
 
 
 def _title(topic, lang: str) -> str:

@@ -12,7 +12,8 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.conversation import entry
+from bot import handoffs
+from bot.conversation import entry, recent
 from bot.guide import Guide
 from bot.keys import DEAD_LETTERS, OUTBOX_QUEUE
 from bot.messages import Event, Reply
@@ -21,6 +22,7 @@ from bot.outbound.queue import MOVE_IF_PRESENT
 from bot.progress import CERT_PASSED, CERT_STEP, FINISHED, NOT_STARTED, STEP_COUNT, Progress
 from bot.redis_conn import as_str
 from bot.render import TEXT, Renderer
+from bot.staff_messages import staff_reply
 from bot.store import Store
 
 from .present import step_title
@@ -28,6 +30,25 @@ from .present import step_title
 LOCK_WAIT = 2.0  # seconds an operator waits for a user's lock before being told to try again
 DEAD_SEARCH = 10_000  # how deep a retry looks for the dead letter by id
 
+
+
+QUESTION_LOOKBACK = 20  # conversation entries searched for the question a staff reply answers
+
+
+def last_question(entries: list[dict]) -> str:
+    """What a staff reply answers (entries newest first): the user's latest question — a message held
+    for the person, or one read as a question — else their latest words ("人工" itself is no question)."""
+    fallback = ""
+    for item in entries:
+        text = item.get("text")
+        if not text or item.get("staff"):
+            continue
+        reading = item.get("reading") or {}
+        if item.get("held") or reading.get("kind") in ("faq", "faq_unsure") or reading.get("intent") in (None,
+                                                                                                      "question"):
+            return str(text)
+        fallback = fallback or str(text)
+    return fallback
 
 
 class UserNotFound(LookupError):
@@ -96,6 +117,29 @@ class AdminActions:
             sent = entry(at=now, text="", reply=text, template="nudge_manual", reading=None, chat_type="private",
                          by=operator.name)
             self.store.commit(progress, progress.step, [Event("nudge_sent", data)], None, [message], conversation=sent)
+            return message
+
+    def reply(self, user_key: str, operator: Operator, text: str) -> OutboxMessage:
+        """Send a staff member's own words to the user, on the channel they last wrote on (routing decides).
+
+        The message, the conversation line (marked as this operator's, with the question it answers,
+        for "save as answer") and the history entry are one commit. A waiting hand-off counts as
+        claimed by whoever replies: the user has a person now, and the timeout starts again.
+        """
+        with self.store.user_lock(user_key, wait=LOCK_WAIT):
+            progress = self._load(user_key)
+            now = self.now()
+            message, line = staff_reply(progress, text, by=operator.name, now=now)
+            question = last_question(recent(self.store.redis, user_key, QUESTION_LOOKBACK))
+            if question:
+                line["question"] = question
+            if handoffs.is_open(progress) and progress.handoff.get("state") != handoffs.CLAIMED:
+                progress.handoff = {**progress.handoff, "state": handoffs.CLAIMED, "claimed_by": operator.name,
+                                    "claimed_at": now}
+            data = {"message": message.id, "by": operator.name}
+            progress.record("staff_replied", now, **data)
+            self.store.commit(progress, progress.step, [Event("staff_replied", data)], None, [message],
+                              conversation=line)
             return message
 
     def render_nudge(self, progress: Progress, note: str = "") -> str:

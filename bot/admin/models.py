@@ -46,6 +46,8 @@ class UserRow:
     muted: bool
     last_event: str | None
     with_person: bool = False  # in the hand-off queue (bot.handoffs): the bot holds back, reminders wait
+    handoff_state: str | None = None  # "waiting" | "claimed" while with_person
+    handoff_by: str | None = None  # who claimed it
 
 
 @dataclass

@@ -208,6 +208,8 @@ class AdminQueries:
             muted=p.muted,
             last_event=p.history[-1]["kind"] if p.history else None,
             with_person=bool(p.handoff.get("since")),
+            handoff_state=p.handoff.get("state") if p.handoff.get("since") else None,
+            handoff_by=p.handoff.get("claimed_by"),
         )
 
     def _followups(self, keys: Sequence[str]) -> dict[str, list[Followup]]:

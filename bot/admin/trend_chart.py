@@ -88,15 +88,15 @@ def daily(data: dict[str, Any]) -> TrendChart:
 
 def step_times(medians: dict[int, float | None], titles: dict[int, str]) -> StepTimes:
     """The median time a step took, one bar per step (over completions in the same window)."""
-    known = [v for v in medians.values() if v]
+    known = [v for v in medians.values() if v]  # 0 s is a real median (a step done at once), None is no data
     top = max(known) if known else 1.0
     chart = StepTimes(STEP_ROW * len(medians) + 8)
     for i, (step, value) in enumerate(sorted(medians.items())):
         y = i * STEP_ROW + 4
         chart.labels.append(Label(0, y + 17, f"{step}. {titles.get(step, '')}", "start"))
-        w = (value / top * STEP_BAR_W) if value else 0.0
+        w = (value / top * STEP_BAR_W) if value else 0.0  # a 0 s median draws no bar but says "0 s"
         chart.bars.append(Bar(STEP_LABEL_W, y + 4, round(w, 1), STEP_ROW - 8, "steptime",
                               f"step {step}: median {duration(value)}"))
-        chart.labels.append(Label(round(STEP_LABEL_W + w + 8, 1), y + 17, duration(value) if value else "no data",
-                                  "start"))
+        said = duration(value) if value is not None else "no data"
+        chart.labels.append(Label(round(STEP_LABEL_W + w + 8, 1), y + 17, said, "start"))
     return chart

@@ -40,10 +40,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"knowledge error: {exc}", file=sys.stderr)
         return 2
     if not args.no_taught:
-        from bot.understand.cli import taught_examples
+        from bot.understand.cli import staff_topics, taught_examples
         from bot.understand.factory import with_lessons
 
-        kb = with_lessons(kb, taught_examples())  # what staff taught from the operator view
+        kb = with_lessons(kb, taught_examples(), staff_topics())  # what staff taught from the operator view
     for line in sys.stdin:
         question = line.strip()
         if not question:

@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -144,14 +145,17 @@ class KnowledgeBase:
             else:
                 self._vectors.compute()
 
-    def with_phrasings(self, extra: dict[str, list[str]]) -> KnowledgeBase:
-        """A new base whose topics also have ``extra`` phrasings (taught by staff at run time).
+    def with_phrasings(self, extra: dict[str, list[str]], new_topics: Sequence[Topic] = ()) -> KnowledgeBase:
+        """A new base whose topics also have ``extra`` phrasings (taught by staff at run time), plus the
+        ``new_topics`` staff created (an id the files already use is left to the files).
 
         Cheap enough for a rebuild a few times a minute: the word lists, jieba and the model are
         reused and only passages never seen before are embedded. Unknown topic ids are skipped
         (a topic may have been removed from the files after staff taught it).
         """
         topics = dict(self.topics)
+        for new in new_topics:
+            topics.setdefault(new.id, new)
         for topic_id, phrasings in extra.items():
             topic = topics.get(topic_id)
             if topic is None:

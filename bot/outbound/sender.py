@@ -25,7 +25,7 @@ from collections.abc import Callable
 import redis
 
 from bot.config import Settings, kf_configured
-from bot.outbound import response_url
+from bot.outbound import elapsed, response_url
 from bot.outbound.app import AppChannel
 from bot.outbound.channel import Channel
 from bot.outbound.config import SenderConfig
@@ -164,7 +164,8 @@ class Sender:
     def _send(self, message: OutboxMessage, route: Route) -> None:
         channel = self.channels[route.channel]
         content = channel.content(message)
-        for i, part in enumerate(split_utf8(content.text, content.max_bytes)):
+        text = elapsed.fill(content.text, message.meta, self.clock())  # "submitted N minutes ago": as of now
+        for i, part in enumerate(split_utf8(text, content.max_bytes)):
             if self.outbox.part_sent(message, route.channel, i):
                 continue  # delivered before a crash or a failed later part
             wait = self.limiter.reserve(channel.limits(message, route.target))

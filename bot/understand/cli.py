@@ -45,13 +45,28 @@ def taught_examples() -> list[tuple[str, str]]:
         return []
 
 
+def staff_topics() -> list:
+    """Topics staff created from the operator view ("save as answer"), when REDIS_URL answers."""
+    try:
+        from bot.config import load_settings
+        from bot.redis_conn import connect
+        from bot.understand.staff_topics import StaffTopics
+
+        settings = load_settings()
+        return StaffTopics(connect(settings.redis_url)).active() if settings.redis_url else []
+    except Exception as exc:  # the CLI works without Redis: it just cannot show them
+        print(f"note: staff topics not loaded ({type(exc).__name__})", file=sys.stderr)
+        return []
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=program("understand"), description=__doc__.splitlines()[0])
     parser.add_argument("--no-taught", action="store_true", help="ignore what staff taught (Redis)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     from bot.understand.factory import build_understander, item_counts
 
-    understander = build_understander(taught=[] if args.no_taught else taught_examples())
+    understander = build_understander(taught=[] if args.no_taught else taught_examples(),
+                                      topics=[] if args.no_taught else staff_topics())
     counts = item_counts()
     for line in sys.stdin:
         if not line.strip():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -22,11 +23,14 @@ def item_counts(guide_file: Path = GUIDE_FILE) -> dict[int, int]:
 
 
 def build_understander(knowledge: Any = None, taught: Sequence[tuple[str, str]] = (),
-                       intents_file: Path = INTENTS_FILE, context_file: Path = CONTEXT_FILE) -> Understander:
-    """A fresh Understander; ``knowledge`` defaults to the knowledge base of this checkout."""
+                       intents_file: Path = INTENTS_FILE, context_file: Path = CONTEXT_FILE,
+                       topics: Sequence[Any] = ()) -> Understander:
+    """A fresh Understander; ``knowledge`` defaults to the knowledge base of this checkout; ``topics``:
+    the ones staff created (bot.understand.staff_topics), answered like the files' own."""
     if knowledge is None:
         knowledge = _default_knowledge()
-    return _cached(knowledge, tuple(taught), intents_file, _mtime(intents_file), context_file, _mtime(context_file))
+    trained = _cached(knowledge, tuple(taught), intents_file, _mtime(intents_file), context_file, _mtime(context_file))
+    return _with_topics(trained, knowledge, tuple(taught), tuple(topics)) if topics else trained
 
 
 def _default_knowledge() -> Any:
@@ -48,11 +52,26 @@ def _cached(knowledge: Any, taught: tuple[tuple[str, str], ...], intents_file: P
                         taught)
 
 
-def with_lessons(knowledge: Any, taught: Sequence[tuple[str, str]]) -> Any:
+@lru_cache(maxsize=8)
+def _with_topics(trained: Understander, knowledge: Any, taught: tuple[tuple[str, str], ...],
+                 topics: tuple[Any, ...]) -> Understander:
+    """The trained reader, answering from a knowledge base with the topics staff created as well.
+
+    Why not retrain: a new topic changes what is searched, not which commands exist — rebuilding the
+    knowledge base alone takes a fraction of a training run, so a saved answer is live sooner.
+    """
+    reader = copy.copy(trained)
+    reader.knowledge = with_lessons(knowledge, taught, topics)
+    return reader
+
+
+def with_lessons(knowledge: Any, taught: Sequence[tuple[str, str]], topics: Sequence[Any] = ()) -> Any:
     """The knowledge base with what staff taught as extra phrasings of its topics (so similar wordings
-    find the topic too, not only the exact message)."""
+    find the topic too, not only the exact message), and the topics staff created."""
     extra: dict[str, list[str]] = {}
     for text, label in taught:
         if label.startswith("topic:"):
             extra.setdefault(label[6:], []).append(text)
-    return knowledge.with_phrasings(extra) if extra and hasattr(knowledge, "with_phrasings") else knowledge
+    if not (extra or topics) or not hasattr(knowledge, "with_phrasings"):
+        return knowledge
+    return knowledge.with_phrasings(extra, topics) if topics else knowledge.with_phrasings(extra)

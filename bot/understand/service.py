@@ -18,6 +18,7 @@ import redis
 
 from bot.understand.factory import build_understander
 from bot.understand.reading import Context, Reading
+from bot.understand.staff_topics import StaffTopics
 from bot.understand.teaching import Teaching
 from bot.understand.understander import Understander
 
@@ -32,7 +33,7 @@ class Understanding:
         self.check_every = check_every
         self.clock = clock
         self._version = self._read_version()
-        self._current: Understander = build_understander(knowledge, self._lessons())
+        self._current: Understander = build_understander(knowledge, self._lessons(), topics=self._topics())
         self._checked_at = clock()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -69,7 +70,7 @@ class Understanding:
     def _retrain(self, version: int) -> None:
         try:
             lessons = self._lessons()
-            self._current = build_understander(self.knowledge, lessons)
+            self._current = build_understander(self.knowledge, lessons, topics=self._topics())
             self._version = version
             log.info("understanding retrained with %d taught examples (version %s)", len(lessons), version)
         except Exception:  # a bad lesson must not take reading down: keep the model we have
@@ -82,6 +83,15 @@ class Understanding:
             return self.teaching.version()
         except redis.RedisError:
             return None
+
+    def _topics(self) -> list[Any]:
+        """The topics staff created from the operator view (bot.understand.staff_topics), not retired."""
+        if self.teaching is None:
+            return []
+        try:
+            return StaffTopics(self.teaching.client).active()
+        except redis.RedisError:
+            return []
 
     def _lessons(self) -> list[tuple[str, str]]:
         if self.teaching is None:

@@ -45,6 +45,7 @@ from bot.progress import FINISHED
 from bot.store import UserBusy
 from bot.understand.lexicon import squash
 from bot.understand.reading import INTENTS
+from bot.understand.staff_topics import StaffTopics
 from bot.understand.teaching import Teaching
 from bot.web import admin_handoffs, admin_teach, admin_trends  # noqa: F401  (their routes join the blueprint)
 from bot.web.admin_common import (
@@ -60,6 +61,7 @@ from bot.web.admin_common import (
 )
 
 PUBLIC = {"admin.login", "admin.login_form"}
+CONVERSATION_PAGE = 20  # messages per page of a user's conversation (41 used to run to ~10,000 px)
 
 
 @bp.record_once
@@ -301,7 +303,12 @@ def user(user_key: str):
     if detail is None:
         return refuse(404, f"No user {user_key!r}.")
     preview = _actions().render_nudge(detail.progress)
-    return render_template("admin/user.html", d=detail, preview=preview, page="users")
+    offset, limit = int_arg("offset", 0), int_arg("limit", CONVERSATION_PAGE, 1, MAX_LIMIT)
+    items = detail.conversation[offset:offset + limit]
+    conv = {"items": items, "offset": offset, "limit": limit, "total": len(detail.conversation),
+            "has_next": offset + len(items) < len(detail.conversation)}
+    return render_template("admin/user.html", d=detail, preview=preview, page="users", conv=conv,
+                           topics=admin_teach.topic_choices())
 
 
 @bp.post("/users/<path:user_key>/move")
@@ -345,8 +352,9 @@ def unanswered():
     taught = {squash(e["text"]): e["label"] for e in Teaching(runtime().services.store.redis).entries()}
     topics = getattr(runtime().services.knowledge, "topics", {}) or {}
     commands = [i for i in INTENTS if i not in ("question", "clarify")]
+    staff = [t for t in StaffTopics(runtime().services.store.redis).all() if not t.retired]
     return render_template("admin/unanswered.html", data=data, page="unanswered", taught=taught, squash=squash,
-                           topics=topics, commands=commands)
+                           topics=topics, staff_topics=staff, commands=commands)
 
 
 @bp.get("/dead-letters")

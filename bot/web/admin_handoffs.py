@@ -8,16 +8,18 @@ from __future__ import annotations
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse  # what redirect() returns
 
+from bot.admin.actions import AdminActions, UserNotFound
 from bot.admin.kf_sessions import kf_sessions
 from bot.admin.queries import as_json
 from bot.handoffs import HandoffDesk, NotInQueue
+from bot.staff_messages import MAX_REPLY_CHARS, EmptyReply
 from bot.store import UserBusy
 from bot.web.admin_common import MAX_LIMIT, PAGE_LIMIT, bp, current_operator, int_arg, refuse, runtime
 
 
 def _desk() -> HandoffDesk:
     services = runtime().services
-    return HandoffDesk(services.store, services.guide, services.clock, services.handoff_timeout)
+    return HandoffDesk(services.store, services.guide, services.clock, services.handoff_timeout, services.renderer)
 
 
 @bp.get("/handoffs")
@@ -47,6 +49,32 @@ def resolve_handoff(user_key: str):
     return _change(user_key, "resolve")
 
 
+@bp.post("/users/<path:user_key>/reply")
+def reply(user_key: str):
+    """Staff write to the user from their desk; the outbox and routing deliver it where the user last wrote."""
+    text = request.form.get("text", "")
+    if len(text) > MAX_REPLY_CHARS:
+        return refuse(400, f"A reply is at most {MAX_REPLY_CHARS} characters; split it in two.")
+    services = runtime().services
+    actions = AdminActions(services.store, services.renderer, services.guide, services.clock)
+    try:
+        actions.reply(user_key, current_operator(), text)
+    except UserNotFound:
+        return refuse(404, f"No user {user_key!r}.")
+    except EmptyReply:
+        return refuse(400, "Write something to send.")
+    except UserBusy:
+        flash("The bot is handling a message from this user right now; try again in a moment.", "error")
+    else:
+        flash(f"{user_key.split(':', 1)[-1]}: reply queued; it goes to the chat they last wrote in.", "ok")
+    return _back(user_key)
+
+
+def _back(user_key: str) -> BaseResponse:
+    back = request.form.get("back") == "user"
+    return redirect(url_for("admin.user", user_key=user_key) if back else url_for("admin.handoffs"), code=303)
+
+
 def _change(user_key: str, what: str) -> BaseResponse:
     desk, operator = _desk(), current_operator().name
     try:
@@ -59,5 +87,4 @@ def _change(user_key: str, what: str) -> BaseResponse:
         user = user_key.split(":", 1)[-1]
         flash(f"{user}: claimed by {operator}." if what == "claim" else f"{user}: resolved; the bot answers again.",
               "ok")
-    back = request.form.get("back") == "user"
-    return redirect(url_for("admin.user", user_key=user_key) if back else url_for("admin.handoffs"), code=303)
+    return _back(user_key)

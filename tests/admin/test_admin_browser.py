@@ -212,3 +212,115 @@ def test_conversation_view_on_the_user_page(browser, live_url, runtime, clock, s
     assert page.locator("#trend rect.started").count() == 30
     page.screenshot(path=str(ARTIFACTS / "admin-funnel-trend.png"), full_page=True)
     assert problems == []
+
+
+# -- every page, at the widths staff use: nothing overflows, nothing is squeezed -----------------------------
+WIDTHS = (1400, 1000)
+LONG_QUESTION = ("我们在微信开放平台创建第三方平台的时候，权限集到底要勾选哪些，"
+                 "文档里写的和页面上看到的不一样，能不能具体说一下每一项")
+
+
+def _seed_everything(runtime, clock, say, admin_actions_name: str = "Wang Fang") -> str:
+    """A realistic state for every page: users on all steps, a hand-off with a staff reply, unanswered
+    questions (one long), a staff topic, a dead letter, and one user with 41 messages."""
+    from bot.admin.actions import AdminActions, Operator
+    from bot.keys import DEAD_LETTERS
+    from bot.outbound.message import APP, OutboxMessage
+    from bot.understand.staff_topics import StaffTopics
+
+    seed(runtime, clock, say)
+    say(LONG_QUESTION, "dora")
+    say("人工", "dora")
+    services = runtime.services
+    AdminActions(services.store, services.renderer, services.guide, services.clock).reply(
+        f"{TEST_CORP_ID}:dora", Operator(admin_actions_name), "您好，权限集按文档第1步的表格全选即可，" * 4)
+    StaffTopics(services.store.redis).create(title="权限集勾选哪些", answer="按文档第1步的表格全选。" * 6, step=1,
+                                             question=LONG_QUESTION, by=admin_actions_name)
+    services.store.redis.lpush(DEAD_LETTERS, OutboxMessage(APP, "x" * 300, to_user="dora",
+                                                           meta={"error": "errcode 81013 " + "y" * 200}).to_json())
+    say("开始", "eric")
+    for i in range(20):  # 41 messages: 开始 plus 20 questions and 20 commands
+        clock.advance(30)
+        say(f"第{i}个问题：上传密钥在哪里下载", "eric")
+        say("进度", "eric")
+    return f"{TEST_CORP_ID}:dora"
+
+
+PAGES = ["/admin/", "/admin/pending", "/admin/stuck?hours=0", "/admin/handoffs", "/admin/unanswered",
+         "/admin/dead-letters", "/admin/users", "/admin/topics", "/admin/taught",
+         f"/admin/users/{TEST_CORP_ID}:dora", f"/admin/users/{TEST_CORP_ID}:eric"]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_page_fits_the_window(browser, live_url, runtime, clock, say, width):
+    _seed_everything(runtime, clock, say)
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    _log_in(page, live_url)
+    ARTIFACTS.mkdir(exist_ok=True)
+    for path in PAGES:
+        response = page.goto(f"{live_url}{path}")
+        assert response is not None and response.status == 200, path
+        name = path.strip("/").replace("/", "-").replace(":", "_").replace("?", "_") or "admin"
+        page.screenshot(path=str(ARTIFACTS / f"page-{name}-{width}.png"), full_page=True)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{path} at {width} px is {overflow} px wider than the window"
+    assert problems == []
+
+
+def test_pages_are_laid_out_for_reading(browser, live_url, runtime, clock, say):
+    dora = _seed_everything(runtime, clock, say)
+    page = browser.new_page(viewport={"width": 1000, "height": 900})
+    _log_in(page, live_url)
+
+    page.goto(f"{live_url}/admin/unanswered")
+    cell = page.locator("td.question", has_text=LONG_QUESTION[:10]).first
+    assert cell.bounding_box()["width"] >= 200  # not four characters a line beside a wide select
+
+    page.goto(f"{live_url}/admin/users/{dora}")
+    font = page.evaluate("getComputedStyle(document.querySelector('pre.preview')).fontFamily")
+    assert "monospace" not in font.lower()  # `font:13px/1.5 inherit` was invalid: it fell back to monospace
+    assert "reply by Wang Fang" in page.inner_text("#conversation")
+    assert page.locator("#reply textarea").count() == 1
+
+    page.goto(f"{live_url}/admin/users/{TEST_CORP_ID}:eric")
+    assert page.locator("#conversation tbody tr").count() == 20
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height < 6000, height  # 41 messages used to run to ~10,000 px on one page
+    page.click("main .pager a:text('next →')")
+    assert page.locator("#conversation tbody tr").count() == 20
+    page.click("main .pager a:text('next →')")
+    assert page.locator("#conversation tbody tr").count() == 1  # the oldest: 开始
+
+    page.goto(f"{live_url}/admin/users")
+    assert "with Wang Fang" in page.inner_text("main")  # the hand-off state beside the user
+    page.goto(f"{live_url}/admin/stuck?hours=0")
+    assert "with Wang Fang" in page.inner_text("main")
+
+
+def test_reply_and_save_as_answer_in_the_browser(browser, live_url, runtime, clock, say):
+    say("开始", "fay")
+    say("人工", "fay")
+    say("认证费的发票在哪里开", "fay")
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    _log_in(page, live_url)
+    page.click("header a:text('Hand-offs')")
+    row = page.locator("#handoffs tr[data-user=fay]")
+    row.locator("textarea[name=text]").fill("在开放平台的资质认证页面申请发票。")
+    row.locator("button:text('Send reply')").click()
+    page.wait_for_selector(".flash.ok")
+    assert "claimed by Wang Fang" in page.inner_text("#handoffs tr[data-user=fay]")  # replying claims it
+    page.click("#handoffs tr[data-user=fay] a")
+    page.click("details.save-answer summary")
+    page.fill("details.save-answer input[name=title]", "认证费发票")
+    page.click("details.save-answer button:text('Save')")
+    page.wait_for_selector(".flash.ok")
+    assert "New topic" in page.inner_text(".flash.ok")
+    page.click("header a:text('Staff answers')")
+    assert "认证费发票" in page.inner_text("main")
+    page.screenshot(path=str(ARTIFACTS / "admin-staff-answers.png"), full_page=True)
+    assert problems == []

@@ -71,3 +71,11 @@ def test_old_completions_leave_the_median_window(admin, say, clock):
 def test_axis_maximum_is_round(value, expected):
     assert nice_max(value) == expected
 
+
+
+def test_a_median_of_zero_seconds_is_shown_as_such_not_as_no_data():
+    from bot.admin.trend_chart import step_times
+
+    chart = step_times({1: 0.0, 2: None, 3: 90.0}, {1: "a", 2: "b", 3: "c"})
+    values = [label.text for label in chart.labels][1::2]  # each step: its title, then its median
+    assert values == ["0 s", "no data", "1 min"]

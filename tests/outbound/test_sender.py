@@ -285,3 +285,15 @@ def test_outage_loses_nothing_sends_nothing_twice_and_keeps_the_webhook_limit(tm
             assert max_in_window(times, window) <= 30
         assert redis_client.llen(OUTBOX_QUEUE) == redis_client.llen(PROCESSING) == 0
         assert redis_client.zcard(DELAYED) == redis_client.llen(DEAD_LETTERS) == 0
+
+
+def test_a_reminder_states_the_minutes_as_of_sending_not_as_of_queueing(sender, redis_client, clock, wecom):
+    from bot.outbound.elapsed import ELAPSED_MINUTES
+
+    submitted = clock()
+    clock.advance(40 * 60)
+    text = f"已提交 {ELAPSED_MINUTES} 分钟"
+    queue(redis_client, OutboxMessage(APP, text, to_user="alice", meta={"elapsed_from": submitted, "plain": text}))
+    clock.advance(25 * 60)  # waited in the outbox (WeCom down, pacing)
+    assert sender.drain() == ["sent"]
+    assert [r.content for r in wecom.delivered("message/send")] == ["已提交 65 分钟"]

@@ -292,6 +292,61 @@ def test_the_escalation_says_no_reminder_was_sent_to_a_muted_user(harness, say, 
     assert "多次提醒" not in sent[0].text and "关闭了提醒" in sent[0].text
 
 
+def test_each_follow_up_says_something_new_and_its_minutes_are_filled_in_when_sent(harness, say, clock):
+    from bot.outbound.elapsed import ELAPSED_MINUTES, fill
+
+    say("我提交了认证")
+    say("是")  # before step 3 the bot asks once
+    harness.pump()
+    submitted = clock()
+    _run_the_chain(harness, clock)
+    followups = [m for m in harness.take_outbox() if m.meta["kind"] == "reminder_cert_followup"]
+    assert len(followups) == 2
+    first, second = (m.meta["plain"] for m in followups)
+    assert first != second and "腾讯云账号" in second and "腾讯云账号" not in first  # what to check next
+    assert "最后一次" in second
+    assert ELAPSED_MINUTES in first  # no figure frozen at planning time...
+    sent_at = submitted + 3 * 3600
+    assert "已提交 180 分钟" in fill(first, followups[0].meta, sent_at)  # ...but the one at sending
+
+
+def test_unmuting_brings_back_the_follow_up_of_a_pending_certification(harness, say, clock):
+    say("我提交了认证")
+    say("是")  # before step 3 the bot asks once
+    say("别提醒了")
+    harness.pump()
+    _run_the_chain(harness, clock)  # muted all along: only staff heard, and the chain is over
+    assert [m.meta["kind"] for m in harness.take_outbox()] == ["notice_cert_stuck"]
+    assert job_id(CERT, ALICE) not in harness.jobs()
+
+    clock.now = shanghai(2026, 9, 22, 10, 0)
+    say("恢复提醒")
+    harness.pump()
+    planned = harness.jobs()[job_id(CERT, ALICE)]
+    assert planned["due"] == clock() + 600
+    clock.now = planned["due"]
+    harness.run_due()
+    [followup] = harness.take_outbox()
+    assert followup.meta["kind"] == "reminder_cert_followup" and followup.to_user == "alice"
+
+    assert harness.jobs()[job_id(CERT, ALICE)]["stage"] == planned["stage"] + 1  # then staff hear, as planned
+    clock.advance(60)
+    say("恢复提醒")  # already on, a follow-up to the user is not next: one is planned again, only one
+    harness.pump()
+    assert [j["stage"] for j in harness.jobs().values() if "attempt" in j] == [planned["stage"]]
+
+
+def test_unmuting_leaves_a_planned_follow_up_alone(harness, say, clock):
+    say("我提交了认证")
+    say("是")  # before step 3 the bot asks once
+    harness.pump()
+    planned = harness.jobs()[job_id(CERT, ALICE)]
+    say("别提醒了")
+    say("恢复提醒")
+    harness.pump()
+    assert harness.jobs()[job_id(CERT, ALICE)] == planned
+
+
 def test_the_escalation_counts_the_reminders_sent(harness, say, clock):
     say("我提交了认证")
     say("是")  # before step 3 the bot asks once
@@ -591,8 +646,12 @@ def test_quiet_hours_are_configurable(tmp_path):
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize(("template", "context"), [
-    ("reminder_cert_check", {"attempt": 2, "minutes": 10, "stage": 0}),
-    ("reminder_cert_followup", {"attempt": 1, "minutes": 40, "stage": 1}),
+    ("reminder_cert_check", {"attempt": 2, "minutes": 10, "stage": 0, "elapsed": "10", "last": False}),
+    ("reminder_cert_followup", {"attempt": 1, "minutes": 40, "stage": 1, "elapsed": "40", "last": False}),
+    ("reminder_cert_followup", {"attempt": 1, "minutes": 130, "stage": 2, "elapsed": "130", "last": True}),
+    ("handoff_claimed", {"name": "Li Lei", "step": 2, "started": True, "finished": False}),
+    ("handoff_resolved", {"name": "", "step": 0, "started": False, "finished": False}),
+    ("handoff_timeout", {"hours": 4, "claimed": False}),
     ("reminder_idle", {"step": {"number": 2, "title": "T"}, "item": {"n": 3, "text": "**do** it"}, "stage": 0,
                        "days": 3}),
     ("reminder_idle", {"step": {"number": 2, "title": "T"}, "item": None, "stage": 1, "days": 1}),
@@ -631,3 +690,22 @@ def test_a_user_repeating_human_notifies_staff_once_per_window(harness, say):
     assert len([m for m in harness.take_outbox() if m.meta["kind"] == "notice_human"]) == 1
     planner.handle(ALICE, Event("human_requested", {}), f"{base_ms + HUMAN_NOTICE_WINDOW * 1000}-0")
     assert len([m for m in harness.take_outbox() if m.meta["kind"] == "notice_human"]) == 1  # the next window
+
+
+def test_a_hand_off_plans_its_timeout_notice_and_resolving_cancels_it(harness, say, clock):
+    from bot.handoffs import HandoffDesk
+    from bot.worker.reminders.jobs import HANDOFF
+
+    say("人工")
+    harness.pump()
+    assert harness.jobs()[job_id(HANDOFF, ALICE)]["due"] == clock() + 14400
+    desk = HandoffDesk(harness.ctx.store, harness.ctx.guide, clock, 14400, harness.ctx.renderer)
+    clock.advance(600)
+    desk.claim(ALICE, "Li Lei")
+    harness.pump()
+    assert harness.jobs()[job_id(HANDOFF, ALICE)]["due"] == clock() + 14400  # a claim starts the clock again
+    desk.resolve(ALICE, "Li Lei")
+    harness.pump()
+    assert job_id(HANDOFF, ALICE) not in harness.jobs()
+    queued = [OutboxMessage.from_json(raw).meta.get("kind") for raw in harness.client.lrange(OUTBOX_QUEUE, 0, -1)]
+    assert queued.count("handoff_claimed") == 1 and queued.count("handoff_resolved") == 1

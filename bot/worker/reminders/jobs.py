@@ -19,16 +19,17 @@ from bot.metrics import count_event
 from bot.progress import Progress
 from bot.worker.reminders.context import ReminderContext
 from bot.worker.reminders.messages import digest, queue_once
-from bot.worker.reminders.stages import Outcome, cert_stage, idle_stage
+from bot.worker.reminders.stages import Outcome, cert_stage, handoff_stage, idle_stage
 from bot.worker.scheduler import RetryingDateTrigger, at
 
 log = logging.getLogger(__name__)
 
 CERT = "cert"
 IDLE = "idle"
+HANDOFF = "handoff"  # tells the user when a hand-off times out unresolved
 JOB_FUNC = "bot.worker.reminders.jobs:fire"
 STAGES: dict[str, Callable[[ReminderContext, Progress | None, dict[str, Any], float, str], Outcome]] = {
-    CERT: cert_stage, IDLE: idle_stage}
+    CERT: cert_stage, IDLE: idle_stage, HANDOFF: handoff_stage}
 
 _context: ReminderContext | None = None
 

@@ -15,6 +15,7 @@ import redis
 from bot import conversation
 from bot.keys import REMINDER_DONE_PREFIX
 from bot.messages import Event, Reply
+from bot.outbound import elapsed
 from bot.outbound.message import APP, USER, WEBHOOK, OutboxMessage
 from bot.outbound.queue import add as outbox_add
 from bot.progress import STEP_COUNT, Progress
@@ -100,8 +101,9 @@ def _note_sent(pipe, now: float, message: OutboxMessage) -> None:
     user_key = message.meta.get("user_key")
     if not user_key or message.meta.get("audience") == "staff":
         return
+    text = elapsed.fill(message.meta.get("plain") or message.text, message.meta, now)
     conversation.add(pipe, user_key, conversation.entry(
-        at=now, text="", reply=message.meta.get("plain") or message.text, template=str(message.meta.get("kind")),
+        at=now, text="", reply=text, template=str(message.meta.get("kind")),
         reading=None, chat_type="private", by="reminder"))
 
 

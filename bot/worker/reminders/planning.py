@@ -10,13 +10,14 @@ import logging
 import time
 from typing import Any
 
+from bot import handoffs
 from bot.messages import Event
 from bot.outbound.queue import add as outbox_add
 from bot.progress import CERT_PENDING, STEP_COUNT
 from bot.worker.reminders.context import ReminderContext
-from bot.worker.reminders.jobs import CERT, IDLE, cancel, schedule
+from bot.worker.reminders.jobs import CERT, HANDOFF, IDLE, cancel, job_id, schedule
 from bot.worker.reminders.messages import digest, group_notice, queue_once, staff_call
-from bot.worker.reminders.stages import cert_start, idle_start
+from bot.worker.reminders.stages import cert_resume, cert_start, handoff_start, idle_start
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +40,14 @@ class Planner:
         elif kind == "reset":
             cancel(self.ctx, CERT, user_key)
             cancel(self.ctx, IDLE, user_key)
+        elif kind in ("handoff_opened", "handoff_claimed"):
+            self._on_handoff(user_key)
+        elif kind == "handoff_resolved":
+            cancel(self.ctx, HANDOFF, user_key)
         # "mute" needs nothing here: jobs check ``muted`` when they fire (and the "activity" event of
         # the same message re-plans the idle job anyway); staff still hear of a stuck certification.
+        elif kind == "unmute":
+            self._on_unmute(user_key)
         elif kind in ("step_completed", "all_done"):
             self._notice(user_key, event, event_id, event_time)
         elif kind in ("human_requested", "faq_escalated"):
@@ -53,6 +60,29 @@ class Planner:
             cancel(self.ctx, IDLE, user_key)
             return
         schedule(self.ctx, IDLE, user_key, token)
+
+    def _on_handoff(self, user_key: str) -> None:
+        """A hand-off opened or was claimed: plan telling the user if it times out (replacing the old plan)."""
+        progress = self.ctx.store.load(user_key)
+        token = handoff_start(progress, handoffs.timeout_from(self.ctx.settings)) if progress else None
+        if token is None:
+            cancel(self.ctx, HANDOFF, user_key)
+            return
+        schedule(self.ctx, HANDOFF, user_key, token)
+
+    def _on_unmute(self, user_key: str) -> None:
+        """Reminders are back on: a certification still pending gets a follow-up again, even if the chain
+        ran out (or reached the staff notice) while the user had them muted."""
+        ctx = self.ctx
+        progress = ctx.store.load(user_key)
+        if progress is None or progress.muted or progress.cert.state != CERT_PENDING or progress.cert.since is None:
+            return
+        job = ctx.scheduler.get_job(job_id(CERT, user_key)) if ctx.scheduler is not None else None
+        last_user_stage = len(ctx.config.cert_followups)
+        if job is not None and int(job.args[3].get("stage", 0)) <= last_user_stage:
+            return  # a reminder to the user is still coming
+        schedule(ctx, CERT, user_key, cert_resume(ctx.config, progress.cert.since, progress.cert.attempts,
+                                                  ctx.clock(), dict(job.args[3]) if job is not None else {}))
 
     def _on_cert_submitted(self, user_key: str, data: dict[str, Any]) -> None:
         """The user submitted certification: plan the first check (once per attempt)."""

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import handoffs
+from bot.outbound.elapsed import ELAPSED_MINUTES
 from bot.outbound.message import OutboxMessage
 from bot.progress import CERT_PENDING, STEP_COUNT, Progress
 from bot.worker.reminders.config import ReminderConfig
@@ -76,6 +77,17 @@ def cert_start(config: ReminderConfig, since: float, attempt: int) -> dict[str, 
             "due": after_quiet_hours(base, config.quiet, config.tz)}
 
 
+def cert_resume(config: ReminderConfig, since: float, attempt: int, now: float,
+                previous: dict[str, Any]) -> dict[str, Any]:
+    """The token of the last follow-up, due one check delay from ``now``: what unmuting a user whose
+    certification is still pending brings back (the staff notice, if any, follows it as planned)."""
+    stage = len(config.cert_followups)
+    offsets = [0.0, *config.cert_followups]
+    due = after_quiet_hours(now + config.cert_check_delay, config.quiet, config.tz)
+    return {"since": since, "attempt": attempt, "stage": stage, "base": due - offsets[stage], "due": due,
+            "sent": int(previous.get("sent", 0))}
+
+
 def idle_start(config: ReminderConfig, step: int, last: float) -> dict[str, Any] | None:
     """The token of the first nudge after activity at ``last`` on ``step``; None: no nudges."""
     nudges = config.idle_nudges
@@ -107,8 +119,11 @@ def cert_stage(ctx: ReminderContext, progress: Progress | None, token: dict[str,
         messages = []
         if not progress.muted:
             template = "reminder_cert_check" if stage == 0 else "reminder_cert_followup"
-            context = {"attempt": progress.cert.attempts, "minutes": minutes, "stage": stage}
-            messages.append(user_message(ctx, progress, template, context, base_id))
+            context = {"attempt": progress.cert.attempts, "minutes": minutes, "stage": stage,
+                       "elapsed": ELAPSED_MINUTES, "last": stage == len(followups)}
+            reminder = user_message(ctx, progress, template, context, base_id)
+            reminder.meta["elapsed_from"] = token["since"]  # the sender writes the minutes as of sending
+            messages.append(reminder)
         offsets = [0.0, *followups]  # of each user-facing stage from the first check
         if cfg.cert_escalate_delay >= 0:
             offsets.append(offsets[-1] + cfg.cert_escalate_delay)
@@ -155,3 +170,32 @@ def idle_stage(ctx: ReminderContext, progress: Progress | None, token: dict[str,
         due = next_due(token["at"], cfg.idle_nudges, stage, now)
         nxt = {**token, "stage": stage + 1, "due": after_quiet_hours(due, cfg.quiet, cfg.tz)}
     return Outcome([message], nxt)
+
+
+# -- a hand-off nobody resolved ----------------------------------------------------------------------------
+def handoff_start(progress: Progress, timeout: float) -> dict[str, Any] | None:
+    """The token of the "nobody answered in time" notice for the user's open hand-off (None: none open)."""
+    expiry = handoffs.expires_at(progress, timeout)
+    if expiry is None:
+        return None
+    handoff = progress.handoff
+    return {"since": float(handoff["since"]), "claimed_at": handoff.get("claimed_at"), "due": expiry}
+
+
+def handoff_stage(ctx: ReminderContext, progress: Progress | None, token: dict[str, Any], now: float,
+                  base_id: str) -> Outcome:
+    """The hand-off timed out without staff resolving it: the user hears the bot answers again."""
+    if progress is None or not handoffs.is_open(progress):
+        return Outcome(why="stale: resolved")
+    handoff = progress.handoff
+    if float(handoff["since"]) != token["since"] or handoff.get("claimed_at") != token.get("claimed_at"):
+        return Outcome(why="stale: asked again or claimed since")
+    timeout = handoffs.timeout_from(ctx.settings)
+    expiry = handoffs.expires_at(progress, timeout) or now
+    if now < expiry:
+        return Outcome(next_token={**token, "due": expiry}, why="not yet timed out")
+    later = after_quiet_hours(now, ctx.config.quiet, ctx.config.tz)
+    if later > now:
+        return Outcome(next_token={**token, "due": later}, why="quiet hours: postponed")
+    context = {"hours": max(1, round((now - token["since"]) / 3600)), "claimed": bool(handoff.get("claimed_by"))}
+    return Outcome([user_message(ctx, progress, "handoff_timeout", context, base_id)], None)
