@@ -28,7 +28,6 @@ from typing import Any
 
 import redis
 
-from bot.keys import longconn_last_group_key
 from bot.messages import Incoming, Outgoing, Reply
 from bot.outbound.longconn import TRANSPORT
 from bot.outbound.message import APP, OutboxMessage
@@ -87,8 +86,6 @@ class LongConnChannel:
                 self._queues[key] = (lock, waiting - 1)
 
     async def _answer(self, incoming: Incoming, req_id: str) -> None:
-        if incoming.chat_type == "group" and incoming.chat_id:
-            await self._run(self._remember_group, incoming.chat_id)
         if incoming.kind == "event" and incoming.event == "welcome":
             outgoing = await self._run(self.pipeline.process, incoming, TEXT, max_bytes=proto.TEXT_MAX_BYTES)
             if outgoing.text:
@@ -137,12 +134,6 @@ class LongConnChannel:
     def _card(self, task_id: str, outgoing: Outgoing) -> dict[str, Any]:
         title = self.pipeline.services.renderer.render(Reply(CARD_TITLE_TEMPLATE), outgoing.lang, TEXT)
         return proto.button_card(task_id, title, outgoing.buttons)
-
-    def _remember_group(self, chat_id: str) -> None:
-        try:
-            self.redis.set(longconn_last_group_key(self.bot_id), chat_id)
-        except redis.RedisError as exc:
-            log.warning("could not remember group %s: %s", chat_id, type(exc).__name__)
 
     def _queue_click_answer(self, incoming: Incoming, content: str, transient: bool) -> None:
         """The answer's id is the click's, so a redelivered click queues nothing new — except after a

@@ -25,7 +25,9 @@ class ReminderConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ReminderConfig:
-        group_channel = bool(settings.webhook_key or longconn_settings(settings))  # webhook or long connection
+        # A notice about a user goes only to a group they wrote in: the long connection can reach one, the
+        # webhook's group may not be theirs (``bot.outbound.routing``).
+        group_channel = bool(longconn_settings(settings))
         return cls(
             cert_check_delay=settings.cert_check_delay,
             cert_followups=settings.cert_followups,

@@ -13,11 +13,11 @@ from typing import Any
 import redis
 
 from bot import conversation
-from bot.config import longconn_settings
 from bot.keys import REMINDER_DONE_PREFIX
 from bot.messages import Event, Reply
 from bot.outbound.message import APP, USER, WEBHOOK, OutboxMessage
 from bot.outbound.queue import add as outbox_add
+from bot.outbound.routing import GROUP, STAFF, staff_channel
 from bot.progress import STEP_COUNT, Progress
 from bot.render import MARKDOWN, TEXT
 from bot.worker.reminders.context import ReminderContext
@@ -36,22 +36,24 @@ def user_message(ctx: ReminderContext, progress: Progress, template: str, contex
 
 def staff_message(ctx: ReminderContext, progress: Progress, template: str, context: dict[str, Any],
                   message_id: str) -> OutboxMessage | None:
-    """To support staff: in the group (webhook, else the long connection), else privately via the app."""
+    """To support staff, on the staff channel only (``bot.outbound.routing.staff_channel``): the staff
+    group (webhook, else WECOM_NOTICE_CHATID on the long connection), else privately via the app."""
     settings = ctx.settings
     text = ctx.renderer.render(Reply(template, context), progress.lang, MARKDOWN)
-    meta = {"kind": template, "user_key": progress.user_key, "audience": "staff"}
-    if settings.webhook_key or longconn_settings(settings):
+    meta = {"kind": template, "user_key": progress.user_key, "audience": STAFF}
+    channel = staff_channel(settings)
+    if channel == WEBHOOK:
         return OutboxMessage(WEBHOOK, text, to_user=progress.user_id, fmt="markdown", id=message_id, meta=meta)
-    if settings.support_staff and settings.app_secret:
+    if channel == APP:
         plain = ctx.renderer.render(Reply(template, context), progress.lang, TEXT)
         return OutboxMessage(APP, text, to_user="|".join(settings.support_staff), fmt="markdown", id=message_id,
                              meta={**meta, "plain": plain})
     return None
 
 
-def group_notice(ctx: ReminderContext, progress: Progress, user_key: str, event: Event,
+def group_notice(ctx: ReminderContext, progress: Progress, user_key: str, event: Event, chat_id: str,
                  message_id: str) -> OutboxMessage:
-    """The group hears of a step done or of the whole guide done (``notice_<event kind>``)."""
+    """A group the user wrote in hears of a step done or of the whole guide done (``notice_<event kind>``)."""
     context: dict[str, Any] = {"user": progress.user_id, "mention": None if progress.muted else progress.user_id}
     if event.kind == "step_completed":
         number = int(event.data.get("step", 0))
@@ -62,7 +64,7 @@ def group_notice(ctx: ReminderContext, progress: Progress, user_key: str, event:
     template = f"notice_{event.kind}"
     text = ctx.renderer.render(Reply(template, context), progress.lang, MARKDOWN)
     return OutboxMessage(WEBHOOK, text, to_user=progress.user_id, fmt="markdown", id=message_id,
-                         meta={"kind": template, "user_key": user_key})
+                         meta={"kind": template, "user_key": user_key, "chat_id": chat_id, "audience": GROUP})
 
 
 def staff_call(ctx: ReminderContext, progress: Progress, event: Event, message_id: str) -> OutboxMessage | None:
@@ -98,7 +100,7 @@ def queue_once(ctx: ReminderContext, base_id: str, messages: list[OutboxMessage]
 def _note_sent(pipe, now: float, message: OutboxMessage) -> None:
     """A reminder to the user appears in their conversation (the operator's user page), sent by the bot."""
     user_key = message.meta.get("user_key")
-    if not user_key or message.meta.get("audience") == "staff":
+    if not user_key or message.meta.get("audience") == STAFF:
         return
     conversation.add(pipe, user_key, conversation.entry(
         at=now, text="", reply=message.meta.get("plain") or message.text, template=str(message.meta.get("kind")),
