@@ -37,6 +37,7 @@ from bot.render import MARKDOWN, TEXT
 from bot.wecom import aibot_protocol as proto
 from bot.wecom import longconn_protocol as wire
 from bot.wecom import longconn_relay as relay
+from bot.wecom import wire_text
 from bot.wecom.aibot_callback import CARD_TITLE_TEMPLATE
 from bot.wecom.envelope import CallbackRejected
 from bot.wecom.longconn_client import AckTimeout, LongConnClient, NotConnected
@@ -67,8 +68,12 @@ class LongConnChannel:
         """One callback frame. A user's messages are answered in the order they came (the link is
         ordered, and "开始" then "进度" must not be read the other way round); users run in parallel."""
         req_id = wire.req_id_of(doc)
+        if not isinstance(req_id, str) or not req_id.isprintable():
+            log.warning("long connection: frame dropped: its req_id is not printable text")
+            return
         try:
             incoming = replace(proto.to_incoming(wire.body_of(doc), self.corp_id, self.bot_names), transport=TRANSPORT)
+            incoming = wire_text.normalise(incoming)
         except CallbackRejected as exc:
             log.warning("long connection: frame %s rejected: %s", req_id, exc.reason)
             return

@@ -180,6 +180,19 @@ def test_malformed_frames_are_dropped_and_the_connection_carries_on(holder, fake
     assert fake.wait(lambda: fake.answers(msgid))
 
 
+def test_lone_surrogates_drop_a_frame_with_a_log_line_or_are_replaced_in_text(holder, fake, caplog):
+    """An id that is not text: the frame is dropped, said in one log line, no traceback. Text: answered."""
+    bad_id = fake.send_text("oli", "帮助", msgid="bad\ud800id")
+    bad_user = fake.send_text("ol\udfffi", "帮助")
+    bad_chat = fake.send_text("oli", "帮助", chat_id="grp\ud800")
+    fine = fake.send_text("oli", "开始\ud800 \x1b[2J")
+    assert fake.wait(lambda: fake.answers(fine))
+    assert fake.answers(bad_id) == fake.answers(bad_user) == fake.answers(bad_chat) == []
+    assert not [r for r in caplog.records if r.exc_info]
+    assert sum("rejected" in r.getMessage() for r in caplog.records) >= 3
+    assert "\x1b" not in fake.answer_text(fine)
+
+
 def test_chat_ws_prints_the_replies_and_what_the_bot_pushes(holder, fake, settings, redis_client):
     import io
 
