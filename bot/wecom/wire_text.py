@@ -9,7 +9,8 @@ and the logs only ever get valid, printable Unicode:
   so the callback answers 400 (``CallbackRejected``) and the long connection drops the frame with a
   log line;
 - what people wrote is kept: lone surrogates become U+FFFD, CR LF and CR become LF, other control
-  characters (C0, DEL, C1 — XML 1.0 cannot carry most of them) are dropped; tabs and newlines stay.
+  characters (C0, DEL, C1, U+FFFE/U+FFFF — XML 1.0 cannot carry most of them) are dropped; tabs and
+  newlines stay.
 
 ``clean_id`` and ``clean_text`` are the same rules for one value (a stream id, a frame's req_id).
 """
@@ -25,7 +26,7 @@ from bot.wecom.envelope import CallbackRejected
 
 MAX_ID_CHARS = 1024  # a response_url is the longest id; WeCom's are a few hundred characters
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")  # and XML's two non-characters
 
 
 def clean_text(value: str) -> str:

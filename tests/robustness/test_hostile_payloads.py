@@ -132,6 +132,25 @@ def test_surrogates_and_control_characters_in_text_are_replaced_and_answered(cli
     assert not any(ch in entry["text"] for ch in "\x00\x1b\x7f\x85\r\ud800\udfff")
 
 
+@pytest.mark.parametrize("raw, clean", [("a\ud800b", "a\ufffdb"), ("x\r\ny\rz", "x\ny\nz"),
+                                        ("\x00\x1b[1m\x85\ufffe", "[1m"), ("tab\tstays\n", "tab\tstays\n"),
+                                        ("开始", "开始")])
+def test_clean_text(raw, clean):
+    from bot.wecom.wire_text import clean_text
+
+    assert clean_text(raw) == clean
+    clean_text(raw).encode("utf-8")
+
+
+@pytest.mark.parametrize("value", ["", "a\ud800", "a\nb", "a\x00", "x" * 2000, "\u202e"])
+def test_clean_id_refuses_what_is_not_an_id(value):
+    from bot.wecom.envelope import CallbackRejected
+    from bot.wecom.wire_text import clean_id
+
+    with pytest.raises(CallbackRejected):
+        clean_id(value, "msgid")
+
+
 def test_a_signed_nonce_cannot_inject_an_element_into_the_app_reply(client, app_sim):
     nonce = "]]><Injected>1</Injected><![CDATA["
     plain = app_sim.text("vic", "开始")
