@@ -7,11 +7,13 @@ from collections.abc import Callable
 
 import redis
 from flask import Flask, jsonify
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.config import Settings, load_settings
 from bot.logs import configure as configure_logging
 from bot.runtime import Runtime, build_runtime
 from bot.web import admin, aibot_callback, app_callback, errors, kf_callback
+from bot.web.body_deadline import BodyDeadline
 
 
 def create_app(settings: Settings | None = None, *, client: redis.Redis | None = None,
@@ -29,6 +31,9 @@ def create_app(settings: Settings | None = None, *, client: redis.Redis | None =
     app.register_blueprint(aibot_callback.bp)
     app.register_blueprint(kf_callback.bp)
     app.register_blueprint(admin.bp)
+    app.wsgi_app = BodyDeadline(app.wsgi_app, settings.body_deadline, settings.max_callback_bytes)  # type: ignore[method-assign]
+    if settings.proxy_fix_x_for:  # the client address from X-Forwarded-For, N proxies deep (login throttle)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_fix_x_for)  # type: ignore[method-assign]
 
     @app.get("/healthz")
     def healthz():

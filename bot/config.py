@@ -249,6 +249,10 @@ class Settings:
     # -- the callbacks and the pipeline --
     callback_max_age: int = field(default=300, metadata=_seconds("CALLBACK_MAX_AGE_SECONDS", parse=_int))
     max_callback_bytes: int = field(default=64 * 1024, metadata=_var("MAX_CALLBACK_BYTES", parse=_int))
+    # a request body not received within this is dropped with a 408 (bot.web.body_deadline); 0: off
+    body_deadline: float = field(default=3.0, metadata=_seconds("BODY_DEADLINE_SECONDS"))
+    # reverse proxies in front whose X-Forwarded-For is trusted for the client address; 0: ignore the header
+    proxy_fix_x_for: int = field(default=0, metadata=_var("PROXY_FIX_X_FOR", parse=_int, minimum=0))
     reply_cache_seconds: int = field(default=3600, metadata=_seconds("REPLY_CACHE_SECONDS", parse=_int))
     lock_timeout: float = field(default=10.0, metadata=_seconds("USER_LOCK_SECONDS"))
     lock_wait: float = field(default=3.0, metadata=_seconds("USER_LOCK_WAIT_SECONDS"))

@@ -6,7 +6,9 @@ timeout, and WeCom gives up on every callback after 5 s. A gevent worker parks e
 a greenlet while it waits for bytes and answers the others meanwhile; bench/slow_clients.py shows
 50 such connections open while signed callbacks are still answered in milliseconds. Each worker
 still runs one request's Python at a time, so ``WEB_CONCURRENCY`` (default 2, one per core) keeps
-the multi-core throughput. In production put a buffering reverse proxy in front anyway (README).
+the multi-core throughput. A body not received within BODY_DEADLINE_SECONDS is dropped by the app's own
+middleware (bot/web/body_deadline.py, timed by gevent), so slow bodies free their slot. In production
+put a buffering reverse proxy in front anyway (README).
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ import logging
 import re
 
 # Line breaks, other control characters and bidi overrides inside a message: a userid with CR/LF
-# would otherwise start a forged log line. Tracebacks keep their own line breaks.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# would otherwise start a forged log line. Tracebacks keep their own line breaks. Lone surrogates too:
+# a stream cannot encode them, and logging would print a "Logging error" traceback instead of the line.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 

@@ -60,6 +60,9 @@ class Event:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+GROUP_NEWS = ("step_completed", "all_done")  # events a group may hear of (``bot.outbound.routing.notice_group``)
+
+
 @dataclass
 class Result:
     reply: Reply

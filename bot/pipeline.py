@@ -18,7 +18,7 @@ from bot import conversation
 from bot.guide import Guide
 from bot.language import detect_language
 from bot.locking import RedisLock
-from bot.messages import Button, Event, Incoming, Outgoing, Reply, Result
+from bot.messages import GROUP_NEWS, Button, Event, Incoming, Outgoing, Reply, Result
 from bot.outbound.message import APP, OutboxMessage
 from bot.progress import Progress
 from bot.redact import redact_secrets
@@ -125,6 +125,8 @@ class Pipeline:
         shown = result.reading or (reading.to_json() if reading.intent else None)
         signal = conversation.unanswered_signal(progress.last_exchange, result.events, now)
         result_events = [*result.events, signal] if signal else result.events
+        if incoming.chat_type == "group":  # the reply in the group announced it: no second notice there
+            result_events = [_said_in_group(e) for e in result_events]
         events = [*result_events, Event("activity", {"step": progress.step, "at": now})]
         for event in result_events:
             progress.record(event.kind, now, **{k: v for k, v in event.data.items() if k != "text"})
@@ -167,6 +169,8 @@ class Pipeline:
             "chat_type": incoming.chat_type,
             "chat_id": incoming.chat_id,
         }
+        if incoming.chat_type == "group" and incoming.chat_id:
+            progress.wrote_in_group(incoming.transport, incoming.chat_id)
         if incoming.response_url:
             progress.response_url = incoming.response_url
             progress.response_url_expires = now + RESPONSE_URL_TTL
@@ -189,6 +193,13 @@ class Pipeline:
         """A reply that needs no Redis (it may be down): rendered from the template alone, never cached."""
         lang = detect_language(incoming.text, "zh")
         return replace(self._render(Reply(f"system/{template}"), lang, fmt, incoming), transient=True)
+
+
+def _said_in_group(event: Event) -> Event:
+    """A step done in a group was announced by the reply there: planning sends no notice of it."""
+    if event.kind in GROUP_NEWS:
+        return Event(event.kind, {**event.data, "in_group": True})
+    return event
 
 
 def context_of(progress: Progress, guide: Guide) -> Context:

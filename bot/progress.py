@@ -18,6 +18,7 @@ NOT_STARTED = 0
 FINISHED = STEP_COUNT + 1
 CERT_STEP = 3  # the step whose end is WeDa's provider certification (about 10 minutes)
 HISTORY_LIMIT = 30
+GROUPS_KEPT = 5  # groups a user wrote in, remembered for notices about them
 
 CERT_NONE = "none"
 CERT_PENDING = "pending"
@@ -48,6 +49,7 @@ class Progress:
     open_items_asked: int | None = None  # the step whose open checklist items the bot asked about (asked once)
     faq: dict[str, Any] = field(default_factory=dict)  # last FAQ answer: topic id, tried ids
     last_chat: dict[str, Any] = field(default_factory=dict)  # transport, chat_type, chat_id
+    groups: list[dict[str, Any]] = field(default_factory=list)  # groups they wrote in: transport, chat_id (latest last)
     response_url: str | None = None
     response_url_expires: float | None = None
     created_at: float = 0.0
@@ -87,10 +89,15 @@ class Progress:
         timeline; forgets steps, checklists and certification."""
         fresh = Progress.new(self.corp_id, self.user_id, now)
         fresh.step_started_at = {str(NOT_STARTED): now}  # back on "not started" from now, not since creation
-        for name in ("lang", "muted", "last_chat", "response_url", "response_url_expires", "created_at", "last_seen",
-                     "history"):
+        for name in ("lang", "muted", "last_chat", "groups", "response_url", "response_url_expires", "created_at",
+                     "last_seen", "history"):
             setattr(fresh, name, getattr(self, name))
         return fresh
+
+    def wrote_in_group(self, transport: str, chat_id: str) -> None:
+        """Remember a group they wrote in (the only groups a notice about them may go to), latest last."""
+        place = {"transport": transport, "chat_id": chat_id}
+        self.groups = [*[g for g in self.groups if g != place][-(GROUPS_KEPT - 1):], place]
 
     def record(self, kind: str, now: float, **data: Any) -> None:
         """Append to the short history support staff see on the user's timeline."""

@@ -22,8 +22,17 @@ TRICKY_STRINGS = ["", " ", "²", "١٢٣", "１２３", "12³", "⁴⁵", "-1", 
                   "]]>", "<xml>", "&amp;", "😀" * 20, "\x00", "true", "null", "[]", "{}",
                   "text", "event", "image", "voice", "mixed", "stream", "file", "video", "TEXT", "Event",
                   "enter_agent", "enter_chat", "subscribe", "click", "template_card_event", "feedback_event",
-                  "开始", "完成", "第3步", "勾选 2", "重置", "确认", "人工", "进度", "61004"]
-tricky_text = st.one_of(st.text(max_size=40), st.sampled_from(TRICKY_STRINGS), st.integers().map(str))
+                  "开始", "完成", "第3步", "勾选 2", "重置", "确认", "人工", "进度", "61004",
+                  # issue 22: lone surrogates (JSON "\ud800"), a nonce/CDATA injection, C1 controls, full-width forms
+                  "\ud800", "a\udfffb", "\udbff\ud800", "开始\ud800", "]]><Injected>1</Injected><![CDATA[",
+                  "\x1b[31m", "\x85", "\u2029", "\ufeff", "ＡｐｐＳｅｃｒｅｔ：１２３", "ｗｘ１２３４",
+                  "]]]]><![CDATA[>"]
+# Characters from the categories that broke something: surrogates, controls, format characters, odd spaces,
+# and the full-width forms (U+FF01-FF5E) NFKC folds to ASCII.
+odd_chars = st.one_of(st.characters(categories=["Cs", "Cc", "Cf", "Zs", "Zl", "Zp"]),
+                      st.characters(min_codepoint=0xFF01, max_codepoint=0xFF5E), st.sampled_from("]]><![CDATA[&"))
+tricky_text = st.one_of(st.text(max_size=40), st.sampled_from(TRICKY_STRINGS), st.integers().map(str),
+                        st.text(alphabet=st.one_of(odd_chars, st.characters()), max_size=30))
 
 # -- JSON (the AI bot) ----------------------------------------------------------------------------
 # Fragments json.dumps cannot produce (or produces only slowly) are spliced in for placeholders.
@@ -100,12 +109,26 @@ aibot_document = st.fixed_dictionaries({}, optional={
 }).flatmap(lambda doc: st.dictionaries(json_keys, field_values, max_size=2).map(lambda more: {**more, **doc}))
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def render_json(value: object) -> str:
-    """Serialise, then splice in the raw fragments for their placeholders."""
+    """Serialise, then splice in the raw fragments for their placeholders. A lone surrogate (not UTF-8)
+    goes as its escape, ``"\\ud800"``, as a JSON sender would write it."""
     text = json.dumps(value, ensure_ascii=False)
     for i, fragment in enumerate(RAW_JSON):
         text = text.replace(json.dumps(_PLACEHOLDER.format(i), ensure_ascii=False), fragment)
-    return text
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def utf8_safe(text: str) -> str:
+    """For a body that is not JSON (XML, an echostr): a lone surrogate cannot be sent at all, so U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def xml_charrefs(text: str) -> str:
+    """What XML cannot carry as UTF-8 (a lone surrogate) as a character reference, which expat refuses."""
+    return _SURROGATE.sub(lambda m: f"&#x{ord(m.group()):X};", text)
 
 
 aibot_plaintext = st.one_of(
@@ -137,9 +160,10 @@ def _legal(text: str) -> str:
 
 _legal_text = tricky_text.map(_legal)
 xml_text = st.one_of(_legal_text.map(escape), _legal_text.map(_cdata), _legal_text.map(escape), _legal_text.map(_cdata),
-                     _legal_text.map(escape), st.text(max_size=20))  # the raw one: maybe not XML at all
-xml_attrs = st.dictionaries(st.sampled_from(["a", "id", "type", "xmlns", "xml:lang"]), tricky_text.map(quoteattr),
-                            max_size=2)
+                     _legal_text.map(escape), st.text(max_size=20),  # the raw one: maybe not XML at all
+                     tricky_text.map(xml_charrefs))
+xml_attrs = st.dictionaries(st.sampled_from(["a", "id", "type", "xmlns", "xml:lang"]),
+                            tricky_text.map(_legal).map(quoteattr), max_size=2)
 
 
 def _element(name: str, attrs: dict[str, str], parts: list[str]) -> str:
@@ -166,10 +190,10 @@ _plausible_app = {
     "FromUserName": st.sampled_from(["<![CDATA[vic]]>", "<![CDATA[vic ]]>", "zoe"]),
     "CreateTime": st.integers(min_value=0, max_value=2**40).map(str),
     "MsgType": st.sampled_from(["text", "event", "image", "voice", "link", "TEXT"]),
-    "Content": tricky_text.map(_cdata),
+    "Content": tricky_text.map(_legal).map(_cdata),
     "MsgId": st.integers(min_value=0, max_value=2**64).map(str),
     "Event": st.sampled_from(["enter_agent", "subscribe", "click", "template_card_event", "LOCATION"]),
-    "EventKey": tricky_text.map(_cdata),
+    "EventKey": tricky_text.map(_legal).map(_cdata),
     "AgentID": st.just("1000002"),
 }
 _REQUIRED = ("FromUserName", "MsgType")  # present (with any value) in most documents, so they reach the handlers
@@ -201,7 +225,7 @@ app_document = st.builds(
 )
 
 app_plaintext = st.one_of(
-    app_document, app_document, xml_nodes, st.text(max_size=200),
+    app_document, app_document, xml_nodes, st.text(max_size=200), tricky_text.map(xml_charrefs),
     st.sampled_from(DEPTHS).map(lambda n: "<xml>" + _deep(n) + "</xml>"),
     st.sampled_from(["", "<xml/>", "<xml></xml>", "<xml><MsgType/></xml>", "<xml>&e;</xml>", "\ufeff<xml/>"]),
 )
@@ -211,7 +235,9 @@ app_plaintext = st.one_of(
 # need less. These build documents of the same ingredients from one seeded random.Random (one
 # Hypothesis draw, reproducible from the failing example's seed); they make most of each run, the
 # structured (and better shrinking) strategies the rest.
-_ALPHABETS = ["abc XYZ 019", "开始完成第步勾选重置认证", "<>&\"';:{}%]]", "\x00\x01\r\n\t\u2028\u202e", "²³¹١٢٣１２３"]
+_ALPHABETS = ["abc XYZ 019", "开始完成第步勾选重置认证", "<>&\"';:{}%]]", "\x00\x01\r\n\t\u2028\u202e", "²³¹١٢٣１２３",
+              "\ud800\udbff\udc00\udfffab", "ＡＢＣａｂｃ１２３：＝＜＞　", "]]><![CDATA[x",
+              "\x80\x85\x9f\x1b\x7f\ufeff\u200b"]
 
 
 def fast_text(rnd: random.Random) -> str:
@@ -275,7 +301,7 @@ def _fast_xml_value(rnd: random.Random, depth: int = 0) -> str:
         return "".join(f"<{name}>{_fast_xml_value(rnd, depth + 1)}</{name}>" for _ in range(rnd.randint(1, 2)))
     text = fast_text(rnd)
     if roll < 0.2:
-        return text  # raw: maybe not XML at all
+        return xml_charrefs(text)  # raw: maybe not XML at all
     return _cdata(_legal(text)) if rnd.random() < 0.5 else escape(_legal(text))
 
 
@@ -288,14 +314,15 @@ _FAST_APP = {
     "MsgId": lambda r: str(r.randint(0, 2**64)),
     "Event": lambda r: r.choice(["enter_agent", "subscribe", "click", "template_card_event", "LOCATION"]),
     "EventKey": lambda r: _cdata(_legal(fast_text(r))),
-    "TaskId": lambda r: fast_text(r),
+    "TaskId": lambda r: xml_charrefs(fast_text(r)),
     "AgentID": lambda r: "1000002",
 }
 
 
 def fast_app_plaintext(rnd: random.Random) -> str:
     if rnd.random() < 0.05:
-        return rnd.choice(["", "<xml/>", "<xml></xml>", "<xml>&e;</xml>", _deep(rnd.choice(DEPTHS)), fast_text(rnd)])
+        return rnd.choice(["", "<xml/>", "<xml></xml>", "<xml>&e;</xml>", _deep(rnd.choice(DEPTHS)),
+                           xml_charrefs(fast_text(rnd))])
     items = [(name, plausible(rnd) if rnd.random() < 0.8 else _fast_xml_value(rnd))
              for name, plausible in _FAST_APP.items() if name in _REQUIRED or rnd.random() < 0.6]
     if rnd.random() < 0.1:
@@ -327,6 +354,24 @@ app_body = st.one_of(st.binary(max_size=2000), app_document.map(str.encode),
 aibot_body = st.one_of(st.binary(max_size=1000), json_values.map(lambda v: render_json(v).encode()),
                        fast(fast_aibot_plaintext).map(str.encode),
                        st.fixed_dictionaries({"encrypt": json_values}).map(lambda v: render_json(v).encode()))
-query_values = st.one_of(st.text(max_size=80), tricky_text)
+# Nonces WeCom never sends (letters and digits only), among them the one that injected an element.
+NONCES = ["]]><Injected>1</Injected><![CDATA[", "</Nonce><x/>", "1 2", "１２３", "abc\x00", "a&amp;b", "<", "x" * 64]
+query_values = st.one_of(st.text(max_size=80), tricky_text.map(lambda t: _SURROGATE.sub("", t)),
+                         st.sampled_from(NONCES))  # a URL cannot carry a lone surrogate
 query = st.dictionaries(st.sampled_from(["msg_signature", "timestamp", "nonce", "echostr", "x"]), query_values,
                         max_size=5)
+
+# Pasted secrets (tests/secret_samples.py: every shape, every way of pasting), as chat text.
+def _secret_message(shape: str, seed: int) -> str:
+    from tests.secret_samples import secret_message
+
+    return secret_message(shape, random.Random(seed))[0]
+
+
+def _secret_shapes() -> list[str]:
+    from tests.secret_samples import SHAPES
+
+    return sorted(SHAPES)
+
+
+secret_text = st.builds(_secret_message, st.sampled_from(_secret_shapes()), st.integers(min_value=0, max_value=2**32))

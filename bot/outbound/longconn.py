@@ -6,24 +6,23 @@ Only the connection holder can send; the sender hands it one body through Redis
   goes back to the chat it belongs to (the group, or the user's private chat with the bot);
 - a message to one user goes to their private chat with the bot when the long connection is where
   they last spoke (``bot.outbound.routing``), and as a last resort when nothing else reaches them;
-- a group notice goes to the support group when no webhook is configured: WECOM_NOTICE_CHATID, else
-  the user's own last group, else the last group the bot heard from.
+- a staff notice goes to the staff group WECOM_NOTICE_CHATID when no webhook is configured (never a
+  customer group), and a notice about a user only to a group that user wrote in (``bot.outbound.routing``).
 Limits: reported, not confirmed by WeCom — 30 a minute and 1,000 an hour per chat
 (``WS_SEND_RATE_LIMIT``, ``WS_SEND_HOURLY_LIMIT``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import redis
 
 from bot.config import LongConnSettings, Settings, longconn_settings
-from bot.keys import LONGCONN_RATE_PREFIX, longconn_last_group_key
+from bot.keys import LONGCONN_RATE_PREFIX
 from bot.outbound.channel import MARKDOWN, TEMPLATE_CARD, ChannelSpec, Content, Format, Rate
 from bot.outbound.message import LONGCONN, OutboxMessage
 from bot.outbound.pacing import Limit
-from bot.redis_conn import optional_str
 from bot.store import Store
 from bot.wecom import longconn_protocol as wire
 from bot.wecom.longconn_relay import RelaySender
@@ -57,13 +56,10 @@ class LongConnChannel:
             return None
         return message.meta.get("chat_id") or message.to_user or None
 
-    def group(self, last_chat: dict[str, Any]) -> str | None:
-        """The group chat a notice goes to (the user's ``last_chat`` as a hint), or None."""
-        if self.ws.notice_chat_id:
-            return self.ws.notice_chat_id
-        if last_chat.get("chat_type") == "group" and last_chat.get("chat_id"):
-            return str(last_chat["chat_id"])
-        return optional_str(self.redis.get(longconn_last_group_key(self.ws.bot_id)))
+    @property
+    def staff_chat(self) -> str | None:
+        """The configured staff group (WECOM_NOTICE_CHATID), or None: staff notices go nowhere else here."""
+        return self.ws.notice_chat_id
 
     def content(self, message: OutboxMessage) -> Content:
         return Content(MARKDOWN, message.text, CONTENT_LIMIT)

@@ -1,17 +1,24 @@
-"""Which channel delivers a message, decided per attempt (a refused response_url hands over to the app).
+"""Where a message may go, and which channel delivers it, decided per attempt (the one place for both).
+
+Privacy first: a message about a user goes only to places that user is in, and staff notices only to
+the configured staff channel. There is no "last group heard from": with several customer groups that
+would tell one company what another is doing.
 
 - The rest of a reply (``meta.continues``) or a message marked private belongs to the user's 1:1 chat:
   the chat it was given in on the long connection, else only the app's ``message/send`` (the user's
   response_url may belong to a group chat, and the webhook posts to the group).
-- A group notice (WEBHOOK) goes through the webhook; without a webhook key, through the long
-  connection to the support group.
+- A WEBHOOK message is for the staff channel (``staff_channel``): the group robot webhook, else the long
+  connection's WECOM_NOTICE_CHATID (or, chosen by the producer, the app to SUPPORT_STAFF) — except a
+  notice of a user's news (``meta.audience == "group"``), which goes only to the group it names and only
+  if that user wrote in it on the long connection (``notice_group``), never to the group where the news
+  was already the reply (one announcement per event).
 - A message to one user (USER, or APP: reminders, nudges, notifications) goes back where the user last
   spoke (``progress.last_chat``, written by the pipeline for every message):
   - on the long connection → their private chat with the AI bot;
   - on the AI-bot callback, in a group or a single chat → that chat, through the fresh, unused
     ``response_url`` WeCom gave with their last message (an hour, once);
   - on the app (or anywhere once that URL is spent) → the app;
-  and when the app cannot reach them: a mention in the group (webhook), else the long connection.
+  and when the app cannot reach them: their private chat on the long connection — never a group.
 - 微信客服 first: a reply given there (``meta.transport`` "kf") goes back to its kf account, and a
   message to one user who last spoke there goes to that kf account (``last_chat.chat_id``); it never
   goes anywhere else (an external customer has no app chat, no group the bot may post in).
@@ -22,8 +29,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from bot.config import Settings
+from bot.config import Settings, longconn_settings
 from bot.keys import key_parts
+from bot.messages import GROUP_NEWS, Event
 from bot.outbound import response_url
 from bot.outbound.inflight import Outbox
 from bot.outbound.longconn import TRANSPORT as LONGCONN_TRANSPORT
@@ -33,6 +41,34 @@ from bot.progress import Progress
 from bot.store import Store
 from bot.wecom.app_protocol import TRANSPORT as APP_TRANSPORT
 from bot.wecom.kf_protocol import TRANSPORT as KF_TRANSPORT
+
+STAFF = "staff"  # meta.audience of a notice for support staff
+GROUP = "group"  # meta.audience of a notice of a user's news for a group they wrote in (meta.chat_id)
+
+
+def staff_channel(settings: Settings) -> str | None:
+    """The configured staff channel, or None: WEBHOOK (its group, or WECOM_NOTICE_CHATID), else APP to staff."""
+    ws = longconn_settings(settings)
+    if settings.webhook_key or (ws and ws.notice_chat_id):
+        return WEBHOOK
+    if settings.support_staff and settings.app_secret:
+        return APP
+    return None
+
+
+def notice_group(settings: Settings, progress: Progress, event: Event) -> str | None:
+    """The group a notice of this user's news may go to: the latest group they wrote in on the long
+    connection, unless the news was told in a group already (the reply there is the announcement)."""
+    if event.kind not in GROUP_NEWS or event.data.get("in_group") or not longconn_settings(settings):
+        return None
+    chats = [g["chat_id"] for g in progress.groups if g.get("transport") == LONGCONN_TRANSPORT and g.get("chat_id")]
+    return str(chats[-1]) if chats else None
+
+
+def in_group(progress: Progress | None, chat_id: str) -> bool:
+    """Did this user write in that long-connection group (so a message about them may go there)?"""
+    return progress is not None and any(g.get("chat_id") == chat_id and g.get("transport") == LONGCONN_TRANSPORT
+                                        for g in progress.groups)
 
 
 class Route(NamedTuple):
@@ -72,7 +108,7 @@ class Router:
         if longconn and (chat := longconn.reply_chat(message)):
             return Route(LONGCONN, chat)
         if message.channel == WEBHOOK:
-            return self._group(spoke)
+            return self._user_group(message, spoke) if message.meta.get("audience") == GROUP else self._staff()
         single = _single_user(message)
         if longconn and single and not message.meta.get("transport") and spoke.transport == LONGCONN_TRANSPORT:
             return Route(LONGCONN, single)  # their private chat with the AI bot
@@ -87,8 +123,6 @@ class Router:
         message.meta["route"] = APP
         if self.app and message.to_user:
             return Route(APP)
-        if self.webhook and message.to_user:
-            return Route(WEBHOOK)  # last resort: mention them in the group
         if longconn and single:
             return Route(LONGCONN, single)  # their private chat with the AI bot
         raise Undeliverable("no channel can reach the recipient (no app secret, no webhook key)")
@@ -107,15 +141,22 @@ class Router:
             raise Undeliverable("a 微信客服 customer: only kf/send_msg reaches them, and 微信客服 is not configured")
         return Route(KF, str(account))
 
-    def _group(self, spoke: _LastChat) -> Route:
+    def _staff(self) -> Route:
+        """Staff notices: the webhook's group, else WECOM_NOTICE_CHATID — never a customer's group."""
         if self.webhook:
             return Route(WEBHOOK)
+        if self.longconn and self.longconn.staff_chat:
+            return Route(LONGCONN, self.longconn.staff_chat)
+        raise Undeliverable("no staff channel (set WECOM_WEBHOOK_KEY or WECOM_NOTICE_CHATID)")
+
+    def _user_group(self, message: OutboxMessage, spoke: _LastChat) -> Route:
+        """A notice about a user: only the group it names, and only if the user wrote in it."""
+        chat = str(message.meta.get("chat_id") or "")
+        if not chat or not in_group(spoke.progress, chat):
+            raise Undeliverable("a notice about a user goes only to a group that user wrote in")
         if self.longconn is None:
-            raise Undeliverable("no channel can reach the group (no webhook key)")
-        chat = self.longconn.group(spoke.chat)
-        if chat:
-            return Route(LONGCONN, chat)
-        raise Undeliverable("no group chat known to the long connection yet (set WECOM_NOTICE_CHATID)")
+            raise Undeliverable("no long connection to reach the user's group")
+        return Route(LONGCONN, chat)
 
     def _response_url(self, message: OutboxMessage, spoke: _LastChat) -> str | None:
         """The URL this attempt posts to: the message's own, one it claimed before, or the user's fresh one."""
@@ -143,14 +184,20 @@ class _LastChat:
         self.user_key = message.meta.get("user_key") or key_parts(router.corp_id, message.to_user or "")
         self._store = router.store
         self._has_user = bool(message.meta.get("user_key") or message.to_user)
-        self._chat: dict[str, Any] | None = None
+        self._progress: Progress | None = None
+        self._loaded = False
+
+    @property
+    def progress(self) -> Progress | None:
+        if not self._loaded:
+            self._progress = self._store.load(self.user_key) if self._has_user else None
+            self._loaded = True
+        return self._progress
 
     @property
     def chat(self) -> dict[str, Any]:
-        if self._chat is None:
-            progress = self._store.load(self.user_key) if self._has_user else None
-            self._chat = (progress.last_chat or {}) if progress is not None else {}
-        return self._chat
+        progress = self.progress
+        return (progress.last_chat or {}) if progress is not None else {}
 
     @property
     def transport(self) -> str | None:

@@ -27,6 +27,7 @@ from bot.pipeline import Pipeline
 from bot.redis_conn import as_str
 from bot.render import MARKDOWN, TEXT
 from bot.wecom import aibot_protocol as proto
+from bot.wecom import wire_text
 from bot.wecom.envelope import CallbackRejected, Envelope, SignedQuery
 
 log = logging.getLogger(__name__)
@@ -74,9 +75,9 @@ class AibotCallback:
         doc = proto.parse_payload(self.envelope.decrypt(query, encrypted))
         stream_id = proto.stream_refresh_id(doc)
         if stream_id is not None:
-            reply = self._refresh(stream_id)
+            reply = self._refresh(wire_text.clean_id(stream_id, "stream.id"))
         else:
-            reply = self._answer(proto.to_incoming(doc, self.corp_id, self.bot_names))
+            reply = self._answer(wire_text.normalise(proto.to_incoming(doc, self.corp_id, self.bot_names)))
         return proto.seal(self.envelope, reply, query.nonce) if reply else ""
 
     # -- the replies ----------------------------------------------------------------------------

@@ -71,7 +71,7 @@ class AibotSimulator:
         return f"https://qyapi.weixin.qq.com/cgi-bin/aibot/response?response_code={secrets.token_hex(16)}"
 
     def wrap(self, payload: dict[str, Any] | str, nonce: str | None = None) -> SignedCallback:
-        plaintext = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
+        plaintext = payload if isinstance(payload, str) else _dumps(payload)
         nonce = nonce or str(random.randint(10**8, 10**9))
         encrypted, signature, timestamp = self.envelope.encrypt(plaintext, nonce)
         query = {"msg_signature": signature, "timestamp": timestamp, "nonce": nonce}
@@ -94,3 +94,13 @@ class AibotSimulator:
             if isinstance(reply.get(part), dict):
                 return reply[part].get("content") or ""
         return ""
+
+
+def _dumps(payload: dict[str, Any]) -> str:
+    """JSON as WeCom writes it; a lone surrogate (not UTF-8 encodable) goes as its ``\\ud800`` escape."""
+    text = json.dumps(payload, ensure_ascii=False)
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return json.dumps(payload)
+    return text

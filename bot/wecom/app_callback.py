@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from bot.pipeline import Pipeline
 from bot.render import TEXT
-from bot.wecom import app_protocol
+from bot.wecom import app_protocol, wire_text
 from bot.wecom.envelope import Envelope, SignedQuery
 
 
@@ -28,7 +28,7 @@ class AppCallback:
         query = SignedQuery.from_args(args)
         encrypted = app_protocol.encrypted_field(body)
         plaintext = self.envelope.decrypt(query, encrypted)
-        incoming = app_protocol.to_incoming(plaintext, self.corp_id)
+        incoming = wire_text.normalise(app_protocol.to_incoming(plaintext, self.corp_id))
         outgoing = self.pipeline.process(incoming, TEXT, max_bytes=self.reply_max_bytes)
         if not outgoing.text:
             return ""

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
+from xml.etree import ElementTree
 from xml.parsers.expat import ExpatError
 
 import xmltodict
-from wechatpy.replies import TextReply
 
 from bot.keys import key_parts
 from bot.messages import Incoming
 from bot.wecom.envelope import CallbackRejected, Envelope, SignedQuery
 from bot.wecom.identity import normalise_user_id
+from bot.wecom.wire_text import clean_text
 
 TRANSPORT = "app"
 TEXT_REPLY_MAX_BYTES = 2048  # WeCom cuts a text message past this; the pipeline sends the rest
@@ -121,10 +123,17 @@ def reply_xml(envelope: Envelope, incoming: Incoming, text: str, query: SignedQu
 
     Length is the pipeline's business: it splits a reply at TEXT_REPLY_MAX_BYTES and sends the rest.
     """
-    reply = TextReply(source=incoming.corp_id, target=incoming.user_id, content=text)
-    encrypted, signature, timestamp = envelope.encrypt(reply.render(), query.nonce)
-    return (
-        f"<xml><Encrypt><![CDATA[{encrypted}]]></Encrypt><MsgSignature><![CDATA[{signature}]]></MsgSignature>"
-        f"<TimeStamp>{timestamp}</TimeStamp><Nonce><![CDATA[{query.nonce}]]></Nonce></xml>"
-    )
+    reply = _xml({"ToUserName": incoming.user_id, "FromUserName": incoming.corp_id,
+                  "CreateTime": str(int(time.time())), "MsgType": "text", "Content": clean_text(text)})
+    encrypted, signature, timestamp = envelope.encrypt(reply, query.nonce)
+    return _xml({"Encrypt": encrypted, "MsgSignature": signature, "TimeStamp": timestamp, "Nonce": query.nonce})
+
+
+def _xml(fields: dict[str, str]) -> str:
+    """``<xml>`` with one text element per field, built by ElementTree (escaped, never pasted into CDATA:
+    a ``]]>`` in a reply or a nonce stays text)."""
+    root = ElementTree.Element("xml")
+    for name, value in fields.items():
+        ElementTree.SubElement(root, name).text = value
+    return ElementTree.tostring(root, encoding="unicode")
 

@@ -33,6 +33,7 @@ from bot.config import CallbackCredentials
 
 # ASCII digits only: str.isdigit() also accepts "²" or "١٢٣", which int() then refuses.
 _TIMESTAMP = re.compile(r"[0-9]{1,16}")
+_NONCE = re.compile(r"[A-Za-z0-9]{1,64}")
 
 
 class CallbackRejected(Exception):
@@ -63,6 +64,8 @@ class SignedQuery:
             raise CallbackRejected("query parameter too long")
         if not _TIMESTAMP.fullmatch(timestamp):
             raise CallbackRejected("timestamp is not a number")
+        if not _NONCE.fullmatch(nonce):  # WeCom's are digits and letters; the reply repeats it
+            raise CallbackRejected("nonce is not letters and digits")
         return cls(signature, timestamp, nonce)
 
 

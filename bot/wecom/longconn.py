@@ -28,7 +28,6 @@ from typing import Any
 
 import redis
 
-from bot.keys import longconn_last_group_key
 from bot.messages import Incoming, Outgoing, Reply
 from bot.outbound.longconn import TRANSPORT
 from bot.outbound.message import APP, OutboxMessage
@@ -38,6 +37,7 @@ from bot.render import MARKDOWN, TEXT
 from bot.wecom import aibot_protocol as proto
 from bot.wecom import longconn_protocol as wire
 from bot.wecom import longconn_relay as relay
+from bot.wecom import wire_text
 from bot.wecom.aibot_callback import CARD_TITLE_TEMPLATE
 from bot.wecom.envelope import CallbackRejected
 from bot.wecom.longconn_client import AckTimeout, LongConnClient, NotConnected
@@ -68,8 +68,12 @@ class LongConnChannel:
         """One callback frame. A user's messages are answered in the order they came (the link is
         ordered, and "开始" then "进度" must not be read the other way round); users run in parallel."""
         req_id = wire.req_id_of(doc)
+        if not isinstance(req_id, str) or not req_id.isprintable():
+            log.warning("long connection: frame dropped: its req_id is not printable text")
+            return
         try:
             incoming = replace(proto.to_incoming(wire.body_of(doc), self.corp_id, self.bot_names), transport=TRANSPORT)
+            incoming = wire_text.normalise(incoming)
         except CallbackRejected as exc:
             log.warning("long connection: frame %s rejected: %s", req_id, exc.reason)
             return
@@ -87,8 +91,6 @@ class LongConnChannel:
                 self._queues[key] = (lock, waiting - 1)
 
     async def _answer(self, incoming: Incoming, req_id: str) -> None:
-        if incoming.chat_type == "group" and incoming.chat_id:
-            await self._run(self._remember_group, incoming.chat_id)
         if incoming.kind == "event" and incoming.event == "welcome":
             outgoing = await self._run(self.pipeline.process, incoming, TEXT, max_bytes=proto.TEXT_MAX_BYTES)
             if outgoing.text:
@@ -137,12 +139,6 @@ class LongConnChannel:
     def _card(self, task_id: str, outgoing: Outgoing) -> dict[str, Any]:
         title = self.pipeline.services.renderer.render(Reply(CARD_TITLE_TEMPLATE), outgoing.lang, TEXT)
         return proto.button_card(task_id, title, outgoing.buttons)
-
-    def _remember_group(self, chat_id: str) -> None:
-        try:
-            self.redis.set(longconn_last_group_key(self.bot_id), chat_id)
-        except redis.RedisError as exc:
-            log.warning("could not remember group %s: %s", chat_id, type(exc).__name__)
 
     def _queue_click_answer(self, incoming: Incoming, content: str, transient: bool) -> None:
         """The answer's id is the click's, so a redelivered click queues nothing new — except after a

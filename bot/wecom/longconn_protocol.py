@@ -41,7 +41,10 @@ def frame(cmd: str, req_id: str, body: dict[str, Any] | None = None) -> str:
     doc: dict[str, Any] = {"cmd": cmd, "headers": {"req_id": req_id}}
     if body is not None:
         doc["body"] = body
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    if any("\ud800" <= ch <= "\udfff" for ch in text):  # not UTF-8: a lone surrogate goes as its \u escape
+        return json.dumps(doc, separators=(",", ":"))
+    return text
 
 
 def ack(req_id: str, errcode: int = 0, errmsg: str = "ok") -> str:

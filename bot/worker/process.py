@@ -59,10 +59,9 @@ class Worker:
         log.info("worker %s started; waiting for leadership", self.identity)
         if not self.reminders.group_notices:
             log.info("group notices off: %s", "GROUP_NOTICES=false" if self.settings.group_notices is False else
-                     "no group channel (WECOM_WEBHOOK_KEY, or the AI bot's long connection)")
-        elif not self.reminders.fixed_group:
-            log.info("group notices go only to a group the user spoke in (no WECOM_WEBHOOK_KEY or "
-                     "WECOM_NOTICE_CHATID): none for users who write privately")
+                     "they go only to a group the user wrote in, and no long connection can reach one")
+        else:
+            log.info("group notices go only to a group the user wrote in: none for users who write privately")
         while not self._stop.is_set():
             try:
                 acquired = self.lock.try_acquire()

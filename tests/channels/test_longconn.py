@@ -180,6 +180,19 @@ def test_malformed_frames_are_dropped_and_the_connection_carries_on(holder, fake
     assert fake.wait(lambda: fake.answers(msgid))
 
 
+def test_lone_surrogates_drop_a_frame_with_a_log_line_or_are_replaced_in_text(holder, fake, caplog):
+    """An id that is not text: the frame is dropped, said in one log line, no traceback. Text: answered."""
+    bad_id = fake.send_text("oli", "帮助", msgid="bad\ud800id")
+    bad_user = fake.send_text("ol\udfffi", "帮助")
+    bad_chat = fake.send_text("oli", "帮助", chat_id="grp\ud800")
+    fine = fake.send_text("oli", "开始\ud800 \x1b[2J")
+    assert fake.wait(lambda: fake.answers(fine))
+    assert fake.answers(bad_id) == fake.answers(bad_user) == fake.answers(bad_chat) == []
+    assert not [r for r in caplog.records if r.exc_info]
+    assert sum("rejected" in r.getMessage() for r in caplog.records) >= 3
+    assert "\x1b" not in fake.answer_text(fine)
+
+
 def test_chat_ws_prints_the_replies_and_what_the_bot_pushes(holder, fake, settings, redis_client):
     import io
 
@@ -438,7 +451,7 @@ def test_pushes_are_paced_per_chat(holder, fake, settings, redis_client, env):
 def test_followups_and_staff_notices_reach_wecom_through_the_connection(tmp_path, fake, redis_client):
     env = make_env(tmp_path, WECOM_BOT_ID=BOT_ID, WECOM_BOT_SECRET=SECRET, WECOM_WS_URL=fake.url,
                    CERT_CHECK_DELAY="0.5", CERT_FOLLOWUPS="3600", CERT_ESCALATE_DELAY="-1", IDLE_NUDGES="off",
-                   QUIET_HOURS="off", LEADER_TTL="2", LEADER_POLL="0.1", **FAST)
+                   QUIET_HOURS="off", LEADER_TTL="2", LEADER_POLL="0.1", WECOM_NOTICE_CHATID="grp-staff", **FAST)
     for name in ("WECOM_CORP_ID", "WECOM_TOKEN", "WECOM_ENCODING_AES_KEY", "WECOM_AIBOT_TOKEN",
                  "WECOM_AIBOT_ENCODING_AES_KEY"):
         env.pop(name)  # no callback, no app, no webhook: the long connection alone
@@ -459,9 +472,10 @@ def test_followups_and_staff_notices_reach_wecom_through_the_connection(tmp_path
         assert "认证" in followup["markdown"]["content"]
         msgid = fake.send_text("max", "人工", chat_id="grp-support")
         assert fake.wait(lambda: fake.answers(msgid))
-        assert fake.wait(lambda: any(p["chatid"] == "grp-support" for p in fake.pushes), timeout=15)
-        notice = next(p for p in fake.pushes if p["chatid"] == "grp-support")
+        assert fake.wait(lambda: any(p["chatid"] == "grp-staff" for p in fake.pushes), timeout=15)
+        notice = next(p for p in fake.pushes if p["chatid"] == "grp-staff")  # the staff group, not the customers'
         assert "staff1" in notice["markdown"]["content"]
+        assert not any(p["chatid"] == "grp-support" for p in fake.pushes)
     finally:
         worker.stop()
         thread.join(timeout=10)

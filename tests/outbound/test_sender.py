@@ -118,11 +118,12 @@ def test_webhook_notice_is_markdown_with_mention(sender, redis_client, wecom):
     assert call.body == {"msgtype": "markdown", "markdown": {"content": "✅ <@alice> 已完成第1步"}}
 
 
-def test_app_message_falls_back_to_a_group_mention_without_an_app_secret(tmp_path, redis_client, clock, wecom):
+def test_a_message_to_a_user_never_falls_back_to_the_group(tmp_path, redis_client, clock, wecom):
+    """Without an app secret a reminder cannot reach her privately; the webhook's group may not be hers."""
     settings = load_settings(make_env(tmp_path, WECOM_API_BASE=wecom.base_url, WECOM_WEBHOOK_KEY=wecom.webhook_key))
     queue(redis_client, reminder("**hi**"))
-    assert make_sender(settings, redis_client, clock).drain() == ["sent"]
-    assert wecom.delivered("webhook/send")[0].content == "<@alice> **hi**"
+    assert make_sender(settings, redis_client, clock).drain() == ["dead"]
+    assert wecom.calls("webhook/send") == []
 
 
 def test_no_channel_is_a_dead_letter(tmp_path, redis_client, clock, wecom):

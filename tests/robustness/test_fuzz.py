@@ -10,6 +10,7 @@ for the AI bot — plus any text a user types. The number of inputs per target i
 from __future__ import annotations
 
 import json
+import logging
 import os
 
 import pytest
@@ -34,12 +35,38 @@ chat_text = st.one_of(
     st.sampled_from(["开始", "完成", "第3步", "勾选 2", "重置", "确认", "61004", "认证失败了", "😀" * 50,
                      "\x00\x01\x02", "]]>", "<xml>", "&amp;", "\u202e", "a" * 5000, "第²步", "勾选 ٣"]),
     hostile.tricky_text,
+    hostile.secret_text,  # pasted secrets, in the ways people paste them
 )
+
+
+class _Tracebacks(logging.Handler):
+    """Every log record that carries a stack trace (a handler failure, Flask's "Exception on ...")."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info:
+            self.seen.append(f"{record.name}: {record.getMessage()}")
+
+
+TRACEBACKS = _Tracebacks()
+
+
+@pytest.fixture(autouse=True)
+def _count_tracebacks():
+    root = logging.getLogger()
+    TRACEBACKS.seen.clear()
+    root.addHandler(TRACEBACKS)
+    yield
+    root.removeHandler(TRACEBACKS)
 
 
 def _ok(response, context) -> None:
     assert response.status_code < 500, (response.status_code, context)
     assert b"Traceback" not in response.get_data(), context
+    assert not TRACEBACKS.seen, (TRACEBACKS.seen, context)  # 0 tracebacks in the logs, not only no 5xx
 
 
 @pytest.fixture
@@ -84,10 +111,30 @@ def test_any_text_from_a_user_gets_a_reply(client, runtime, app_sim, aibot_sim, 
     """Through either callback: the private chat (app) or the group (AI bot)."""
     runtime.services.rate_limit_per_minute = 0  # every input reaches the handlers
     sim, path, extra = (aibot_sim, "/wecom/aibot", {"chat_id": "grp"}) if group else (app_sim, "/wecom/callback", {})
-    callback = sim.text("fuzzer", text, **extra)
+    callback = sim.text("fuzzer", text if group else hostile.utf8_safe(text), **extra)
     response = client.post(path, query_string=callback.query, data=callback.body)
     assert response.status_code == 200, (path, text)
     assert sim.open_reply(response.get_data()), (path, text)  # always something to say
+    assert not TRACEBACKS.seen, (TRACEBACKS.seen, text)
+
+
+@FUZZ
+@given(plaintext=hostile.aibot_plaintext_fast)
+def test_a_long_connection_body_is_refused_or_clean_text(plaintext):
+    """The long connection reads the AI-bot callback's JSON with the same code, then the same edge
+    normalisation: a body is refused (the frame dropped with a log line) or every field is valid text."""
+    from bot.wecom import aibot_protocol, wire_text
+    from bot.wecom.envelope import CallbackRejected
+
+    try:
+        doc = aibot_protocol.parse_payload(plaintext)
+        incoming = wire_text.normalise(aibot_protocol.to_incoming(doc, "corp"))
+    except CallbackRejected:
+        return
+    extra = json.dumps(incoming.extra, ensure_ascii=False)
+    for value in (incoming.user_id, incoming.msg_id, incoming.chat_id or "", incoming.text, extra):
+        value.encode("utf-8")  # no lone surrogate left
+        assert "\x00" not in value and "\x1b" not in value
 
 
 def _signed(envelope, timestamp: str, nonce: str, echostr_plain: str) -> tuple[dict[str, str], str]:
@@ -101,6 +148,7 @@ def _signed(envelope, timestamp: str, nonce: str, echostr_plain: str) -> tuple[d
 @given(timestamp=hostile.query_values, nonce=hostile.query_values, plain=hostile.tricky_text)
 def test_valid_signature_over_any_timestamp_nonce_or_echostr_never_500(client, app_sim, aibot_sim, timestamp,
                                                                        nonce, plain):
+    plain = hostile.utf8_safe(plain)
     for path, envelope in (("/wecom/callback", app_sim.envelope), ("/wecom/aibot", aibot_sim.envelope)):
         query, encrypted = _signed(envelope, timestamp, nonce, plain)
         _ok(client.get(path, query_string={**query, "echostr": encrypted}), (path, query, plain))
@@ -112,7 +160,11 @@ def test_valid_signature_over_any_timestamp_nonce_or_echostr_never_500(client, a
 @settings(max_examples=EXAMPLES, deadline=None, database=None)
 @given(text=chat_text)
 def test_understanding_is_total(text):
-    """Any text, in any context, gets a reading (an intent or a question to the user), never an exception."""
+    """Any text, in any context, gets a reading (an intent or a question to the user), never an exception.
+    Understanding gets text as every way in hands it over: normalised at the edge (bot.wecom.wire_text)."""
+    from bot.wecom.wire_text import clean_text
+
+    text = clean_text(text)
     asked = Context(step=1, pending="confirm_reading", proposal={"intent": "done"})
     understander = build_understander()
     for context in (Context(), Context(step=3, cert="submitted", item_count=3), asked):

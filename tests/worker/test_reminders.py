@@ -17,7 +17,7 @@ from bot.guide import Guide
 from bot.messages import Reply
 from bot.outbound.message import USER, WEBHOOK, OutboxMessage
 from bot.outbound.queue import OUTBOX_QUEUE
-from bot.progress import CERT_PENDING
+from bot.progress import CERT_PENDING, Progress
 from bot.render import MARKDOWN, TEXT, Renderer
 from bot.store import EVENTS_STREAM, Store, progress_key
 from bot.worker.events import EVENTS_GROUP, EventConsumer
@@ -412,50 +412,41 @@ def test_muted_user_gets_no_cert_reminders_but_staff_still_hear(harness, say, cl
     assert "<@staff1>" in messages[0].text and "<@alice>" not in messages[0].text
 
 
-def test_group_notices_mention_the_user(harness, say, clock):
+def test_a_private_users_steps_are_announced_in_no_group(harness, say, clock):
+    """She only ever wrote in the app: the webhook's group may be another company's, so it hears nothing."""
     say("开始")
-    say("完成")
-    harness.pump()
-    [notice] = harness.take_outbox()
-    assert notice.channel == WEBHOOK and notice.fmt == "markdown"
-    assert "<@alice>" in notice.text and "第1步" in notice.text and "第2步" in notice.text
-
-    for _ in range(5):
+    for _ in range(6):
         say("完成")
         if "认证" in say("进度"):
             say("认证通过了")
     harness.pump()
-    texts = [m.text for m in harness.take_outbox()]
-    assert any("完成全部六个步骤" in t for t in texts)
-    assert len(texts) == 5 and not any("已完成第6步" in t for t in texts)  # steps 2-5 + "all done", once
+    assert harness.take_outbox() == []
 
 
-def test_without_a_group_of_its_own_a_notice_goes_only_to_a_group_the_user_spoke_in(tmp_path):
-    """The demo (serve sets WECOM_WS_URL to its fake long connection) has no group of its own."""
-    from bot.config import load_settings
-
-    demo = ReminderConfig.from_settings(load_settings({"BOT_DATA_DIR": str(tmp_path), "WECOM_WS_URL": "ws://127.0.0.1:1"}))
-    assert demo.group_notices and not demo.fixed_group
-    longconn = make_env(tmp_path, WECOM_BOT_ID="bot-1", WECOM_BOT_SECRET="secret-1")
-    assert not ReminderConfig.from_settings(load_settings(longconn)).fixed_group
-    assert ReminderConfig.from_settings(load_settings({**longconn, "WECOM_NOTICE_CHATID": "wrSupport"})).fixed_group
-    assert ReminderConfig.from_settings(load_settings(make_env(tmp_path, WECOM_WEBHOOK_KEY="k"))).fixed_group
-
-
-@pytest.mark.parametrize("chat, planned", [({"transport": "app", "chat_type": "single"}, 0),
-                                            ({"transport": "aibot", "chat_type": "group", "chat_id": "wrA"}, 1)])
-def test_a_step_notice_is_planned_only_for_a_user_seen_in_a_group(tmp_path, redis_client, clock, chat, planned):
+def test_group_notices_mention_the_user_in_her_own_group(tmp_path, redis_client, clock):
+    """Long connection: steps done in her private chat are announced in the group she wrote in, once each."""
     from bot.config import load_settings
     from bot.messages import Event
-    from bot.progress import Progress
+    from bot.outbound.routing import GROUP
 
-    settings = load_settings(make_env(tmp_path, WECOM_BOT_ID="bot-1", WECOM_BOT_SECRET="secret-1"))
+    settings = load_settings(make_env(tmp_path, WECOM_BOT_ID="bot-1", WECOM_BOT_SECRET="s"))
     h = Harness(settings, redis_client, clock)
     try:
-        progress = Progress(TEST_CORP_ID, "alice", step=2, completed=[1], last_chat=chat)
-        Store(redis_client).save(progress, None)
-        Planner(h.ctx).handle(ALICE, Event("step_completed", {"step": 1}), "1-0", time.time())
-        assert len(h.outbox()) == planned
+        store = h.ctx.store
+        progress = Progress.new(TEST_CORP_ID, "alice", clock())
+        progress.wrote_in_group("aibot_ws", "grp-alice")
+        progress.step = 2
+        store.save(progress, None)
+        planner = Planner(h.ctx)
+        planner.handle(ALICE, Event("step_completed", {"step": 1}), "1-0", time.time())
+        planner.handle(ALICE, Event("step_completed", {"step": 2, "in_group": True}), "2-0", time.time())
+        planner.handle(ALICE, Event("step_completed", {"step": 6}), "3-0", time.time())  # "all_done" says it
+        planner.handle(ALICE, Event("all_done", {}), "4-0", time.time())
+        notices = h.take_outbox()
+        where = [(m.channel, m.meta["audience"], m.meta["chat_id"]) for m in notices]
+        assert where == [(WEBHOOK, GROUP, "grp-alice")] * 2
+        assert "<@alice>" in notices[0].text and "第1步" in notices[0].text and "第2步" in notices[0].text
+        assert "完成全部六个步骤" in notices[1].text
     finally:
         h.close()
 

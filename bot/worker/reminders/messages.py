@@ -18,6 +18,7 @@ from bot.messages import Event, Reply
 from bot.outbound import elapsed
 from bot.outbound.message import APP, USER, WEBHOOK, OutboxMessage
 from bot.outbound.queue import add as outbox_add
+from bot.outbound.routing import GROUP, STAFF, staff_channel
 from bot.progress import STEP_COUNT, Progress
 from bot.render import MARKDOWN, TEXT
 from bot.worker.reminders.context import ReminderContext
@@ -36,23 +37,24 @@ def user_message(ctx: ReminderContext, progress: Progress, template: str, contex
 
 def staff_message(ctx: ReminderContext, progress: Progress, template: str, context: dict[str, Any],
                   message_id: str) -> OutboxMessage | None:
-    """To support staff: in the staff's group (the webhook's, WECOM_NOTICE_CHATID on the long connection) or the group
-    the user asked from, else privately via the app; never a group without the user (another company's)."""
+    """To support staff, on the staff channel only (``bot.outbound.routing.staff_channel``): the staff
+    group (webhook, else WECOM_NOTICE_CHATID on the long connection), else privately via the app."""
     settings = ctx.settings
     text = ctx.renderer.render(Reply(template, context), progress.lang, MARKDOWN)
-    meta = {"kind": template, "user_key": progress.user_key, "audience": "staff"}
-    if ctx.config.reaches_group_of(progress):
+    meta = {"kind": template, "user_key": progress.user_key, "audience": STAFF}
+    channel = staff_channel(settings)
+    if channel == WEBHOOK:
         return OutboxMessage(WEBHOOK, text, to_user=progress.user_id, fmt="markdown", id=message_id, meta=meta)
-    if settings.support_staff and settings.app_secret:
+    if channel == APP:
         plain = ctx.renderer.render(Reply(template, context), progress.lang, TEXT)
         return OutboxMessage(APP, text, to_user="|".join(settings.support_staff), fmt="markdown", id=message_id,
                              meta={**meta, "plain": plain})
     return None
 
 
-def group_notice(ctx: ReminderContext, progress: Progress, user_key: str, event: Event,
+def group_notice(ctx: ReminderContext, progress: Progress, user_key: str, event: Event, chat_id: str,
                  message_id: str) -> OutboxMessage:
-    """The group hears of a step done or of the whole guide done (``notice_<event kind>``)."""
+    """A group the user wrote in hears of a step done or of the whole guide done (``notice_<event kind>``)."""
     context: dict[str, Any] = {"user": progress.user_id, "mention": None if progress.muted else progress.user_id}
     if event.kind == "step_completed":
         number = int(event.data.get("step", 0))
@@ -63,7 +65,7 @@ def group_notice(ctx: ReminderContext, progress: Progress, user_key: str, event:
     template = f"notice_{event.kind}"
     text = ctx.renderer.render(Reply(template, context), progress.lang, MARKDOWN)
     return OutboxMessage(WEBHOOK, text, to_user=progress.user_id, fmt="markdown", id=message_id,
-                         meta={"kind": template, "user_key": user_key})
+                         meta={"kind": template, "user_key": user_key, "chat_id": chat_id, "audience": GROUP})
 
 
 def staff_call(ctx: ReminderContext, progress: Progress, event: Event, message_id: str) -> OutboxMessage | None:
@@ -99,7 +101,7 @@ def queue_once(ctx: ReminderContext, base_id: str, messages: list[OutboxMessage]
 def _note_sent(pipe, now: float, message: OutboxMessage) -> None:
     """A reminder to the user appears in their conversation (the operator's user page), sent by the bot."""
     user_key = message.meta.get("user_key")
-    if not user_key or message.meta.get("audience") == "staff":
+    if not user_key or message.meta.get("audience") == STAFF:
         return
     text = elapsed.fill(message.meta.get("plain") or message.text, message.meta, now)
     conversation.add(pipe, user_key, conversation.entry(

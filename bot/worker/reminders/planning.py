@@ -13,6 +13,7 @@ from typing import Any
 from bot import handoffs
 from bot.messages import Event
 from bot.outbound.queue import add as outbox_add
+from bot.outbound.routing import notice_group
 from bot.progress import CERT_PENDING, STEP_COUNT
 from bot.worker.reminders.context import ReminderContext
 from bot.worker.reminders.jobs import CERT, HANDOFF, IDLE, cancel, job_id, schedule
@@ -107,12 +108,13 @@ class Planner:
         progress = ctx.store.load(user_key)
         if progress is None:
             return
-        if not ctx.config.reaches_group_of(progress):
-            return  # no group of our own, and the user spoke only privately: no group to tell
         if event.kind == "step_completed" and not 1 <= int(event.data.get("step", 0)) <= STEP_COUNT:
             return
+        chat = notice_group(ctx.settings, progress, event)
+        if chat is None:
+            return  # told in a group already, or they wrote in no group: no other group hears of it
         message_id = f"notice-{event_id or digest(user_key, event.kind, event.data)}-{event.kind}"
-        outbox_add(ctx.redis, group_notice(ctx, progress, user_key, event, message_id))
+        outbox_add(ctx.redis, group_notice(ctx, progress, user_key, event, chat, message_id))
 
     def _call_staff(self, user_key: str, event: Event, event_id: str) -> None:
         """The user asked for a person (or the FAQ ran out of answers): tell support staff, once per event.
