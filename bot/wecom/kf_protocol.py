@@ -19,6 +19,7 @@ from bot.textsplit import utf8_len
 from bot.wecom.app_protocol import _parse as parse_xml
 from bot.wecom.envelope import CallbackRejected
 from bot.wecom.identity import normalise_user_id
+from bot.wecom.wire_text import clean_text
 
 TRANSPORT = "kf"
 PULL_EVENT = "kf_msg_or_event"
@@ -95,7 +96,7 @@ def read_message(item: Any, open_kfid: str) -> KfMessage:
     if not isinstance(origin, int) or isinstance(origin, bool):
         raise CallbackRejected("sync_msg entry has no usable origin")
     text = _obj(item, "text")
-    content = _str(text, "content") or ""
+    content = clean_text(_str(text, "content") or "")  # lone surrogates, control characters: as on every channel
     menu_id = _str(text, "menu_id")
     media = _str(_obj(item, msgtype), "media_id")
     servicer = _str(item, "servicer_userid")
