@@ -110,6 +110,7 @@ def longconn_rate_key(chat_id: str, period: str) -> str:
 
 # -- the worker (bot.worker) --------------------------------
 EVENTS_GROUP = PREFIX + "worker"  # the consumer group on EVENTS_STREAM (a group name, not a key)
+OCR_GROUP = PREFIX + "ocr"  # the OCR process's consumer group on EVENTS_STREAM (bot.ocr.worker)
 LEADER_KEY = PREFIX + "worker:leader"
 EPOCH_KEY = PREFIX + "worker:epoch"  # incremented on every takeover: a fencing token
 APS_JOBS_KEY = PREFIX + "aps:jobs"

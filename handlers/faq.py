@@ -81,6 +81,11 @@ def _next_best(ctx: HandlerContext, state: dict[str, Any]) -> Result:
     return handoff.request(ctx, "faq", [rejected, escalated])
 
 
+def answer_topic(ctx: HandlerContext, topic, alternatives: list[str], *, score: float | None) -> Result:
+    """A topic's answer with its "解决了吗" question (also for text read from a screenshot)."""
+    return _answer(ctx, topic, alternatives, score=score)
+
+
 def _answer(ctx: HandlerContext, topic, alternatives: list[str], *, score: float | None,
             tried: list[str] | None = None, retry: bool = False) -> Result:
     tried = [*(tried or []), topic.id]
