@@ -48,11 +48,16 @@ from handlers.image import RECEIVED
 log = logging.getLogger(__name__)
 
 CLAIM_IDLE_FACTOR = 3  # an entry pending this many OCR_TIMEOUTs belongs to a reader that died
+SKIP_BATCH = 100  # entries read at once: images wait for a free slot (the semaphore), others are acked
 STALE_FACTOR = 12  # older than this many OCR_MAX_AGEs (an hour by default): skipped without a word
 
 
 class Reader(Protocol):
     def read(self, rgb: Any) -> Reading: ...
+
+
+class Source(Protocol):
+    def fetch(self, ref: ImageRef) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,7 @@ class Outcome:
 
 class OcrWorker:
     def __init__(self, settings: Settings, client: redis.Redis, pipeline: Pipeline, engine: Reader,
-                 fetcher: Fetcher, *, clock: Callable[[], float] = time.time, consumer: str | None = None) -> None:
+                 fetcher: Source, *, clock: Callable[[], float] = time.time, consumer: str | None = None) -> None:
         self.settings = settings
         self.redis = client
         self.pipeline = pipeline
@@ -117,10 +122,20 @@ class OcrWorker:
         claimed = self.redis.xautoclaim(EVENTS_STREAM, OCR_GROUP, self.consumer, min_idle_time=idle_ms,
                                         start_id="0-0", count=self.concurrency)
         entries = list(claimed[1])
-        if not entries:
+        futures: list[Future] = []
+        if entries:
+            return self._start(entries)
+        while not futures:  # other events (most of the stream) are acknowledged and skipped in bulk
             reply = cast(list[Any], self.redis.xreadgroup(OCR_GROUP, self.consumer, {EVENTS_STREAM: ">"},
-                                                          count=self.concurrency, block=block_ms))
+                                                          count=SKIP_BATCH, block=block_ms))
             entries = [e for _stream, batch in (reply or []) for e in batch]
+            if not entries:
+                break
+            futures = self._start(entries)
+            block_ms = None
+        return futures
+
+    def _start(self, entries: list) -> list[Future]:
         futures = []
         for entry_id, fields in entries:
             job = self._job(entry_id, fields)

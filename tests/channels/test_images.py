@@ -40,7 +40,8 @@ def wecom(clock):
 
 @pytest.fixture
 def env(tmp_path, wecom) -> dict[str, str]:
-    return make_env(tmp_path, WECOM_API_BASE=wecom.base_url, WECOM_APP_SECRET="app-secret")
+    # OCR_TIMEOUT: the shared test machine can be slow; the timeout itself is tested with a slow reader
+    return make_env(tmp_path, WECOM_API_BASE=wecom.base_url, WECOM_APP_SECRET="app-secret", OCR_TIMEOUT="120")
 
 
 @pytest.fixture
