@@ -197,3 +197,26 @@ def test_entries_that_are_not_images_are_acknowledged_and_skipped(say, reader, r
     say("开始")
     assert read_all(reader) == 0
     assert redis_client.xpending(EVENTS_STREAM, OCR_GROUP)["pending"] == 0
+
+
+class SlowReader:
+    """A model that takes longer than OCR_TIMEOUT (the real one, on a picture too big for the machine)."""
+
+    def read(self, rgb):
+        import time
+
+        time.sleep(2.0)
+        raise AssertionError("the answer must not wait for this")
+
+
+def test_an_image_that_takes_too_long_gets_a_clear_line(send_image, settings, redis_client, runtime, clock, wecom):
+    import dataclasses
+
+    quick = dataclasses.replace(settings, ocr_timeout=1.0)
+    fetcher = Fetcher(wecom_api(settings, redis_client), max_bytes=settings.ocr_max_bytes, timeout=5, bot_aes_key=None)
+    worker = OcrWorker(quick, redis_client, runtime.pipeline, SlowReader(), fetcher, clock=clock, consumer="slow")
+    worker.ensure_group()
+    send_image(render(CASE_61004))
+    read_all(worker)
+    [answer] = delivered_texts(settings, redis_client, clock, wecom)
+    assert "超时" in answer
