@@ -236,7 +236,10 @@ class KnowledgeBase:
         if evidence is None:
             return SearchResult(topic=None, score=0.0, confident=False, official=official)
         confidence = fusion.calibrate(evidence.lexical, evidence.cosine, evidence.lead)
-        decision = fusion.decide(confidence, evidence.fused, evidence.order[0], answerable=not evidence.foreign)
+        # A documented code no topic covers is exact evidence of another error: its official meaning answers,
+        # not a topic whose words come close ("发布失败：审核未通过 errcode: 85080" is not the commit topic).
+        answerable = not evidence.foreign and official is None
+        decision = fusion.decide(confidence, evidence.fused, evidence.order[0], answerable=answerable)
         return dataclasses.replace(self._decided(decision, evidence.fused, evidence.order), official=official)
 
     def evidence(self, text: str, step: int | None = None) -> Evidence | None:
