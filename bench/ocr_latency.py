@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -33,7 +32,9 @@ def percentile(values: list[float], q: float) -> float:
 
 def rss_of(command: str, redis_url: str) -> float:
     """Peak RSS (MiB) of a fresh Python process that runs ``command``."""
-    script = f"{command}\nimport resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork + exec
+    script = (f"{command}\nimport re; print(int(re.search(r'VmHWM:\\s+(\\d+)', "
+              f"open('/proc/self/status').read()).group(1)) / 1024)")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT,
                          env={**os.environ, "FAQ_EMBED_IN_BACKGROUND": "0", "REDIS_URL": redis_url}, check=True)
     return float(out.stdout.strip().splitlines()[-1])
@@ -44,7 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=8, help="rounds of each: 1 image, 4 images at once, text")
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
     parser.add_argument("--no-memory", action="store_true", help="skip the two process-memory measurements")
+    parser.add_argument("--memory-only", action="store_true", help="only the two process-memory measurements")
     args = parser.parse_args(argv)
+    if args.memory_only:
+        return memory(args.redis_url)
 
     from bot.app import create_app, runtime_of
     from bot.config import load_settings
@@ -121,14 +125,18 @@ def main(argv: list[str] | None = None) -> int:
     print(line("typed text (baseline, in callback)", text))
     print(line("one image -> answer queued", one))
     print(line("four images at once -> each answer", four))
-    print(f"this benchmark process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
-    if not args.no_memory:
+    return 0 if args.no_memory else memory(args.redis_url)
+
+
+def memory(redis_url: str) -> int:
+    """Peak memory of a fresh web process and of a fresh ocr process (its pipeline, knowledge base and model)."""
+    if redis_url:
         web = rss_of("from bot.app import create_app; create_app(); import sys; "
-                     "assert 'rapidocr_onnxruntime' not in sys.modules and 'PIL' not in sys.modules", args.redis_url)
+                     "assert 'rapidocr_onnxruntime' not in sys.modules and 'PIL' not in sys.modules", redis_url)
         ocr_cmd = ("from bot.config import load_settings; from bot.ocr.worker import build; "
                    "from bot.ocr.images import decode; from tests.screenshots import render, CASES; "
                    "w = build(load_settings()); [w.engine.read(decode(render(CASES[0]))) for _ in range(3)]")
-        ocr = rss_of(ocr_cmd, args.redis_url)
+        ocr = rss_of(ocr_cmd, redis_url)
         print(f"peak RSS: a web process {web:.0f} MiB (imports neither the OCR model nor Pillow); "
               f"the ocr process after 3 reads {ocr:.0f} MiB")
     return 0

@@ -43,12 +43,15 @@ def answer(ctx: HandlerContext) -> Result | None:
                       reading={"kind": "image_bad", "reason": bad})
     found = ctx.reading.search
     confidence = float(incoming.extra.get("confidence") or 0.0)
+    # In a screenshot the code is the evidence: a documented code no topic covers is answered from its
+    # official meaning, even when the words around it come close to a topic (typed questions carry more
+    # context, and there a confident topic keeps the answer).
+    if found is not None and found.official is not None and not found.error_code:
+        return _read_from_image(faq.official_answer(ctx, found.official), found.official.code)
     if found is not None and found.confident and found.topic is not None and (
             found.error_code or confidence >= MIN_CONFIDENCE):
         result = faq.answer_topic(ctx, found.topic, [t.id for t in found.alternatives], score=found.score)
         return _read_from_image(result, found.error_code)
-    if found is not None and found.official is not None:
-        return _read_from_image(faq.official_answer(ctx, found.official), found.official.code)
     shown = incoming.text.strip()
     shown = shown[:SHOWN_CHARS] + ("…" if len(shown) > SHOWN_CHARS else "")
     return Result(Reply("image_unsure", views.base(ctx, read=shown), [Button("human")]),

@@ -44,11 +44,11 @@ def squash(text: str) -> str:
 
 def answered_code(kb: KnowledgeBase, text: str) -> tuple[str | None, str | None]:
     """(what the bot answers with: a topic id or "code:NNNNN", and the code it saw)."""
-    found = kb.search(text)
+    found = kb.search(text)  # then as handlers.image.answer decides
+    if found.official is not None and not found.error_code:
+        return f"code:{found.official.code}", found.official.code
     if found.confident and found.topic is not None:
         return found.topic.id, found.error_code
-    if found.official is not None:
-        return f"code:{found.official.code}", found.official.code
     return None, None
 
 

@@ -156,3 +156,14 @@ def evaluation_set(count: int = 120, seed: int = 24) -> list[tuple[str, Case, di
         }
         out.append((f"{n:03d}-{case.code}-{options['layout']}", case, options))
     return out
+
+
+if __name__ == "__main__":  # python -m tests.screenshots 61004.png [CODE [LAYOUT]]: one screenshot for the demo
+    import sys
+
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else "61004.png")
+    wanted = sys.argv[2] if len(sys.argv) > 2 else "61004"
+    layout = sys.argv[3] if len(sys.argv) > 3 else "dialog"
+    chosen = next((c for c in CASES if c.code == wanted), CASES[0])
+    target.write_bytes(render(chosen, layout=layout))
+    print(f"{target}: a {layout} showing error {chosen.code}")

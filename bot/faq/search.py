@@ -232,14 +232,13 @@ class KnowledgeBase:
         if message and not unknown_named_codes(text, self._known_codes):
             return self._exact_result(self._message_map[message], self._rank(scores, step), None)
         official = self.official.find(text)  # no topic knows the code: WeChat's own meaning answers it
+        if official is not None and official.code in self._known_codes:
+            official = None  # a topic's code (its errmsg worded differently): the topics decide
         evidence = self._fused_evidence(text, step, query, scores)
         if evidence is None:
             return SearchResult(topic=None, score=0.0, confident=False, official=official)
         confidence = fusion.calibrate(evidence.lexical, evidence.cosine, evidence.lead)
-        # A documented code no topic covers is exact evidence of another error: its official meaning answers,
-        # not a topic whose words come close ("发布失败：审核未通过 errcode: 85080" is not the commit topic).
-        answerable = not evidence.foreign and official is None
-        decision = fusion.decide(confidence, evidence.fused, evidence.order[0], answerable=answerable)
+        decision = fusion.decide(confidence, evidence.fused, evidence.order[0], answerable=not evidence.foreign)
         return dataclasses.replace(self._decided(decision, evidence.fused, evidence.order), official=official)
 
     def evidence(self, text: str, step: int | None = None) -> Evidence | None:
