@@ -15,6 +15,7 @@ commands:
   understand  read {{"text", "step", "cert"}} JSON lines on stdin, print how the bot reads each
   worker   run the scheduler worker (reminders, outbox)
   connect  hold the AI bot's long connection (WECOM_BOT_ID, WECOM_BOT_SECRET; no public URL needed)
+  ocr      read the screenshots users send (OCR_CONCURRENCY at a time; the model loaded once)
   check    validate every setting, the data files and templates, reach Redis, then exit
 
 `{prog} COMMAND --help` shows a command's options; without a command, `serve` runs.
@@ -39,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         from bot.worker.process import main as run
     elif command == "connect":
         from bot.connect import main as run
+    elif command == "ocr":
+        from bot.ocr.worker import main as run
     elif command == "check":
         from bot.serve import check as run
     else:

@@ -342,6 +342,14 @@ class Settings:
     faq_cache_dir: str | None = field(default=None, metadata=_var("FAQ_CACHE_DIR", parse=_str))
     faq_embed_threads: int = field(default=1, metadata=_var("FAQ_EMBED_THREADS", parse=_int))
     xdg_cache_home: str | None = field(default=None, metadata=_var("XDG_CACHE_HOME", parse=_str))
+    # -- reading screenshots (bot.ocr: the ocr process) --
+    ocr_concurrency: int = field(default=2, metadata=_var("OCR_CONCURRENCY", parse=_int, minimum=1))
+    ocr_max_bytes: int = field(default=10 * 1024 * 1024, metadata=_var("OCR_MAX_BYTES", parse=_int, minimum=1024))
+    ocr_max_pixels: int = field(default=40_000_000, metadata=_var("OCR_MAX_PIXELS", parse=_int, minimum=10_000))
+    ocr_timeout: float = field(default=20.0, metadata=_var("OCR_TIMEOUT", parse=_float, minimum=1))
+    # an image not read within this many seconds of its message is not read (the AI bot's URL lasts 5 min)
+    ocr_max_age: float = field(default=300.0, metadata=_var("OCR_MAX_AGE", parse=_float, minimum=1))
+    ocr_threads: int = field(default=0, metadata=_var("OCR_THREADS", parse=_int, minimum=0))
 
 
 def env_fields() -> dict[str, tuple[dataclasses.Field, EnvVar]]:

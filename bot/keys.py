@@ -115,6 +115,7 @@ def longconn_rate_key(chat_id: str, period: str) -> str:
 
 # -- the worker (bot.worker) --------------------------------
 EVENTS_GROUP = OLD_PREFIX + "worker"  # the consumer group on EVENTS_STREAM: a name, not a key (never renamed)
+OCR_GROUP = PREFIX + "ocr"  # the OCR process's consumer group on EVENTS_STREAM (bot.ocr.worker)
 LEADER_KEY = PREFIX + "worker:leader"
 EPOCH_KEY = PREFIX + "worker:epoch"  # incremented on every takeover: a fencing token
 APS_JOBS_KEY = PREFIX + "aps:jobs"

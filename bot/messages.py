@@ -20,7 +20,7 @@ class Incoming:
     user_id: str
     msg_id: str  # dedupe key, unique within the transport
     text: str = ""
-    kind: str = "text"  # "text" | "event" | "unsupported"
+    kind: str = "text"  # "text" | "event" | "unsupported" | "image" (a screenshot) | "ocr" (text read from one)
     event: str | None = None  # "welcome", "card_click", "feedback", ...
     event_key: str | None = None  # the button a card click pressed
     chat_type: str = "single"  # "single" | "group"

@@ -117,7 +117,7 @@ class Pipeline:
                              pending=pending)
         result = dispatch(ctx)
         if had_secret:
-            result = _with_secret_warning(result)
+            result = _with_secret_warning(result, from_image=incoming.kind == "ocr")
             progress.record("secret_redacted", now)
 
         # What staff see of the reading: the handler's own account (an FAQ answer, a held message), else
@@ -128,8 +128,9 @@ class Pipeline:
         if incoming.chat_type == "group":  # the reply in the group announced it: no second notice there
             result_events = [_said_in_group(e) for e in result_events]
         events = [*result_events, Event("activity", {"step": progress.step, "at": now})]
-        for event in result_events:
-            progress.record(event.kind, now, **{k: v for k, v in event.data.items() if k != "text"})
+        for event in result_events:  # "_" fields (an image's download URL) are for the event's reader only
+            progress.record(event.kind, now, **{k: v for k, v in event.data.items()
+                                                 if k != "text" and not k.startswith("_")})
         progress.last_exchange = conversation.exchange(progress.last_exchange, incoming.text, shown, now)
         outgoing = self._render(result.reply, progress.lang, fmt, incoming)
         record = conversation.entry(at=now, text=incoming.text, reply=outgoing.text, template=result.reply.template,
@@ -156,6 +157,10 @@ class Pipeline:
         if incoming.kind == "event":
             return read_button(incoming.event_key, progress.pending) if incoming.event == "card_click" else NO_READING
         understanding = self.services.understanding
+        if incoming.kind == "ocr" and understanding is not None:
+            # Text read from a screenshot is never a command (a 「完成」 button in the picture is no "done"):
+            # codes and errmsg texts first, then the words, through the same FAQ decision.
+            return understanding.current.question(incoming.text, context_of(progress, self.services.guide))
         if incoming.kind != "text" or understanding is None:
             return NO_READING
         return understanding.read(incoming.text, context_of(progress, self.services.guide))
@@ -218,7 +223,7 @@ def _split(outgoing: Outgoing, max_bytes: int | None) -> tuple[Outgoing, list[st
     return replace(outgoing, text=first), rest
 
 
-def _with_secret_warning(result: Result) -> Result:
+def _with_secret_warning(result: Result, from_image: bool = False) -> Result:
     reply = result.reply
-    context = {**reply.context, "inner_template": reply.template}
+    context = {**reply.context, "inner_template": reply.template, "from_image": from_image}
     return replace(result, reply=Reply("secret_warning", context, reply.buttons))

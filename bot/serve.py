@@ -118,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default=env_value("host") or "127.0.0.1")
     parser.add_argument("--workers", type=int, default=env_value("web_concurrency"))
     parser.add_argument("--no-worker", action="store_true", help="do not start the scheduler worker")
+    parser.add_argument("--no-ocr", action="store_true", help="do not start the screenshot reader (python -m bot ocr)")
     args = parser.parse_args(argv)
 
     try:
@@ -156,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         children.append(subprocess.Popen([sys.executable, "-m", "bot", "worker"], env=env))
     if fake_ws is not None or settings.bot_id:
         children.append(subprocess.Popen([sys.executable, "-m", "bot", "connect"], env=env))
+    if not args.no_ocr:  # its own process: the OCR model (~500 MB) never enters the web processes
+        children.append(subprocess.Popen([sys.executable, "-m", "bot", "ocr"], env=env))
     print(_banner(settings, args.port), flush=True)
     if fake_ws is not None:
         print(f"  long connection: a local fake WeCom on {fake_ws.url}, the bot connected to it\n"

@@ -92,7 +92,15 @@ def main(argv: list[str] | None = None) -> int:
                              "prints what the bot sends, follow-ups too")
     parser.add_argument("--linger", type=float, default=0.0,
                         help="with --ws or --kf: seconds to stay after the last line, for follow-ups")
+    parser.add_argument("--image", action="append", metavar="FILE",
+                        help="send a screenshot (repeatable): read by the OCR reader in this process, answer printed")
     args = parser.parse_args(argv)
+    if args.image:
+        if args.url or args.ws or args.aibot or args.kf:
+            parser.error("--image runs the bot in this process, through the app callback (no --url/--ws/--aibot/--kf)")
+        from bot.ocr.demo import chat_image
+
+        return chat_image(args.image, args.user, sys.stdout)
     if args.kf:
         from bot.kf_chat import chat as kf_chat
 

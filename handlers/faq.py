@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.faq.official import OfficialCode
 from bot.messages import Button, Event, Reply, Result
 from handlers import handoff, views
 from handlers.context import HandlerContext
@@ -26,6 +27,8 @@ def handle_question(ctx: HandlerContext) -> Result | None:
     found = reading.search
     if found.confident and found.topic is not None:
         return _answer(ctx, found.topic, [t.id for t in found.alternatives], score=found.score)
+    if found.official is not None:
+        return official_answer(ctx, found.official)
     alternatives = ([found.best_guess] if found.best_guess else []) + list(found.alternatives)
     alternatives = _unique(alternatives)[:3]
     event = Event("faq_unsure", {
@@ -78,6 +81,11 @@ def _next_best(ctx: HandlerContext, state: dict[str, Any]) -> Result:
     return handoff.request(ctx, "faq", [rejected, escalated])
 
 
+def answer_topic(ctx: HandlerContext, topic, alternatives: list[str], *, score: float | None) -> Result:
+    """A topic's answer with its "解决了吗" question (also for text read from a screenshot)."""
+    return _answer(ctx, topic, alternatives, score=score)
+
+
 def _answer(ctx: HandlerContext, topic, alternatives: list[str], *, score: float | None,
             tried: list[str] | None = None, retry: bool = False) -> Result:
     tried = [*(tried or []), topic.id]
@@ -108,6 +116,15 @@ def _knowledge(ctx: HandlerContext) -> Any:
     understanding = getattr(ctx.services, "understanding", None)
     current = getattr(getattr(understanding, "current", None), "knowledge", None)
     return current if current is not None else ctx.services.knowledge
+
+
+def official_answer(ctx: HandlerContext, code: OfficialCode) -> Result:
+    """A documented WeChat error code no topic covers: its official meaning, what to do, the document."""
+    lang = ctx.lang
+    view = {"code": code.code, "errmsg": code.errmsg, "meaning": code.meaning(lang), "action": code.action(lang),
+            "doc": code.doc, "group": code.group_title(lang), "outside": code.outside_registration}
+    return Result(Reply("faq_code", _context(ctx, official=view), [Button("human")]),
+                  [Event("faq_code", {"code": code.code})], reading={"kind": "error_code", "topic": None})
 
 
 def _title(topic, lang: str) -> str:

@@ -17,6 +17,7 @@ from handlers import (
     fallback,
     faq,
     handoff,
+    image,
     preferences,
     smalltalk,
     steps,
@@ -26,6 +27,7 @@ from handlers.context import HandlerContext
 Handler = Callable[[HandlerContext], Result | None]
 
 HANDLERS: tuple[Handler, ...] = (
+    image.acknowledge,  # a screenshot: "正在识别…", and the OCR process reads it (bot.ocr)
     events.handle,  # enter_agent / enter_chat / feedback / the FAQ-menu button / unsupported media
     clarify.handle,  # "你是说…吗？" when a change of state is ambiguous where the user is
     steps.handle_pending_confirmation,  # "确认" after a reset request
@@ -37,6 +39,7 @@ HANDLERS: tuple[Handler, ...] = (
     handoff.hold,  # a person has this user: free text (questions, chat) is for them, not for the bot
     answers.handle,  # commands answered from data (intents.yaml `answer:` + a template)
     smalltalk.handle,  # greetings, thanks, acknowledgements
+    image.answer,  # the text read from a screenshot: its error code, the FAQ, or "here is what I read"
     faq.handle_question,  # a question: the knowledge base's answer, or honest doubt
     fallback.handle,  # say what the bot can do
 )

@@ -71,6 +71,9 @@ class FakeWeCom:
     window: float = 60.0
     token_ttl: int = 7200
     invalid_users: set[str] = field(default_factory=set)
+    # Pictures users sent: ``media/get?media_id=`` (the app) and ``file/<name>`` download URLs (the AI bot).
+    media: dict[str, bytes] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
     clock: Callable[[], float] = time.time  # for the webhook limit and timestamps (tests may pass a FakeClock)
 
@@ -121,6 +124,9 @@ class FakeWeCom:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/cgi-bin/"
+
+    def file_url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.port}/cgi-bin/file/{name}"
 
     def response_url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.port}/cgi-bin/response/{name}"
@@ -195,18 +201,37 @@ class FakeWeCom:
             else:
                 status, answer = 200, {"errcode": 45009, "errmsg": "api freq out of limit"}
         else:
+            binary = self._binary(path, record)
+            if binary is not None:
+                record.status = 200
+                self._send(handler, 200, "application/octet-stream", binary)
+                return
             status, answer = self._answer(path, record)
         record.status = status
         record.errcode = int((answer or {}).get("errcode", 0)) if status == 200 else -1
         payload = json.dumps(answer).encode() if answer is not None else b"internal error"
+        self._send(handler, status, "application/json" if answer is not None else "text/plain", payload)
+
+    @staticmethod
+    def _send(handler: BaseHTTPRequestHandler, status: int, content_type: str, payload: bytes) -> None:
         try:
             handler.send_response(status)
-            handler.send_header("Content-Type", "application/json" if answer is not None else "text/plain")
+            handler.send_header("Content-Type", content_type)
             handler.send_header("Content-Length", str(len(payload)))
             handler.end_headers()
             handler.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client timed out and went away
+
+    def _binary(self, path: str, record: Recorded) -> bytes | None:
+        """A picture's bytes, as WeCom serves them (an unknown media_id gets WeCom's JSON error instead)."""
+        if path == "media/get":
+            with self._lock:
+                known = record.query.get("access_token") in self._tokens
+            return self.media.get(record.query.get("media_id", "")) if known else None
+        if path.startswith("file/"):
+            return self.files.get(path.removeprefix("file/"))
+        return None
 
     def _duplicate(self, record: Recorded) -> bool:
         """``enable_duplicate_check``: the same content to the same member within the interval."""
@@ -261,6 +286,10 @@ class FakeWeCom:
                     return 200, {"errcode": 45009, "errmsg": "api freq out of limit"}
                 self._webhook_times.append(record.at)
             return 200, {"errcode": 0, "errmsg": "ok"}
+        if path == "media/get":
+            known = record.query.get("access_token") in self._tokens
+            return 200, ({"errcode": 40007, "errmsg": "invalid media_id"} if known
+                         else {"errcode": 42001, "errmsg": "access_token expired"})
         if path.startswith("response/"):
             with self._lock:
                 used = path in self._used_urls

@@ -15,7 +15,8 @@ from bot.faq.search import KnowledgeBase
 
 def knowledge_from(folder: Path) -> KnowledgeBase:
     """The knowledge base of ``folder``, shared by everything in the process until its files change."""
-    version = tuple(sorted((p.name, p.stat().st_mtime_ns) for p in folder.glob("*") if p.is_file()))
+    files = [*folder.glob("*"), *folder.glob("codes/*")]  # topics, word lists and the error-code table
+    version = tuple(sorted((str(p.relative_to(folder)), p.stat().st_mtime_ns) for p in files if p.is_file()))
     return _load(folder, version)
 
 

@@ -32,6 +32,7 @@ from bot.faq.codes import (
 )
 from bot.faq.knowledge import Topic, load_topics
 from bot.faq.lexicon import Lexicon, normalize
+from bot.faq.official import OfficialCode, OfficialCodes
 from bot.faq.scoring import Query, QueryBuilder
 from bot.faq.semantic import Embedder, TopicVectors, shared_embedder
 from bot.faq.tokenize import Analyzer, is_cjk, split_pinyin
@@ -52,6 +53,7 @@ MAX_ALTERNATIVES = 3
 MAX_CANDIDATES = 5
 MAX_QUERY_CHARS = 600  # pasted logs: codes are searched in full, words only here
 SYNC_PASSAGES = 50  # with background=True, more uncached passages than this are embedded in a thread
+CODES_DIR = "codes"  # the official error-code table, below the knowledge directory
 LEXICAL_SURE = 0.85  # lexical confidence at which the embedding cannot change the answer: skip it
 # "1. ", "2、" at the start of an answer line: list numbering, not a number the user would type.
 _LIST_NUMBER_RE = re.compile(r"^\s*\d{1,2}[.、)）]\s*|(?<![\w.])\d{1,2}[)）]\s", re.MULTILINE)
@@ -74,6 +76,8 @@ class SearchResult:
     error_code: str | None = None
     decision: str = fusion.DECLINE
     candidates: list[Topic] = field(default_factory=list)
+    # A documented WeChat code no topic covers (bot.faq.official): the handler answers from it.
+    official: OfficialCode | None = None
 
 
 @dataclass
@@ -105,6 +109,7 @@ class KnowledgeBase:
         embedder: Embedder | bool | None = True,
         analyzer: Analyzer | None = None,
         background: bool | None = None,
+        official: OfficialCodes | None = None,
     ) -> None:
         """``embedder=True`` uses the process's shared model (unless FAQ_SEMANTIC=off), ``None`` or
         ``False`` builds a lexical-only base; ``analyzer`` lets a rebuild reuse the word lists.
@@ -114,6 +119,7 @@ class KnowledgeBase:
         if background is None:
             background = bool(env_value("faq_embed_in_background"))
         self.topics: dict[str, Topic] = dict(topics)
+        self.official = official if official is not None else OfficialCodes({})
         self.lexicon = lexicon or Lexicon()
         self.analyzer = analyzer or Analyzer(self.lexicon)
         self._order = list(self.topics)
@@ -165,7 +171,8 @@ class KnowledgeBase:
             added = [p for p in dict.fromkeys(added) if p not in topic.phrasings]
             if added:
                 topics[topic_id] = dataclasses.replace(topic, phrasings=(*topic.phrasings, *added))
-        return KnowledgeBase(topics, self.lexicon, embedder=self.embedder or False, analyzer=self.analyzer)
+        return KnowledgeBase(topics, self.lexicon, embedder=self.embedder or False, analyzer=self.analyzer,
+                             official=self.official)
 
     def semantic_scores(self, text: str) -> np.ndarray:
         """Cosine evidence for every topic, in ``topics`` order (evaluation and staff tools)."""
@@ -184,7 +191,8 @@ class KnowledgeBase:
         """Load topics and word lists from ``directory``; raises KnowledgeError. Tools that must
         answer with the full model from the first question pass ``background=False``."""
         directory = Path(directory)
-        return cls(load_topics(directory), Lexicon.load(directory), background=background)
+        return cls(load_topics(directory), Lexicon.load(directory), background=background,
+                   official=OfficialCodes.load(directory / CODES_DIR))
 
     @staticmethod
     def default_dir() -> Path:
@@ -227,12 +235,15 @@ class KnowledgeBase:
         message = find_message(normalize(text), self._message_re)
         if message and not unknown_named_codes(text, self._known_codes):
             return self._exact_result(self._message_map[message], self._rank(scores, step), None)
+        official = self.official.find(text)  # no topic knows the code: WeChat's own meaning answers it
+        if official is not None and official.code in self._known_codes:
+            official = None  # a topic's code (its errmsg worded differently): the topics decide
         evidence = self._fused_evidence(text, step, query, scores)
         if evidence is None:
-            return SearchResult(topic=None, score=0.0, confident=False)
+            return SearchResult(topic=None, score=0.0, confident=False, official=official)
         confidence = fusion.calibrate(evidence.lexical, evidence.cosine, evidence.lead)
         decision = fusion.decide(confidence, evidence.fused, evidence.order[0], answerable=not evidence.foreign)
-        return self._decided(decision, evidence.fused, evidence.order)
+        return dataclasses.replace(self._decided(decision, evidence.fused, evidence.order), official=official)
 
     def evidence(self, text: str, step: int | None = None) -> Evidence | None:
         """What the calibrated decision sees for ``text`` (None: an exact code/errmsg hit or no match).

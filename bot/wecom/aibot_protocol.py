@@ -136,6 +136,10 @@ def to_incoming(doc: dict[str, Any], corp_id: str, bot_names: tuple[str, ...] = 
     msg_id = "m" + _id(doc.get("msgid"), "msgid")
     response_url = _str(doc.get("response_url")) or None
     text = _text_of(doc, bot_names)
+    image = _image_of(doc)
+    if image is not None:  # a screenshot, alone or in a mixed message: read by the OCR process (bot.ocr)
+        return Incoming(TRANSPORT, corp_id, user, msg_id=msg_id, text=text or "", kind="image",
+                        response_url=response_url, extra={"image": image}, **common)
     if text is not None:
         extra = {"quote": quote} if (quote := _quote_text(doc.get("quote"))) else {}
         return Incoming(TRANSPORT, corp_id, user, msg_id=msg_id, text=text, response_url=response_url,
@@ -143,6 +147,26 @@ def to_incoming(doc: dict[str, Any], corp_id: str, bot_names: tuple[str, ...] = 
     extra = {"msgtype": msgtype if msgtype in _UNSUPPORTED or msgtype == "mixed" else "other"}
     return Incoming(TRANSPORT, corp_id, user, msg_id=msg_id, kind="unsupported", response_url=response_url,
                     extra=extra, **common)
+
+
+def _image_of(doc: dict[str, Any]) -> dict[str, str] | None:
+    """The first picture of an image or mixed message: its download URL (5 minutes) and, on the long
+    connection, the file's own ``aeskey`` (the callback encrypts with the bot's EncodingAESKey)."""
+    msgtype = doc.get("msgtype")
+    if msgtype == "image":
+        candidates = [doc.get("image")]
+    elif msgtype == "mixed":
+        items = _dict(doc.get("mixed")).get("msg_item")
+        candidates = [i.get("image") for i in items if isinstance(i, dict) and i.get("msgtype") == "image"] \
+            if isinstance(items, list) else []
+    else:
+        return None
+    for image in candidates:
+        url = _str(_dict(image).get("url"))
+        if url.startswith(("https://", "http://")) and len(url) <= 4096:
+            aeskey = _str(_dict(image).get("aeskey"))
+            return {"url": url, "aeskey": aeskey} if aeskey and len(aeskey) <= 64 else {"url": url}
+    return None
 
 
 def _quote_text(quote: Any) -> str:

@@ -51,6 +51,21 @@ class AibotSimulator:
         doc["text"] = {"content": f"@{bot_name} {text}" if chat_id and bot_name else text}
         return self.wrap(doc)
 
+    def image(self, user: str, url: str, chat_id: str | None = None, text: str | None = None,
+              bot_name: str = "助手", msg_id: str | None = None, response_url: str | None = None) -> SignedCallback:
+        """An image (single chat) or, with ``text`` or in a group, a mixed message: text + picture. The
+        picture is a download URL; the file is encrypted with the bot's EncodingAESKey."""
+        mixed = text is not None or chat_id is not None
+        doc = self._base(user, chat_id, msg_id, "mixed" if mixed else "image")
+        doc["response_url"] = response_url or self.response_url()
+        if mixed:
+            words = f"@{bot_name} {text or ''}".strip() if chat_id and bot_name else (text or "")
+            doc["mixed"] = {"msg_item": [{"msgtype": "text", "text": {"content": words}},
+                                         {"msgtype": "image", "image": {"url": url}}]}
+        else:
+            doc["image"] = {"url": url}
+        return self.wrap(doc)
+
     def event(self, user: str, eventtype: str, chat_id: str | None = None, msg_id: str | None = None,
               response_url: str | None = None, **fields: Any) -> SignedCallback:
         """An event; ``fields`` go into ``event.<eventtype>`` (event_key, task_id, type, id, ...)."""

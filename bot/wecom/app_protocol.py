@@ -115,6 +115,10 @@ def to_incoming(plaintext: str, corp_id: str) -> Incoming:
         return Incoming(TRANSPORT, corp_id, user, msg_id=event_id, kind="event", event=event)
     # Without a MsgId, the sender, the second and the type identify a message, so retries still dedupe.
     other_id = f"m{int(msg_id)}" if msg_id else "u" + key_parts(user, created, msg_type)
+    media_id = _text(raw, "MediaId") if msg_type == "image" else ""
+    if media_id:  # a screenshot: read by the OCR process (bot.ocr) from media/get
+        return Incoming(TRANSPORT, corp_id, user, msg_id=other_id, kind="image",
+                        extra={"image": {"media_id": media_id}})
     return Incoming(TRANSPORT, corp_id, user, msg_id=other_id, kind="unsupported")
 
 

@@ -64,6 +64,17 @@ class AppSimulator:
         )
         return self.wrap(xml)
 
+    def image(self, user: str, media_id: str, msg_id: str | None = None) -> SignedCallback:
+        """An image message: WeCom sends the picture's MediaId (fetched with media/get) and a PicUrl."""
+        msg_id = msg_id or self.new_msg_id()
+        xml = (
+            f"<xml><ToUserName>{_cdata(self.corp_id)}</ToUserName><FromUserName>{_cdata(user)}</FromUserName>"
+            f"<CreateTime>{int(self.clock())}</CreateTime><MsgType><![CDATA[image]]></MsgType>"
+            f"<PicUrl>{_cdata('https://wework.qpic.cn/wwpic/demo/0')}</PicUrl><MediaId>{_cdata(media_id)}</MediaId>"
+            f"<MsgId>{msg_id}</MsgId><AgentID>{self.agent_id}</AgentID></xml>"
+        )
+        return self.wrap(xml)
+
     def event(self, user: str, event: str, key: str = "") -> SignedCallback:
         xml = (
             f"<xml><ToUserName>{_cdata(self.corp_id)}</ToUserName><FromUserName>{_cdata(user)}</FromUserName>"

@@ -87,7 +87,7 @@ def test_single_chat_reply_has_no_mention(client, sim, redis_client):
 
 def test_reply_without_buttons_is_a_plain_stream(client, sim):
     callback = sim.wrap({"msgid": sim.new_msg_id(), "chattype": "single", "from": {"userid": "jay"},
-                         "msgtype": "image", "image": {"url": "https://example.invalid/x"}})
+                         "msgtype": "file", "file": {"url": "https://example.invalid/x"}})
     reply = _reply(client, sim, callback)
     assert reply["msgtype"] == "stream"
     assert reply["stream"]["finish"] is True
@@ -233,6 +233,15 @@ def test_mixed_text_parts_are_joined():
                           {"msgtype": "text", "text": {"content": "61004"}}]}
     incoming = proto.to_incoming(_doc(msgtype="mixed", mixed=mixed), "c")
     assert (incoming.kind, incoming.text) == ("text", "这是报错\n61004")
+
+
+def test_an_image_or_a_mixed_message_with_one_is_a_screenshot_to_read():
+    image = proto.to_incoming(_doc(msgtype="image", image={"url": "https://wx.example/1", "aeskey": "k"}), "c")
+    assert (image.kind, image.extra["image"]) == ("image", {"url": "https://wx.example/1", "aeskey": "k"})
+    mixed = {"msg_item": [{"msgtype": "text", "text": {"content": "@机器人 这是报错"}},
+                          {"msgtype": "image", "image": {"url": "https://wx.example/2"}}]}
+    incoming = proto.to_incoming(_doc(msgtype="mixed", mixed=mixed), "c")
+    assert (incoming.kind, incoming.text, incoming.extra["image"]) == ("image", "这是报错", {"url": "https://wx.example/2"})
 
 
 def test_mixed_of_images_only_is_unsupported():

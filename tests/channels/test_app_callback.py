@@ -111,10 +111,22 @@ def test_unknown_event_gets_empty_200(client, app_sim):
     assert response.get_data() == b""
 
 
-def test_image_message_gets_please_type(client, app_sim):
+def test_image_message_is_acknowledged_and_queued_for_reading(client, app_sim, redis_client):
     xml = (f"<xml><ToUserName><![CDATA[{app_sim.corp_id}]]></ToUserName><FromUserName><![CDATA[dave]]></FromUserName>"
            "<CreateTime>1</CreateTime><MsgType><![CDATA[image]]></MsgType><PicUrl><![CDATA[http://x/y.png]]></PicUrl>"
            "<MediaId><![CDATA[m]]></MediaId><MsgId>77</MsgId><AgentID>1000002</AgentID></xml>")
+    response = _post(client, app_sim.wrap(xml))
+    assert response.status_code == 200
+    # read by the OCR process: tests/channels/test_images.py
+    assert "收到截图" in app_sim.open_reply(response.get_data())
+    events = [fields["event"] for _id, fields in redis_client.xrange("wb:events")]
+    assert any('"image_received"' in e and '"media_id": "m"' in e for e in events)
+
+
+def test_a_voice_message_gets_please_type(client, app_sim):
+    xml = (f"<xml><ToUserName><![CDATA[{app_sim.corp_id}]]></ToUserName><FromUserName><![CDATA[dave]]></FromUserName>"
+           "<CreateTime>1</CreateTime><MsgType><![CDATA[voice]]></MsgType>"
+           "<MediaId><![CDATA[m]]></MediaId><MsgId>78</MsgId><AgentID>1000002</AgentID></xml>")
     response = _post(client, app_sim.wrap(xml))
     assert response.status_code == 200
     assert "文字" in app_sim.open_reply(response.get_data())

@@ -74,7 +74,7 @@ def test_what_the_code_imports_at_run_time_is_declared():
     # import name -> distribution, where they differ
     dist_of = {"yaml": "pyyaml", "sklearn": "scikit-learn", "flask": "flask", "jinja2": "jinja2",
                "apscheduler": "apscheduler", "prometheus_client": "prometheus-client", "rank_bm25": "rank-bm25",
-               "werkzeug": "werkzeug"}
+               "werkzeug": "werkzeug", "PIL": "pillow", "rapidocr_onnxruntime": "rapidocr-onnxruntime"}
     imported: set[str] = set()
     for path in [*ROOT.joinpath("bot").rglob("*.py"), *ROOT.joinpath("handlers").rglob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):

@@ -1,0 +1,146 @@
+"""Image received -> answer queued, p50/p95, one image at a time and four at once, next to the same question
+typed as text; and the memory of the OCR process against a web process.
+
+Everything real but WeCom: the signed app callback (Flask test client), a throwaway Redis database, the OCR
+reader (``bot.ocr.worker.OcrWorker``, the model loaded once, ``OCR_CONCURRENCY`` as set) fetching from a
+local fake ``media/get``. "Answer queued" is the moment the answer is in the outbox (sending is the sender's
+own benchmark). The baseline: the same 61004 question typed, answered in the callback itself.
+
+    python bench/ocr_latency.py --rounds 8 --redis-url redis://127.0.0.1:6379/14
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def rss_of(command: str, redis_url: str) -> float:
+    """Peak RSS (MiB) of a fresh Python process that runs ``command``."""
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork + exec
+    script = (f"{command}\nimport re; print(int(re.search(r'VmHWM:\\s+(\\d+)', "
+              f"open('/proc/self/status').read()).group(1)) / 1024)")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT,
+                         env={**os.environ, "FAQ_EMBED_IN_BACKGROUND": "0", "REDIS_URL": redis_url}, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=8, help="rounds of each: 1 image, 4 images at once, text")
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
+    parser.add_argument("--no-memory", action="store_true", help="skip the two process-memory measurements")
+    parser.add_argument("--memory-only", action="store_true", help="only the two process-memory measurements")
+    args = parser.parse_args(argv)
+    if args.memory_only:
+        return memory(args.redis_url)
+
+    from bot.app import create_app, runtime_of
+    from bot.config import load_settings
+    from bot.keys import OUTBOX_QUEUE
+    from bot.ocr.engine import Engine
+    from bot.ocr.fetch import Fetcher
+    from bot.ocr.worker import OcrWorker
+    from bot.redis_conn import connect
+    from bot.services import wecom_api
+    from bot.wecom.simulate import AppSimulator
+    from tests.fake_wecom import FakeWeCom
+    from tests.screenshots import CASES, render
+    from tests.support import make_env
+
+    client = connect(args.redis_url)
+    client.flushdb()
+    png = render(CASES[0], layout="dialog")  # a 900 x 420 dialog with 错误码 61004
+    with FakeWeCom() as wecom, tempfile.TemporaryDirectory() as tmp:
+        env = make_env(Path(tmp), WECOM_API_BASE=wecom.base_url, WECOM_APP_SECRET="bench", OCR_TIMEOUT="120",
+                       RATE_LIMIT_PER_MINUTE="0")
+        settings = load_settings(env)
+        app = create_app(settings, client=client)
+        runtime = runtime_of(app)
+        http = app.test_client()
+        sim = AppSimulator(settings.app, settings.agent_id)
+        started = time.monotonic()
+        engine = Engine(settings.ocr_threads)
+        load = time.monotonic() - started
+        fetcher = Fetcher(wecom_api(settings, client), max_bytes=settings.ocr_max_bytes, timeout=10,
+                          bot_aes_key=None)
+        reader = OcrWorker(settings, client, runtime.pipeline, engine, fetcher, consumer="bench")
+        reader.ensure_group()
+        reader.poll(block_ms=None)  # skip what is in the stream already
+
+        def images(count: int, round_: int) -> list[float]:
+            sent = []
+            for n in range(count):
+                media = f"r{round_}-{n}"
+                wecom.media[media] = png
+                callback = sim.image(f"user-{round_}-{n}", media)
+                sent.append(time.monotonic())
+                assert http.post("/wecom/callback", query_string=callback.query, data=callback.body).status_code == 200
+            done: dict[str, float] = {}
+            while len(done) < count:
+                for future in reader.poll(block_ms=200):
+                    future.result(timeout=300)
+                for raw in client.lrange(OUTBOX_QUEUE, 0, -1):
+                    for n in range(count):
+                        if f'"to_user": "user-{round_}-{n}"' in raw and n not in done:
+                            done[n] = time.monotonic()
+                client.delete(OUTBOX_QUEUE)
+            return [done[n] - sent[n] for n in range(count)]
+
+        def typed(round_: int) -> float:
+            callback = sim.text(f"typist-{round_}", "授权的时候报错 61004 access clientip is not registered")
+            started = time.monotonic()
+            assert http.post("/wecom/callback", query_string=callback.query, data=callback.body).status_code == 200
+            return time.monotonic() - started
+
+        images(1, -1)  # warm-up: the first read of a process is slower
+        one, four, text = [], [], []
+        for r in range(args.rounds):
+            one += images(1, r)
+            four += images(4, 1000 + r)
+            text.append(typed(r))
+    client.flushdb()
+
+    def line(name: str, values: list[float]) -> str:
+        return (f"{name:34} n={len(values):3}  p50 {statistics.median(values):7.2f} s   "
+                f"p95 {percentile(values, 0.95):7.2f} s   max {max(values):7.2f} s")
+
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
+          f"OCR_CONCURRENCY={settings.ocr_concurrency}; model loaded in {load:.2f} s")
+    print(line("typed text (baseline, in callback)", text))
+    print(line("one image -> answer queued", one))
+    print(line("four images at once -> each answer", four))
+    return 0 if args.no_memory else memory(args.redis_url)
+
+
+def memory(redis_url: str) -> int:
+    """Peak memory of a fresh web process and of a fresh ocr process (its pipeline, knowledge base and model)."""
+    if redis_url:
+        web = rss_of("from bot.app import create_app; create_app(); import sys; "
+                     "assert 'rapidocr_onnxruntime' not in sys.modules and 'PIL' not in sys.modules", redis_url)
+        ocr_cmd = ("from bot.config import load_settings; from bot.ocr.worker import build; "
+                   "from bot.ocr.images import decode; from tests.screenshots import render, CASES; "
+                   "w = build(load_settings()); [w.engine.read(decode(render(CASES[0]))) for _ in range(3)]")
+        ocr = rss_of(ocr_cmd, redis_url)
+        print(f"peak RSS: a web process {web:.0f} MiB (imports neither the OCR model nor Pillow); "
+              f"the ocr process after 3 reads {ocr:.0f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,240 @@
+"""``python -m bot ocr``: the process that reads screenshots, with a bounded pool and the model loaded once.
+
+It reads ``wb:events`` in its own consumer group (``wb:ocr``; the worker's group is untouched), takes
+only ``image_received`` events and acknowledges the rest at once. At most ``OCR_CONCURRENCY`` images are
+read at a time; an entry is acknowledged after its answer was queued, so an image whose reader died is
+claimed again (XAUTOCLAIM) by the next reader, and answered once: the answer's pipeline message and its
+outbox id are derived from the image's message id (a repeat gets the cached reply, the sender drops an
+id it already delivered). Several OCR processes share the group: each image goes to one of them.
+
+The picture is held in memory only while it is read (seconds) and never written anywhere; the event
+keeps its download reference (a media_id, or a URL WeCom lets expire after 5 minutes) until the events
+stream is trimmed. Only the redacted text reaches Redis (the conversation log), like typed text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
+
+import redis
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.keys import OCR_GROUP
+from bot.messages import Incoming
+from bot.ocr.engine import Engine, Reading
+from bot.ocr.fetch import Fetcher, ImageRef
+from bot.ocr.images import BadImage, Limits, decode
+from bot.outbound import queue
+from bot.outbound.message import USER, OutboxMessage
+from bot.pipeline import Pipeline
+from bot.render import MARKDOWN, TEXT
+from bot.store import EVENTS_STREAM, decode_event
+from bot.wecom.aibot_protocol import addressed
+from bot.wecom.app_protocol import TRANSPORT as APP_TRANSPORT
+from handlers.image import RECEIVED
+
+log = logging.getLogger(__name__)
+
+CLAIM_IDLE_FACTOR = 3  # an entry pending this many OCR_TIMEOUTs belongs to a reader that died
+SKIP_BATCH = 100  # entries read at once: images wait for a free slot (the semaphore), others are acked
+STALE_FACTOR = 12  # older than this many OCR_MAX_AGEs (an hour by default): skipped without a word
+
+
+class Reader(Protocol):
+    def read(self, rgb: Any) -> Reading: ...
+
+
+class Source(Protocol):
+    def fetch(self, ref: ImageRef) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class Job:
+    entry_id: str
+    user_key: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    text: str = ""
+    confidence: float = 0.0
+    bad: str | None = None
+    seconds: float = 0.0
+
+
+class OcrWorker:
+    def __init__(self, settings: Settings, client: redis.Redis, pipeline: Pipeline, engine: Reader,
+                 fetcher: Source, *, clock: Callable[[], float] = time.time, consumer: str | None = None) -> None:
+        self.settings = settings
+        self.redis = client
+        self.pipeline = pipeline
+        self.engine = engine
+        self.fetcher = fetcher
+        self.clock = clock
+        self.consumer = consumer or f"{socket.gethostname()}:{os.getpid()}"
+        self.limits = Limits(max_bytes=settings.ocr_max_bytes, max_pixels=settings.ocr_max_pixels)
+        self.concurrency = settings.ocr_concurrency
+        self.slots = threading.BoundedSemaphore(self.concurrency)
+        self.jobs = ThreadPoolExecutor(self.concurrency, thread_name_prefix="ocr-job")
+        self.readers = ThreadPoolExecutor(self.concurrency, thread_name_prefix="ocr-read")
+        self._stop = threading.Event()
+
+    # -- the loop -------------------------------------------------------------------------------------------
+    def ensure_group(self) -> None:
+        try:  # from the start: an image sent while no OCR process ran yet is still answered (or skipped if stale)
+            self.redis.xgroup_create(EVENTS_STREAM, OCR_GROUP, id="0", mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self) -> int:
+        self.ensure_group()
+        log.info("OCR reader %s started (concurrency %d)", self.consumer, self.concurrency)
+        while not self._stop.is_set():
+            try:
+                self.poll(block_ms=1000)
+            except redis.RedisError as exc:
+                log.error("redis unavailable: %s", exc)
+                self._stop.wait(1.0)
+        self.jobs.shutdown(wait=True)
+        self.readers.shutdown(wait=False)
+        return 0
+
+    def poll(self, block_ms: int | None = 1000) -> list[Future]:
+        """Start reading the next images (claimed ones first); returns their futures (tests wait on them)."""
+        idle_ms = int(self.settings.ocr_timeout * CLAIM_IDLE_FACTOR * 1000)
+        claimed = self.redis.xautoclaim(EVENTS_STREAM, OCR_GROUP, self.consumer, min_idle_time=idle_ms,
+                                        start_id="0-0", count=self.concurrency)
+        entries = list(claimed[1])
+        futures: list[Future] = []
+        if entries:
+            return self._start(entries)
+        while not futures:  # other events (most of the stream) are acknowledged and skipped in bulk
+            reply = cast(list[Any], self.redis.xreadgroup(OCR_GROUP, self.consumer, {EVENTS_STREAM: ">"},
+                                                          count=SKIP_BATCH, block=block_ms))
+            entries = [e for _stream, batch in (reply or []) for e in batch]
+            if not entries:
+                break
+            futures = self._start(entries)
+            block_ms = None
+        return futures
+
+    def _start(self, entries: list) -> list[Future]:
+        futures = []
+        for entry_id, fields in entries:
+            job = self._job(entry_id, fields)
+            stale = STALE_FACTOR * self.settings.ocr_max_age
+            if job is not None and self.clock() - float(job.data.get("at") or 0) > stale:
+                job = None  # a backlog from long ago: "expired" would be noise by now
+            if job is None:
+                self.redis.xack(EVENTS_STREAM, OCR_GROUP, entry_id)
+                continue
+            self.slots.acquire()  # at most OCR_CONCURRENCY images in hand: the rest wait in the stream
+            future = self.jobs.submit(self._run, job)
+            future.add_done_callback(lambda _f: self.slots.release())
+            futures.append(future)
+        return futures
+
+    @staticmethod
+    def _job(entry_id: Any, fields: dict | None) -> Job | None:
+        if not fields or "event" not in fields:
+            return None
+        try:
+            user_key, event = decode_event(fields["event"])
+        except (ValueError, KeyError, TypeError):
+            return None
+        job = event.data.get("_job") if event.kind == RECEIVED else None
+        return Job(str(entry_id), user_key, job) if isinstance(job, dict) else None
+
+    def _run(self, job: Job) -> None:
+        try:
+            self.answer(job)
+        except redis.RedisError:
+            log.exception("redis failed while answering image %s; it stays pending", job.entry_id)
+            return
+        except Exception:  # a bug must not leave the image pending forever
+            log.exception("answering image %s failed", job.entry_id)
+        self.redis.xack(EVENTS_STREAM, OCR_GROUP, job.entry_id)
+
+    # -- one image ------------------------------------------------------------------------------------------
+    def answer(self, job: Job) -> None:
+        data = job.data
+        outcome = self.read(data)
+        transport = str(data.get("transport") or APP_TRANSPORT)
+        incoming = Incoming(transport, str(data.get("corp_id") or ""), str(data.get("user_id") or ""),
+                            msg_id=f"{data.get('msg_id')}:ocr", text=outcome.text, kind="ocr",
+                            chat_type=str(data.get("chat_type") or "single"), chat_id=data.get("chat_id"),
+                            extra={"confidence": outcome.confidence, "bad": outcome.bad})
+        fmt = TEXT if transport == APP_TRANSPORT else MARKDOWN
+        outgoing = self.pipeline.process(incoming, fmt)
+        if outgoing.transient:  # busy, Redis down: not committed; the entry stays pending and is retried
+            raise redis.ConnectionError(f"the pipeline could not answer image {job.entry_id} now")
+        message = OutboxMessage(USER, addressed(outgoing.text, outgoing.mention), to_user=incoming.user_id, fmt=fmt,
+                                id=f"ocr-{transport}-{data.get('msg_id')}",
+                                meta={"user_key": job.user_key, "kind": "ocr_answer", "transport": transport,
+                                      "chat_id": incoming.chat_id})
+        queue.add(self.redis, message)
+        log.info("image %s/%s read in %.2f s (confidence %.2f%s)", transport, data.get("msg_id"), outcome.seconds,
+                 outcome.confidence, f", {outcome.bad}" if outcome.bad else "")
+
+    def read(self, data: dict[str, Any]) -> Outcome:
+        """The text in the job's picture, or why there is none. Never raises for a bad picture."""
+        started = time.monotonic()
+        ref = ImageRef.from_json(data.get("image"))
+        if ref is None:
+            return Outcome(bad="unavailable")
+        if self.clock() - float(data.get("at") or 0) > self.settings.ocr_max_age:
+            return Outcome(bad="expired")
+        try:
+            rgb = decode(self.fetcher.fetch(ref), self.limits)
+            future = self.readers.submit(self.engine.read, rgb)
+            reading = future.result(timeout=max(0.1, self.settings.ocr_timeout - (time.monotonic() - started)))
+        except BadImage as exc:
+            log.info("image not read: %s", exc)
+            return Outcome(bad=exc.reason, seconds=time.monotonic() - started)
+        except FutureTimeout:
+            return Outcome(bad="timeout", seconds=time.monotonic() - started)
+        return Outcome(reading.text, reading.confidence, None, time.monotonic() - started)
+
+
+def build(settings: Settings, client: redis.Redis | None = None, engine: Reader | None = None) -> OcrWorker:
+    """The OCR process's parts, from the composition root (the same store, templates and knowledge)."""
+    from bot.services import build_services, redis_client, wecom_api
+
+    client = client if client is not None else redis_client(settings)
+    services = build_services(settings, client)
+    fetcher = Fetcher(wecom_api(settings, client), max_bytes=settings.ocr_max_bytes, timeout=settings.http_timeout,
+                      bot_aes_key=settings.aibot.encoding_aes_key or None)
+    return OcrWorker(settings, client, Pipeline(services), engine or Engine(settings.ocr_threads), fetcher)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot ocr",
+                                     description="read screenshots users send (OCR_CONCURRENCY at a time)")
+    parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s ocr %(name)s: %(message)s")
+    worker = build(settings)
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+    signal.signal(signal.SIGINT, lambda *_: worker.stop())
+    return worker.run()
