@@ -223,7 +223,7 @@ class Settings:
                                     metadata=_var("WECOM_KF_TOKEN", "WECOM_KF_ENCODING_AES_KEY"))
     kf_secret: str | None = field(default=None, repr=False, metadata=_var("WECOM_KF_SECRET", parse=_str))
     kf_sync_limit: int = field(default=1000, metadata=_var("KF_SYNC_LIMIT", parse=_int, minimum=1))
-    kf_sweep_seconds: float = field(default=30.0, metadata=_var("KF_SWEEP_SECONDS", parse=_float, minimum=0))
+    kf_sweep_seconds: float = field(default=30.0, metadata=_seconds("KF_SWEEP_SECONDS"))
     kf_reply_max_bytes: int = field(default=2048, metadata=_var("KF_REPLY_MAX_BYTES", parse=_int, minimum=64))
     secret_key: str = field(default="", repr=False, metadata=_var("SECRET_KEY"))
     demo: bool = False
@@ -346,9 +346,9 @@ class Settings:
     ocr_concurrency: int = field(default=2, metadata=_var("OCR_CONCURRENCY", parse=_int, minimum=1))
     ocr_max_bytes: int = field(default=10 * 1024 * 1024, metadata=_var("OCR_MAX_BYTES", parse=_int, minimum=1024))
     ocr_max_pixels: int = field(default=40_000_000, metadata=_var("OCR_MAX_PIXELS", parse=_int, minimum=10_000))
-    ocr_timeout: float = field(default=20.0, metadata=_var("OCR_TIMEOUT", parse=_float, minimum=1))
+    ocr_timeout: float = field(default=20.0, metadata=_seconds("OCR_TIMEOUT", minimum=1))
     # an image not read within this many seconds of its message is not read (the AI bot's URL lasts 5 min)
-    ocr_max_age: float = field(default=300.0, metadata=_var("OCR_MAX_AGE", parse=_float, minimum=1))
+    ocr_max_age: float = field(default=300.0, metadata=_seconds("OCR_MAX_AGE", minimum=1))
     ocr_threads: int = field(default=0, metadata=_var("OCR_THREADS", parse=_int, minimum=0))
 
 

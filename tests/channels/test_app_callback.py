@@ -7,6 +7,7 @@ import pytest
 
 from bot.app import create_app
 from bot.config import load_settings
+from bot.keys import EVENTS_STREAM
 from bot.wecom.simulate import AppSimulator
 from tests.support import make_env
 
@@ -119,7 +120,7 @@ def test_image_message_is_acknowledged_and_queued_for_reading(client, app_sim, r
     assert response.status_code == 200
     # read by the OCR process: tests/channels/test_images.py
     assert "收到截图" in app_sim.open_reply(response.get_data())
-    events = [fields["event"] for _id, fields in redis_client.xrange("wb:events")]
+    events = [fields["event"] for _id, fields in redis_client.xrange(EVENTS_STREAM)]
     assert any('"image_received"' in e and '"media_id": "m"' in e for e in events)
 
 
