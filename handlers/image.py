@@ -63,6 +63,6 @@ def answer(ctx: HandlerContext) -> Result | None:
 def _read_from_image(result: Result, code: str | None) -> Result:
     """The answer, headed by what the picture showed ("截图里识别到错误码 61004")."""
     reply = result.reply
-    context = {**reply.context, "inner_template": reply.template, "code": code}
+    context = {**reply.context, "image_inner": reply.template, "code": code}
     result.reply = Reply("image_read", context, reply.buttons)
     return result
