@@ -25,6 +25,9 @@ def handle_question(ctx: HandlerContext) -> Result | None:
         return None  # "2", "?", "。": nothing to search for (an error code has 5 digits)
     found = reading.search
     if found.confident and found.topic is not None:
+        again = _follow_up(ctx, found)
+        if again is not None:
+            return again
         return _answer(ctx, found.topic, [t.id for t in found.alternatives], score=found.score)
     alternatives = ([found.best_guess] if found.best_guess else []) + list(found.alternatives)
     alternatives = _unique(alternatives)[:3]
@@ -61,6 +64,22 @@ def handle_feedback(ctx: HandlerContext) -> Result | None:
         return Result(Reply("faq_resolved", _context(ctx)), [Event("faq_resolved", {"topic": state.get("topic")})])
     if pending == FEEDBACK and reading.intent == "cancel":
         return _next_best(ctx, state)
+    return None
+
+
+def _follow_up(ctx: HandlerContext, found: Any) -> Result | None:
+    """A follow-up that finds the topic just answered gets the next useful thing (the next topic not
+    yet tried), not the same text again; None when it is about something else or nothing is left."""
+    state: dict[str, Any] = dict(ctx.progress.faq or {})
+    if state.get("topic") != found.topic.id:
+        return None
+    knowledge = ctx.services.knowledge
+    tried = list(state.get("tried", []))
+    candidates = [*state.get("alternatives", []), *(t.id for t in found.alternatives)]
+    for topic_id in candidates:
+        if topic_id not in tried and knowledge is not None and topic_id in knowledge.topics:
+            rest = [t for t in candidates if t != topic_id]
+            return _answer(ctx, knowledge.topics[topic_id], rest, score=None, tried=tried, retry=True)
     return None
 
 

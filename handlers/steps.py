@@ -59,8 +59,13 @@ def _goto(ctx: HandlerContext) -> Result:
     number = ctx.reading.step
     if number is None or not 1 <= number <= STEP_COUNT:
         return Result(Reply("bad_step", views.base(ctx)))
+    events: list[Event] = []
+    if ctx.reading.kind == "done_before":
+        # "第一步的东西我之前都弄完了，直接跳到第二步": the steps before were done elsewhere
+        events = complete_before(ctx, number)
     ctx.progress.move_to(number, ctx.now)
-    return Result(Reply("step", views.base(ctx), views.step_buttons(ctx)), [Event("step_changed", {"step": number})])
+    return Result(Reply("step", views.base(ctx), views.step_buttons(ctx)),
+                  [*events, Event("step_changed", {"step": number})])
 
 
 def _back(ctx: HandlerContext) -> Result:
@@ -95,15 +100,16 @@ def _done(ctx: HandlerContext) -> Result:
 
 
 def _ask_about_open_items(ctx: HandlerContext) -> Result | None:
-    """"搞定了" with part of the checklist ticked: say what is still open and ask once (saying it
-    again, or 「是」, completes the step). A checklist nobody ticked is not in use: no question."""
+    """"搞定了" with part of a step's checklist open (or none of it ticked, on a step of several items):
+    say what is still open and ask once (saying it again, or 「是」, completes the step). A report of one
+    item never completes a step whose other items are open."""
     progress = ctx.progress
     if ctx.reading.source in ("pending", "button") or progress.step in (CERT_STEP, progress.open_items_asked):
         return None
     step = views.current_step(ctx)
     items = step["items"] if step else []
     open_items = [item for item in items if not item["done"]]
-    if not open_items or len(open_items) == len(items):
+    if not open_items or len(items) < 2:
         return None
     progress.open_items_asked = progress.step
     progress.pending = CONFIRM_READING
@@ -120,12 +126,13 @@ def _check(ctx: HandlerContext, tick: bool = True) -> Result:
     wanted = ctx.reading.items
     if not wanted or not all(1 <= n <= count for n in wanted):
         return Result(views.bad_item(ctx))
-    items = set(progress.checked_items(progress.step))
+    items = set(progress.checked_items(progress.step)) - set(ctx.reading.uncheck)  # a correction unticks first
     items = items | set(wanted) if tick else items - set(wanted)
     progress.checked[str(progress.step)] = sorted(items)
     all_ticked = len(items) == count
     context = views.base(ctx, item="、".join(str(n) for n in wanted), items=list(wanted), ticked=tick,
                          all_ticked=all_ticked)
+    context["unticked"] = list(ctx.reading.uncheck)
     return Result(Reply("checked", context, views.step_buttons(ctx)),
                   [Event("item_checked", {"item": n}) for n in wanted])
 

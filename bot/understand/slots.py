@@ -50,6 +50,11 @@ def mentions_items(text: str) -> bool:
     return bool(_ITEM_MENTION_RE.search(_plain(text)))
 
 
+def mentions_step(text: str) -> bool:
+    """The message names a step ("第二步", "上传密钥那步"): about the step, not one of its items."""
+    return bool(_STEP_RE.search(_plain(text))) or "那步" in text or "这步" in text or "一步" in text
+
+
 def find_step(text: str, words: ContextWords) -> tuple[int | None, str]:
     """The step a message names, and the text with that mention removed (for the item search)."""
     lowered = _plain(text)

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, Protocol
 
-from bot.understand import policy
+from bot.understand import policy, stance
 from bot.understand.examples import IntentSpec, training_pairs
+from bot.understand.items import ItemNames, all_but, correction, named_items
 from bot.understand.lexicon import ContextWords, contains_any, squash
 from bot.understand.model import IntentModel
 from bot.understand.reading import Context, Reading
-from bot.understand.slots import find_items, find_step, mentions_items, number
+from bot.understand.slots import find_items, find_step, mentions_items, mentions_step, number
 
 MAX_COMMAND_CHARS = 60  # longer messages are questions or pasted logs, never commands
 _ERROR_CODE = re.compile(r"(?<!\d)(?:4\d{4}|6\d{4}|8\d{4}|-1)(?!\d)")
@@ -25,6 +27,9 @@ _ECHOED_PROMPT = re.compile(r"^(?:回复|reply)\s*[「“\"']?(?P<said>[^」”\
 FEEDBACK_YES = {"1": "confirm", "一": "confirm"}
 FEEDBACK_NO = {"2": "cancel", "二": "cancel"}
 CONFIRMING = ("confirm_reading", "confirm_reset")
+# Labels a reply to "解决了吗？" may carry and still be an answer to it.
+_FEEDBACK_LABELS = {"confirm", "cancel", "done", "smalltalk:ack", "smalltalk:thanks", "question", "human"}
+_PUNCTUATION = re.compile(r"[\s,，.。!！?？~～、…]+")
 
 
 class Knowledge(Protocol):
@@ -50,8 +55,9 @@ class Understander:
     """Reads messages for one process; build it once (training takes about a second)."""
 
     def __init__(self, specs: Sequence[IntentSpec], words: ContextWords, knowledge: Knowledge | None,
-                 taught: Sequence[tuple[str, str]] = ()) -> None:
+                 taught: Sequence[tuple[str, str]] = (), item_names: ItemNames | None = None) -> None:
         self.words = words
+        self.item_names: ItemNames = item_names or {}
         self.knowledge = knowledge
         self.taught = {squash(text): label for text, label in taught}
         self.answers = {spec.name: spec.answer for spec in specs if spec.answer}  # commands answered from data
@@ -74,6 +80,10 @@ class Understander:
             return pending
         if len(text) > MAX_COMMAND_CHARS or "\n" in text.strip() or _ERROR_CODE.search(text):
             return self.question(text, ctx)
+        kind = self.words.cues.stance(text)
+        by_rule = self._items_by_rule(text, squashed, ctx, kind)
+        if by_rule is not None:
+            return by_rule
         digit = _BARE_NUMBER.match(text)
         if digit and ctx.item_count:
             # a bare "3" (or "三") answers nothing the bot asked: perhaps an item, but ask before ticking it
@@ -83,7 +93,10 @@ class Understander:
         label, confidence = ranked[0]
         margin = confidence - (ranked[1][1] if len(ranked) > 1 else 0.0)
         alternatives = tuple(ranked[1:])
-        intent, _, kind = label.partition(":")
+        intent, _, sub = label.partition(":")
+        if stance.Cues.blocks(kind, intent) or (intent == "uncheck" and kind == stance.NEGATION
+                                                and not find_items(text, ctx.item_count)):
+            return self._not_affirmative(text, ctx, kind, confidence, alternatives)
         if intent == "question" or (intent in policy.STATE_CHANGING and self._asks(text, squashed, ranked)):
             return self.question(text, ctx, confidence if intent == "question" else 1 - confidence)
         if confidence < policy.NOT_UNDERSTOOD:
@@ -106,8 +119,11 @@ class Understander:
             intent = "check"  # "第一项弄好了": an item, not the whole step
         reading = Reading(intent, confidence, step=step if intent in ("goto", "done", "next") else None,
                           items=find_items(rest, ctx.item_count) if intent in ("check", "uncheck") else (),
-                          kind=kind or None, alternatives=alternatives,
+                          kind=sub or None, alternatives=alternatives,
                           source="taught" if squashed in self.taught else "model")
+        if intent == "goto" and step is not None and self.words.cues.elsewhere(text):
+            # "第一步的东西我之前都弄完了，直接跳到第二步": the steps before were done outside the bot
+            reading = replace(reading, kind="done_before")
         if reading.source == "taught":
             return policy.resolve(reading, ctx, squashed, self.words)
         return policy.gate(policy.resolve(reading, ctx, squashed, self.words), margin)
@@ -122,6 +138,60 @@ class Understander:
         return Reading("question", float(found.score), topic=topic, alternatives=alternatives, search=found)
 
     # ------------------------------------------------------------------ parts
+    def _not_affirmative(self, text: str, ctx: Context, kind: str, confidence: float,
+                         alternatives: tuple[tuple[str, float | None], ...]) -> Reading:
+        """A command named in a negation, a plan or a problem report: nothing changes. A problem goes to
+        the knowledge base; "还没弄好" and "晚点再提交" get one line and leave progress as it is."""
+        if kind == stance.PROBLEM or self.words.looks_like_question(squash(text)):
+            return self.question(text, ctx, confidence)
+        return Reading("smalltalk", confidence, kind="not_yet" if kind == stance.NEGATION else "later",
+                       alternatives=alternatives, source="rule")
+
+    def _items_by_rule(self, text: str, squashed: str, ctx: Context, kind: str) -> Reading | None:
+        """Corrections, "all but" forms and items named by what they are; None when none of these."""
+        if not 1 <= ctx.step <= 6:
+            return None
+        fixed = correction(text)
+        if fixed is not None:
+            return self._correction(text, ctx, *fixed)
+        if kind != stance.AFFIRMATIVE and kind != stance.NEGATION:
+            return None
+        if ctx.item_count and kind == stance.NEGATION:
+            rest = all_but(text, ctx.item_count, self.item_names, ctx.step)
+            if rest:
+                return policy.resolve(Reading("check", 0.9, items=rest, kind="all_but", source="rule"), ctx,
+                                      squashed, self.words)
+        if kind != stance.AFFIRMATIVE or mentions_step(text) or mentions_items(text):
+            return None
+        if find_step(text, self.words)[0] is not None:
+            return None  # "全网发布提交了", "测试没问题…": the step by its name, not one of its items
+        named = named_items(squashed, ctx.step, self.item_names)
+        if not named or not self.words.cues.completed(text):
+            return None
+        if ctx.item_count in named:
+            # the step's last action ("审核过了，拿到AppId了"): the step, whose open items the handler asks about
+            return policy.gate(policy.resolve(Reading("done", 0.9, kind="named_item", source="model"), ctx,
+                                              squashed, self.words), 1.0)
+        return policy.resolve(Reading("check", 0.9, items=named, kind="named_item", source="rule"), ctx,
+                              squashed, self.words)
+
+    def _correction(self, text: str, ctx: Context, meant: str, said: str) -> Reading | None:
+        """"不是第三步，是第二步" goes to step 2; "勾错了，应该是3不是2" unticks 2 and ticks 3."""
+        meant_step, _ = find_step(meant, self.words)
+        said_step, _ = find_step(said, self.words)
+        if meant_step is not None and (said_step is not None or "步" in text):
+            return Reading("goto", 0.9, step=meant_step, kind="correction", source="rule")
+        if not ctx.item_count:
+            return None
+        meant_items = find_items(meant, ctx.item_count) or named_items(squash(meant), ctx.step, self.item_names)
+        said_items = find_items(said, ctx.item_count) or named_items(squash(said), ctx.step, self.item_names)
+        if not meant_items or not said_items:
+            return None
+        if not all(1 <= n <= ctx.item_count for n in (*meant_items, *said_items)):
+            return policy.clarify("bad_item", confidence=0.9)
+        return Reading("check", 0.9, items=meant_items, uncheck=tuple(n for n in said_items if n not in meant_items),
+                       kind="correction", source="rule")
+
     def _ranked(self, squashed: str, text: str) -> list[tuple[str, float]]:
         taught = self.taught.get(squashed)
         if taught is not None and not taught.startswith("topic:"):
@@ -156,6 +226,19 @@ class Understander:
         step = ctx.step if 0 < ctx.step < 7 else None
         return self.knowledge.search(text, step=step)
 
+    def _something_else(self, text: str, squashed: str, ctx: Context) -> bool:
+        """After "解决了吗？": the message is a report or command of its own, not an answer to it. A bare
+        feedback word ("好了", "还不行", "1") always answers it."""
+        bare = _PUNCTUATION.sub("", squashed)
+        if len(bare) <= 4 or bare in FEEDBACK_NO or bare in FEEDBACK_YES:
+            return False
+        if self._items_by_rule(text, squashed, ctx, self.words.cues.stance(text)) is not None:
+            return True
+        if mentions_step(text) or mentions_items(text):
+            return True
+        label, confidence = self._ranked(squashed, text)[0]
+        return label not in _FEEDBACK_LABELS and confidence >= policy.ACT
+
     def _pending(self, text: str, squashed: str, ctx: Context) -> Reading | None:
         """A reply to what the bot just asked; None when the message is about something else."""
         pending = ctx.pending
@@ -166,6 +249,8 @@ class Understander:
             return Reading("question", 1.0, items=(int(digit[1]),), kind="choice", source="pending") if digit else None
         if pending == "faq_feedback":
             words = self.words
+            if self._something_else(text, squashed, ctx):
+                return None  # "开放平台账号注册好了" after "解决了吗？" is a report, read as itself
             if squashed in FEEDBACK_NO or contains_any(text, words.feedback_no):
                 return Reading("cancel", 1.0, kind="feedback", source="pending")
             if squashed in FEEDBACK_YES or contains_any(text, words.feedback_yes):
