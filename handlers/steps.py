@@ -9,7 +9,7 @@ from bot.progress import CERT_PASSED, CERT_PENDING, CERT_STEP, FINISHED, NOT_STA
 from handlers import certification, handoff, views
 from handlers.clarify import CONFIRM_READING
 from handlers.context import HandlerContext
-from handlers.progression import complete_before, complete_current_step
+from handlers.progression import complete_before, complete_current_step, earlier_steps
 
 CONFIRM_RESET = "confirm_reset"
 
@@ -89,6 +89,10 @@ def _done(ctx: HandlerContext) -> Result:
     events: list[Event] = []
     if target is not None and target > progress.step and ctx.reading.source == "pending":
         events = complete_before(ctx, min(target, STEP_COUNT))
+    if not events and (progress.step != CERT_STEP or progress.cert.state == CERT_PASSED):
+        earlier, events = earlier_steps(ctx)  # steps before still open: asked about before anything else
+        if earlier is not None:
+            return earlier
     if events == [] and (asked := _ask_about_open_items(ctx)) is not None:
         return asked
     if progress.step == CERT_STEP and progress.cert.state != CERT_PASSED:

@@ -156,7 +156,7 @@ class Understander:
             return self._correction(text, ctx, *fixed)
         if kind != stance.AFFIRMATIVE and kind != stance.NEGATION:
             return None
-        if ctx.item_count and kind == stance.NEGATION:
+        if ctx.item_count:
             rest = all_but(text, ctx.item_count, self.item_names, ctx.step)
             if rest:
                 return policy.resolve(Reading("check", 0.9, items=rest, kind="all_but", source="rule"), ctx,
