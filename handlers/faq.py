@@ -69,7 +69,7 @@ def handle_feedback(ctx: HandlerContext) -> Result | None:
 
 def _follow_up(ctx: HandlerContext, found: Any) -> Result | None:
     """A follow-up that finds the topic just answered gets the next useful thing (the next topic not
-    yet tried), not the same text again; None when it is about something else or nothing is left."""
+    yet tried), not the same text again; None when it is about something else."""
     state: dict[str, Any] = dict(ctx.progress.faq or {})
     if state.get("topic") != found.topic.id:
         return None
@@ -80,7 +80,9 @@ def _follow_up(ctx: HandlerContext, found: Any) -> Result | None:
         if topic_id not in tried and knowledge is not None and topic_id in knowledge.topics:
             rest = [t for t in candidates if t != topic_id]
             return _answer(ctx, knowledge.topics[topic_id], rest, score=None, tried=tried, retry=True)
-    return None
+    # nothing else to try: say so and offer a person, rather than the same text again
+    return Result(Reply("faq_again", _context(ctx, topic_title=_title(found.topic, ctx.lang)), [Button("human")]),
+                  [Event("faq_repeated", {"topic": found.topic.id})])
 
 
 def _next_best(ctx: HandlerContext, state: dict[str, Any]) -> Result:

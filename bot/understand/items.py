@@ -26,6 +26,11 @@ _LAST_ITEM = re.compile(_LAST)
 _PART = r"[^，,。；;！!]{1,10}"
 _IS_NOT = re.compile(rf"(?:应该|其实|而)?是(?P<yes>{_PART}?)[，,\s]*(?:而)?不是(?P<no>{_PART})")
 _NOT_IS = re.compile(rf"不是(?P<no>{_PART}?)[，,\s]*(?:而|应该|其实)?是(?P<yes>{_PART})")
+# "取消第2项，改勾第3项", "把2去掉，勾上3"
+_THEN_TICK = r"[，,\s]*(?:然后|再)?(?:改成|换成|改勾|勾上|勾选|勾)"
+_UNDO = r"(?:去掉|取消|撤销|撤回)"
+_DROP_THEN = re.compile(rf"把(?P<no>{_PART}?){_UNDO}{_THEN_TICK}(?P<yes>{_PART})")
+_UNDO_THEN = re.compile(rf"{_UNDO}(?:勾选)?(?P<no>{_PART}?){_THEN_TICK}(?P<yes>{_PART})")
 
 
 def load_item_names(guide_file: Path) -> ItemNames:
@@ -79,7 +84,7 @@ def all_but(text: str, item_count: int, names: ItemNames, step: int) -> tuple[in
 
 def correction(text: str) -> tuple[str, str] | None:
     """(what is meant, what was wrongly said) in "应该是3不是2" / "不是第三步，是第二步"; None otherwise."""
-    for pattern in (_NOT_IS, _IS_NOT):
+    for pattern in (_NOT_IS, _IS_NOT, _UNDO_THEN, _DROP_THEN):
         match = pattern.search(text)
         if match:
             return match["yes"], match["no"]

@@ -103,3 +103,13 @@ def test_the_scorer_reads_corrections_and_kinds(tmp_path, understander):
     assert scores["all"].right_by_kind == {"negation": 1, "plan": 1}
     report = format_report(scores, None)
     assert "negation" in report and "plan" in report
+
+
+def test_after_an_faq_answer_a_report_is_read_as_itself_and_a_follow_up_gets_something_new(say):
+    say("开始", user="lia")
+    first = say("原始ID在哪里看", user="lia")
+    assert "解决了吗" in first
+    again = say("原始ID在哪里看", user="lia")  # the same topic right after its answer: not the same text
+    assert again != first
+    ticked = say("开放平台账号注册好了", user="lia")  # after "解决了吗？": a report, read as itself
+    assert "已勾选第 1 项" in ticked, ticked
