@@ -35,13 +35,15 @@ def contains_any(text: str, words: tuple[str, ...]) -> bool:
 AFFIRMATIVE, NEGATION, PLAN, PROBLEM = "affirmative", "negation", "plan", "problem"
 # Readings that claim something happened or ask for a move: a negation, plan or problem blocks them.
 # (uncheck, back, cancel, mute, human agree with a negation: "第五项还没弄好，取消一下" is an uncheck.)
-AFFIRMATIVE_ONLY = frozenset(("done", "next", "check", "cert_submitted", "cert_passed", "start", "goto", "reset"))
+AFFIRMATIVE_ONLY = frozenset(("done", "next", "check", "cert_submitted", "cert_passed", "start", "goto", "reset",
+                              "human"))
 # A plan or a problem report blocks these as well ("页面上找不到返回", "晚点再退回去看看").
-NOT_NOW = AFFIRMATIVE_ONLY | {"back", "uncheck"}
-_KEYS = ("negation", "not_negation", "plan", "condition", "problem", "ui", "done_elsewhere", "completion")
+NOT_NOW = AFFIRMATIVE_ONLY | {"back", "uncheck", "unmute"}
+_KEYS = ("negation", "not_negation", "plan", "condition", "problem", "ui", "done_elsewhere", "completion",
+         "unfinished", "untick", "denial")
 # "等密钥弄好了再说下一步", "等认证过了再继续": waiting for something first is a plan.
 _SPACE = re.compile(r"\s+")
-_WAIT_THEN = re.compile(r"等.{1,14}(?:了|完|好|过)?.{0,6}再")
+_WAIT_THEN = re.compile(r"等.{1,14}(?:了|完|好|过)?.{0,6}(?:再|我就|就)")
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,9 @@ class Cues:
     ui: tuple[str, ...] = ()  # 按钮, 页面, 点了: a command word next to these is a thing on screen
     done_elsewhere: tuple[str, ...] = ()  # 之前都弄完了: earlier steps were done outside the bot
     completion: tuple[str, ...] = ()  # 好了, 弄完了, 搞定, 通过了: "X 好了" ticks item X
+    unfinished: tuple[str, ...] = ()  # 生成好了: a step towards the item, not the item (the key is not submitted)
+    denial: tuple[str, ...] = ()  # 我没说…: the command named is what the user did NOT say
+    untick: tuple[str, ...] = ()  # 别勾, 取消勾选: a negated item is unticked, not just left alone
 
     @classmethod
     def from_data(cls, data: Any, where: str) -> Cues:
@@ -95,6 +100,15 @@ class Cues:
 
     def completed(self, text: str) -> bool:
         return contains_any(text, self.completion)
+
+    def not_finished(self, text: str) -> bool:
+        return contains_any(text, self.unfinished)
+
+    def denies(self, text: str) -> bool:
+        return contains_any(text, self.denial)
+
+    def unticks(self, text: str) -> bool:
+        return contains_any(text, self.untick)
 
     def elsewhere(self, text: str) -> bool:
         return contains_any(text, self.done_elsewhere)
