@@ -194,7 +194,7 @@ class Understander:
             elif cues.completed(clause) and not cues.not_finished(clause):
                 ticked |= found
         ticked -= denied
-        if not ticked and kind == stance.AFFIRMATIVE and cues.completed(text):
+        if not ticked and kind == stance.AFFIRMATIVE and cues.completed(text) and not cues.not_finished(text):
             ticked = set(named_items(squashed, ctx.step, self.item_names))
         if denied and not ticked and cues.unticks(text):
             # "没有没有 第三个我还没弄 别勾", "取消勾选开发者资质认证 其实还在审"
