@@ -110,6 +110,8 @@ def all_but(text: str, item_count: int, names: ItemNames, step: int) -> tuple[in
 
 def correction(text: str) -> tuple[str, str] | None:
     """(what is meant, what was wrongly said) in "应该是3不是2" / "不是第三步，是第二步"; None otherwise."""
+    if "是不是" in text:
+        return None  # a question ("是不是就是失败了"), not a correction
     for pattern in (_MEANT, _NOT_IS, _IS_NOT, _UNDO_THEN, _DROP_THEN):
         match = pattern.search(text)
         if match:

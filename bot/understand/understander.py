@@ -171,6 +171,9 @@ class Understander:
             corrected = self._correction(text, ctx, *fixed)
             if corrected is not None:
                 return corrected
+            meant = fixed[0].strip()
+            if len(squash(meant)) >= 2 and meant != text:
+                return self.read(meant, replace(ctx, pending=None))  # "不是认证失败，是已经提交了": what is meant
         if kind == stance.PLAN or kind == stance.PROBLEM or not ctx.item_count:
             return None
         rest = all_but(text, ctx.item_count, self.item_names, ctx.step)
@@ -200,6 +203,10 @@ class Understander:
             # "没有没有 第三个我还没弄 别勾", "取消勾选开发者资质认证 其实还在审"
             return policy.resolve(Reading("uncheck", 0.9, items=tuple(sorted(denied)), kind="named_item",
                                           source="rule"), ctx, squashed, self.words)
+        if not ticked and cues.not_finished(text) and (named := named_items(squashed, ctx.step, self.item_names)):
+            # "代码上传密钥生成好了": on the way to the item, not the item; ask before ticking it
+            return policy.clarify("unsure", proposal=Reading("check", 0.5, items=named), confidence=0.5,
+                                  asked_by="")
         if not ticked:
             return self._other_step_item(text, squashed, ctx, kind)
         if self._names_the_step(squashed, ctx.step):
