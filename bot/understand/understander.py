@@ -203,7 +203,11 @@ class Understander:
             # "没有没有 第三个我还没弄 别勾", "取消勾选开发者资质认证 其实还在审"
             return policy.resolve(Reading("uncheck", 0.9, items=tuple(sorted(denied)), kind="named_item",
                                           source="rule"), ctx, squashed, self.words)
-        if not ticked and cues.not_finished(text) and (named := named_items(squashed, ctx.step, self.item_names)):
+        named = named_items(squashed, ctx.step, self.item_names)
+        if not ticked and named and not denied and cues.not_finished(text) and any(
+                cues.completed(c) and not cues.not_finished(c) for c in clauses(text)):
+            ticked = set(named)  # "代码上传密钥生成了 也在微搭那边提交了": generated, then submitted
+        if not ticked and cues.not_finished(text) and named:
             # "代码上传密钥生成好了": on the way to the item, not the item; ask before ticking it
             return policy.clarify("unsure", proposal=Reading("check", 0.5, items=named), confidence=0.5,
                                   asked_by="")
