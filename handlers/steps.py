@@ -104,16 +104,15 @@ def _done(ctx: HandlerContext) -> Result:
 
 
 def _ask_about_open_items(ctx: HandlerContext) -> Result | None:
-    """"搞定了" with part of a step's checklist open (or none of it ticked, on a step of several items):
-    say what is still open and ask once (saying it again, or 「是」, completes the step). A report of one
-    item never completes a step whose other items are open."""
+    """"搞定了" with part of the checklist ticked: say what is still open and ask once (saying it
+    again, or 「是」, completes the step). A checklist nobody ticked is not in use: no question."""
     progress = ctx.progress
     if ctx.reading.source in ("pending", "button") or progress.step in (CERT_STEP, progress.open_items_asked):
         return None
     step = views.current_step(ctx)
     items = step["items"] if step else []
     open_items = [item for item in items if not item["done"]]
-    if not open_items or len(items) < 2:
+    if not open_items or len(open_items) == len(items):
         return None
     progress.open_items_asked = progress.step
     progress.pending = CONFIRM_READING

@@ -25,19 +25,17 @@ def _events(redis_client, kind: str | None = None):
 
 
 def test_full_registration_with_failed_then_passed_certification(say, redis_client, settings):
-    # nothing of a step's checklist is ticked: "完成" lists what is open and asks once; 「是」 goes on
     transcript = [(text, say(text, user="zhang")) for text in [
-        "开始", "完成", "是", "搞定了", "是", "我已经提交认证了", "认证失败了", "我已经提交认证了", "认证通过了",
-        "完成", "是", "完成", "是", "完成", "是",
+        "开始", "完成", "搞定了", "我已经提交认证了", "认证失败了", "我已经提交认证了", "认证通过了",
+        "完成", "完成", "完成",
     ]]
     replies = dict(transcript)
     assert "第1步" in transcript[0][1] and "两个小程序" in transcript[0][1]
-    assert "还有 6 项没勾选" in transcript[1][1]
-    assert "第2步" in transcript[2][1]
-    assert "第3步" in transcript[4][1]
-    assert "10 分钟" in transcript[5][1]
-    assert "腾讯云账号" in transcript[6][1]  # the failure checklist
-    assert "第 2 次" in transcript[7][1]
+    assert "第2步" in transcript[1][1]
+    assert "第3步" in transcript[2][1]
+    assert "10 分钟" in transcript[3][1]
+    assert "腾讯云账号" in transcript[4][1]  # the failure checklist
+    assert "第 2 次" in transcript[5][1]
     assert "认证通过" in replies["认证通过了"] and "第4步" in replies["认证通过了"]
     assert "恭喜" in transcript[-1][1]
     progress = _progress(redis_client, settings.corp_id, "zhang")
@@ -52,7 +50,6 @@ def test_full_registration_with_failed_then_passed_certification(say, redis_clie
 def test_status_shows_all_steps_with_marks_and_checklist(say):
     say("开始", user="li")
     say("完成", user="li")
-    say("是", user="li")
     say("勾选 2", user="li")
     status = say("进度", user="li")
     assert "✅ 第1步" in status and "▶ 第2步" in status and "○ 第6步" in status
@@ -78,7 +75,6 @@ def test_check_out_of_range_explains(say):
 def test_reset_needs_confirmation(say, redis_client, settings):
     say("开始", user="qian")
     say("完成", user="qian")
-    say("是", user="qian")
     assert "确认" in say("重置", user="qian")
     say("进度", user="qian")  # anything else: the reset lapses
     assert _progress(redis_client, settings.corp_id, "qian").step == 2
@@ -90,8 +86,7 @@ def test_reset_needs_confirmation(say, redis_client, settings):
 def test_english_user_gets_english(say):
     reply = say("start", user="tom")
     assert "Step 1" in reply and "第1步" not in reply
-    assert "6 unticked" in say("done", user="tom")  # nothing ticked: asked once
-    assert "Step 2" in say("yes", user="tom")
+    assert "Step 2" in say("done", user="tom")
     # submitting on step 2 skips a step: the bot asks once, in English, before marking step 2 done
     assert "submitted the provider credentials" in say("I have submitted the credentials", user="tom")
     assert "certification" in say("yes", user="tom").lower()
