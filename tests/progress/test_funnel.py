@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.guide import Guide
+from bot.keys import EVENTS_STREAM
 from bot.messages import Incoming
 from bot.progress import FINISHED, Progress
 from bot.store import Store, decode_event
@@ -118,7 +119,7 @@ def _progress(redis_client, settings, user: str) -> Progress:
 
 def _completions(redis_client, user: str) -> list[dict[str, Any]]:
     out = []
-    for _id, fields in redis_client.xrange("wb:events"):
+    for _id, fields in redis_client.xrange(EVENTS_STREAM):
         who, event = decode_event(fields["event"])
         if event.kind == "step_completed" and who.endswith(f":{user}"):
             out.append(event.data)
