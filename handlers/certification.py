@@ -6,7 +6,7 @@ from bot.messages import Button, Event, Reply, Result
 from bot.progress import CERT_FAILED, CERT_PASSED, CERT_PENDING, CERT_STEP
 from handlers import views
 from handlers.context import HandlerContext
-from handlers.progression import complete_before, complete_current_step
+from handlers.progression import complete_before, complete_current_step, earlier_steps
 
 
 def handle(ctx: HandlerContext) -> Result | None:
@@ -25,6 +25,8 @@ def _on_cert_step(ctx: HandlerContext) -> tuple[bool, list[Event]]:
     asks first) ticks off the steps before it, so the funnel stays consistent."""
     if ctx.progress.step > CERT_STEP:
         return False, []
+    if ctx.progress.step == CERT_STEP:
+        return True, []  # on step 3 already: earlier steps still open are asked about when it completes
     return True, complete_before(ctx, CERT_STEP)
 
 
@@ -51,9 +53,12 @@ def passed(ctx: HandlerContext) -> Result:
     on_step, events = _on_cert_step(ctx)
     if not on_step:
         return Result(Reply("cert_already_done", views.base(ctx)))
+    asked, caught_up = earlier_steps(ctx)  # before the certification is recorded, not after
+    if asked is not None:
+        return Result(asked.reply, [*events, *asked.events])
     progress.cert.state = CERT_PASSED
     progress.cert.since = ctx.now
-    result = complete_current_step(ctx, [*events, Event("cert_passed", {})])
+    result = complete_current_step(ctx, [*events, *caught_up, Event("cert_passed", {})])
     result.reply.context["cert_just_passed"] = True
     return result
 

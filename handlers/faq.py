@@ -26,6 +26,9 @@ def handle_question(ctx: HandlerContext) -> Result | None:
         return None  # "2", "?", "。": nothing to search for (an error code has 5 digits)
     found = reading.search
     if found.confident and found.topic is not None:
+        again = _follow_up(ctx, found)
+        if again is not None:
+            return again
         return _answer(ctx, found.topic, [t.id for t in found.alternatives], score=found.score)
     if found.official is not None:
         return official_answer(ctx, found.official)
@@ -65,6 +68,24 @@ def handle_feedback(ctx: HandlerContext) -> Result | None:
     if pending == FEEDBACK and reading.intent == "cancel":
         return _next_best(ctx, state)
     return None
+
+
+def _follow_up(ctx: HandlerContext, found: Any) -> Result | None:
+    """A follow-up that finds the topic just answered gets the next useful thing (the next topic not
+    yet tried), not the same text again; None when it is about something else."""
+    state: dict[str, Any] = dict(ctx.progress.faq or {})
+    if state.get("topic") != found.topic.id:
+        return None
+    knowledge = ctx.services.knowledge
+    tried = list(state.get("tried", []))
+    candidates = [*state.get("alternatives", []), *(t.id for t in found.alternatives)]
+    for topic_id in candidates:
+        if topic_id not in tried and knowledge is not None and topic_id in knowledge.topics:
+            rest = [t for t in candidates if t != topic_id]
+            return _answer(ctx, knowledge.topics[topic_id], rest, score=None, tried=tried, retry=True)
+    # nothing else to try: say so and offer a person, rather than the same text again
+    return Result(Reply("faq_again", _context(ctx, topic_title=_title(found.topic, ctx.lang)), [Button("human")]),
+                  [Event("faq_repeated", {"topic": found.topic.id})])
 
 
 def _next_best(ctx: HandlerContext, state: dict[str, Any]) -> Result:

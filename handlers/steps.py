@@ -9,7 +9,7 @@ from bot.progress import CERT_PASSED, CERT_PENDING, CERT_STEP, FINISHED, NOT_STA
 from handlers import certification, handoff, views
 from handlers.clarify import CONFIRM_READING
 from handlers.context import HandlerContext
-from handlers.progression import complete_before, complete_current_step
+from handlers.progression import complete_before, complete_current_step, earlier_steps
 
 CONFIRM_RESET = "confirm_reset"
 
@@ -59,8 +59,13 @@ def _goto(ctx: HandlerContext) -> Result:
     number = ctx.reading.step
     if number is None or not 1 <= number <= STEP_COUNT:
         return Result(Reply("bad_step", views.base(ctx)))
+    events: list[Event] = []
+    if ctx.reading.kind == "done_before":
+        # "第一步的东西我之前都弄完了，直接跳到第二步": the steps before were done elsewhere
+        events = complete_before(ctx, number)
     ctx.progress.move_to(number, ctx.now)
-    return Result(Reply("step", views.base(ctx), views.step_buttons(ctx)), [Event("step_changed", {"step": number})])
+    return Result(Reply("step", views.base(ctx), views.step_buttons(ctx)),
+                  [*events, Event("step_changed", {"step": number})])
 
 
 def _back(ctx: HandlerContext) -> Result:
@@ -84,6 +89,10 @@ def _done(ctx: HandlerContext) -> Result:
     events: list[Event] = []
     if target is not None and target > progress.step and ctx.reading.source == "pending":
         events = complete_before(ctx, min(target, STEP_COUNT))
+    if not events and (progress.step != CERT_STEP or progress.cert.state == CERT_PASSED):
+        earlier, events = earlier_steps(ctx)  # steps before still open: asked about before anything else
+        if earlier is not None:
+            return earlier
     if events == [] and (asked := _ask_about_open_items(ctx)) is not None:
         return asked
     if progress.step == CERT_STEP and progress.cert.state != CERT_PASSED:
@@ -120,12 +129,13 @@ def _check(ctx: HandlerContext, tick: bool = True) -> Result:
     wanted = ctx.reading.items
     if not wanted or not all(1 <= n <= count for n in wanted):
         return Result(views.bad_item(ctx))
-    items = set(progress.checked_items(progress.step))
+    items = set(progress.checked_items(progress.step)) - set(ctx.reading.uncheck)  # a correction unticks first
     items = items | set(wanted) if tick else items - set(wanted)
     progress.checked[str(progress.step)] = sorted(items)
     all_ticked = len(items) == count
     context = views.base(ctx, item="、".join(str(n) for n in wanted), items=list(wanted), ticked=tick,
                          all_ticked=all_ticked)
+    context["unticked"] = list(ctx.reading.uncheck)
     return Result(Reply("checked", context, views.step_buttons(ctx)),
                   [Event("item_checked", {"item": n}) for n in wanted])
 

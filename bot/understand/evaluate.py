@@ -1,8 +1,11 @@
 """Score readings against a labelled set: right, wrong, and harmful (a wrong change of state).
 
 The set's conventions (tests/data/commands_eval.md): a reading is right when its intent is the expected
-one with the same slots (step for goto, the set of items for check/uncheck), or one of ``accept``
-(intent only). It is harmful when it is wrong and would change progress: a state-changing intent, or
+one with the same slots (step for goto, the set of items for check/uncheck, and for a correction the
+``uncheck`` list too: "勾错了，应该是3不是2" is check [3] with uncheck [2]), or one of ``accept``
+(intent only). A row may name its ``kind`` (negation, plan, problem, named_item, story, context_reply;
+``plain`` when absent): the figures are reported per kind as well.
+It is harmful when it is wrong and would change progress: a state-changing intent, or
 ``confirm`` while a question is pending.
 """
 
@@ -27,6 +30,7 @@ class Case:
     accept: tuple[str, ...]
     split: str
     line: int
+    kind: str = "plain"
 
 
 @dataclass
@@ -37,6 +41,9 @@ class Score:
     misses: list[tuple[Case, Reading]] = field(default_factory=list)
     by_intent: Counter[str] = field(default_factory=Counter)
     right_by_intent: Counter[str] = field(default_factory=Counter)
+    by_kind: Counter[str] = field(default_factory=Counter)
+    right_by_kind: Counter[str] = field(default_factory=Counter)
+    harmful_by_kind: Counter[str] = field(default_factory=Counter)
 
     @property
     def accuracy(self) -> float:
@@ -58,7 +65,7 @@ def read_cases(path: Path, item_counts: dict[int, int]) -> list[Case]:
         context = Context(step=step, cert=row.get("cert") or "none", item_count=item_counts.get(step, 0),
                           pending=PENDING_NAMES.get(pending, pending))
         cases.append(Case(row["text"], context, row["expect"], tuple(row.get("accept") or ()),
-                          row.get("split", "dev"), number))
+                          row.get("split", "dev"), number, str(row.get("kind") or "plain")))
     return cases
 
 
@@ -71,7 +78,8 @@ def is_right(case: Case, reading: Reading) -> bool:
     if expect["intent"] == "goto":
         return reading.step == expect.get("step")
     if expect["intent"] in ("check", "uncheck"):
-        return set(reading.items) == set(expect.get("items") or ())
+        return (set(reading.items) == set(expect.get("items") or ())
+                and set(reading.uncheck) == set(expect.get("uncheck") or ()))
     return True
 
 
@@ -94,12 +102,16 @@ def score(cases: list[Case], read) -> dict[str, Score]:
             s = scores.setdefault(key, Score())
             s.total += 1
             s.by_intent[case.expect["intent"]] += 1
+            s.by_kind[case.kind] += 1
             if is_right(case, reading):
                 s.right += 1
                 s.right_by_intent[case.expect["intent"]] += 1
+                s.right_by_kind[case.kind] += 1
             else:
                 s.misses.append((case, reading))
-                s.harmful += is_harmful(case, reading)
+                harmful = is_harmful(case, reading)
+                s.harmful += harmful
+                s.harmful_by_kind[case.kind] += harmful
     return scores
 
 
@@ -111,13 +123,19 @@ def format_report(scores: dict[str, Score], show_misses: str | None = "dev") -> 
             continue
         lines.append(f"{key:8} {s.right}/{s.total} right = {s.accuracy:.1%}, "
                      f"harmful {s.harmful} = {s.harmful_rate:.1%}")
+        if len(s.by_kind) > 1:
+            for kind in sorted(s.by_kind):
+                n = s.by_kind[kind]
+                lines.append(f"    {kind:14} {s.right_by_kind[kind]}/{n} right = {s.right_by_kind[kind] / n:.1%}, "
+                             f"harmful {s.harmful_by_kind[kind]}")
     if show_misses and show_misses in scores:
         lines.append(f"\nmisses ({show_misses}):")
         for case, reading in scores[show_misses].misses:
             mark = "HARMFUL " if is_harmful(case, reading) else ""
             got = (reading.intent + (f" step={reading.step}" if reading.step else "")
                    + (f" items={list(reading.items)}" if reading.items else "")
+                   + (f" uncheck={list(reading.uncheck)}" if reading.uncheck else "")
                    + (f" ({reading.kind})" if reading.kind else ""))
-            lines.append(f"  {mark}{case.text!r} step={case.context.step} cert={case.context.cert} "
+            lines.append(f"  {mark}[{case.kind}] {case.text!r} step={case.context.step} cert={case.context.cert} "
                          f"pending={case.context.pending}: expected {case.expect} got {got}")
     return "\n".join(lines)

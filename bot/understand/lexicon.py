@@ -4,32 +4,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from bot.resources import resource_dir
+from bot.understand.stance import Cues, UnderstandingDataError, contains_any
 
 CONTEXT_FILE = resource_dir("data/understanding") / "context.yaml"
 _SPACE = re.compile(r"\s+")
-
-
-class UnderstandingDataError(ValueError):
-    """A data file of the understanding step is malformed; the message names the file and key."""
-
-
-def contains_any(text: str, words: tuple[str, ...]) -> bool:
-    """Chinese words as substrings; Latin words only whole ("no" is not in "now")."""
-    lowered = unicodedata.normalize("NFKC", text).lower()
-    squashed = _SPACE.sub("", lowered)
-    for word in words:
-        if word.isascii():
-            if re.search(rf"(?<![a-z']){re.escape(word)}(?![a-z'])", lowered):
-                return True
-        elif word in squashed:
-            return True
-    return False
 
 
 def squash(text: str) -> str:
@@ -49,6 +33,7 @@ class ContextWords:
     feedback_yes: tuple[str, ...] = ()
     fillers: tuple[str, ...] = ()
     request_words: tuple[str, ...] = ()
+    cues: Cues = field(default_factory=Cues)  # what kind of statement a message is (stance:)
 
     @classmethod
     def load(cls, path: Path = CONTEXT_FILE) -> ContextWords:
@@ -71,7 +56,7 @@ class ContextWords:
 
         return cls(tuple(names), words("cert_words"), words("not_cert_words"), words("question_words"),
                    words("command_questions"), words("negations"), words("feedback_no"), words("feedback_yes"),
-                   words("fillers"), words("request_words"))
+                   words("fillers"), words("request_words"), Cues.from_data(data.get("stance"), path.name))
 
     def mentions_cert(self, squashed: str) -> bool:
         """The message is about WeDa's certification, not another step's review."""

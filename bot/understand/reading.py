@@ -45,6 +45,7 @@ class Reading:
     confidence: float = 1.0
     step: int | None = None
     items: tuple[int, ...] = ()
+    uncheck: tuple[int, ...] = ()  # on check: a correction ("勾错了，应该是3不是2") unticks these first
     topic: str | None = None
     kind: str | None = None
     proposal: Reading | None = None
@@ -60,6 +61,7 @@ class Reading:
             "intent": self.intent,
             "step": self.step,
             "items": list(self.items),
+            **({"uncheck": list(self.uncheck)} if self.uncheck else {}),
             "topic": self.topic,
             "confidence": round(self.confidence, 3),
             "alternatives": [[name, None if score is None else round(score, 3)] for name, score in self.alternatives],
@@ -74,7 +76,10 @@ class Reading:
 
     def slots_json(self) -> dict[str, Any]:
         """Just enough to act on it later: kept in progress while the bot waits for a 是/不是."""
-        return {"intent": self.intent, "step": self.step, "items": list(self.items), "kind": self.kind}
+        data = {"intent": self.intent, "step": self.step, "items": list(self.items), "kind": self.kind}
+        if self.uncheck:
+            data["uncheck"] = list(self.uncheck)
+        return data
 
     @classmethod
     def from_slots(cls, data: dict[str, Any], source: str = "pending") -> Reading:
@@ -83,6 +88,7 @@ class Reading:
             intent=intent if intent in INTENTS else "clarify",
             step=data.get("step") if isinstance(data.get("step"), int) else None,
             items=tuple(i for i in data.get("items") or () if isinstance(i, int)),
+            uncheck=tuple(i for i in data.get("uncheck") or () if isinstance(i, int)),
             kind=data.get("kind") if isinstance(data.get("kind"), str) else None,
             source=source,
         )

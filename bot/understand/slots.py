@@ -15,7 +15,7 @@ _ENGLISH_DIGITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 
 _CIRCLED = re.compile("[\u2460-\u2473]")  # ① .. ⑳
 _EN = "one|two|three|four|five|six"
 # A Chinese numeral inside a word is no number: 一下 / 一起 / 一直, 第三方 (平台), 十分.
-_CN_NUM = r"[一二两三四五六七八九十壹贰叁肆伍陆](?![下起点些直共定样般遍会方分])"
+_CN_NUM = r"[一二两三四五六七八九十壹贰叁肆伍陆](?![下起点些直共定样般遍会方分步])"
 # "第3步", "第三步", "步骤4", "step 3", "step two", "第4个步骤", "di3bu"
 _STEP_RE = re.compile(
     rf"第\s*(?P<a>{_NUM})\s*(?:个)?\s*(?:步|步骤|部|布)|步骤\s*(?P<b>{_NUM})|step\s*(?P<c>\d{{1,2}}|{_EN})\b"
@@ -24,7 +24,7 @@ _STEP_RE = re.compile(
     rf"|\b(?:goto|go\s*to|jump\s*to|switch\s*to)\s*(?P<e>\d|{_EN})\b|(?:跳到?|切到|转到)\s*(?P<f>\d)(?![\d项条个])"
 )
 # "前两项" = items 1 and 2; "第3项", "3条": an item, not a step (第3个步骤 is a step)
-_FIRST_N_RE = re.compile(rf"前\s*(?P<n>{_NUM})\s*(?:项|个|条)")
+_FIRST_N_RE = re.compile(rf"前(?:面|边)?(?:的)?\s*(?P<n>{_NUM})\s*(?:项|个|条)")
 _ITEM_MENTION_RE = re.compile(rf"第\s*{_NUM}\s*(?:项|条|个)(?!步)|{_NUM}\s*(?:项|条)|前\s*{_NUM}\s*(?:项|个|条)")
 _RANGE_RE = re.compile(rf"(?P<lo>{_NUM})\s*(?:-|~|～|—|到|至)\s*(?P<hi>{_NUM})")
 _ITEM_RE = re.compile(rf"(?<![\d.])(?:第\s*)?(?P<n>\d{{1,2}}(?![\d.])|{_CN_NUM})")
@@ -48,6 +48,17 @@ def _plain(text: str) -> str:
 def mentions_items(text: str) -> bool:
     """The message names checklist items ("第一项弄好了"), so it is about items, not the whole step."""
     return bool(_ITEM_MENTION_RE.search(_plain(text)))
+
+
+def mentions_step(text: str) -> bool:
+    """The message names a step ("第二步", "上传密钥那步"): about the step, not one of its items."""
+    return bool(_STEP_RE.search(_plain(text))) or "那步" in text
+
+
+def step_mentions(text: str) -> list[tuple[int, int]]:
+    """(position, step) of each "第N步" in the text, in order."""
+    lowered = _plain(text)
+    return [(m.start(), number(next(g for g in m.groups() if g))) for m in _STEP_RE.finditer(lowered)]
 
 
 def find_step(text: str, words: ContextWords) -> tuple[int | None, str]:

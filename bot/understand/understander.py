@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, Protocol
 
-from bot.understand import policy
+from bot.understand import policy, stance
 from bot.understand.examples import IntentSpec, training_pairs
+from bot.understand.items import ItemNames, all_but, clauses, correction, named_items
 from bot.understand.lexicon import ContextWords, contains_any, squash
 from bot.understand.model import IntentModel
 from bot.understand.reading import Context, Reading
-from bot.understand.slots import find_items, find_step, mentions_items, number
+from bot.understand.slots import find_items, find_step, mentions_items, mentions_step, number, step_mentions
 
-MAX_COMMAND_CHARS = 60  # longer messages are questions or pasted logs, never commands
+MAX_COMMAND_CHARS = 60  # longer messages are questions or pasted logs, never commands ...
+MAX_STORY_CHARS = 200  # ... unless they name checklist items as done ("折腾了一下午，开发资料终于填好了")
 _ERROR_CODE = re.compile(r"(?<!\d)(?:4\d{4}|6\d{4}|8\d{4}|-1)(?!\d)")
 _DIGIT = re.compile(r"^\s*(\d{1,2})\s*$")
 _BARE_NUMBER = re.compile(r"^\s*(\d{1,2}|[一二两三四五六七八九十])\s*$")
@@ -25,6 +28,10 @@ _ECHOED_PROMPT = re.compile(r"^(?:回复|reply)\s*[「“\"']?(?P<said>[^」”\
 FEEDBACK_YES = {"1": "confirm", "一": "confirm"}
 FEEDBACK_NO = {"2": "cancel", "二": "cancel"}
 CONFIRMING = ("confirm_reading", "confirm_reset")
+# Labels a reply to "解决了吗？" may carry and still be an answer to it.
+_FEEDBACK_LABELS = {"confirm", "cancel", "done", "smalltalk:ack", "smalltalk:thanks", "question", "human"}
+_EMOJI_CODE = re.compile(r"\[[^\]\[]{1,6}\]")
+_PUNCTUATION = re.compile(r"[\s,，.。!！?？~～、…]+")
 
 
 class Knowledge(Protocol):
@@ -50,8 +57,11 @@ class Understander:
     """Reads messages for one process; build it once (training takes about a second)."""
 
     def __init__(self, specs: Sequence[IntentSpec], words: ContextWords, knowledge: Knowledge | None,
-                 taught: Sequence[tuple[str, str]] = ()) -> None:
+                 taught: Sequence[tuple[str, str]] = (), item_names: ItemNames | None = None,
+                 closing: dict[int, frozenset[int]] | None = None) -> None:
         self.words = words
+        self.item_names: ItemNames = item_names or {}
+        self.closing = closing or {}
         self.knowledge = knowledge
         self.taught = {squash(text): label for text, label in taught}
         self.answers = {spec.name: spec.answer for spec in specs if spec.answer}  # commands answered from data
@@ -72,6 +82,11 @@ class Understander:
         pending = self._pending(text, squashed, ctx)
         if pending is not None:
             return pending
+        kind = self.words.cues.stance(self._without_requests(text))
+        if len(text) <= MAX_STORY_CHARS and "\n" not in text.strip() and not _ERROR_CODE.search(text):
+            by_rule = self._items_by_rule(text, squashed, ctx, kind)  # a story may bury its report in it
+            if by_rule is not None:
+                return by_rule
         if len(text) > MAX_COMMAND_CHARS or "\n" in text.strip() or _ERROR_CODE.search(text):
             return self.question(text, ctx)
         digit = _BARE_NUMBER.match(text)
@@ -83,7 +98,17 @@ class Understander:
         label, confidence = ranked[0]
         margin = confidence - (ranked[1][1] if len(ranked) > 1 else 0.0)
         alternatives = tuple(ranked[1:])
-        intent, _, kind = label.partition(":")
+        intent, _, sub = label.partition(":")
+        if intent in policy.STATE_CHANGING and self.words.cues.denies(text):
+            return policy.clarify("unsure", confidence=confidence)  # "我没说别提醒啊": not what it names
+        if stance.Cues.blocks(kind, intent) or (intent == "uncheck" and kind == stance.NEGATION
+                                                and not find_items(text, ctx.item_count)):
+            return self._not_affirmative(text, ctx, kind, confidence, alternatives)
+        if kind == stance.PROBLEM and intent not in ("question", "cert_failed", "human", "mute", "unmute"):
+            return self.question(text, ctx, confidence)  # "搞错了 不是认证失败 是微搭页面打不开"
+        if kind in (stance.PLAN, stance.NEGATION) and intent in ("question", "help", "human", "clarify", "status") \
+                and not self._asks_now(squashed):
+            return Reading("smalltalk", confidence, kind="later", alternatives=alternatives, source="rule")
         if intent == "question" or (intent in policy.STATE_CHANGING and self._asks(text, squashed, ranked)):
             return self.question(text, ctx, confidence if intent == "question" else 1 - confidence)
         if confidence < policy.NOT_UNDERSTOOD:
@@ -106,8 +131,11 @@ class Understander:
             intent = "check"  # "第一项弄好了": an item, not the whole step
         reading = Reading(intent, confidence, step=step if intent in ("goto", "done", "next") else None,
                           items=find_items(rest, ctx.item_count) if intent in ("check", "uncheck") else (),
-                          kind=kind or None, alternatives=alternatives,
+                          kind=sub or None, alternatives=alternatives,
                           source="taught" if squashed in self.taught else "model")
+        if intent == "goto" and step is not None and self.words.cues.elsewhere(text):
+            # "第一步的东西我之前都弄完了，直接跳到第二步": the steps before were done outside the bot
+            reading = replace(reading, kind="done_before")
         if reading.source == "taught":
             return policy.resolve(reading, ctx, squashed, self.words)
         return policy.gate(policy.resolve(reading, ctx, squashed, self.words), margin)
@@ -122,6 +150,152 @@ class Understander:
         return Reading("question", float(found.score), topic=topic, alternatives=alternatives, search=found)
 
     # ------------------------------------------------------------------ parts
+    def _not_affirmative(self, text: str, ctx: Context, kind: str, confidence: float,
+                         alternatives: tuple[tuple[str, float | None], ...]) -> Reading:
+        """A command named in a negation, a plan or a problem report: nothing changes. A problem goes to
+        the knowledge base; "还没弄好" and "晚点再提交" get one line and leave progress as it is."""
+        if kind == stance.PROBLEM or self._asks_now(squash(text)):
+            return self.question(text, ctx, confidence)
+        return Reading("smalltalk", confidence, kind="not_yet" if kind == stance.NEGATION else "later",
+                       alternatives=alternatives, source="rule")
+
+    def _items_by_rule(self, text: str, squashed: str, ctx: Context, kind: str) -> Reading | None:
+        """Corrections, "all but" forms and items named by what they are; None when none of these."""
+        if not 1 <= ctx.step <= 6:
+            return None
+        moved = self._step_correction(text)
+        if moved is not None:
+            return moved
+        fixed = correction(text)
+        if fixed is not None:
+            corrected = self._correction(text, ctx, *fixed)
+            if corrected is not None:
+                return corrected
+            meant = fixed[0].strip()
+            if len(squash(meant)) >= 2 and meant != text:
+                return self.read(meant, replace(ctx, pending=None))  # "不是认证失败，是已经提交了": what is meant
+        if kind == stance.PLAN or kind == stance.PROBLEM or not ctx.item_count:
+            return None
+        rest = all_but(text, ctx.item_count, self.item_names, ctx.step)
+        if rest:
+            return policy.resolve(Reading("check", 0.9, items=rest, kind="all_but", source="rule"), ctx,
+                                  squashed, self.words)
+        if mentions_step(text) or (self.words.looks_like_question(squashed) and not self._reported(text)):
+            return None
+        cues = self.words.cues
+        ticked: set[int] = set()
+        denied: set[int] = set()
+        for clause in clauses(text):
+            part = squash(clause)
+            found = set(named_items(part, ctx.step, self.item_names))
+            if mentions_items(clause):
+                found |= set(find_items(clause, ctx.item_count))
+            if not found:
+                continue
+            if cues.unticks(clause) or cues.stance(clause) == stance.NEGATION:
+                denied |= found
+            elif cues.completed(clause) and not cues.not_finished(clause):
+                ticked |= found
+        ticked -= denied
+        if not ticked and kind == stance.AFFIRMATIVE and cues.completed(text) and not cues.not_finished(text):
+            ticked = set(named_items(squashed, ctx.step, self.item_names))
+        if denied and not ticked and cues.unticks(text):
+            # "没有没有 第三个我还没弄 别勾", "取消勾选开发者资质认证 其实还在审"
+            return policy.resolve(Reading("uncheck", 0.9, items=tuple(sorted(denied)), kind="named_item",
+                                          source="rule"), ctx, squashed, self.words)
+        named = named_items(squashed, ctx.step, self.item_names)
+        if not ticked and named and not denied and kind == stance.AFFIRMATIVE and cues.not_finished(text) and any(
+                cues.completed(c) and not cues.not_finished(c) for c in clauses(text)):
+            ticked = set(named)  # "代码上传密钥生成了 也在微搭那边提交了": generated, then submitted
+        if not ticked and cues.not_finished(text) and named:
+            # "代码上传密钥生成好了": on the way to the item, not the item; ask before ticking it
+            return policy.clarify("unsure", proposal=Reading("check", 0.5, items=named), confidence=0.5,
+                                  asked_by="")
+        if not ticked:
+            return self._other_step_item(text, squashed, ctx, kind)
+        if self._names_the_step(squashed, ctx.step):
+            return None  # "全网发布提交了": the step by its own name, not one of its items
+        if not all(1 <= n <= ctx.item_count for n in ticked):
+            return None
+        if len(ticked) == ctx.item_count or ticked & self.closing.get(ctx.step, frozenset()):
+            # every item, or the step's closing act ("审核过了，拿到AppId了"): the step, whose open items
+            # the handler asks about
+            return policy.gate(policy.resolve(Reading("done", 0.9, kind="named_item", source="model"), ctx,
+                                              squashed, self.words), 1.0)
+        return policy.resolve(Reading("check", 0.9, items=tuple(sorted(ticked)), kind="named_item", source="rule"),
+                              ctx, squashed, self.words)
+
+    def _without_requests(self, text: str) -> str:
+        """"方便的话请继续提醒我" is a request, not a condition."""
+        for word in self.words.request_words:
+            if not word.isascii():
+                text = text.replace(word, " ")
+        return text
+
+    def _asks_now(self, squashed: str) -> bool:
+        """A plan that also asks something ("等审核过了要多久？"); the hypothetical words alone do not ask."""
+        if squashed.rstrip("~～。.!！").endswith(("吗", "?", "？", "呢", "么")):
+            return True
+        for word in self.words.cues.condition:
+            squashed = squashed.replace(word.replace(" ", ""), " ")
+        return self.words.looks_like_question(squashed)
+
+    def _reported(self, text: str) -> bool:
+        """A report with a question after it ("开发资料终于填好了，接下来做啥") still reports."""
+        return any(self.words.cues.completed(c) and not self.words.looks_like_question(squash(c))
+                   for c in clauses(text))
+
+    def _other_step_item(self, text: str, squashed: str, ctx: Context, kind: str) -> Reading | None:
+        """"云开发也开通了" on step 1 names an item of step 2: asked about (or, for a step already behind
+        the user, said so), never a tick on this step."""
+        if kind != stance.AFFIRMATIVE or not self.words.cues.completed(text):
+            return None
+        for step in self.item_names:
+            if step != ctx.step and named_items(squashed, step, self.item_names) and not named_items(
+                    squashed, ctx.step, self.item_names):
+                if self._names_the_step(squashed, ctx.step):
+                    return None
+                return policy.resolve(Reading("done", 0.9, step=step, kind="other_step_item", source="rule"), ctx,
+                                      squashed, self.words)
+        return None
+
+    def _names_the_step(self, squashed: str, step: int) -> bool:
+        """The message names ``step`` by a name longer than any of its items' names it contains."""
+        step_name = next((name for name, number in self.words.step_names if number == step and name in squashed), "")
+        if not step_name:
+            return False
+        longest_item = max((len(name) for name, _ in self.item_names.get(step, ()) if name in squashed), default=0)
+        return len(step_name) > longest_item
+
+    def _step_correction(self, text: str) -> Reading | None:
+        """"不是第三步，我还在第二步": the step not denied."""
+        if "不是" not in text:
+            return None
+        said_at = text.index("不是")
+        mentions = step_mentions(text)
+        said = [step for at, step in mentions if at >= said_at][:1]
+        meant = [step for _, step in mentions if step not in said]
+        if said and len(set(meant)) == 1:
+            return Reading("goto", 0.9, step=meant[0], kind="correction", source="rule")
+        return None
+
+    def _correction(self, text: str, ctx: Context, meant: str, said: str) -> Reading | None:
+        """"不是第三步，是第二步" goes to step 2; "勾错了，应该是3不是2" unticks 2 and ticks 3."""
+        meant_step, _ = find_step(meant, self.words)
+        said_step, _ = find_step(said, self.words)
+        if meant_step is not None and (said_step is not None or "步" in text):
+            return Reading("goto", 0.9, step=meant_step, kind="correction", source="rule")
+        if not ctx.item_count:
+            return None
+        meant_items = find_items(meant, ctx.item_count) or named_items(squash(meant), ctx.step, self.item_names)
+        said_items = find_items(said, ctx.item_count) or named_items(squash(said), ctx.step, self.item_names)
+        if not meant_items or not said_items:
+            return None
+        if not all(1 <= n <= ctx.item_count for n in (*meant_items, *said_items)):
+            return policy.clarify("bad_item", confidence=0.9)
+        return Reading("check", 0.9, items=meant_items, uncheck=tuple(n for n in said_items if n not in meant_items),
+                       kind="correction", source="rule")
+
     def _ranked(self, squashed: str, text: str) -> list[tuple[str, float]]:
         taught = self.taught.get(squashed)
         if taught is not None and not taught.startswith("topic:"):
@@ -156,6 +330,21 @@ class Understander:
         step = ctx.step if 0 < ctx.step < 7 else None
         return self.knowledge.search(text, step=step)
 
+    def _something_else(self, text: str, squashed: str, ctx: Context) -> bool:
+        """After "解决了吗？": the message is a report or command of its own, not an answer to it. A bare
+        feedback word ("好了", "还不行", "1") always answers it."""
+        bare = _bare(squashed)
+        if len(bare) <= 4 or bare in FEEDBACK_NO or bare in FEEDBACK_YES:
+            return False
+        if _ERROR_CODE.search(text):
+            return True  # "解决了一半 现在又报89020": a new problem
+        if self._items_by_rule(text, squashed, ctx, self.words.cues.stance(text)) is not None:
+            return True
+        if mentions_step(text) or mentions_items(text):
+            return True
+        label, confidence = self._ranked(squashed, text)[0]
+        return label not in _FEEDBACK_LABELS and confidence >= policy.ACT
+
     def _pending(self, text: str, squashed: str, ctx: Context) -> Reading | None:
         """A reply to what the bot just asked; None when the message is about something else."""
         pending = ctx.pending
@@ -166,6 +355,9 @@ class Understander:
             return Reading("question", 1.0, items=(int(digit[1]),), kind="choice", source="pending") if digit else None
         if pending == "faq_feedback":
             words = self.words
+            if self._something_else(text, squashed, ctx):
+                return None  # "开放平台账号注册好了" after "解决了吗？" is a report, read as itself
+            squashed = _bare(squashed)  # "2 [流泪]" is a 2
             if squashed in FEEDBACK_NO or contains_any(text, words.feedback_no):
                 return Reading("cancel", 1.0, kind="feedback", source="pending")
             if squashed in FEEDBACK_YES or contains_any(text, words.feedback_yes):
@@ -190,6 +382,11 @@ class Understander:
         if pending == "confirm_reset" and label == "reset":
             return Reading("confirm", confidence, source="pending")
         return None
+
+
+def _bare(squashed: str) -> str:
+    """Without WeCom emoji codes ([流泪]) and punctuation."""
+    return _PUNCTUATION.sub("", _EMOJI_CODE.sub("", squashed))
 
 
 def _own_words(text: str) -> str:

@@ -1,0 +1,119 @@
+"""Checklist items named the way people name them, "all but" forms and corrections.
+
+"开放平台账号注册好了" on step 1 is item 1, "云开发已经开通了" on step 2 is item 1 of 3: the words for
+each item are the guide's data (``names`` under each item in data/guide/steps.yaml), not code.
+"就剩最后一个没弄" ticks every item but the last; "刚才勾错了，应该是3不是2" unticks 2 and ticks 3.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from bot.understand.lexicon import UnderstandingDataError, squash
+from bot.understand.slots import find_items
+
+ItemNames = dict[int, tuple[tuple[str, int], ...]]  # step -> (name, item number), longest name first
+
+# "就剩最后一个没弄", "只差最后一项", "除了第3项都好了", "除了最后一个都弄完了"
+_LAST = r"(?:最后(?:一|1)?(?:个|项|条|步)?|最后那(?:个|项|条))"
+_BUT_LAST = re.compile(rf"(?:就|只)?(?:剩|差)(?:下)?{_LAST}")
+_EXCEPT = re.compile(r"除了(?P<what>.{1,10}?)(?:以外|之外)?(?:其他|其余|别的)?(?:的)?(?:都|全)")
+_LAST_ITEM = re.compile(_LAST)
+# clauses end at punctuation, "然后", and at spaces next to Chinese ("资质认证过了 300块也交了"); English
+# keeps its spaces ("registered the open platform acct")
+_CLAUSE = re.compile(r"[，,。；;！!？?~～…]+|\.\s|(?<=[^\x00-\x7f])\s+|\s+(?=[^\x00-\x7f])"
+                     r"|然后|接着|\bbut\b|\band then\b")
+# "就剩审核那项没好", "就差开发资料和审核没弄", "只有权限集还没勾"
+_ONLY_LEFT = re.compile(r"(?:就|只|还)?(?:剩|差)(?:下)?(?P<what>.{1,14}?)(?:那项|那个|那一项|这项)?(?:还)?(?:没|未)")
+_BEFORE = re.compile(r"前面|之前的|前边")
+# "应该是3不是2", "是第二步不是第三步", "不是第三步，是第二步", "不是2是3"
+_PART = r"[^，,。；;！!]{1,10}"
+_IS_NOT = re.compile(rf"(?:应该|其实|而)?是(?P<yes>{_PART}?)[，,\s]*(?:而)?不是(?P<no>{_PART})")
+_NOT_IS = re.compile(rf"不是(?P<no>{_PART}?)[，,\s]*(?:而|应该|其实)?是(?P<yes>{_PART})")
+# "取消第2项，改勾第3项", "把2去掉，勾上3"
+# "uncheck 4 i meant 5"
+_MEANT = re.compile(r"(?P<no>\d)\s*,?\s*i\s*meant\s*(?P<yes>\d)\b", re.IGNORECASE)
+_THEN_TICK = r"[，,\s]*(?:然后|再)?(?:改成|换成|改勾|勾上|勾选|勾)"
+_UNDO = r"(?:去掉|取消|撤销|撤回)"
+_DROP_THEN = re.compile(rf"把(?P<no>{_PART}?){_UNDO}{_THEN_TICK}(?P<yes>{_PART})")
+_UNDO_THEN = re.compile(rf"{_UNDO}(?:勾选)?(?P<no>{_PART}?){_THEN_TICK}(?P<yes>{_PART})")
+
+
+def closing_items(guide_file: Path) -> dict[int, frozenset[int]]:
+    """Items marked ``closes: true``: reporting them ("审核过了", "全网发布提交了") reports the step."""
+    data = yaml.safe_load(guide_file.read_text(encoding="utf-8")) or {}
+    return {int(step.get("number", 0)): frozenset(n for n, item in enumerate(step.get("items") or [], 1)
+                                                   if isinstance(item, dict) and item.get("closes"))
+            for step in data.get("steps") or []}
+
+
+def clauses(text: str) -> list[str]:
+    """A story split where people pause: "资质认证过了 300块也交了" -> two clauses."""
+    return [c for c in _CLAUSE.split(text) if c.strip()]
+
+
+def load_item_names(guide_file: Path) -> ItemNames:
+    """The ``names`` of each checklist item, read from the guide data."""
+    try:
+        data = yaml.safe_load(guide_file.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise UnderstandingDataError(f"{guide_file.name}: {exc}") from None
+    out: ItemNames = {}
+    for step in data.get("steps") or []:
+        pairs: list[tuple[str, int]] = []
+        for number, item in enumerate(step.get("items") or [], 1):
+            names = item.get("names") or [] if isinstance(item, dict) else []
+            if not isinstance(names, list):
+                raise UnderstandingDataError(f"{guide_file.name}: step {step.get('number')} item {number}: "
+                                             "names must be a list")
+            pairs.extend((squash(str(name)), number) for name in names if str(name).strip())
+        pairs.sort(key=lambda pair: -len(pair[0]))
+        out[int(step.get("number", 0))] = tuple(pairs)
+    return out
+
+
+def named_items(squashed: str, step: int, names: ItemNames) -> tuple[int, ...]:
+    """Items of ``step`` the message names ("权限集都勾完了" -> 4); a longer name hides the shorter ones in it."""
+    found: set[int] = set()
+    rest = squashed
+    for name, number in names.get(step, ()):
+        if name and name in rest:
+            found.add(number)
+            rest = rest.replace(name, " ")
+    return tuple(sorted(found))
+
+
+def all_but(text: str, item_count: int, names: ItemNames, step: int) -> tuple[int, ...] | None:
+    """"就剩最后一个没弄" / "除了第3项都好了": every item but the ones named; None when not this form."""
+    if item_count < 2:
+        return None
+    squashed = squash(text)
+    if _BUT_LAST.search(squashed):
+        return tuple(range(1, item_count))
+    for pattern in (_EXCEPT, _ONLY_LEFT):
+        match = pattern.search(squashed)
+        if not match:
+            continue
+        what = match["what"]
+        left = set(named_items(what, step, names)) | set(find_items(_BEFORE.sub(" ", what), item_count))
+        if _LAST_ITEM.search(what):
+            left.add(item_count)
+        if left and all(1 <= n <= item_count for n in left):
+            if pattern is _EXCEPT and _BEFORE.search(squashed[match.start():]):
+                return tuple(range(1, min(left)))  # "除了权限集 它前面的都搞了": the ones before it
+            return tuple(n for n in range(1, item_count + 1) if n not in left)
+    return None
+
+
+def correction(text: str) -> tuple[str, str] | None:
+    """(what is meant, what was wrongly said) in "应该是3不是2" / "不是第三步，是第二步"; None otherwise."""
+    if "是不是" in text:
+        return None  # a question ("是不是就是失败了"), not a correction
+    for pattern in (_MEANT, _NOT_IS, _IS_NOT, _UNDO_THEN, _DROP_THEN):
+        match = pattern.search(text)
+        if match:
+            return match["yes"], match["no"]
+    return None

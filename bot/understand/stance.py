@@ -1,0 +1,114 @@
+"""What kind of statement a message is, before which command it names.
+
+"先别标完成，我还没弄好", "晚点我再提交认证", "点了下一步没反应" all name a command, and none of them
+asks for it. Only an affirmative report ("X 好了") or request ("下一步") may change progress; a
+negation, a plan or condition, or a problem report answers, asks or goes to the knowledge base. The
+cue words live in data/understanding/context.yaml (``stance:``); the model learns the rest from the
+examples in intents.yaml.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+
+class UnderstandingDataError(ValueError):
+    """A data file of the understanding step is malformed; the message names the file and key."""
+
+
+def contains_any(text: str, words: tuple[str, ...]) -> bool:
+    """Chinese words as substrings; Latin words only whole ("no" is not in "now")."""
+    lowered = unicodedata.normalize("NFKC", text).lower()
+    squashed = _SPACE.sub("", lowered)
+    for word in words:
+        if word.isascii():
+            if re.search(rf"(?<![a-z']){re.escape(word)}(?![a-z'])", lowered):
+                return True
+        elif word in squashed:
+            return True
+    return False
+
+
+AFFIRMATIVE, NEGATION, PLAN, PROBLEM = "affirmative", "negation", "plan", "problem"
+# Readings that claim something happened or ask for a move: a negation, plan or problem blocks them.
+# (uncheck, back, cancel, mute, human agree with a negation: "第五项还没弄好，取消一下" is an uncheck.)
+AFFIRMATIVE_ONLY = frozenset(("done", "next", "check", "cert_submitted", "cert_passed", "start", "goto", "reset",
+                              "human"))
+# A plan or a problem report blocks these as well ("页面上找不到返回", "晚点再退回去看看").
+NOT_NOW = AFFIRMATIVE_ONLY | {"back", "uncheck", "unmute"}
+_KEYS = ("negation", "not_negation", "plan", "condition", "problem", "ui", "done_elsewhere", "completion",
+         "unfinished", "untick", "denial")
+# "等密钥弄好了再说下一步", "等认证过了再继续": waiting for something first is a plan.
+_SPACE = re.compile(r"\s+")
+_WAIT_THEN = re.compile(r"等.{1,14}(?:了|完|好|过)?.{0,6}(?:再|我就|就)")
+
+
+@dataclass(frozen=True)
+class Cues:
+    negation: tuple[str, ...] = ()
+    not_negation: tuple[str, ...] = ()  # 没问题, 没毛病: negative words that affirm
+    plan: tuple[str, ...] = ()
+    condition: tuple[str, ...] = ()
+    problem: tuple[str, ...] = ()
+    ui: tuple[str, ...] = ()  # 按钮, 页面, 点了: a command word next to these is a thing on screen
+    done_elsewhere: tuple[str, ...] = ()  # 之前都弄完了: earlier steps were done outside the bot
+    completion: tuple[str, ...] = ()  # 好了, 弄完了, 搞定, 通过了: "X 好了" ticks item X
+    unfinished: tuple[str, ...] = ()  # 生成好了: a step towards the item, not the item (the key is not submitted)
+    denial: tuple[str, ...] = ()  # 我没说…: the command named is what the user did NOT say
+    untick: tuple[str, ...] = ()  # 别勾, 取消勾选: a negated item is unticked, not just left alone
+
+    @classmethod
+    def from_data(cls, data: Any, where: str) -> Cues:
+        if data is None:
+            return cls()
+        if not isinstance(data, dict):
+            raise UnderstandingDataError(f"{where}: stance must be a mapping of cue lists")
+        lists: dict[str, tuple[str, ...]] = {}
+        for key in _KEYS:
+            value = data.get(key) or []
+            if not isinstance(value, list):
+                raise UnderstandingDataError(f"{where}: stance.{key} must be a list")
+            lists[key] = tuple(str(w).strip().lower() if str(w).isascii() else str(w).replace(" ", "")
+                               for w in value)
+        return cls(**lists)
+
+    def negated(self, text: str) -> bool:
+        cleaned = text
+        for phrase in self.not_negation:
+            cleaned = cleaned.replace(phrase, " ")
+        return contains_any(cleaned, self.negation)
+
+    def stance(self, text: str) -> str:
+        """affirmative | negation | plan | problem (a question is decided by the caller's word list)."""
+        if contains_any(text, self.problem) or (contains_any(text, self.ui) and not self.completed(text)):
+            return PROBLEM
+        if self.negated(text):
+            return NEGATION
+        if contains_any(text, self.plan) or contains_any(text, self.condition) or _WAIT_THEN.search(text):
+            return PLAN
+        return AFFIRMATIVE
+
+    @staticmethod
+    def blocks(stance: str, intent: str) -> bool:
+        """The statement's kind rules out acting on ``intent``."""
+        if stance == NEGATION:
+            return intent in AFFIRMATIVE_ONLY
+        return stance in (PLAN, PROBLEM) and intent in NOT_NOW
+
+    def completed(self, text: str) -> bool:
+        return contains_any(text, self.completion)
+
+    def not_finished(self, text: str) -> bool:
+        return contains_any(text, self.unfinished)
+
+    def denies(self, text: str) -> bool:
+        return contains_any(text, self.denial)
+
+    def unticks(self, text: str) -> bool:
+        return contains_any(text, self.untick)
+
+    def elsewhere(self, text: str) -> bool:
+        return contains_any(text, self.done_elsewhere)

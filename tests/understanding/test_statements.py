@@ -1,0 +1,115 @@
+"""What kind of statement a message is, before which command it names (issue 21): negations, plans,
+problem reports and items named instead of numbered change no progress the user did not report."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.understand import STATE_CHANGING, Context
+from bot.understand.evaluate import format_report, read_cases, score
+from bot.understand.factory import item_counts
+
+COUNTS = item_counts()
+
+
+def _ctx(step: int, cert: str = "none", pending: str | None = None) -> Context:
+    return Context(step=step, cert=cert, item_count=COUNTS.get(step, 0), pending=pending)
+
+
+@pytest.mark.parametrize("text, step, cert", [
+    ("先别标完成，我还没弄好", 1, "none"),
+    ("晚点我再提交认证", 3, "none"),
+    ("等密钥弄好了再说下一步", 4, "passed"),
+    ("要是这次过了我就继续", 3, "submitted"),
+    ("点了下一步没反应", 2, "none"),
+    ("提交按钮是灰的", 3, "none"),
+    ("页面上找不到返回", 3, "none"),
+    ("我卡在上传密钥这了", 4, "passed"),
+    ("我下一步再弄", 2, "none"),
+])
+def test_negations_plans_and_problems_change_nothing(understander, text, step, cert):
+    reading = understander.read(text, _ctx(step, cert))
+    assert reading.intent not in STATE_CHANGING, reading
+    assert reading.intent != "clarify" or reading.proposal is None or reading.proposal.intent not in ("done", "next")
+
+
+def test_a_problem_report_goes_to_the_knowledge_base(understander):
+    assert understander.read("点了下一步没反应", _ctx(2)).intent == "question"
+    assert understander.read("晚点我再提交认证", _ctx(3)).kind == "later"
+    assert understander.read("还没弄好呢先别标", _ctx(1)).kind == "not_yet"
+
+
+@pytest.mark.parametrize("text, step, items", [
+    ("开放平台账号注册好了", 1, [1]),
+    ("权限集都勾完了", 1, [4]),
+    ("云开发已经开通了", 2, [1]),
+    ("前三项都好了", 1, [1, 2, 3]),
+    ("就剩最后一个没弄", 1, [1, 2, 3, 4, 5]),
+    ("除了第三项都弄好了", 2, [1, 2]),
+    ("折腾了一下午，开发资料终于填好了，接下来做啥", 1, [5]),
+])
+def test_items_named_instead_of_numbered_tick_exactly_those(understander, text, step, items):
+    reading = understander.read(text, _ctx(step))
+    assert (reading.intent, list(reading.items)) == ("check", items), reading
+
+
+def test_the_step_by_its_own_name_is_the_step_not_an_item(understander):
+    assert understander.read("全网发布提交了", _ctx(6, "passed")).intent in ("done", "next")
+
+
+@pytest.mark.parametrize("text, step, intent, slots", [
+    ("不是第三步，是第二步", 3, "goto", 2),
+    ("刚才勾错了，应该是3不是2", 1, "check", ([3], [2])),
+])
+def test_a_correction_does_exactly_what_was_said(understander, text, step, intent, slots):
+    reading = understander.read(text, _ctx(step))
+    assert reading.intent == intent
+    if intent == "goto":
+        assert reading.step == slots
+    else:
+        assert (list(reading.items), list(reading.uncheck)) == slots
+
+
+def test_earlier_steps_done_elsewhere_are_read_with_the_jump(understander):
+    reading = understander.read("第一步的东西我之前都弄完了，直接跳到第二步", _ctx(1))
+    assert (reading.intent, reading.step, reading.kind) == ("goto", 2, "done_before")
+
+
+def test_solved_question_takes_only_replies_that_answer_it(understander):
+    asked = _ctx(1, pending="faq_feedback")
+    assert understander.read("好了", asked).intent == "confirm"
+    assert understander.read("还不行", asked).intent == "cancel"
+    reading = understander.read("开放平台账号注册好了", asked)
+    assert (reading.intent, list(reading.items)) == ("check", [1])
+    assert understander.read("第3步", asked).intent == "goto"
+
+
+def test_the_scorer_reads_corrections_and_kinds(tmp_path, understander):
+    rows = [
+        {"text": "刚才勾错了，应该是3不是2", "step": 1, "cert": "none", "expect":
+            {"intent": "check", "items": [3], "uncheck": [2]}, "kind": "negation", "split": "dev"},
+        {"text": "刚才勾错了，应该是3不是2", "step": 1, "cert": "none", "expect":
+            {"intent": "check", "items": [3]}, "kind": "negation", "split": "dev"},  # the untick missing: wrong
+        {"text": "晚点我再提交认证", "step": 3, "cert": "none", "expect": {"intent": "smalltalk"},
+         "kind": "plan", "split": "holdout"},
+    ]
+    path = tmp_path / "set.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    scores = score(read_cases(path, COUNTS), understander.read)
+    dev = scores["dev"]
+    assert (dev.right, dev.harmful) == (1, 1) and dev.by_kind["negation"] == 2
+    assert scores["all"].right_by_kind == {"negation": 1, "plan": 1}
+    report = format_report(scores, None)
+    assert "negation" in report and "plan" in report
+
+
+def test_after_an_faq_answer_a_report_is_read_as_itself_and_a_follow_up_gets_something_new(say):
+    say("开始", user="lia")
+    first = say("原始ID在哪里看", user="lia")
+    assert "解决了吗" in first
+    again = say("原始ID在哪里看", user="lia")  # the same topic right after its answer: not the same text
+    assert again != first
+    ticked = say("开放平台账号注册好了", user="lia")  # after "解决了吗？": a report, read as itself
+    assert "已勾选第 1 项" in ticked, ticked
