@@ -23,7 +23,7 @@ MAX_ELEMENTS = 256  # WeCom's callbacks have a few dozen at most
 _MSG_ID = re.compile(r"[0-9]{1,20}")  # WeCom's MsgId: a 64-bit number
 
 
-def _parse(xml: str | bytes, what: str) -> dict[str, Any]:
+def parse_xml(xml: str | bytes, what: str) -> dict[str, Any]:
     """The document's ``<xml>`` element as a dict, or CallbackRejected (400).
 
     Elements are counted first, at C speed: WeCom's documents have a few dozen, and a hostile one
@@ -65,13 +65,13 @@ def _too_many_elements(text: str) -> bool:
 
 def encrypted_field(body: bytes) -> str:
     """The <Encrypt> of a callback body; any malformed body is the sender's fault (400)."""
-    encrypted = _parse(body, "body").get("Encrypt")
+    encrypted = parse_xml(body, "body").get("Encrypt")
     if not isinstance(encrypted, str) or not encrypted:
         raise CallbackRejected("body has no <Encrypt>")
     return encrypted
 
 
-def _text(raw: dict[str, Any], name: str) -> str:
+def text_field(raw: dict[str, Any], name: str) -> str:
     """A field read as text; nested elements where WeCom puts text are the sender's fault (400)."""
     value = raw.get(name)
     if value is None:
@@ -89,24 +89,24 @@ def to_incoming(plaintext: str, corp_id: str) -> Incoming:
     """
     if not plaintext:
         raise CallbackRejected("empty decrypted payload")
-    raw = _parse(plaintext, "decrypted payload")
-    msg_type = _text(raw, "MsgType").lower()
+    raw = parse_xml(plaintext, "decrypted payload")
+    msg_type = text_field(raw, "MsgType").lower()
     if not msg_type:
         raise CallbackRejected("decrypted payload is not a WeCom message (no <MsgType>)")
-    user = normalise_user_id(_text(raw, "FromUserName") or None, "FromUserName")
-    msg_id = _text(raw, "MsgId")
+    user = normalise_user_id(text_field(raw, "FromUserName") or None, "FromUserName")
+    msg_id = text_field(raw, "MsgId")
     if msg_id and not _MSG_ID.fullmatch(msg_id):
         raise CallbackRejected("<MsgId> is not a number")
-    created = _text(raw, "CreateTime")
+    created = text_field(raw, "CreateTime")
     if msg_type == "text":
         if not msg_id:
             raise CallbackRejected("text message has no <MsgId>")
-        return Incoming(TRANSPORT, corp_id, user, msg_id=f"m{int(msg_id)}", text=_text(raw, "Content"))
+        return Incoming(TRANSPORT, corp_id, user, msg_id=f"m{int(msg_id)}", text=text_field(raw, "Content"))
     if msg_type == "event":
-        event = _text(raw, "Event").lower()
-        key = _text(raw, "EventKey")
+        event = text_field(raw, "Event").lower()
+        key = text_field(raw, "EventKey")
         # Events have no MsgId: the sender, the second and the event's own fields identify one.
-        event_id = "e" + key_parts(user, created, event, key, _text(raw, "TaskId"))
+        event_id = "e" + key_parts(user, created, event, key, text_field(raw, "TaskId"))
         if event in _WELCOME_EVENTS:
             return Incoming(TRANSPORT, corp_id, user, msg_id=event_id, kind="event", event="welcome")
         if event in ("template_card_event", "click"):
@@ -115,7 +115,7 @@ def to_incoming(plaintext: str, corp_id: str) -> Incoming:
         return Incoming(TRANSPORT, corp_id, user, msg_id=event_id, kind="event", event=event)
     # Without a MsgId, the sender, the second and the type identify a message, so retries still dedupe.
     other_id = f"m{int(msg_id)}" if msg_id else "u" + key_parts(user, created, msg_type)
-    media_id = _text(raw, "MediaId") if msg_type == "image" else ""
+    media_id = text_field(raw, "MediaId") if msg_type == "image" else ""
     if media_id:  # a screenshot: read by the OCR process (bot.ocr) from media/get
         return Incoming(TRANSPORT, corp_id, user, msg_id=other_id, kind="image",
                         extra={"image": {"media_id": media_id}})

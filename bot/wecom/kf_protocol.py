@@ -16,7 +16,7 @@ from typing import Any
 from bot.keys import key_parts
 from bot.messages import Button, Incoming
 from bot.textsplit import utf8_len
-from bot.wecom.app_protocol import _parse as parse_xml
+from bot.wecom.app_protocol import parse_xml, text_field
 from bot.wecom.envelope import CallbackRejected
 from bot.wecom.identity import normalise_user_id
 from bot.wecom.wire_text import clean_text
@@ -40,24 +40,15 @@ class PullRequest:
 def pull_request(plaintext: str) -> PullRequest | None:
     """The callback's event, or None for an event of another kind (answered, ignored)."""
     raw = parse_xml(plaintext, "decrypted payload")
-    if _text(raw, "MsgType").lower() != "event":
+    if text_field(raw, "MsgType").lower() != "event":
         raise CallbackRejected("kf callback is not an event")
-    if _text(raw, "Event") != PULL_EVENT:
+    if text_field(raw, "Event") != PULL_EVENT:
         return None
-    open_kfid = normalise_user_id(_text(raw, "OpenKfId") or None, "OpenKfId")
-    token = _text(raw, "Token").strip()
+    open_kfid = normalise_user_id(text_field(raw, "OpenKfId") or None, "OpenKfId")
+    token = text_field(raw, "Token").strip()
     if len(token) > MAX_TOKEN_CHARS or not token.isprintable():
         raise CallbackRejected("kf callback Token is not usable")
     return PullRequest(open_kfid, token)
-
-
-def _text(raw: dict[str, Any], name: str) -> str:
-    value = raw.get(name)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise CallbackRejected(f"<{name}> is not text")
-    return value
 
 
 @dataclass(frozen=True)
