@@ -32,6 +32,7 @@ import redis
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.keys import OCR_GROUP
+from bot.logs import configure as configure_logging
 from bot.messages import Incoming
 from bot.ocr.engine import Engine, Reading
 from bot.ocr.fetch import Fetcher, ImageRef
@@ -39,6 +40,7 @@ from bot.ocr.images import BadImage, Limits, decode
 from bot.outbound import queue
 from bot.outbound.message import USER, OutboxMessage
 from bot.pipeline import Pipeline
+from bot.progname import program
 from bot.render import MARKDOWN, TEXT
 from bot.store import EVENTS_STREAM, decode_event
 from bot.wecom.aibot_protocol import addressed
@@ -225,7 +227,7 @@ def build(settings: Settings, client: redis.Redis | None = None, engine: Reader 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot ocr",
+    parser = argparse.ArgumentParser(prog=program("ocr"),
                                      description="read screenshots users send (OCR_CONCURRENCY at a time)")
     parser.parse_args(argv)
     try:
@@ -233,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s ocr %(name)s: %(message)s")
+    configure_logging(settings.log_level)  # as every process: no access_token in urllib3's URLs, safe text
     worker = build(settings)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     signal.signal(signal.SIGINT, lambda *_: worker.stop())
