@@ -96,6 +96,7 @@ class FakeKf:
         self.windows: dict[tuple[str, str], dict[str, float]] = {}
         self.sync_tokens: dict[str, float] = {}
         self.access_tokens: set[str] = set()
+        self.media: dict[str, bytes] = {}  # media_id -> the file media/get returns (what customers sent)
         self.welcome_codes: dict[str, dict[str, Any]] = {}
         self.sync_calls: list[dict[str, Any]] = []
         self._ids = itertools.count(random.randint(10**6, 10**7))
@@ -170,8 +171,11 @@ class FakeKf:
             message["msgid"] = msgid
         return self._customer(account, user, message)
 
-    def customer_image(self, user: str, media_id: str, *, account: str | None = None) -> str:
+    def customer_image(self, user: str, media_id: str, *, account: str | None = None, data: bytes | None = None) -> str:
+        """The customer sends a picture; ``data``: what ``media/get`` then returns for its ``media_id``."""
         account = account or self.open_kfid
+        if data is not None:
+            self.media[media_id] = data
         return self._customer(account, user, {"external_userid": user, "origin": 3, "msgtype": "image",
                                               "image": {"media_id": media_id}})
 
@@ -261,6 +265,10 @@ class FakeKf:
             answer = self._demo(parts.path.removeprefix("/demo/"), query, body)
         else:
             path = parts.path.split("/cgi-bin/", 1)[-1]
+            if path == "media/get" and query.get("access_token") in self.access_tokens \
+                    and query.get("media_id") in self.media:
+                self._file(handler, self.media[query["media_id"]])
+                return
             with self.lock:
                 answer = self._answer(path, query, body)
         raw = json.dumps(answer, ensure_ascii=False).encode()
@@ -269,6 +277,14 @@ class FakeKf:
         handler.send_header("Content-Length", str(len(raw)))
         handler.end_headers()
         handler.wfile.write(raw)
+
+    @staticmethod
+    def _file(handler: BaseHTTPRequestHandler, data: bytes) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "image/png")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
 
     # -- the demo's control API (``python -m bot chat --kf``): a customer's side, over HTTP ----------------------
     def _demo(self, path: str, query: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:

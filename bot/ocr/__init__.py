@@ -16,14 +16,14 @@ from bot.messages import Incoming
 
 
 def image_message(transport: str, corp_id: str, user_id: str, msg_id: str, *, media_id: str = "", url: str = "",
-                  aeskey: str = "", text: str = "", chat_type: str = "single", chat_id: str | None = None,
-                  response_url: str | None = None) -> Incoming:
-    """An image message for the pipeline, from any channel: ``media_id`` (fetched with ``media/get`` and
-    the app's token: the app callback, 微信客服) or a download ``url`` (+ the file's ``aeskey``: the AI
+                  aeskey: str = "", via: str = "", text: str = "", chat_type: str = "single",
+                  chat_id: str | None = None, response_url: str | None = None) -> Incoming:
+    """An image message for the pipeline, from any channel: ``media_id`` (fetched with ``media/get``: with
+    the app's token, or ``via="kf"`` with 微信客服's) or a download ``url`` (+ the file's ``aeskey``: the AI
     bot). ``msg_id`` is the channel's dedupe key: a re-delivered image is acknowledged once and read once.
     Give the result to ``Pipeline.process`` like any message."""
     if not media_id and not url:
         raise ValueError("an image message needs a media_id or a url")
-    image = {k: v for k, v in (("media_id", media_id), ("url", url), ("aeskey", aeskey)) if v}
+    image = {k: v for k, v in (("media_id", media_id), ("url", url), ("aeskey", aeskey), ("via", via)) if v}
     return Incoming(transport, corp_id, user_id, msg_id=msg_id, text=text, kind="image", chat_type=chat_type,
                     chat_id=chat_id, response_url=response_url, extra={"image": image})

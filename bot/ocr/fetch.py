@@ -20,32 +20,37 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from bot.ocr.images import BadImage
 from bot.wecom.api import WeComAPI, WeComError, origin
+from bot.wecom.kf_protocol import TRANSPORT as KF
 
 CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True)
 class ImageRef:
-    """Where a picture is: ``media_id`` (app, 微信客服) or ``url`` (+ ``aeskey``) (AI bot)."""
+    """Where a picture is: ``media_id`` (app; 微信客服 with ``via`` "kf") or ``url`` (+ ``aeskey``) (AI bot)."""
 
     media_id: str = ""
     url: str = ""
     aeskey: str = ""
+    via: str = ""  # whose token fetches the media_id: "" the app's, KF 微信客服's (its own secret)
 
     def to_json(self) -> dict[str, str]:
-        return {k: v for k, v in (("media_id", self.media_id), ("url", self.url), ("aeskey", self.aeskey)) if v}
+        return {k: v for k, v in (("media_id", self.media_id), ("url", self.url), ("aeskey", self.aeskey),
+                                  ("via", self.via)) if v}
 
     @classmethod
     def from_json(cls, data: object) -> ImageRef | None:
         if not isinstance(data, dict):
             return None
-        ref = cls(**{k: str(data[k]) for k in ("media_id", "url", "aeskey") if isinstance(data.get(k), str)})
+        ref = cls(**{k: str(data[k]) for k in ("media_id", "url", "aeskey", "via") if isinstance(data.get(k), str)})
         return ref if ref.media_id or ref.url else None
 
 
 class Fetcher:
-    def __init__(self, api: WeComAPI, *, max_bytes: int, timeout: float, bot_aes_key: str | None) -> None:
+    def __init__(self, api: WeComAPI, *, max_bytes: int, timeout: float, bot_aes_key: str | None,
+                 kf_api: WeComAPI | None = None) -> None:
         self.api = api
+        self.kf_api = kf_api  # 微信客服's media is fetched with the kf secret's token
         self.max_bytes = max_bytes
         self.timeout = timeout
         self.bot_aes_key = bot_aes_key
@@ -54,19 +59,22 @@ class Fetcher:
     def fetch(self, ref: ImageRef) -> bytes:
         """The image's bytes; BadImage("unavailable"/"too_big"/"undecryptable") when they cannot be had."""
         if ref.media_id:
-            return self._media(ref.media_id)
+            api = self.kf_api if ref.via == KF else self.api
+            if api is None:
+                raise BadImage("unavailable", "a 微信客服 image, and 微信客服 is not configured")
+            return self._media(api, ref.media_id)
         if not ref.url.startswith("https://") and origin(ref.url) not in self.origins:
             raise BadImage("unavailable", "download URL outside WeCom's origins")
         data = self._download(ref.url, {})
         key = ref.aeskey or self.bot_aes_key
         return decrypt(data, key) if key else data
 
-    def _media(self, media_id: str) -> bytes:
+    def _media(self, api: WeComAPI, media_id: str) -> bytes:
         try:
-            token = self.api.access_token()
+            token = api.access_token()
         except (WeComError, OSError) as exc:
             raise BadImage("unavailable", f"no access token: {exc}") from None
-        return self._download(f"{self.api.base}media/get", {"access_token": token, "media_id": media_id})
+        return self._download(f"{api.base}media/get", {"access_token": token, "media_id": media_id})
 
     def _download(self, url: str, params: dict[str, str]) -> bytes:
         try:

@@ -30,7 +30,7 @@ from typing import Any, Protocol, cast
 
 import redis
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, kf_configured, load_settings
 from bot.keys import OCR_GROUP
 from bot.logs import configure as configure_logging
 from bot.messages import Incoming
@@ -45,6 +45,8 @@ from bot.render import MARKDOWN, TEXT
 from bot.store import EVENTS_STREAM, decode_event
 from bot.wecom.aibot_protocol import addressed
 from bot.wecom.app_protocol import TRANSPORT as APP_TRANSPORT
+from bot.wecom.kf_api import KfAPI
+from bot.wecom.kf_protocol import TRANSPORT as KF_TRANSPORT
 from handlers.image import RECEIVED
 
 log = logging.getLogger(__name__)
@@ -183,7 +185,7 @@ class OcrWorker:
                             msg_id=f"{data.get('msg_id')}:ocr", text=outcome.text, kind="ocr",
                             chat_type=str(data.get("chat_type") or "single"), chat_id=data.get("chat_id"),
                             extra={"confidence": outcome.confidence, "bad": outcome.bad})
-        fmt = TEXT if transport == APP_TRANSPORT else MARKDOWN
+        fmt = TEXT if transport in (APP_TRANSPORT, KF_TRANSPORT) else MARKDOWN  # the app and 微信客服 show plain text
         outgoing = self.pipeline.process(incoming, fmt)
         if outgoing.transient:  # busy, Redis down: not committed; the entry stays pending and is retried
             raise redis.ConnectionError(f"the pipeline could not answer image {job.entry_id} now")
@@ -221,8 +223,9 @@ def build(settings: Settings, client: redis.Redis | None = None, engine: Reader 
 
     client = client if client is not None else redis_client(settings)
     services = build_services(settings, client)
+    kf_api = KfAPI.from_settings(settings, client).api if kf_configured(settings) else None
     fetcher = Fetcher(wecom_api(settings, client), max_bytes=settings.ocr_max_bytes, timeout=settings.http_timeout,
-                      bot_aes_key=settings.aibot.encoding_aes_key or None)
+                      bot_aes_key=settings.aibot.encoding_aes_key or None, kf_api=kf_api)
     return OcrWorker(settings, client, Pipeline(services), engine or Engine(settings.ocr_threads), fetcher)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.keys import key_parts
 from bot.messages import Button, Incoming
+from bot.ocr import image_message
 from bot.textsplit import utf8_len
 from bot.wecom.app_protocol import parse_xml, text_field
 from bot.wecom.envelope import CallbackRejected
@@ -118,6 +119,9 @@ def to_incoming(message: KfMessage, *, welcome: bool = False) -> Incoming:
         return Incoming(**base, kind="event", event="card_click", event_key=message.menu_id)
     if message.msgtype == "text":
         return Incoming(**base, text=message.text)
+    if message.msgtype == "image" and message.media_id:  # a screenshot: read by the OCR process (bot.ocr)
+        return image_message(TRANSPORT, message.open_kfid, message.external_userid, message.msgid,
+                             media_id=message.media_id, via=TRANSPORT, chat_id=message.open_kfid)
     return Incoming(**base, kind="unsupported", extra={"msgtype": message.msgtype})
 
 

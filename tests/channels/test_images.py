@@ -220,3 +220,25 @@ def test_an_image_that_takes_too_long_gets_a_clear_line(send_image, settings, re
     read_all(worker)
     [answer] = delivered_texts(settings, redis_client, clock, wecom)
     assert "超时" in answer
+
+
+def test_a_wechat_customer_service_screenshot_is_read_with_the_kf_token_and_answered_there(tmp_path, redis_client,
+                                                                                          clock, engine):
+    """微信客服: the media_id is fetched with 微信客服's own token, the answer goes back through kf/send_msg."""
+    from bot.ocr.worker import build
+    from tests.kf_support import build_bot, new_fake
+
+    with new_fake(clock) as fake:
+        kf = build_bot(tmp_path, fake, redis_client, clock, OCR_TIMEOUT="120")
+        reader = build(kf.runtime.settings, redis_client, engine)  # as `python -m bot ocr` builds it
+        reader.clock = clock
+        reader.ensure_group()
+        fake.customer_image("wmCarol", "KF_MEDIA_1", data=render(CASE_61004, layout="mobile"))
+        kf.post_event()
+        kf.settle()
+        assert "收到截图" in fake.texts("wmCarol")[-1]
+        assert read_all(reader) == 1
+        kf.sender.drain()
+        answer = fake.texts("wmCarol")[-1]
+        assert "61004" in answer and "白名单" in answer
+

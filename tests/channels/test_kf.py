@@ -257,11 +257,11 @@ def test_a_menu_click_comes_back_as_a_reading(kf, fake):
     assert len(shown) == 1 and "第1步" in shown[0]
 
 
-def test_an_image_keeps_its_media_id_and_gets_the_text_only_line(kf, fake, redis_client):
+def test_an_image_keeps_its_media_id_and_is_acknowledged_for_reading(kf, fake, redis_client):
     kf.fake.customer_image(ALICE, "MEDIA_ID_1")
     kf.post_event()
     kf.settle()
-    assert "文字" in fake.texts(ALICE)[-1]
+    assert "收到截图" in fake.texts(ALICE)[-1]  # read by the OCR process: tests/channels/test_images.py
     (kept,) = [json.loads(raw) for raw in redis_client.lrange(kf_media_key(user_key()), 0, -1)]
     assert kept["media_id"] == "MEDIA_ID_1" and redis_client.ttl(kf_media_key(user_key())) > 0
 
