@@ -167,11 +167,6 @@ def longconn_reply_key(request_id: str) -> str:
     return f"{PREFIX}ws:reply:{request_id}"
 
 
-def longconn_last_group_key(bot_id: str) -> str:
-    """The last group chat the bot heard from."""
-    return f"{PREFIX}ws:last_group:{bot_id}"
-
-
 # -- the operator view and what it reads (bot.admin, bot.trends, bot.metrics, bot.understand) -----------
 ADMIN_SESSION_PREFIX = PREFIX + "admin:session:"  # + SHA-256 of the session id
 LOGIN_FAILURES_PREFIX = PREFIX + "admin:login_fail:"  # + client address -> failures within the window

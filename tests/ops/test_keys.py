@@ -54,7 +54,6 @@ def test_the_wecom_and_operator_keys_are_byte_identical_to_the_stored_ones():
     assert keys.longconn_kicked_key("b1") == "{wb}:ws:kicked:b1"
     assert keys.longconn_requests_key("b1") == "{wb}:ws:send:b1"
     assert keys.longconn_reply_key("r1") == "{wb}:ws:reply:r1"
-    assert keys.longconn_last_group_key("b1") == "{wb}:ws:last_group:b1"
     assert (keys.ADMIN_SESSION_PREFIX, keys.LOGIN_FAILURES_PREFIX) == ("{wb}:admin:session:", "{wb}:admin:login_fail:")
     assert (keys.TREND_STARTED, keys.TREND_FINISHED, keys.trend_step_durations_key(2)) == (
         "{wb}:trend:started", "{wb}:trend:finished", "{wb}:trend:step:2")
