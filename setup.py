@@ -1,4 +1,4 @@
-"""Build step: copy templates/ and data/ into the wheel as bot/_resources/ (bot.resources reads them).
+"""Build step: copy templates/ and data/ into the wheel as bot/_resources/ (bot.infra.resources reads them).
 
 The folders stay at the top of the repository, where support staff and the other engineers edit
 them; everything else about the package is in pyproject.toml.

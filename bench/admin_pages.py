@@ -23,11 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.app import create_app
 from bot.config import load_settings
-from bot.progress import CERT_PASSED, CERT_PENDING, FINISHED, Progress
-from bot.redis_conn import connect
-from bot.store import Store
+from bot.core.progress import CERT_PASSED, CERT_PENDING, FINISHED, Progress
+from bot.core.store import Store
+from bot.infra.redis_conn import connect
+from bot.web.app import create_app
 from tests.support import TEST_CORP_ID, make_env, redis_url_for_tests
 
 TOKEN = "bench-admin-token-0123456789"

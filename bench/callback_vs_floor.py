@@ -81,7 +81,8 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=1, help="gunicorn gthread threads per worker (both apps)")
     parser.add_argument("--worker-class", default="gevent",
-                        help="gunicorn worker class for all three (gevent: as deployed, bot/gunicorn_conf.py; sync)")
+                        help="gunicorn worker class for all three "
+                             "(gevent: as deployed, bot/web/gunicorn_conf.py; sync)")
     parser.add_argument("--requests", type=int, default=60000, help="distinct signed callbacks (no repeats)")
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10"))
     args = parser.parse_args()
@@ -97,7 +98,7 @@ def main() -> int:
     for name, cmd, cwd, the_env in [
         ("floor", "floor_app:app", PERF, env),
         ("floor+redis", "bench.floor_with_state:app", ROOT, {**env, "REDIS_URL": args.redis_url}),
-        ("bot", "bot.app:create_app()", ROOT, bot_env),
+        ("bot", "bot.web.app:create_app()", ROOT, bot_env),
     ]:
         # fresh requests just before each run: the bot checks timestamp freshness and dedupes MsgIds
         reqs = work / f"reqs-{name}.txt"

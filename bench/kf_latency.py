@@ -4,7 +4,7 @@
 
 Everything on loopback: the bot's Flask app served over HTTP (werkzeug, threaded) with both the app
 callback and 微信客服 configured, the worker's outbox sender in threads, and the fake 微信客服
-(``bot.fake_kf``) — timed at the fake, i.e. as WeCom would see it.
+(``bot.demo.fake_kf``) — timed at the fake, i.e. as WeCom would see it.
 
 1. **kf reply latency**: each round, ``--customers`` customers write at once (commands and FAQ questions);
    from the fake posting its ``kf_msg_or_event`` callback to the fake receiving that customer's
@@ -70,14 +70,14 @@ def run(args, redis_url: str, data_dir: str) -> None:
     import requests
     from werkzeug.serving import make_server
 
-    from bot.app import create_app, runtime_of
     from bot.config import CallbackCredentials, load_settings
-    from bot.fake_kf import FakeKf
+    from bot.core.store import Store
+    from bot.demo.fake_kf import FakeKf
+    from bot.demo.simulate_app import AppSimulator
+    from bot.infra.redis_conn import connect
     from bot.outbound.sender import Sender
-    from bot.redis_conn import connect
-    from bot.services import wecom_api
-    from bot.store import Store
-    from bot.wecom.simulate import AppSimulator
+    from bot.web.app import create_app, runtime_of
+    from bot.wiring.services import wecom_api
 
     client = connect(redis_url)
     client.flushdb()

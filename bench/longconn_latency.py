@@ -2,7 +2,7 @@
 
     python bench/longconn_latency.py [--rate 50] [--seconds 10] [--cuts 5] [--followups 20] [--redis-url URL]
 
-Everything runs on loopback against the fake WeCom long-connection server (``bot.fake_longconn``),
+Everything runs on loopback against the fake WeCom long-connection server (``bot.demo.fake_longconn``),
 timed at the fake, i.e. as WeCom would see it:
 
 1. **answer latency**: ``--rate`` messages a second for ``--seconds`` from 50 users (commands and FAQ
@@ -75,9 +75,9 @@ def load(fake, rate: float, seconds: float, users: int = 50) -> list[float]:
 
 def floor_bot(settings):
     """The baseline: the same client and link, answering every callback at once — no pipeline, no Redis."""
+    from bot.channels.longconn import protocol as wire
+    from bot.channels.longconn.client import LongConnClient
     from bot.config import longconn_settings
-    from bot.wecom import longconn_protocol as wire
-    from bot.wecom.longconn_client import LongConnClient
 
     holder: dict = {}
 
@@ -103,8 +103,8 @@ def floor_bot(settings):
 
 
 def start_holder(settings, client):
+    from bot.channels.longconn.holder import Holder
     from bot.config import longconn_settings
-    from bot.connect import Holder
 
     holder = Holder(settings, client, longconn_settings(settings), poll=0.05)
     thread = threading.Thread(target=holder.run, daemon=True)
@@ -132,8 +132,8 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
 
-    from bot.fake_longconn import FakeLongConn
-    from bot.redis_conn import connect
+    from bot.demo.fake_longconn import FakeLongConn
+    from bot.infra.redis_conn import connect
     from bot.worker.process import Worker
 
     proc = folder = None
@@ -198,8 +198,8 @@ def main() -> int:
                 msgid = fake.send_text(user, text)
                 fake.wait(lambda msgid=msgid: fake.answers(msgid))
         fake.wait(lambda: len({p["chatid"] for p in fake.pushes} & set(users)) == len(users), timeout=30)
-        from bot.progress import Progress
-        from bot.store import progress_key
+        from bot.core.progress import Progress
+        from bot.core.store import progress_key
 
         lateness = []
         for user in users:

@@ -50,15 +50,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.memory_only:
         return memory(args.redis_url)
 
-    from bot.app import create_app, runtime_of
     from bot.config import load_settings
-    from bot.keys import OUTBOX_QUEUE
+    from bot.core.keys import OUTBOX_QUEUE
+    from bot.demo.simulate_app import AppSimulator
+    from bot.infra.redis_conn import connect
     from bot.ocr.engine import Engine
     from bot.ocr.fetch import Fetcher
     from bot.ocr.worker import OcrWorker
-    from bot.redis_conn import connect
-    from bot.services import wecom_api
-    from bot.wecom.simulate import AppSimulator
+    from bot.web.app import create_app, runtime_of
+    from bot.wiring.services import wecom_api
     from tests.fake_wecom import FakeWeCom
     from tests.screenshots import CASES, render
     from tests.support import make_env
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
 def memory(redis_url: str) -> int:
     """Peak memory of a fresh web process and of a fresh ocr process (its pipeline, knowledge base and model)."""
     if redis_url:
-        web = rss_of("from bot.app import create_app; create_app(); import sys; "
+        web = rss_of("from bot.web.app import create_app; create_app(); import sys; "
                      "assert 'rapidocr_onnxruntime' not in sys.modules and 'PIL' not in sys.modules", redis_url)
         ocr_cmd = ("from bot.config import load_settings; from bot.ocr.worker import build; "
                    "from bot.ocr.images import decode; from tests.screenshots import render, CASES; "

@@ -53,11 +53,11 @@ def run_variant(variant: str, redis_url: str, jobs: int, window: float, lead: fl
     from apscheduler.jobstores.memory import MemoryJobStore
 
     from bot.config import load_settings
-    from bot.guide import Guide
-    from bot.progress import Progress
-    from bot.redis_conn import connect
-    from bot.render import Renderer
-    from bot.store import Store, progress_key
+    from bot.core.guide import Guide
+    from bot.core.progress import Progress
+    from bot.core.render import Renderer
+    from bot.core.store import Store, progress_key
+    from bot.infra.redis_conn import connect
     from bot.worker.reminders.config import ReminderConfig
     from bot.worker.reminders.context import ReminderContext
     from bot.worker.reminders.jobs import IDLE, install, schedule
@@ -148,7 +148,7 @@ def start_redis() -> tuple[subprocess.Popen, str, str]:
                              "--dir", folder], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"redis://127.0.0.1:{port}/0"
     sys.path.insert(0, str(ROOT))
-    from bot.redis_conn import ping
+    from bot.infra.redis_conn import ping
 
     for _ in range(100):
         if ping(url):

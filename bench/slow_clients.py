@@ -1,6 +1,6 @@
 """Benchmark: signed callbacks answered while slow clients hold connections open.
 
-Starts the bot under gunicorn (bot/gunicorn_conf.py: 2 gevent workers x 1,000 connections) in the same
+Starts the bot under gunicorn (bot/web/gunicorn_conf.py: 2 gevent workers x 1,000 connections) in the same
 run with the request-body deadline off (BODY_DEADLINE_SECONDS=0, the baseline) and on (the default,
 3 s), and optionally the old 2 sync workers. Each time it opens --slow connections (default 3,000, from
 one selector thread) that send their headers with ``Content-Length: 5000`` and then one body byte a
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.config import CallbackCredentials  # noqa: E402
-from bot.wecom.simulate import AppSimulator  # noqa: E402
+from bot.demo.simulate_app import AppSimulator  # noqa: E402
 
 CREDS = {"WECOM_TOKEN": "slowtoken", "WECOM_ENCODING_AES_KEY": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
          "WECOM_CORP_ID": "wwslowcorp"}
@@ -112,7 +112,7 @@ class SlowClients:
 
 def run(label: str, cmd: list[str], env: dict[str, str], args, work: Path) -> dict[str, float]:
     port = free_port()
-    cmd = [*cmd, "-b", f"127.0.0.1:{port}", "bot.app:create_app()"]
+    cmd = [*cmd, "-b", f"127.0.0.1:{port}", "bot.web.app:create_app()"]
     log = (work / f"{label.split()[0]}.log").open("w")
     server = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     slow = SlowClients(port, args.slow, args.headers)
@@ -186,7 +186,7 @@ def main() -> int:
 
     redis.Redis.from_url(args.redis_url).flushdb()
     gunicorn = [sys.executable, "-m", "gunicorn"]
-    conf = [*gunicorn, "-c", "python:bot.gunicorn_conf"]
+    conf = [*gunicorn, "-c", "python:bot.web.gunicorn_conf"]
     runs = {}
     if args.sync:
         runs["sync x2 (old command)"] = run("sync", [*gunicorn, "-w", "2", "--timeout", "30"], env, args, work)

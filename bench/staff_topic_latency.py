@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.config import CallbackCredentials  # noqa: E402
-from bot.wecom.simulate import AppSimulator  # noqa: E402
+from bot.demo.simulate_app import AppSimulator  # noqa: E402
 
 CREDS = {"WECOM_TOKEN": "benchtoken", "WECOM_ENCODING_AES_KEY": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
          "WECOM_CORP_ID": "wwbenchcorp"}

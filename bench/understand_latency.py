@@ -66,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     print(line("understand, uncached", timed(read_uncached, texts, args.rounds)) + "   (target p99 <= 30 ms)")
     print(line("understand, as it runs", timed(read, texts, args.rounds)) + "   (repeats hit the model's cache)")
 
-    from bot.app import create_app
     from bot.config import load_settings
+    from bot.web.app import create_app
     from tests.support import make_env  # the test Redis: a web app is built as the bot builds it
 
     with tempfile.TemporaryDirectory() as folder:

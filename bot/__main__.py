@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bot.progname import program
+from bot.cli.progname import program
 
 USAGE = """usage: {prog} COMMAND [options]
 
@@ -29,9 +29,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     command = argv.pop(0) if argv and not argv[0].startswith("-") else "serve"
     if command == "serve":
-        from bot.serve import main as run
+        from bot.cli.serve import main as run
     elif command == "chat":
-        from bot.simulator import main as run
+        from bot.demo.chat import main as run
     elif command == "faq":
         from bot.faq.cli import main as run
     elif command == "understand":
@@ -39,11 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     elif command == "worker":
         from bot.worker.process import main as run
     elif command == "connect":
-        from bot.connect import main as run
+        from bot.channels.longconn.holder import main as run
     elif command == "ocr":
         from bot.ocr.worker import main as run
     elif command == "check":
-        from bot.serve import check as run
+        from bot.cli.serve import check as run
     else:
         print(f"unknown command {command!r}\n\n{USAGE.format(prog=program())}", file=sys.stderr)
         return 2

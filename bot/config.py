@@ -31,12 +31,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from bot.resources import default_data_dir, resource_dir
+from bot.infra.resources import default_data_dir, resource_dir
 
 if TYPE_CHECKING:
-    from bot.redis_conn import RedisTarget
+    from bot.infra.redis_conn import RedisTarget
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the checkout; installed, bot.resources finds the files
+PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the checkout; installed, bot.infra.resources finds the files
 
 DEMO_CORP_ID = "wwdemocorp0000000"
 DEMO_AGENT_ID = 1000002
@@ -242,7 +242,7 @@ class Settings:
     redis_sentinels: tuple[tuple[str, int], ...] = field(default=(),
                                                          metadata=_var("REDIS_SENTINELS", parse=_host_ports))
     redis_sentinel_master: str | None = field(default=None, metadata=_var("REDIS_SENTINEL_MASTER", parse=_str))
-    data_dir: Path = field(default_factory=default_data_dir, metadata=_var("BOT_DATA_DIR"))  # ./var, see bot.resources
+    data_dir: Path = field(default_factory=default_data_dir, metadata=_var("BOT_DATA_DIR"))  # ./var (infra.resources)
     guide_file: Path = field(default_factory=_packaged_guide, metadata=_var("GUIDE_FILE", parse=_path))
     knowledge_dir: Path = field(default_factory=_packaged_knowledge, metadata=_var("KNOWLEDGE_DIR", parse=_path))
     templates_dir: Path = field(default_factory=_packaged_templates, metadata=_var("TEMPLATES_DIR", parse=_path))
@@ -326,7 +326,7 @@ class Settings:
     ws_kicked_hold: float = field(default=600.0, metadata=_seconds("WS_KICKED_HOLD"))
     ws_send_rate_limit: int = field(default=30, metadata=_var("WS_SEND_RATE_LIMIT", parse=_int))
     ws_send_hourly_limit: int = field(default=1000, metadata=_var("WS_SEND_HOURLY_LIMIT", parse=_int))
-    # -- processes: web server (serve, bot/gunicorn_conf.py) and the demo's fake long connection --
+    # -- processes: web server (serve, bot/web/gunicorn_conf.py) and the demo's fake long connection --
     # None: 127.0.0.1 for serve, 0.0.0.0 for gunicorn
     host: str | None = field(default=None, metadata=_var("HOST", parse=_str))
     port: int = field(default=8080, metadata=_var("PORT", parse=_int))
@@ -569,8 +569,8 @@ def _check_admin_token(token: str | None) -> None:
 
 
 def redis_target(settings: Settings) -> RedisTarget | None:
-    """Where Redis is (``bot.redis_conn.connect`` builds the client); None: the embedded one."""
-    from bot.redis_conn import RedisTarget
+    """Where Redis is (``bot.infra.redis_conn.connect`` builds the client); None: the embedded one."""
+    from bot.infra.redis_conn import RedisTarget
 
     if bool(settings.redis_sentinels) != bool(settings.redis_sentinel_master):
         raise ConfigError("REDIS_SENTINELS and REDIS_SENTINEL_MASTER must be set together")

@@ -6,7 +6,7 @@ templates/chat/<lang>/<answer>.j2 — no handler code; ``python -m bot check`` v
 
 from __future__ import annotations
 
-from bot.messages import Reply, Result
+from bot.core.messages import Reply, Result
 from handlers import views
 from handlers.context import HandlerContext
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.messages import Button, Event, Reply, Result
-from bot.progress import CERT_FAILED, CERT_PASSED, CERT_PENDING, CERT_STEP
+from bot.core.messages import Button, Event, Reply, Result
+from bot.core.progress import CERT_FAILED, CERT_PASSED, CERT_PENDING, CERT_STEP
 from handlers import views
 from handlers.context import HandlerContext
 from handlers.progression import complete_before, complete_current_step, earlier_steps

@@ -7,7 +7,7 @@ reading (bot.understand: "confirm_reading") turns a yes into that reading.
 
 from __future__ import annotations
 
-from bot.messages import Reply, Result
+from bot.core.messages import Reply, Result
 from handlers import views
 from handlers.context import HandlerContext
 

@@ -6,18 +6,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.messages import Incoming
-from bot.progress import Progress
+from bot.core.messages import Incoming
+from bot.core.progress import Progress
 from bot.understand import Reading
 
 if TYPE_CHECKING:
+    from bot.core.guide import Guide
     from bot.faq import KnowledgeBase
-    from bot.guide import Guide
 
 
 class HandlerServices(Protocol):
     """The only dependencies a handler has: no store, no Redis, no renderer. Handlers decide; the
-    pipeline loads, saves and renders. ``bot.pipeline.Services`` (built by ``bot.services``) provides them."""
+    pipeline loads, saves and renders. ``bot.core.pipeline.Services`` (built by ``bot.wiring.services``)
+    provides them."""
 
     @property
     def guide(self) -> Guide: ...

@@ -7,8 +7,8 @@ can reach them, so the group sees one line instead of a wall of text.
 
 from __future__ import annotations
 
-from bot.messages import Reply, Result
-from bot.progress import FINISHED, NOT_STARTED
+from bot.core.messages import Reply, Result
+from bot.core.progress import FINISHED, NOT_STARTED
 from handlers import views
 from handlers.context import HandlerContext
 

@@ -6,7 +6,7 @@ A card button that stands for a command is read as that command by the understan
 
 from __future__ import annotations
 
-from bot.messages import Event, Reply, Result
+from bot.core.messages import Event, Reply, Result
 from handlers import views
 from handlers.context import HandlerContext
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.core.messages import Button, Event, Reply, Result
 from bot.faq.official import OfficialCode
-from bot.messages import Button, Event, Reply, Result
 from handlers import handoff, views
 from handlers.context import HandlerContext
 

@@ -8,8 +8,8 @@ free-text questions while it is active. Commands are handled earlier in the chai
 
 from __future__ import annotations
 
-from bot import handoffs
-from bot.messages import Event, Reply, Result
+from bot.core import handoffs
+from bot.core.messages import Event, Reply, Result
 from handlers import views
 from handlers.context import HandlerContext
 
@@ -17,7 +17,7 @@ from handlers.context import HandlerContext
 def request(ctx: HandlerContext, reason: str = "asked", events: list[Event] | None = None) -> Result:
     """The user wants a person (or the FAQ ran out of answers): queue them, tell staff once."""
     progress = ctx.progress
-    reachable = bool(ctx.services.support_staff)  # something can reach staff (bot.services)
+    reachable = bool(ctx.services.support_staff)  # something can reach staff (bot.wiring.services)
     reading = {"intent": "human", "confidence": 1.0} if reason == "asked" else None
     if handoffs.is_active(progress, ctx.now, ctx.services.handoff_timeout):
         context = views.base(ctx, notified=reachable, claimed=progress.handoff.get("state") == handoffs.CLAIMED,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.messages import Button, Event, Reply, Result
+from bot.core.messages import Button, Event, Reply, Result
 from handlers import faq, views
 from handlers.context import HandlerContext
 

@@ -8,8 +8,8 @@ nothing new.
 
 from __future__ import annotations
 
-from bot.messages import Event, Reply, Result
-from bot.progress import CERT_PASSED, CERT_STEP, FINISHED, NOT_STARTED, STEP_COUNT, Progress
+from bot.core.messages import Event, Reply, Result
+from bot.core.progress import CERT_PASSED, CERT_STEP, FINISHED, NOT_STARTED, STEP_COUNT, Progress
 from handlers import views
 from handlers.clarify import CONFIRM_READING
 from handlers.context import HandlerContext

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.messages import Result
+from bot.core.messages import Result
 from handlers import (
     answers,
     certification,

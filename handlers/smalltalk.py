@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.messages import Reply, Result
+from bot.core.messages import Reply, Result
 from handlers import views
 from handlers.context import HandlerContext
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.messages import Event, Reply, Result
-from bot.progress import CERT_PASSED, CERT_PENDING, CERT_STEP, FINISHED, NOT_STARTED, STEP_COUNT, Progress
+from bot.core.messages import Event, Reply, Result
+from bot.core.progress import CERT_PASSED, CERT_PENDING, CERT_STEP, FINISHED, NOT_STARTED, STEP_COUNT, Progress
 from handlers import certification, handoff, views
 from handlers.clarify import CONFIRM_READING
 from handlers.context import HandlerContext

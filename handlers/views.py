@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.messages import Button, Reply
-from bot.progress import CERT_PENDING, FINISHED, NOT_STARTED, STEP_COUNT
+from bot.core.messages import Button, Reply
+from bot.core.progress import CERT_PENDING, FINISHED, NOT_STARTED, STEP_COUNT
 from handlers.context import HandlerContext
 
 DONE, CURRENT, TODO = "done", "current", "todo"

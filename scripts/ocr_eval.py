@@ -27,10 +27,10 @@ if str(ROOT) not in sys.path:
 
 from rapidfuzz.distance import Levenshtein  # noqa: E402
 
+from bot.core.redact import redact_secrets  # noqa: E402
 from bot.faq import KnowledgeBase  # noqa: E402
 from bot.ocr.engine import Engine  # noqa: E402
 from bot.ocr.images import decode  # noqa: E402
-from bot.redact import redact_secrets  # noqa: E402
 from tests.screenshots import _lines, evaluation_set, render  # noqa: E402
 
 

@@ -4,7 +4,7 @@
     python scripts/transcript.py --redis-url redis://127.0.0.1:6379/14 --group G   # the AI bot in group G
 
 Drives the app in this process through the same signed, encrypted callbacks WeCom posts (the
-simulators in ``bot.wecom``), as a new user each run (a corp id of its own); nothing is flushed or deleted (use a
+simulators in ``bot.demo``), as a new user each run (a corp id of its own); nothing is flushed or deleted (use a
 database of your own all the same: the run leaves its user behind). Messages the bot queues for the
 private chat (details asked for in a group) are printed after the reply.
 """
@@ -15,13 +15,13 @@ import argparse
 import secrets
 import sys
 
-from bot.app import create_app
 from bot.config import load_settings
-from bot.outbound.message import OutboxMessage
+from bot.demo.simulate_aibot import AibotSimulator
+from bot.demo.simulate_app import AppSimulator
+from bot.infra.redis_conn import connect
+from bot.outbound.entry import OutboxMessage
 from bot.outbound.queue import OUTBOX_QUEUE
-from bot.redis_conn import connect
-from bot.wecom.aibot_simulate import AibotSimulator
-from bot.wecom.simulate import AppSimulator
+from bot.web.app import create_app
 
 SCRIPT = ["开始", "勾选 1", "详情", "进度", "下一步", "原始ID在哪里看", "人工", "认证要多久"]
 ENV = {"WECOM_CORP_ID": "wwtranscript00001", "WECOM_AGENT_ID": "1000002", "WECOM_APP_SECRET": "transcript",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from bot.app import create_app, runtime_of
 from bot.config import load_settings
-from bot.redis_conn import connect
-from bot.wecom.aibot_simulate import AibotSimulator
-from bot.wecom.simulate import AppSimulator
+from bot.demo.simulate_aibot import AibotSimulator
+from bot.demo.simulate_app import AppSimulator
+from bot.infra.redis_conn import connect
+from bot.web.app import create_app, runtime_of
 from tests.support import FakeClock, flush, make_env, redis_target_for_tests, stop_embedded
 
 

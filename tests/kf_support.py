@@ -1,4 +1,4 @@
-"""A bot with only 微信客服 configured, wired to the local fake 微信客服 (bot.fake_kf), and what drives it:
+"""A bot with only 微信客服 configured, wired to the local fake 微信客服 (bot.demo.fake_kf), and what drives it:
 the customer writes in the fake, the fake posts its signed ``kf_msg_or_event`` to ``/wecom/kf``, the bot
 pulls in the background, the worker's sender delivers through ``kf/send_msg``."""
 
@@ -7,13 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.app import create_app, runtime_of
 from bot.config import CallbackCredentials, load_settings
-from bot.fake_kf import FakeKf
+from bot.core.store import Store
+from bot.demo.fake_kf import FakeKf
 from bot.outbound.config import SenderConfig
 from bot.outbound.sender import Sender
-from bot.services import wecom_api
-from bot.store import Store
+from bot.web.app import create_app, runtime_of
+from bot.wiring.services import wecom_api
 from tests.support import TEST_CORP_ID, make_env
 
 KF_TOKEN = "kfTokenForTests0123456789"

@@ -7,7 +7,7 @@ alphanumerics), callback Tokens (32 alphanumerics), webhook keys (UUIDs), access
 Tencent Cloud SecretId (AKID + 32) / SecretKey (32), PEM keys and upload-key contents, JWTs, and a
 password (any characters) after 密码/口令/password/secret/密钥 是|:|=.
 
-Written apart from the redactor (nothing here comes from ``bot.redact``): each secret is pasted in the
+Written apart from the redactor (nothing here comes from ``bot.core.redact``): each secret is pasted in the
 ways people paste (``PASTE_FORMS``: as is, spaced in groups of four, split over two lines, full-width,
 a non-breaking or zero-width space inside, in backticks) and PEM keys in nine layouts; a sample counts
 as masked only when no five characters of the secret survive, in any form.
@@ -280,7 +280,7 @@ def measure(samples: int, seed: int = 2026) -> tuple[dict[str, float], float]:
 def measure_detail(samples: int, seed: int = 2026) -> tuple[dict[tuple[str, str], float], dict[str, float]]:
     """Masked rate per (shape, paste form) and per shape over all forms ("*"); false-positive rate per
     kind of ordinary message and over all ("*"). ``samples`` per shape and per ordinary kind."""
-    from bot.redact import redact_secrets
+    from bot.core.redact import redact_secrets
 
     rnd = random.Random(seed)
     rates: dict[tuple[str, str], float] = {}

@@ -90,7 +90,7 @@ class RedisProcess:
 
 
 class Gunicorn:
-    """The bot as deployed: gunicorn (bot/gunicorn_conf.py: gevent workers) serving bot.app:create_app()."""
+    """The bot as deployed: gunicorn (bot/web/gunicorn_conf.py: gevent workers) serving bot.web.app:create_app()."""
 
     def __init__(self, env: dict[str, str], workers: int = 2) -> None:
         self.port = free_port()
@@ -106,8 +106,8 @@ class Gunicorn:
         import requests
 
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "python:bot.gunicorn_conf", "-w", str(self.workers),
-             "-b", f"127.0.0.1:{self.port}", "bot.app:create_app()"],
+            [sys.executable, "-m", "gunicorn", "-c", "python:bot.web.gunicorn_conf", "-w", str(self.workers),
+             "-b", f"127.0.0.1:{self.port}", "bot.web.app:create_app()"],
             cwd=ROOT, env=self.env, stdout=log.open("w"), stderr=subprocess.STDOUT,
         )
         deadline = time.time() + 60

@@ -12,7 +12,7 @@ import time
 import redis
 from redis.cluster import RedisCluster
 
-from bot.redis_conn import RedisTarget, is_cluster, ping
+from bot.infra.redis_conn import RedisTarget, is_cluster, ping
 
 TEST_TOKEN = "testtoken123"
 TEST_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"

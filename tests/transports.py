@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.config import CallbackCredentials, Settings
-from bot.wecom.aibot_simulate import AibotSimulator
-from bot.wecom.simulate import AppSimulator
+from bot.demo.simulate_aibot import AibotSimulator
+from bot.demo.simulate_app import AppSimulator
 
 Simulator = AppSimulator | AibotSimulator
 

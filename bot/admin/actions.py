@@ -12,18 +12,18 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot import handoffs
-from bot.conversation import entry, recent
-from bot.guide import Guide
-from bot.keys import DEAD_LETTERS, OUTBOX_QUEUE
-from bot.messages import Event, Reply
-from bot.outbound.message import USER, OutboxMessage
+from bot.core import handoffs
+from bot.core.conversation import entry, recent
+from bot.core.guide import Guide
+from bot.core.keys import DEAD_LETTERS, OUTBOX_QUEUE
+from bot.core.messages import Event, Reply
+from bot.core.progress import CERT_PASSED, CERT_STEP, FINISHED, NOT_STARTED, STEP_COUNT, Progress
+from bot.core.render import TEXT, Renderer
+from bot.core.staff_messages import staff_reply
+from bot.core.store import Store
+from bot.infra.redis_conn import as_str
+from bot.outbound.entry import USER, OutboxMessage
 from bot.outbound.queue import MOVE_IF_PRESENT
-from bot.progress import CERT_PASSED, CERT_STEP, FINISHED, NOT_STARTED, STEP_COUNT, Progress
-from bot.redis_conn import as_str
-from bot.render import TEXT, Renderer
-from bot.staff_messages import staff_reply
-from bot.store import Store
 
 from .present import step_title
 

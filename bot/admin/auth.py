@@ -19,7 +19,7 @@ import secrets
 
 import redis
 
-from bot.keys import LOGIN_FAILURES_PREFIX
+from bot.core.keys import LOGIN_FAILURES_PREFIX
 
 LOGIN_WINDOW = 900  # seconds
 LOGIN_MAX_FAILURES = 10

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import redis
 
-from bot.keys import KF_SESSIONS_INDEX
-from bot.redis_conn import scored
-from bot.wecom.kf_state import WINDOW_MESSAGES, KfState
+from bot.channels.kf.state import WINDOW_MESSAGES, KfState
+from bot.core.keys import KF_SESSIONS_INDEX
+from bot.infra.redis_conn import scored
 
 STATE_NAMES = {0: "new", 1: "with the bot", 2: "in the reception pool", 3: "with a receptionist", 4: "ended"}
 

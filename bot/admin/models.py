@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.progress import Progress
+from bot.core.progress import Progress
 
 
 @dataclass
@@ -45,7 +45,7 @@ class UserRow:
     lang: str
     muted: bool
     last_event: str | None
-    with_person: bool = False  # in the hand-off queue (bot.handoffs): the bot holds back, reminders wait
+    with_person: bool = False  # in the hand-off queue (bot.core.handoffs): the bot holds back, reminders wait
     handoff_state: str | None = None  # "waiting" | "claimed" while with_person
     handoff_by: str | None = None  # who claimed it
 
@@ -106,4 +106,4 @@ class UserDetail:
     progress: Progress
     followups: list[Followup]
     history: list[dict[str, Any]]  # newest first
-    conversation: list[dict[str, Any]] = field(default_factory=list)  # bot.conversation entries, newest first
+    conversation: list[dict[str, Any]] = field(default_factory=list)  # bot.core.conversation entries, newest first

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.guide import Guide
-from bot.progress import FINISHED, NOT_STARTED
+from bot.core.guide import Guide
+from bot.core.progress import FINISHED, NOT_STARTED
 
 _SPECIAL = {NOT_STARTED: ("未开始", "Not started"), FINISHED: ("已完成", "Finished")}
 

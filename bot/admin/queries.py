@@ -12,9 +12,9 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from bot import conversation
-from bot.guide import Guide
-from bot.keys import (
+from bot.core import conversation
+from bot.core.guide import Guide
+from bot.core.keys import (
     APS_RUN_TIMES_KEY,
     CERT_PENDING_INDEX,
     DEAD_LETTERS,
@@ -24,10 +24,10 @@ from bot.keys import (
     step_index,
     step_since_index,
 )
-from bot.outbound.message import OutboxMessage
-from bot.progress import FINISHED, NOT_STARTED, Progress
-from bot.redis_conn import scored
-from bot.store import Store, step_entered_at
+from bot.core.progress import FINISHED, NOT_STARTED, Progress
+from bot.core.store import Store, step_entered_at
+from bot.infra.redis_conn import scored
+from bot.outbound.entry import OutboxMessage
 from bot.worker.reminders.jobs import CERT, IDLE, job_id
 
 from .models import (

@@ -12,7 +12,7 @@ import secrets
 
 import redis
 
-from bot.keys import ADMIN_SESSION_PREFIX
+from bot.core.keys import ADMIN_SESSION_PREFIX
 
 
 def _key(session_id: str) -> str:

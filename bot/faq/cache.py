@@ -1,8 +1,8 @@
 """One knowledge base per folder per process, reloaded when the folder's files change.
 
 Loading takes seconds (tokenizer, indexes, the semantic model), so the web app, the worker and the
-understanding factory share one instance. Here, not in ``bot.services``: the understanding factory
-needs it too, and ``bot.services`` builds the understanding (that import would be a cycle).
+understanding factory share one instance. Here, not in ``bot.wiring.services``: the understanding factory
+needs it too, and ``bot.wiring.services`` builds the understanding (that import would be a cycle).
 """
 
 from __future__ import annotations

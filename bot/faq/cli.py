@@ -10,9 +10,9 @@ import argparse
 import json
 import sys
 
+from bot.cli.progname import program
 from bot.faq.knowledge import KnowledgeError
 from bot.faq.search import KnowledgeBase, SearchResult
-from bot.progname import program
 
 
 def result_json(question: str, result: SearchResult) -> dict:

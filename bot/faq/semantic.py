@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.blocking import run_blocking
 from bot.config import env_value
 from bot.faq.knowledge import Topic
+from bot.infra.blocking import run_blocking
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ class Embedder:
                 self._queries.move_to_end(text)
                 return hit
             model = self._ensure_model()
-            # Off the gevent hub (bot.blocking): the other connections of this worker keep being served.
+            # Off the gevent hub (bot.infra.blocking): the other connections of this worker keep being served.
             vector = np.asarray(run_blocking(model.query, self._fit(model, text, True)), dtype=np.float32)
             self.queries_computed += 1
             self._queries[text] = vector

@@ -12,7 +12,7 @@ Web processes never import the model: their memory does not change.
 
 from __future__ import annotations
 
-from bot.messages import Incoming
+from bot.core.messages import Incoming
 
 
 def image_message(transport: str, corp_id: str, user_id: str, msg_id: str, *, media_id: str = "", url: str = "",

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import requests
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from bot.channels.kf.protocol import TRANSPORT as KF
+from bot.channels.wecom.api import WeComAPI, WeComError, origin
 from bot.ocr.images import BadImage
-from bot.wecom.api import WeComAPI, WeComError, origin
-from bot.wecom.kf_protocol import TRANSPORT as KF
 
 CHUNK = 64 * 1024
 

@@ -30,23 +30,23 @@ from typing import Any, Protocol, cast
 
 import redis
 
+from bot.channels.aibot.protocol import addressed
+from bot.channels.app.protocol import TRANSPORT as APP_TRANSPORT
+from bot.channels.kf.api import KfAPI
+from bot.channels.kf.protocol import TRANSPORT as KF_TRANSPORT
+from bot.cli.progname import program
 from bot.config import ConfigError, Settings, kf_configured, load_settings
-from bot.keys import OCR_GROUP
-from bot.logs import configure as configure_logging
-from bot.messages import Incoming
+from bot.core.keys import OCR_GROUP
+from bot.core.messages import Incoming
+from bot.core.pipeline import Pipeline
+from bot.core.render import MARKDOWN, TEXT
+from bot.core.store import EVENTS_STREAM, decode_event
+from bot.infra.logs import configure as configure_logging
 from bot.ocr.engine import Engine, Reading
 from bot.ocr.fetch import Fetcher, ImageRef
 from bot.ocr.images import BadImage, Limits, decode
 from bot.outbound import queue
-from bot.outbound.message import USER, OutboxMessage
-from bot.pipeline import Pipeline
-from bot.progname import program
-from bot.render import MARKDOWN, TEXT
-from bot.store import EVENTS_STREAM, decode_event
-from bot.wecom.aibot_protocol import addressed
-from bot.wecom.app_protocol import TRANSPORT as APP_TRANSPORT
-from bot.wecom.kf_api import KfAPI
-from bot.wecom.kf_protocol import TRANSPORT as KF_TRANSPORT
+from bot.outbound.entry import USER, OutboxMessage
 from handlers.image import RECEIVED
 
 log = logging.getLogger(__name__)
@@ -219,7 +219,7 @@ class OcrWorker:
 
 def build(settings: Settings, client: redis.Redis | None = None, engine: Reader | None = None) -> OcrWorker:
     """The OCR process's parts, from the composition root (the same store, templates and knowledge)."""
-    from bot.services import build_services, redis_client, wecom_api
+    from bot.wiring.services import build_services, redis_client, wecom_api
 
     client = client if client is not None else redis_client(settings)
     services = build_services(settings, client)

@@ -8,5 +8,5 @@
 - ``app``, ``webhook``, ``response_url``, ``longconn``: one module per channel;
 - ``sender``: the worker's loop tying them together (retries, 45009 back-off, exactly once as far as WeCom allows).
 
-Nothing is imported here: ``bot.store`` imports ``bot.outbound.queue`` and the channels import the store.
+Nothing is imported here: ``bot.core.store`` imports ``bot.outbound.queue`` and the channels import the store.
 """

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
-from bot.outbound.message import OutboxMessage
+from bot.outbound.entry import OutboxMessage
 from bot.outbound.pacing import Limit
 
 TEXT = "text"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.channels.app import outbound as app
+from bot.channels.webhook import outbound as webhook
 from bot.config import Settings
-from bot.outbound import app, webhook
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from typing import cast
 
 import redis
 
-from bot.keys import sent_part_key
-from bot.metrics import count_event
-from bot.outbound.message import OutboxMessage
+from bot.core.keys import sent_part_key
+from bot.infra.metrics import count_event
+from bot.outbound.entry import OutboxMessage
 from bot.outbound.queue import (
     CLAIM_PREFIX,
     DEAD_LETTERS,

@@ -10,18 +10,18 @@
   (``{wb}:outbox:sent:<id>``) with its removal; a copy whose id is marked sent is dropped.
 
 Producers, the admin pages and the metrics need only these names and ``add``: this module imports
-nothing else (``bot.store`` imports it, and the sender's side imports the store).
+nothing else (``bot.core.store`` imports it, and the sender's side imports the store).
 """
 
 from __future__ import annotations
 
-from bot.keys import DEAD_LETTERS, OUTBOX_QUEUE
-from bot.keys import OUTBOX_CLAIM_PREFIX as CLAIM_PREFIX
-from bot.keys import OUTBOX_DELAYED as DELAYED
-from bot.keys import OUTBOX_PROCESSING as PROCESSING
-from bot.keys import OUTBOX_ROUTE_PREFIX as ROUTE_PREFIX  # the response_url a message claimed (survives a crash)
-from bot.keys import OUTBOX_SENT_PREFIX as SENT_PREFIX
-from bot.outbound.message import OutboxMessage
+from bot.core.keys import DEAD_LETTERS, OUTBOX_QUEUE
+from bot.core.keys import OUTBOX_CLAIM_PREFIX as CLAIM_PREFIX
+from bot.core.keys import OUTBOX_DELAYED as DELAYED
+from bot.core.keys import OUTBOX_PROCESSING as PROCESSING
+from bot.core.keys import OUTBOX_ROUTE_PREFIX as ROUTE_PREFIX  # the response_url a message claimed (survives a crash)
+from bot.core.keys import OUTBOX_SENT_PREFIX as SENT_PREFIX
+from bot.outbound.entry import OutboxMessage
 
 __all__ = ["CLAIM_PREFIX", "DEAD_LETTERS", "DELAYED", "OUTBOX_QUEUE", "PROCESSING", "ROUTE_PREFIX", "SENT_PREFIX",
            "add"]

@@ -29,18 +29,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from bot.channels.aibot import response_url
+from bot.channels.app.protocol import TRANSPORT as APP_TRANSPORT
+from bot.channels.kf.protocol import TRANSPORT as KF_TRANSPORT
+from bot.channels.longconn.outbound import TRANSPORT as LONGCONN_TRANSPORT
+from bot.channels.longconn.outbound import LongConnChannel
 from bot.config import Settings, longconn_settings
-from bot.keys import key_parts
-from bot.messages import GROUP_NEWS, Event
-from bot.outbound import response_url
+from bot.core.keys import key_parts
+from bot.core.messages import GROUP_NEWS, Event
+from bot.core.progress import Progress
+from bot.core.store import Store
+from bot.outbound.entry import APP, KF, LONGCONN, RESPONSE_URL, USER, WEBHOOK, OutboxMessage
 from bot.outbound.inflight import Outbox
-from bot.outbound.longconn import TRANSPORT as LONGCONN_TRANSPORT
-from bot.outbound.longconn import LongConnChannel
-from bot.outbound.message import APP, KF, LONGCONN, RESPONSE_URL, USER, WEBHOOK, OutboxMessage
-from bot.progress import Progress
-from bot.store import Store
-from bot.wecom.app_protocol import TRANSPORT as APP_TRANSPORT
-from bot.wecom.kf_protocol import TRANSPORT as KF_TRANSPORT
 
 STAFF = "staff"  # meta.audience of a notice for support staff
 GROUP = "group"  # meta.audience of a notice of a user's news for a group they wrote in (meta.chat_id)

@@ -10,7 +10,7 @@
 - Pacing, not dropping (``bot.outbound.pacing``): a message over a channel's limit waits in the
   delayed set, and so do retries, messages with ``meta.not_before`` and 45009 answers.
 - Routing (``bot.outbound.routing``) picks the channel per attempt; a refused response_url hands the
-  message to the app (``bot.outbound.response_url``).
+  message to the app (``bot.channels.aibot.response_url``).
 """
 
 from __future__ import annotations
@@ -24,24 +24,25 @@ from collections.abc import Callable
 
 import redis
 
+from bot.channels.aibot import response_url
+from bot.channels.aibot.response_url import ResponseUrlChannel
+from bot.channels.app.outbound import AppChannel
+from bot.channels.kf.api import TEXT_MAX_BYTES as KF_TEXT_MAX_BYTES
+from bot.channels.kf.api import KfAPI
+from bot.channels.kf.outbound import KfChannel
+from bot.channels.longconn.outbound import LongConnChannel
+from bot.channels.webhook.outbound import WebhookChannel
+from bot.channels.wecom.api import WeComAPI, WeComError
 from bot.config import Settings, kf_configured
-from bot.outbound import elapsed, response_url
-from bot.outbound.app import AppChannel
+from bot.core.store import Store
+from bot.core.textsplit import split_utf8
+from bot.outbound import elapsed
 from bot.outbound.channel import Channel
 from bot.outbound.config import SenderConfig
+from bot.outbound.entry import APP, KF, LONGCONN, RESPONSE_URL, WEBHOOK, OutboxMessage
 from bot.outbound.inflight import Outbox
-from bot.outbound.kf import KfChannel
-from bot.outbound.longconn import LongConnChannel
-from bot.outbound.message import APP, KF, LONGCONN, RESPONSE_URL, WEBHOOK, OutboxMessage
 from bot.outbound.pacing import RateLimiter
-from bot.outbound.response_url import ResponseUrlChannel
 from bot.outbound.routing import Route, Router, Undeliverable
-from bot.outbound.webhook import WebhookChannel
-from bot.store import Store
-from bot.textsplit import split_utf8
-from bot.wecom.api import WeComAPI, WeComError
-from bot.wecom.kf_api import TEXT_MAX_BYTES as KF_TEXT_MAX_BYTES
-from bot.wecom.kf_api import KfAPI
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.render import LANGUAGES
+from bot.core.render import LANGUAGES
 from bot.understand.reading import Context
 from bot.understand.understander import Understander
 

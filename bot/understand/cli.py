@@ -15,7 +15,7 @@ import json
 import sys
 from typing import Any
 
-from bot.progname import program
+from bot.cli.progname import program
 from bot.understand.reading import Context
 
 CERT_STATES = ("none", "submitted", "failed", "passed")
@@ -33,7 +33,7 @@ def taught_examples() -> list[tuple[str, str]]:
     """Lessons staff taught, from the bot's Redis when REDIS_URL answers (else none, with a note)."""
     try:
         from bot.config import load_settings, redis_target
-        from bot.redis_conn import connect
+        from bot.infra.redis_conn import connect
         from bot.understand.teaching import Teaching
 
         target = redis_target(load_settings())
@@ -49,7 +49,7 @@ def staff_topics() -> list:
     """Topics staff created from the operator view ("save as answer"), when REDIS_URL answers."""
     try:
         from bot.config import load_settings
-        from bot.redis_conn import connect
+        from bot.infra.redis_conn import connect
         from bot.understand.staff_topics import StaffTopics
 
         settings = load_settings()

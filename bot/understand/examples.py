@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.resources import resource_dir
+from bot.infra.resources import resource_dir
 from bot.understand.lexicon import UnderstandingDataError
 from bot.understand.reading import INTENTS
 

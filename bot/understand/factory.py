@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from bot.resources import resource_dir
+from bot.infra.resources import resource_dir
 from bot.understand.examples import INTENTS_FILE, load_specs
 from bot.understand.items import closing_items, load_item_names
 from bot.understand.lexicon import CONTEXT_FILE, ContextWords
@@ -18,7 +18,7 @@ GUIDE_FILE = resource_dir("data/guide") / "steps.yaml"
 
 
 def item_counts(guide_file: Path = GUIDE_FILE) -> dict[int, int]:
-    from bot.guide import Guide
+    from bot.core.guide import Guide
 
     return {step.number: len(step.items) for step in Guide.load(guide_file).steps}
 

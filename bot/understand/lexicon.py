@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.resources import resource_dir
+from bot.infra.resources import resource_dir
 from bot.understand.stance import Cues, UnderstandingDataError, contains_any
 
 CONTEXT_FILE = resource_dir("data/understanding") / "context.yaml"

@@ -2,7 +2,7 @@
 become a knowledge topic every process answers from within seconds, without a restart.
 
 Why beside the lessons (bot.understand.teaching): they share its version counter, so the process's
-understanding (bot.understand.service) rebuilds its knowledge base with these topics when either
+understanding (bot.understand.live_model) rebuilds its knowledge base with these topics when either
 moves — the same few seconds (``TEACH_CHECK_SECONDS``) and the same background retraining. The
 answer is what staff wrote, never generated; the question it came from is the topic's first
 phrasing. A retired topic stays listed (and can come back) but is no longer answered. Each one can
@@ -20,9 +20,9 @@ from typing import Any
 import redis
 import yaml
 
+from bot.core.keys import TEACH_TOPICS, TEACH_VERSION
+from bot.core.redact import redact_secrets
 from bot.faq.knowledge import Topic
-from bot.keys import TEACH_TOPICS, TEACH_VERSION
-from bot.redact import redact_secrets
 from bot.understand.lexicon import squash
 
 MAX_TITLE = 80

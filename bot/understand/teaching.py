@@ -1,7 +1,7 @@
 """What staff teach from the operator view: a message read as an intent, or as a knowledge topic.
 
 Kept in Redis (one hash and a version counter), so every web process, the worker and the CLIs see
-the same lessons; each process retrains when the version moves (bot.understand.service).
+the same lessons; each process retrains when the version moves (bot.understand.live_model).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import time
 
 import redis
 
-from bot.keys import TEACH_EXAMPLES, TEACH_VERSION
-from bot.redact import redact_secrets
+from bot.core.keys import TEACH_EXAMPLES, TEACH_VERSION
+from bot.core.redact import redact_secrets
 from bot.understand.lexicon import squash
 from bot.understand.reading import INTENTS
 

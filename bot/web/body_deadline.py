@@ -6,7 +6,7 @@ WeCom and browsers send these small bodies at once, so a body not complete withi
 dropped: 408 and ``Connection: close``, and the slot is free again. The body is then handed to the app
 from memory (it is at most MAX_CALLBACK_BYTES; a longer one is left for Flask's 413).
 
-The deadline is a ``gevent.Timeout``, so it acts under the deployed gevent worker (bot/gunicorn_conf.py),
+The deadline is a ``gevent.Timeout``, so it acts under the deployed gevent worker (bot/web/gunicorn_conf.py),
 where socket reads yield to gevent's hub. Without gevent's monkey-patching (the Flask test client, a sync
 worker) there is no hub to interrupt a read, and the middleware only buffers (a sync worker has its own
 30 s timeout). Slow *headers* are gunicorn's to bound, before any WSGI code runs; in production a

@@ -7,7 +7,7 @@ import logging
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from bot.wecom.envelope import CallbackRejected
+from bot.channels.wecom.envelope import CallbackRejected
 
 log = logging.getLogger("bot.web")
 

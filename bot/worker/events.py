@@ -14,8 +14,8 @@ from typing import Any, cast
 
 import redis
 
-from bot.keys import EVENTS_GROUP
-from bot.store import EVENTS_STREAM, decode_event
+from bot.core.keys import EVENTS_GROUP
+from bot.core.store import EVENTS_STREAM, decode_event
 from bot.worker.reminders.planning import Planner
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,7 @@
 APScheduler 3 cannot share a job store between running schedulers (duplicate or missed runs), so
 exactly one worker may run jobs. The holder renews the lock well before its TTL runs out; when the
 holder dies (even by kill -9) the lock simply expires and a standby, polling every second or so,
-takes it. The lock is the bot's one lock style (``bot.locking.RedisLock``): renewal and release are
+takes it. The lock is the bot's one lock style (``bot.core.locking.RedisLock``): renewal and release are
 compare-and-set scripts, so a worker that lost the lock (paused, partitioned) can never extend or
 delete its successor's lock.
 """
@@ -20,8 +20,8 @@ from collections.abc import Callable
 
 import redis
 
-from bot.keys import EPOCH_KEY, LEADER_KEY
-from bot.locking import RedisLock
+from bot.core.keys import EPOCH_KEY, LEADER_KEY
+from bot.core.locking import RedisLock
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def worker_identity() -> str:
 
 
 class LeaderLock(RedisLock):
-    """The bot's one lock (``bot.locking``) held under the worker's identity, plus an epoch per takeover.
+    """The bot's one lock (``bot.core.locking``) held under the worker's identity, plus an epoch per takeover.
 
     Kept apart from a user's lock only by what leadership needs on top: a readable holder, a TTL of
     at least a second (the heartbeat renews every third of it) and the fencing epoch.

@@ -18,11 +18,11 @@ from collections.abc import Callable
 
 import redis
 
+from bot.cli.progname import program
 from bot.config import ConfigError, Settings, load_settings
 from bot.outbound.config import SenderConfig
 from bot.outbound.sender import Sender
-from bot.progname import program
-from bot.services import build_core, wecom_api
+from bot.wiring.services import build_core, wecom_api
 from bot.worker.events import EventConsumer
 from bot.worker.leader import Heartbeat, LeaderLock, worker_identity
 from bot.worker.reminders.config import ReminderConfig
@@ -154,8 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    from bot.logs import configure as configure_logging
-    from bot.services import redis_client
+    from bot.infra.logs import configure as configure_logging
+    from bot.wiring.services import redis_client
 
     configure_logging(settings.log_level)
 

@@ -26,8 +26,8 @@ from apscheduler.jobstores.redis import RedisJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 
-from bot.keys import APS_JOBS_KEY, APS_RUN_TIMES_KEY
-from bot.redis_conn import binary_twin, close, is_cluster
+from bot.core.keys import APS_JOBS_KEY, APS_RUN_TIMES_KEY
+from bot.infra.redis_conn import binary_twin, close, is_cluster
 
 # RedisJobStore keeps each job's next run time as its score under APS_RUN_TIMES_KEY. The operator pages
 # read it directly (ZSCORE per user, pipelined): APScheduler has no public call for many jobs' run times
@@ -78,7 +78,7 @@ class _Transactional:
 
 
 class WedaJobStore(RedisJobStore):
-    """APScheduler's RedisJobStore on the bot's Redis, whichever form it takes (``bot.redis_conn.connect``):
+    """APScheduler's RedisJobStore on the bot's Redis, whichever form it takes (``bot.infra.redis_conn.connect``):
     one server, a Sentinel master or a cluster. Only its client is ours; its logic is APScheduler's."""
 
     def __init__(self, client: redis.Redis) -> None:

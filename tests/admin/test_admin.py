@@ -10,14 +10,14 @@ import pytest
 
 from bot.admin import actions as admin_actions
 from bot.admin.queries import AdminQueries
-from bot.app import create_app
 from bot.config import load_settings
-from bot.keys import DEAD_LETTERS, OUTBOX_QUEUE
-from bot.messages import Event
-from bot.outbound.message import APP, USER, OutboxMessage
-from bot.progress import CERT_PENDING, FINISHED, Progress
-from bot.redis_conn import connect
-from bot.store import CERT_PENDING_INDEX, EVENTS_STREAM, step_index, step_since_index
+from bot.core.keys import DEAD_LETTERS, OUTBOX_QUEUE
+from bot.core.messages import Event
+from bot.core.progress import CERT_PENDING, FINISHED, Progress
+from bot.core.store import CERT_PENDING_INDEX, EVENTS_STREAM, step_index, step_since_index
+from bot.infra.redis_conn import connect
+from bot.outbound.entry import APP, USER, OutboxMessage
+from bot.web.app import create_app
 from bot.worker.reminders.jobs import CERT, IDLE, job_id
 from bot.worker.scheduler import APS_RUN_TIMES_KEY
 from tests.support import TEST_CORP_ID, make_env, redis_url_for_tests

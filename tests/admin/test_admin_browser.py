@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from bot.progress import Progress
-from bot.store import step_index
+from bot.core.progress import Progress
+from bot.core.store import step_index
 from tests.support import TEST_CORP_ID, make_env
 
 pytestmark = pytest.mark.browser
@@ -224,8 +224,8 @@ def _seed_everything(runtime, clock, say, admin_actions_name: str = "Wang Fang")
     """A realistic state for every page: users on all steps, a hand-off with a staff reply, unanswered
     questions (one long), a staff topic, a dead letter, and one user with 41 messages."""
     from bot.admin.actions import AdminActions, Operator
-    from bot.keys import DEAD_LETTERS
-    from bot.outbound.message import APP, OutboxMessage
+    from bot.core.keys import DEAD_LETTERS
+    from bot.outbound.entry import APP, OutboxMessage
     from bot.understand.staff_topics import StaffTopics
 
     seed(runtime, clock, say)

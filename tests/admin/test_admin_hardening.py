@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.admin.auth import LOGIN_MAX_FAILURES
-from bot.app import create_app
 from bot.config import load_settings
+from bot.web.app import create_app
 from tests.admin.test_admin import TOKEN, csrf_of, login
 from tests.support import make_env
 

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from bot.conversation import CONVERSATION_LIMIT, REPLY_CHARS, conversation_key
-from bot.progress import CERT_PENDING
+from bot.core.conversation import CONVERSATION_LIMIT, REPLY_CHARS, conversation_key
+from bot.core.progress import CERT_PENDING
 from bot.worker.reminders.jobs import CERT, IDLE, job_id
 from bot.worker.scheduler import APS_RUN_TIMES_KEY
 from tests.admin.test_admin import TOKEN

@@ -67,8 +67,8 @@ def test_bearer_guesses_are_counted_per_client_address_too(app):
 
 def test_without_proxy_fix_the_header_is_ignored(tmp_path, redis_client, clock):
     """PROXY_FIX_X_FOR=0 (no proxy): X-Forwarded-For is the client's own word, so it counts for nothing."""
-    from bot.app import create_app
     from bot.config import load_settings
+    from bot.web.app import create_app
 
     app = create_app(load_settings(make_env(tmp_path, ADMIN_TOKEN=TOKEN, SECRET_KEY="s" * 32)),
                      client=redis_client, clock=clock)

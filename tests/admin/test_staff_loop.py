@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.app import create_app, runtime_of
 from bot.config import load_settings
-from bot.conversation import recent
-from bot.keys import TEACH_TOPICS
+from bot.core.conversation import recent
+from bot.core.keys import TEACH_TOPICS
+from bot.demo.simulate_aibot import AibotSimulator
+from bot.demo.simulate_app import AppSimulator
 from bot.understand.staff_topics import StaffTopics
-from bot.wecom.aibot_simulate import AibotSimulator
-from bot.wecom.simulate import AppSimulator
+from bot.web.app import create_app, runtime_of
 from tests.admin.test_admin import TOKEN
 from tests.fake_wecom import FakeWeCom
 from tests.outbound.test_sender import make_sender
@@ -202,8 +202,8 @@ def test_a_saved_topic_is_answered_by_another_process(admin, env, redis_client, 
 
 
 def test_a_hand_off_that_times_out_tells_the_user(say, runtime, settings, deliver, clock, redis_client):
-    from bot.handoffs import timeout_from
-    from bot.render import Renderer
+    from bot.core.handoffs import timeout_from
+    from bot.core.render import Renderer
     from bot.worker.reminders.config import ReminderConfig
     from bot.worker.reminders.context import ReminderContext
     from bot.worker.reminders.jobs import HANDOFF, job_id, run_job

@@ -8,11 +8,11 @@ import sys
 
 import pytest
 
-from bot.app import create_app, runtime_of
 from bot.config import load_settings
-from bot.keys import TEACH_EXAMPLES
+from bot.core.keys import TEACH_EXAMPLES
+from bot.demo.simulate_app import AppSimulator
 from bot.understand.teaching import Teaching, TeachingError, label_for
-from bot.wecom.simulate import AppSimulator
+from bot.web.app import create_app, runtime_of
 from tests.admin.test_admin import TOKEN
 from tests.servers import ROOT
 from tests.support import make_env

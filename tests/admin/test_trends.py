@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from bot import trends
+from bot.admin import trends
 from bot.admin.trend_chart import nice_max
 from tests.admin.test_admin import TOKEN
 from tests.support import make_env

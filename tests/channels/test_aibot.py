@@ -8,16 +8,16 @@ import json
 
 import pytest
 
-from bot.app import create_app
+from bot.channels.aibot import protocol as proto
+from bot.channels.wecom.envelope import CallbackRejected
 from bot.config import CallbackCredentials, load_settings
-from bot.keys import aibot_answered_key
-from bot.messages import Button, Outgoing, Reply
+from bot.core.keys import aibot_answered_key
+from bot.core.messages import Button, Outgoing, Reply
+from bot.core.render import TEXT
+from bot.core.store import Store, lock_key
+from bot.demo.simulate_aibot import AibotSimulator
 from bot.outbound.queue import OUTBOX_QUEUE
-from bot.render import TEXT
-from bot.store import Store, lock_key
-from bot.wecom import aibot_protocol as proto
-from bot.wecom.aibot_simulate import AibotSimulator
-from bot.wecom.envelope import CallbackRejected
+from bot.web.app import create_app
 from tests.support import TEST_CORP_ID, make_env
 
 PATH = "/wecom/aibot"

@@ -5,7 +5,7 @@ base64decode(EncodingAESKey + "="); AES-256-CBC with IV = key[:16]; PKCS#7 paddi
 32; plaintext = 16 random bytes | 4-byte big-endian length | msg | receiveid ("" for the AI bot).
 Reply envelope: {"encrypt", "msgsignature", "timestamp", "nonce"} with the callback's nonce.
 
-Only ``cryptography`` and the standard library: not wechatpy, not bot.wecom.envelope.
+Only ``cryptography`` and the standard library: not wechatpy, not bot.channels.wecom.envelope.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def test_their_url_verification(client, clock, theirs):
 
 def test_our_simulator_output_opens_with_their_implementation(settings, clock, theirs):
     """The other direction for callbacks: what our side encrypts, theirs decrypts and verifies."""
-    from bot.wecom.aibot_simulate import AibotSimulator
+    from bot.demo.simulate_aibot import AibotSimulator
 
     signed = AibotSimulator(settings.aibot, clock=clock).text("zoe", "进度", chat_id="g1")
     encrypted = json.loads(signed.body)["encrypt"]

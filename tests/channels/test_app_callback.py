@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.app import create_app
 from bot.config import load_settings
-from bot.keys import EVENTS_STREAM
-from bot.wecom.simulate import AppSimulator
+from bot.core.keys import EVENTS_STREAM
+from bot.demo.simulate_app import AppSimulator
+from bot.web.app import create_app
 from tests.support import make_env
 
 # Tencent's published sample (shared/WECOM.md): an app callback for corp ww1436e0e65a779aee.
@@ -89,7 +89,7 @@ def test_same_message_three_times_one_side_effect(client, app_sim, redis_client)
         replies.append(app_sim.open_reply(response.get_data()))
     assert replies[0] == replies[1] == replies[2]
     assert "第2步" in replies[0]
-    from bot.store import Store
+    from bot.core.store import Store
 
     progress = Store(redis_client).load(f"{app_sim.corp_id}:bob")
     assert progress.step == 2
@@ -162,7 +162,7 @@ def test_long_reply_is_split_and_rest_queued(long_say, redis_client):
 
     parts = [json.loads(raw) for raw in queued]
     assert len(parts) == 1 and parts[0]["to_user"] == "erin" and parts[0]["channel"] == "app"
-    from bot.textsplit import split_utf8
+    from bot.core.textsplit import split_utf8
 
     assert all(len(p.encode()) <= 2048 for p in split_utf8(parts[0]["text"], 2048))  # as the sender sends it
 
@@ -196,8 +196,8 @@ def test_a_message_without_msgid_is_still_deduplicated(client, app_sim, redis_cl
 
 
 def test_plain_text_replies_spell_mentions_out(say, runtime):
-    from bot.messages import Reply
-    from bot.render import TEXT
+    from bot.core.messages import Reply
+    from bot.core.render import TEXT
 
     context = {"user": "u1", "mention": "u1", "staff": ["staff1"], "step": 2, "title": "T", "finished": False,
                "faq": False, "topic": None}

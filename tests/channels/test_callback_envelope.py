@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot.wecom.envelope import Envelope
+from bot.channels.wecom.envelope import Envelope
 from tests.transports import AIBOT, APP, TRANSPORTS, transport_id
 
 

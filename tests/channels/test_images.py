@@ -11,12 +11,12 @@ import io
 import pytest
 from PIL import Image
 
-from bot.keys import EVENTS_STREAM, OCR_GROUP
+from bot.core.keys import EVENTS_STREAM, OCR_GROUP
+from bot.core.store import Store
 from bot.ocr.engine import Engine
 from bot.ocr.fetch import Fetcher, encrypt
 from bot.ocr.worker import OcrWorker
-from bot.services import wecom_api
-from bot.store import Store
+from bot.wiring.services import wecom_api
 from tests.fake_wecom import FakeWeCom
 from tests.outbound.test_sender import make_sender
 from tests.screenshots import CASES, Case, fonts, render

@@ -1,5 +1,5 @@
 """微信客服: the callback, pulling with a durable cursor, replies through kf/send_msg and WeCom's limits,
-hand-off to WeCom's reception — against the local fake 微信客服 (bot.fake_kf), which refuses as documented."""
+hand-off to WeCom's reception — against the local fake 微信客服 (bot.demo.fake_kf), which refuses as documented."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import threading
 
 import pytest
 
-from bot import conversation
-from bot.keys import DEAD_LETTERS, kf_cursor_key, kf_done_key, kf_media_key, kf_pull_lock_key
-from bot.outbound.message import USER, OutboxMessage
+from bot.channels.kf import protocol as kf_protocol
+from bot.channels.kf.api import ENDED, HUMAN, NEW
+from bot.core import conversation
+from bot.core.keys import DEAD_LETTERS, kf_cursor_key, kf_done_key, kf_media_key, kf_pull_lock_key
+from bot.outbound.entry import USER, OutboxMessage
 from bot.outbound.queue import add as outbox_add
-from bot.wecom import kf_protocol
-from bot.wecom.kf_api import ENDED, HUMAN, NEW
 from tests.kf_support import ACCOUNT, build_bot, new_fake
 
 ALICE = "wmAliceExternal01"
@@ -57,8 +57,8 @@ def test_the_callback_verifies_its_url_and_refuses_a_bad_signature(kf, fake):
 
 
 def test_the_callback_is_404_when_kf_is_not_configured(tmp_path, redis_client, clock, fake):
-    from bot.app import create_app
     from bot.config import load_settings
+    from bot.web.app import create_app
     from tests.support import make_env
 
     app = create_app(load_settings(make_env(tmp_path)), client=redis_client, clock=clock)
@@ -364,10 +364,10 @@ def test_a_recalled_message_is_recorded(kf, fake, redis_client):
 
 def test_a_kf_customer_is_never_reached_through_another_channel(tmp_path, fake, redis_client, clock):
     """A reminder for a customer who spoke through 微信客服 goes there or nowhere — not the app, not a group."""
+    from bot.core.store import Store
     from bot.outbound.config import SenderConfig
     from bot.outbound.sender import Sender
-    from bot.services import wecom_api
-    from bot.store import Store
+    from bot.wiring.services import wecom_api
 
     kf = build_bot(tmp_path, fake, redis_client, clock, WECOM_APP_SECRET="app-secret", WECOM_WEBHOOK_KEY="hook")
     kf.say(ALICE, "开始")
@@ -411,9 +411,9 @@ def test_a_second_message_before_the_transfer_went_out_does_not_transfer_again(t
 
 CHILD = """
 import os, signal, sys
-from bot.app import create_app, runtime_of
+from bot.web.app import create_app, runtime_of
 from bot.config import load_settings
-from bot.redis_conn import connect
+from bot.infra.redis_conn import connect
 
 settings = load_settings()
 app = create_app(settings, client=connect(settings.redis_url))

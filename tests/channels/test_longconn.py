@@ -1,7 +1,7 @@
 """The AI bot's long connection against a fake WeCom long-connection server on loopback.
 
-The holder (``bot.connect.Holder``) runs on a thread with the real pipeline and real Redis; the fake
-(``bot.fake_longconn``) speaks WeCom's frames and injects the faults. Every delay (ping, ack timeout,
+The holder (``bot.channels.longconn.holder.Holder``) runs on a thread with the real pipeline and real Redis; the fake
+(``bot.demo.fake_longconn``) speaks WeCom's frames and injects the faults. Every delay (ping, ack timeout,
 backoff, 45009 wait, lock TTL) is set to a fraction of a second, so nothing here sleeps for long.
 Only ``WECOM_BOT_ID`` / ``WECOM_BOT_SECRET`` reach WeCom: no app secret, no webhook.
 """
@@ -22,20 +22,20 @@ from pathlib import Path
 import pytest
 from websockets.sync.client import connect as ws_connect
 
+from bot.channels.longconn import protocol as wire
+from bot.channels.longconn.client import LongConnClient
+from bot.channels.longconn.holder import EXIT_AUTH, EXIT_KICKED, Holder
+from bot.channels.longconn.outbound import TRANSPORT
+from bot.channels.wecom.api import WeComAPI
 from bot.config import load_settings, longconn_settings
-from bot.connect import EXIT_AUTH, EXIT_KICKED, Holder
-from bot.fake_longconn import FakeLongConn
-from bot.keys import longconn_holder_key, longconn_kicked_key
+from bot.core.keys import longconn_holder_key, longconn_kicked_key
+from bot.core.store import Store, progress_key
+from bot.demo.fake_longconn import FakeLongConn
 from bot.outbound.config import SenderConfig
-from bot.outbound.longconn import TRANSPORT
-from bot.outbound.message import APP, OutboxMessage
+from bot.outbound.entry import APP, OutboxMessage
 from bot.outbound.queue import DEAD_LETTERS
 from bot.outbound.queue import add as outbox_add
 from bot.outbound.sender import Sender
-from bot.store import Store, progress_key
-from bot.wecom import longconn_protocol as wire
-from bot.wecom.api import WeComAPI
-from bot.wecom.longconn_client import LongConnClient
 from bot.worker.process import Worker
 from tests.support import TEST_CORP_ID, make_env
 
@@ -94,7 +94,7 @@ def holder(holders, fake):
 
 
 def _progress(redis_client, user: str):
-    from bot.progress import Progress
+    from bot.core.progress import Progress
 
     raw = redis_client.get(progress_key(f"{TEST_CORP_ID}:{user}"))
     return Progress.from_json(raw) if raw else None
@@ -196,7 +196,7 @@ def test_lone_surrogates_drop_a_frame_with_a_log_line_or_are_replaced_in_text(ho
 def test_chat_ws_prints_the_replies_and_what_the_bot_pushes(holder, fake, settings, redis_client):
     import io
 
-    from bot.longconn_chat import chat
+    from bot.demo.longconn_chat import chat
 
     out = io.StringIO()
     sender = _sender(settings, redis_client)

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from bot.config import CallbackCredentials
-from bot.wecom.simulate import AppSimulator
+from bot.demo.simulate_app import AppSimulator
 from tests.servers import ROOT, free_port
 from tests.support import make_env
 

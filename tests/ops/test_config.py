@@ -79,7 +79,7 @@ def test_secrets_stay_out_of_the_settings_repr(tmp_path):
 
 
 def test_an_unconfigured_app_callback_is_404(tmp_path, redis_client):
-    from bot.app import create_app
+    from bot.web.app import create_app
 
     env = {k: v for k, v in make_env(tmp_path).items()
            if k not in ("WECOM_TOKEN", "WECOM_ENCODING_AES_KEY", "WECOM_CORP_ID")}

@@ -123,8 +123,8 @@ def test_the_cycle_finder_sees_a_cycle_and_ignores_a_chain():
 
 def test_the_graph_counts_function_level_imports_and_skips_type_checking_blocks():
     graph = import_graph()
-    assert "bot.understand.service" in graph["bot.services"]  # imported inside build_services
-    assert "bot.pipeline" not in graph["handlers.context"]  # only under TYPE_CHECKING
+    assert "bot.understand.live_model" in graph["bot.wiring.services"]  # imported inside build_services
+    assert "bot.core.pipeline" not in graph["handlers.context"]  # only under TYPE_CHECKING
 
 
 def test_no_import_cycles_among_project_modules():

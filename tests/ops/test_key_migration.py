@@ -8,10 +8,10 @@ prefix differs between the layouts, ``tests/ops/test_keys.py`` pins both), plus 
 from __future__ import annotations
 
 from bot.config import load_settings
-from bot.key_migration import migrate_keys
-from bot.keys import EVENTS_GROUP, EVENTS_STREAM, KEY_MIGRATION_DONE, OLD_PREFIX, PREFIX, lock_key, progress_key
-from bot.services import redis_client as start_client
-from bot.store import Store
+from bot.core.key_migration import migrate_keys
+from bot.core.keys import EVENTS_GROUP, EVENTS_STREAM, KEY_MIGRATION_DONE, OLD_PREFIX, PREFIX, lock_key, progress_key
+from bot.core.store import Store
+from bot.wiring.services import redis_client as start_client
 from bot.worker.scheduler import APS_JOBS_KEY
 
 

@@ -1,6 +1,6 @@
 """Redis key layouts are a storage format: the strings must not change, or data already in Redis is
-lost from sight (the one change so far, ``wb:`` to the hash tag ``{wb}:``, comes with bot.key_migration).
-And they are named in one module (bot.keys), so no other module spells a ``{wb}:`` key."""
+lost from sight (the one change so far, ``wb:`` to the hash tag ``{wb}:``, comes with bot.core.key_migration).
+And they are named in one module (bot.core.keys), so no other module spells a ``{wb}:`` key."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from redis.crc import key_slot
 
-from bot import keys
+from bot.core import keys
 
 ROOT = Path(__file__).resolve().parents[2]
 USER = "wwcorp:zhang%3Asan"  # an escaped user key, as Incoming.user_key makes it
@@ -64,7 +64,7 @@ def test_the_wecom_and_operator_keys_are_byte_identical_to_the_stored_ones():
 
 
 def _every_key() -> list[str]:
-    """One key of each layout bot.keys defines: its constants, and each builder called."""
+    """One key of each layout bot.core.keys defines: its constants, and each builder called."""
     found = [value for name, value in vars(keys).items()
              if name.isupper() and isinstance(value, str) and value.startswith(keys.PREFIX)]
     for name, builder in vars(keys).items():

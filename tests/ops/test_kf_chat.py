@@ -8,7 +8,7 @@ import threading
 
 from werkzeug.serving import make_server
 
-from bot.kf_chat import chat
+from bot.demo.kf_chat import chat
 from tests.kf_support import build_bot, new_fake
 
 

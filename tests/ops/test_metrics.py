@@ -8,16 +8,17 @@ import time
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot import keys, metrics
-from bot.app import create_app
 from bot.config import load_settings
-from bot.keys import DEAD_LETTERS
-from bot.messages import Event
-from bot.outbound.message import APP, OutboxMessage
+from bot.core import keys
+from bot.core.keys import DEAD_LETTERS
+from bot.core.messages import Event
+from bot.core.progress import Progress
+from bot.core.store import Store
+from bot.infra import metrics
+from bot.infra.redis_conn import connect
+from bot.outbound.entry import APP, OutboxMessage
 from bot.outbound.queue import add as outbox_add
-from bot.progress import Progress
-from bot.redis_conn import connect
-from bot.store import Store
+from bot.web.app import create_app
 from tests.support import TEST_CORP_ID, make_env
 
 ALICE = f"{TEST_CORP_ID}:alice"
@@ -185,8 +186,8 @@ def test_recording_never_breaks_a_callback_when_redis_fails(settings, clock, app
 
 
 def test_scheduling_a_reminder_is_counted(settings, redis_client, clock):
-    from bot.guide import Guide
-    from bot.render import Renderer
+    from bot.core.guide import Guide
+    from bot.core.render import Renderer
     from bot.worker.reminders.config import ReminderConfig
     from bot.worker.reminders.context import ReminderContext
     from bot.worker.reminders.jobs import IDLE, schedule

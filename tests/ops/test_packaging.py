@@ -27,7 +27,7 @@ def test_the_wheel_carries_templates_and_data(wheel):
     for expected in ("bot/_resources/templates/chat/zh/help.j2", "bot/_resources/templates/chat/en/help.j2",
                      "bot/_resources/templates/admin/base.html", "bot/_resources/data/understanding/intents.yaml",
                      "bot/_resources/data/guide/steps.yaml", "bot/_resources/data/knowledge/general.yaml",
-                     "bot/_resources/data/language/english_words.txt", "bot/gunicorn_conf.py"):
+                     "bot/_resources/data/language/english_words.txt", "bot/web/gunicorn_conf.py"):
         assert expected in names, expected
 
 
@@ -46,6 +46,7 @@ def test_the_installed_bot_runs_from_any_directory(wheel, tmp_path):
                           cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120)
     assert chat.returncode == 0, chat.stderr[-2000:]
     assert "第1步" in chat.stdout, chat.stdout
-    where = subprocess.run([sys.executable, "-c", "import bot.resources as r; print(r.resource_dir('templates'))"],
+    show = "import bot.infra.resources as r; print(r.resource_dir('templates'))"
+    where = subprocess.run([sys.executable, "-c", show],
                            cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60)
     assert where.stdout.strip().startswith(str(site)), where.stdout

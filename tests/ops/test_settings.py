@@ -72,7 +72,7 @@ def test_settings_have_no_string_keyed_reads():
 
 def test_the_worker_builds_what_the_web_process_builds(tmp_path, redis_client):
     """One composition root: the worker's store waits USER_LOCK_WAIT_SECONDS for a user's lock, as the web's."""
-    from bot.app import create_app
+    from bot.web.app import create_app
     from bot.worker.process import Worker
 
     settings = load_settings(make_env(tmp_path, USER_LOCK_WAIT_SECONDS="0.7", USER_LOCK_SECONDS="4"))

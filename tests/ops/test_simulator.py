@@ -48,7 +48,7 @@ def test_simulator_reports_http_errors(env, redis_client, tmp_path):
     bad_env = {**os.environ, **env, "WECOM_TOKEN": "someoneelse1"}
     result = subprocess.run(
         [sys.executable, "-c",
-         "import sys; from bot.simulator import converse; "
+         "import sys; from bot.demo.chat import converse; "
          "sys.exit(converse(['hi'], lambda t: (403, 'bad signature'), sys.stdout, True))"],
         capture_output=True, text=True, timeout=60, cwd=ROOT, env=bad_env,
     )

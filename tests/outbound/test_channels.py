@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from bot.channels.wecom.api import WeComAPI
 from bot.config import load_settings
+from bot.core.store import Store
 from bot.outbound.channel import MARKDOWN, TEMPLATE_CARD, TEXT
 from bot.outbound.config import SenderConfig
-from bot.outbound.message import APP, OutboxMessage
+from bot.outbound.entry import APP, OutboxMessage
 from bot.outbound.sender import Sender
-from bot.store import Store
-from bot.wecom.api import WeComAPI
 from tests.channels.test_longconn import BOT_ID, SECRET
 from tests.outbound.test_sender import make_sender
 from tests.support import make_env

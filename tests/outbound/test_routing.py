@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.guide import Guide
-from bot.outbound.message import USER, OutboxMessage
+from bot.core.guide import Guide
+from bot.core.render import Renderer
+from bot.core.store import Store
+from bot.demo.simulate_aibot import AibotSimulator
+from bot.outbound.entry import USER, OutboxMessage
 from bot.outbound.queue import OUTBOX_QUEUE
 from bot.outbound.queue import add as outbox_add
-from bot.render import Renderer
-from bot.store import Store
-from bot.wecom.aibot_simulate import AibotSimulator
 from bot.worker.reminders.config import ReminderConfig
 from bot.worker.reminders.context import ReminderContext
 from bot.worker.reminders.jobs import IDLE, job_id, run_job
@@ -36,7 +36,7 @@ def wecom(clock):
 
 @pytest.fixture
 def ws():
-    from bot.fake_longconn import FakeLongConn
+    from bot.demo.fake_longconn import FakeLongConn
 
     server = FakeLongConn(BOT_ID, SECRET).start()
     yield server

@@ -10,16 +10,16 @@ from dataclasses import replace
 import pytest
 import requests
 
+from bot.channels.wecom.api import WeComAPI
 from bot.config import load_settings
+from bot.core.progress import Progress
+from bot.core.store import Store
+from bot.core.textsplit import utf8_len
 from bot.outbound.config import SenderConfig
-from bot.outbound.message import APP, RESPONSE_URL, WEBHOOK, OutboxMessage
+from bot.outbound.entry import APP, RESPONSE_URL, WEBHOOK, OutboxMessage
 from bot.outbound.queue import DEAD_LETTERS, DELAYED, OUTBOX_QUEUE, PROCESSING, SENT_PREFIX
 from bot.outbound.queue import add as outbox_add
 from bot.outbound.sender import Sender
-from bot.progress import Progress
-from bot.store import Store
-from bot.textsplit import utf8_len
-from bot.wecom.api import WeComAPI
 from tests.fake_wecom import FakeWeCom, max_in_window
 from tests.support import TEST_CORP_ID, make_env
 

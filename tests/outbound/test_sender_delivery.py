@@ -7,15 +7,15 @@ import pytest
 import redis
 import requests
 
-from bot import keys
 from bot.config import load_settings
-from bot.keys import DEAD_LETTERS
-from bot.outbound.message import APP, WEBHOOK, OutboxMessage
+from bot.core import keys
+from bot.core.keys import DEAD_LETTERS
+from bot.core.progress import Progress
+from bot.core.store import Store
+from bot.outbound.entry import APP, WEBHOOK, OutboxMessage
 from bot.outbound.queue import CLAIM_PREFIX, DELAYED, PROCESSING, SENT_PREFIX
 from bot.outbound.queue import add as outbox_add
 from bot.outbound.sender import Sender
-from bot.progress import Progress
-from bot.store import Store
 from tests.fake_wecom import FakeWeCom
 from tests.outbound.test_sender import make_sender
 from tests.support import TEST_CORP_ID, make_env

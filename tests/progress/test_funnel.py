@@ -15,11 +15,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.guide import Guide
-from bot.keys import EVENTS_STREAM
-from bot.messages import Incoming
-from bot.progress import FINISHED, Progress
-from bot.store import Store, decode_event
+from bot.core.guide import Guide
+from bot.core.keys import EVENTS_STREAM
+from bot.core.messages import Incoming
+from bot.core.progress import FINISHED, Progress
+from bot.core.store import Store, decode_event
 from bot.understand import Reading
 from bot.understand.factory import GUIDE_FILE
 from handlers.context import HandlerContext

@@ -10,9 +10,9 @@ import sys
 import pytest
 
 from bot.config import PROJECT_ROOT
-from bot.pipeline import RESPONSE_URL_TTL
-from bot.store import Store
-from bot.wecom.aibot_simulate import AibotSimulator
+from bot.core.pipeline import RESPONSE_URL_TTL
+from bot.core.store import Store
+from bot.demo.simulate_aibot import AibotSimulator
 from tests.support import TEST_CORP_ID, make_env
 
 GROUP = "wrSupportGroup01"

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from bot.handoffs import HANDOFF_INDEX
-from bot.outbound.message import OutboxMessage
+from bot.core.handoffs import HANDOFF_INDEX
+from bot.core.render import Renderer
+from bot.core.store import EVENTS_STREAM, decode_event
+from bot.outbound.entry import OutboxMessage
 from bot.outbound.queue import OUTBOX_QUEUE
-from bot.render import Renderer
-from bot.store import EVENTS_STREAM, decode_event
 from bot.worker.reminders.config import ReminderConfig
 from bot.worker.reminders.context import ReminderContext
 from bot.worker.reminders.planning import Planner
@@ -53,7 +53,7 @@ def test_asking_for_a_person_queues_the_user_and_the_bot_holds_back_questions(sa
     clock.advance(60)
     held = say("原始ID在哪里看")  # a question the FAQ would answer
     assert "客服会看到" in held and "gh_" not in held
-    from bot.conversation import recent
+    from bot.core.conversation import recent
 
     [entry] = recent(redis_client, ALICE, 1)
     assert entry["held"] is True and entry["text"] == "原始ID在哪里看"  # staff see what was held for them

@@ -8,11 +8,11 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot import conversation
+from bot.channels.kf import protocol as kf_protocol
+from bot.channels.kf.api import ENDED, HUMAN
 from bot.config import load_settings
-from bot.fake_kf import FakeKf
-from bot.wecom import kf_protocol
-from bot.wecom.kf_api import ENDED, HUMAN
+from bot.core import conversation
+from bot.demo.fake_kf import FakeKf
 from tests.kf_support import ACCOUNT, build_bot, kf_env, new_fake
 from tests.worker.test_reminders import Harness
 

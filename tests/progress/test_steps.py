@@ -6,8 +6,8 @@ import json
 import threading
 from collections import Counter
 
-from bot.progress import CERT_PASSED, FINISHED
-from bot.store import Store, decode_event
+from bot.core.progress import CERT_PASSED, FINISHED
+from bot.core.store import Store, decode_event
 from bot.understand import Context
 
 
@@ -149,7 +149,7 @@ def test_guide_facts_appear_in_rendered_steps(say):
         text += say(f"第{n}步", user="facts") + say("详情", user="facts")
     text += say("认证失败了", user="facts")
     # the follow-up parts of long replies go out through the outbox: include them
-    from bot.redis_conn import connect
+    from bot.infra.redis_conn import connect
     from tests.support import redis_target_for_tests
 
     for raw in connect(redis_target_for_tests()).lrange("{wb}:outbox", 0, -1):
@@ -190,7 +190,7 @@ def test_questions_are_not_commands(understander):
 
 
 def test_after_a_reset_time_on_step_counts_from_the_reset(say, redis_client, settings, clock):
-    from bot.store import step_entered_at
+    from bot.core.store import step_entered_at
 
     say("开始", user="again")
     clock.advance(10 * 86400)

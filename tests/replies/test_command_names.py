@@ -8,7 +8,7 @@ import re
 import pytest
 
 from bot.config import PROJECT_ROOT
-from bot.render import LANGUAGES
+from bot.core.render import LANGUAGES
 from bot.understand import Context
 
 TEMPLATES = PROJECT_ROOT / "templates" / "chat"

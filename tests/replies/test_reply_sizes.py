@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.wecom.aibot_simulate import AibotSimulator
+from bot.demo.simulate_aibot import AibotSimulator
 
 GROUP = "wrSizeGroup01"
 START_MAX, NEXT_MAX, STATUS_MAX, CHECK_MAX = 1200, 1200, 800, 500
@@ -79,7 +79,7 @@ def test_details_show_the_full_checklist_warnings_and_links(say):
 
 
 def test_details_in_the_group_go_to_the_private_chat_when_the_app_can_reach_the_user(group_say, runtime):
-    from bot.outbound.message import OutboxMessage
+    from bot.outbound.entry import OutboxMessage
     from bot.outbound.queue import OUTBOX_QUEUE
 
     group_say("dan", "开始")
@@ -93,8 +93,8 @@ def test_details_in_the_group_go_to_the_private_chat_when_the_app_can_reach_the_
 
 
 def test_details_stay_in_the_group_when_no_private_channel_exists(tmp_path, redis_client, clock):
-    from bot.app import create_app
     from bot.config import load_settings
+    from bot.web.app import create_app
     from tests.support import make_env
 
     settings = load_settings(make_env(tmp_path))  # no WECOM_APP_SECRET: the app cannot send on its own

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.textsplit import split_utf8, truncate_utf8, utf8_len
+from bot.core.textsplit import split_utf8, truncate_utf8, utf8_len
 
 
 def test_truncate_utf8_cuts_at_a_character_boundary_within_the_limit():

@@ -1,4 +1,4 @@
-"""An embedding under gevent must not stall the worker's other connections (bot.blocking).
+"""An embedding under gevent must not stall the worker's other connections (bot.infra.blocking).
 
 Event-ordered, not timed: a ticker greenlet counts while the main greenlet embeds a question. If the
 C call ran on the hub, the ticker could not run until the call returned and the count would not move.
@@ -17,7 +17,7 @@ SCRIPT = textwrap.dedent(
     monkey.patch_all()
     import json, sys
     import gevent
-    from bot.blocking import gevent_active, run_blocking
+    from bot.infra.blocking import gevent_active, run_blocking
     from bot.faq.semantic import Embedder
 
     embedder = Embedder(cache_dir=None)
@@ -54,7 +54,7 @@ def test_embedding_under_gevent_leaves_the_hub_free() -> None:
 
 
 def test_without_gevent_it_is_a_plain_call() -> None:
-    from bot.blocking import gevent_active, run_blocking
+    from bot.infra.blocking import gevent_active, run_blocking
 
     assert gevent_active() is False  # the test process is not monkey-patched
     assert run_blocking(max, 3, 7) == 7

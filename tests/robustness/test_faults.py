@@ -9,11 +9,11 @@ from collections import Counter
 import pytest
 import requests
 
-from bot.app import create_app
 from bot.config import load_settings
-from bot.progress import FINISHED
-from bot.store import Store, decode_event
-from bot.wecom.simulate import AppSimulator
+from bot.core.progress import FINISHED
+from bot.core.store import Store, decode_event
+from bot.demo.simulate_app import AppSimulator
+from bot.web.app import create_app
 from tests.servers import Gunicorn, RedisProcess
 from tests.support import make_env
 
@@ -219,9 +219,9 @@ def test_a_message_waits_briefly_for_a_busy_user_then_says_busy(runtime, redis_c
 
 def test_commit_refuses_when_the_lock_may_have_expired(redis_client):
     """Handling that outlived most of the lock's TTL must not overwrite what the next holder wrote."""
-    from bot.locking import RedisLock
-    from bot.progress import Progress
-    from bot.store import UserBusy, lock_key
+    from bot.core.locking import RedisLock
+    from bot.core.progress import Progress
+    from bot.core.store import UserBusy, lock_key
 
     store = Store(redis_client, lock_timeout=1.0)
     lock = RedisLock(redis_client, lock_key("c:slow"), ttl=1.0)
@@ -235,8 +235,8 @@ def test_commit_refuses_when_the_lock_may_have_expired(redis_client):
 def test_a_failed_commit_leaves_no_lock_behind(redis_client):
     """The release rides in the commit's MULTI; if that MULTI never runs (Redis dropped mid-commit),
     the lock is still ours to release, not left to block the user for its whole TTL."""
-    from bot.locking import RedisLock
-    from bot.store import lock_key
+    from bot.core.locking import RedisLock
+    from bot.core.store import lock_key
 
     lock = RedisLock(redis_client, lock_key("c:fail"), ttl=10.0)
     assert lock.try_acquire()

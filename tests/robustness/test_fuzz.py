@@ -123,8 +123,9 @@ def test_any_text_from_a_user_gets_a_reply(client, runtime, app_sim, aibot_sim, 
 def test_a_long_connection_body_is_refused_or_clean_text(plaintext):
     """The long connection reads the AI-bot callback's JSON with the same code, then the same edge
     normalisation: a body is refused (the frame dropped with a log line) or every field is valid text."""
-    from bot.wecom import aibot_protocol, wire_text
-    from bot.wecom.envelope import CallbackRejected
+    from bot.channels.aibot import protocol as aibot_protocol
+    from bot.channels.wecom import wire_text
+    from bot.channels.wecom.envelope import CallbackRejected
 
     try:
         doc = aibot_protocol.parse_payload(plaintext)
@@ -161,8 +162,8 @@ def test_valid_signature_over_any_timestamp_nonce_or_echostr_never_500(client, a
 @given(text=chat_text)
 def test_understanding_is_total(text):
     """Any text, in any context, gets a reading (an intent or a question to the user), never an exception.
-    Understanding gets text as every way in hands it over: normalised at the edge (bot.wecom.wire_text)."""
-    from bot.wecom.wire_text import clean_text
+    Understanding gets text as every way in hands it over: normalised at the edge (bot.channels.wecom.wire_text)."""
+    from bot.channels.wecom.wire_text import clean_text
 
     text = clean_text(text)
     asked = Context(step=1, pending="confirm_reading", proposal={"intent": "done"})

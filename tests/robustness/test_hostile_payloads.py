@@ -10,9 +10,9 @@ import json
 
 import pytest
 
-from bot.conversation import recent
-from bot.keys import key_parts
-from bot.wecom.envelope import Envelope
+from bot.channels.wecom.envelope import Envelope
+from bot.core.conversation import recent
+from bot.core.keys import key_parts
 from tests.support import TEST_CORP_ID
 from tests.transports import AIBOT, APP, TRANSPORTS, transport_id
 
@@ -93,7 +93,7 @@ def test_deeply_nested_aibot_json_is_a_400(client, aibot_sim):
     assert response.status_code == 400
 
 
-# -- text from the wire is text (bot.wecom.wire_text) ------------------------------------------
+# -- text from the wire is text (bot.channels.wecom.wire_text) ------------------------------------------
 def _no_tracebacks(caplog) -> None:
     assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records if r.exc_info]
 
@@ -136,7 +136,7 @@ def test_surrogates_and_control_characters_in_text_are_replaced_and_answered(cli
                                         ("\x00\x1b[1m\x85\ufffe", "[1m"), ("tab\tstays\n", "tab\tstays\n"),
                                         ("开始", "开始")])
 def test_clean_text(raw, clean):
-    from bot.wecom.wire_text import clean_text
+    from bot.channels.wecom.wire_text import clean_text
 
     assert clean_text(raw) == clean
     clean_text(raw).encode("utf-8")
@@ -144,8 +144,8 @@ def test_clean_text(raw, clean):
 
 @pytest.mark.parametrize("value", ["", "a\ud800", "a\nb", "a\x00", "x" * 2000, "\u202e"])
 def test_clean_id_refuses_what_is_not_an_id(value):
-    from bot.wecom.envelope import CallbackRejected
-    from bot.wecom.wire_text import clean_id
+    from bot.channels.wecom.envelope import CallbackRejected
+    from bot.channels.wecom.wire_text import clean_id
 
     with pytest.raises(CallbackRejected):
         clean_id(value, "msgid")
@@ -162,9 +162,9 @@ def test_a_signed_nonce_cannot_inject_an_element_into_the_app_reply(client, app_
 def test_app_reply_xml_is_built_by_a_library_whatever_the_nonce_and_text(app_sim):
     from xml.etree import ElementTree
 
-    from bot.messages import Incoming
-    from bot.wecom.app_protocol import reply_xml
-    from bot.wecom.envelope import SignedQuery
+    from bot.channels.app.protocol import reply_xml
+    from bot.channels.wecom.envelope import SignedQuery
+    from bot.core.messages import Incoming
 
     nonce, text = "]]><Injected>1</Injected><![CDATA[", "答复 ]]> <b>&amp; \x01"
     incoming = Incoming("app", app_sim.corp_id, "vic]]><x/>", "m1")
@@ -179,7 +179,7 @@ def test_app_reply_xml_is_built_by_a_library_whatever_the_nonce_and_text(app_sim
 
 
 def _query(query: dict[str, str]):
-    from bot.wecom.envelope import SignedQuery
+    from bot.channels.wecom.envelope import SignedQuery
 
     return SignedQuery(query["msg_signature"], query["timestamp"], query["nonce"])
 

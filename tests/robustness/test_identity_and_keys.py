@@ -10,18 +10,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.channels.aibot import protocol as aibot_protocol
+from bot.channels.app import protocol as app_protocol
+from bot.channels.wecom.api import WeComAPI
 from bot.config import load_settings
-from bot.keys import key_part, key_parts
-from bot.logs import SafeFormatter
-from bot.messages import Incoming
+from bot.core.keys import key_part, key_parts
+from bot.core.messages import Incoming
+from bot.core.store import Store, reply_key
+from bot.demo.simulate_aibot import AibotSimulator
+from bot.infra.logs import SafeFormatter
 from bot.outbound.config import SenderConfig
-from bot.outbound.message import RESPONSE_URL, OutboxMessage
+from bot.outbound.entry import RESPONSE_URL, OutboxMessage
 from bot.outbound.queue import OUTBOX_QUEUE
 from bot.outbound.sender import Sender
-from bot.store import Store, reply_key
-from bot.wecom import aibot_protocol, app_protocol
-from bot.wecom.aibot_simulate import AibotSimulator
-from bot.wecom.api import WeComAPI
 from tests.fake_wecom import FakeWeCom
 from tests.support import TEST_CORP_ID, make_env
 

@@ -88,7 +88,7 @@ def test_the_ai_bots_file_encryption_round_trips_and_refuses_a_wrong_key() -> No
 
 def test_the_web_process_never_loads_the_ocr_model_or_pillow() -> None:
     script = ("import sys, tempfile; from pathlib import Path; from tests.support import make_env; "
-              "from bot.config import load_settings; from bot.app import create_app; "
+              "from bot.config import load_settings; from bot.web.app import create_app; "
               "create_app(load_settings(make_env(Path(tempfile.mkdtemp())))); "
               "print(sorted(m for m in ('rapidocr_onnxruntime', 'onnxruntime', 'PIL', 'cv2') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)

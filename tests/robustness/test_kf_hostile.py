@@ -9,7 +9,7 @@ import random
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from bot.keys import kf_cursor_key
+from bot.core.keys import kf_cursor_key
 from tests.hostile import app_plaintext_fast, fast_json, fast_text
 from tests.kf_support import ACCOUNT, build_bot, new_fake
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.redact import MASK, redact_secrets
+from bot.core.redact import MASK, redact_secrets
 
 APPSECRET = "3f2a9c7e1b4d8f6a0c5e7b9d2f4a6c8e"
 AESKEY = "abcdefghijklmnopqrstuvwxyzABCDEFG0123456789"

@@ -10,7 +10,7 @@ import random
 
 import pytest
 
-from bot.redact import MASK, redact_secrets
+from bot.core.redact import MASK, redact_secrets
 from tests.robustness.test_secrets import _everything_in_redis
 from tests.secret_samples import (
     PASTE_FORMS,

@@ -11,7 +11,7 @@ import time
 import requests
 
 from bot.config import load_settings
-from bot.wecom.simulate import AppSimulator
+from bot.demo.simulate_app import AppSimulator
 from tests.servers import Gunicorn
 from tests.support import make_env
 

@@ -17,9 +17,9 @@ import sys
 import pytest
 import redis
 
-from bot.key_migration import migrate_keys
-from bot.keys import EVENTS_GROUP, EVENTS_STREAM, KEY_MIGRATION_DONE, OLD_PREFIX, PREFIX, progress_key
-from bot.redis_conn import RedisTarget, connect
+from bot.core.key_migration import migrate_keys
+from bot.core.keys import EVENTS_GROUP, EVENTS_STREAM, KEY_MIGRATION_DONE, OLD_PREFIX, PREFIX, progress_key
+from bot.infra.redis_conn import RedisTarget, connect
 from tests.servers import ROOT, RedisClusterProcesses
 
 # Callbacks on both transports, the six steps, reminders and the worker's scheduler, the outbox sender,

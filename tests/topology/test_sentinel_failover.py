@@ -1,7 +1,7 @@
 """Master + replica + three Sentinels; the master is killed with SIGKILL in the middle of a registration.
 
 The bot is configured as an operator would (REDIS_SENTINELS, REDIS_SENTINEL_MASTER; REDIS_URL gives only
-the database) and gets its client from the one place every process does (``bot.services.redis_client``).
+the database) and gets its client from the one place every process does (``bot.wiring.services.redis_client``).
 After the kill it must find the promoted replica by itself, and everything it acknowledged to the user
 before the kill must still be there, since replication had caught up (checked with WAIT first: with
 asynchronous replication, what the master acknowledged in the last moment before dying may be missing
@@ -14,13 +14,13 @@ import time
 
 import pytest
 
-from bot.app import create_app
 from bot.config import load_settings
-from bot.keys import EVENTS_STREAM
-from bot.progress import FINISHED
-from bot.services import redis_client
-from bot.store import Store, decode_event
-from bot.wecom.simulate import AppSimulator
+from bot.core.keys import EVENTS_STREAM
+from bot.core.progress import FINISHED
+from bot.core.store import Store, decode_event
+from bot.demo.simulate_app import AppSimulator
+from bot.web.app import create_app
+from bot.wiring.services import redis_client
 from tests.servers import SentinelSetup
 from tests.support import make_env
 

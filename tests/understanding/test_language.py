@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.language import detect_language
+from bot.core.language import detect_language
 
 
 @pytest.mark.parametrize("text, previous, expected", [

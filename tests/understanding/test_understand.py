@@ -146,7 +146,7 @@ def test_hostile_texts_get_a_reading(understander):
 
 # -- through the callback: clarify, then confirm --------------------------------------------------------
 def test_clarify_then_confirm_moves_only_after_yes(say, redis_client, settings):
-    from bot.store import Store
+    from bot.core.store import Store
 
     key = f"{settings.corp_id}:cl"
     say("开始", user="cl")
@@ -159,7 +159,7 @@ def test_clarify_then_confirm_moves_only_after_yes(say, redis_client, settings):
 
 
 def test_clarify_then_no_changes_nothing(say, redis_client, settings):
-    from bot.store import Store
+    from bot.core.store import Store
 
     say("开始", user="cn")
     say("通过了", user="cn")
@@ -168,7 +168,7 @@ def test_clarify_then_no_changes_nothing(say, redis_client, settings):
 
 
 def test_certification_claimed_at_step_0_completes_the_steps_before_it(say, redis_client, settings):
-    from bot.store import Store
+    from bot.core.store import Store
 
     say("认证通过了", user="early")
     assert Store(redis_client).load(f"{settings.corp_id}:early").step == 0
@@ -210,7 +210,7 @@ def test_held_out_commands_are_read_right_and_rarely_harmfully(name, understande
 
 # -- guarding the steps -----------------------------------------------------------------------------------
 def test_done_with_part_of_the_checklist_open_says_what_is_open_and_asks_once(say, redis_client, settings):
-    from bot.store import Store
+    from bot.core.store import Store
 
     key = f"{settings.corp_id}:half"
     say("开始", user="half")
@@ -225,7 +225,7 @@ def test_done_with_part_of_the_checklist_open_says_what_is_open_and_asks_once(sa
 
 
 def test_a_checklist_nobody_ticked_is_not_asked_about(say, redis_client, settings):
-    from bot.store import Store
+    from bot.core.store import Store
 
     say("开始", user="free")
     say("完成", user="free")
@@ -233,7 +233,7 @@ def test_a_checklist_nobody_ticked_is_not_asked_about(say, redis_client, setting
 
 
 def test_submitting_from_step_2_keeps_the_funnel_consistent(say, redis_client, settings):
-    from bot.store import Store
+    from bot.core.store import Store
 
     say("开始", user="f2")
     say("完成", user="f2")
@@ -255,8 +255,8 @@ def test_the_fast_scoring_path_equals_scikit_learns(understander):
 
 def test_every_intent_has_a_handler_that_answers_it(app, runtime, clock):
     """Intents are declared once (bot.understand.INTENTS); each one reaches a handler other than the fallback."""
-    from bot.messages import Incoming
-    from bot.progress import Progress
+    from bot.core.messages import Incoming
+    from bot.core.progress import Progress
     from bot.understand import Reading
     from handlers.context import HandlerContext
     from handlers.registry import dispatch
@@ -286,7 +286,7 @@ def test_a_command_answered_from_data_needs_no_code(say, understander):
 
 
 def test_an_answer_template_that_does_not_exist_fails_the_check(tmp_path, understander):
-    from bot.resources import resource_dir
+    from bot.infra.resources import resource_dir
     from bot.understand.check import missing_answers
 
     assert missing_answers(resource_dir("templates"), understander) == []

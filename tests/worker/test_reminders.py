@@ -13,13 +13,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.guide import Guide
-from bot.messages import Reply
-from bot.outbound.message import USER, WEBHOOK, OutboxMessage
+from bot.core.guide import Guide
+from bot.core.messages import Reply
+from bot.core.progress import CERT_PENDING, Progress
+from bot.core.render import MARKDOWN, TEXT, Renderer
+from bot.core.store import EVENTS_STREAM, Store, progress_key
+from bot.outbound.entry import USER, WEBHOOK, OutboxMessage
 from bot.outbound.queue import OUTBOX_QUEUE
-from bot.progress import CERT_PENDING, Progress
-from bot.render import MARKDOWN, TEXT, Renderer
-from bot.store import EVENTS_STREAM, Store, progress_key
 from bot.worker.events import EVENTS_GROUP, EventConsumer
 from bot.worker.reminders.config import ReminderConfig
 from bot.worker.reminders.context import ReminderContext
@@ -358,9 +358,9 @@ def test_the_escalation_counts_the_reminders_sent(harness, say, clock):
 
 
 def test_the_submission_reply_uses_the_configured_delay(tmp_path, redis_client, clock):
-    from bot.app import create_app
     from bot.config import load_settings
-    from bot.wecom.simulate import AppSimulator
+    from bot.demo.simulate_app import AppSimulator
+    from bot.web.app import create_app
 
     clock.now = shanghai(2026, 9, 21, 10, 0)
     for delay, expected in (("120", "约 2 分钟后"), ("20", "约 1 分钟后"), ("1800", "约 30 分钟后")):
@@ -426,7 +426,7 @@ def test_a_private_users_steps_are_announced_in_no_group(harness, say, clock):
 def test_group_notices_mention_the_user_in_her_own_group(tmp_path, redis_client, clock):
     """Long connection: steps done in her private chat are announced in the group she wrote in, once each."""
     from bot.config import load_settings
-    from bot.messages import Event
+    from bot.core.messages import Event
     from bot.outbound.routing import GROUP
 
     settings = load_settings(make_env(tmp_path, WECOM_BOT_ID="bot-1", WECOM_BOT_SECRET="s"))
@@ -452,8 +452,8 @@ def test_group_notices_mention_the_user_in_her_own_group(tmp_path, redis_client,
 
 
 def test_group_notices_can_be_turned_off(tmp_path, redis_client, clock):
-    from bot.app import create_app, runtime_of
     from bot.config import load_settings
+    from bot.web.app import create_app, runtime_of
 
     settings = load_settings(make_env(tmp_path, WECOM_WEBHOOK_KEY="hook-key", GROUP_NOTICES="0"))
     assert ReminderConfig.from_settings(settings).group_notices is False
@@ -462,7 +462,7 @@ def test_group_notices_can_be_turned_off(tmp_path, redis_client, clock):
     try:
         runtime = runtime_of(create_app(settings, client=redis_client, clock=clock))
         assert runtime is not None
-        from bot.messages import Event
+        from bot.core.messages import Event
 
         Planner(h.ctx).handle(ALICE, Event("step_completed", {"step": 1}), "1-0", time.time())
         assert h.outbox() == []
@@ -486,7 +486,7 @@ def test_asking_for_a_person_notifies_staff_in_the_group_once(harness, say):
 
 
 def test_an_escalated_faq_question_notifies_staff(harness, say):
-    from bot.messages import Event
+    from bot.core.messages import Event
 
     say("开始")
     Planner(harness.ctx).handle(ALICE, Event("faq_escalated", {"topic": "cert-61004", "tried": ["a"]}), "9-0")
@@ -562,7 +562,7 @@ def test_the_real_scheduler_reruns_a_job_until_it_confirms(settings, redis_clien
     ctx.leading = is_leading
     install(ctx)
     store = Store(redis_client)
-    from bot.progress import Progress
+    from bot.core.progress import Progress
 
     progress = Progress.new(TEST_CORP_ID, "alice", time.time())
     progress.step, progress.cert.state, progress.cert.since, progress.cert.attempts = 3, CERT_PENDING, time.time(), 1
@@ -592,16 +592,6 @@ def test_shutdown_leaves_due_jobs_alone(redis_client):
                       args=["idle:due", ALICE, IDLE, {"due": due}])
     scheduler.shutdown(wait=False)  # returns once that last pass is over
     assert redis_client.zscore(APS_RUN_TIMES_KEY, "idle:due") == pytest.approx(due)  # not pushed back
-
-
-def test_jobs_stored_before_the_worker_package_still_load():
-    """Stored jobs name their function and (pickled) trigger class by the old module paths."""
-    import pickle
-
-    from apscheduler.util import ref_to_obj
-
-    assert ref_to_obj("bot.reminders:fire") is fire
-    assert pickle.loads(b"cbot.scheduler\nRetryingDateTrigger\n.") is RetryingDateTrigger
 
 
 def test_retrying_trigger():
@@ -670,7 +660,7 @@ def test_templates_render_in_both_languages(settings, template, context, lang):
 
 def test_a_user_repeating_human_notifies_staff_once_per_window(harness, say):
     """Six "人工" in a minute must not use up the group webhook's 20 messages a minute."""
-    from bot.messages import Event
+    from bot.core.messages import Event
     from bot.worker.reminders.planning import HUMAN_NOTICE_WINDOW
 
     say("开始")
@@ -684,7 +674,7 @@ def test_a_user_repeating_human_notifies_staff_once_per_window(harness, say):
 
 
 def test_a_hand_off_plans_its_timeout_notice_and_resolving_cancels_it(harness, say, clock):
-    from bot.handoffs import HandoffDesk
+    from bot.core.handoffs import HandoffDesk
     from bot.worker.reminders.jobs import HANDOFF
 
     say("人工")

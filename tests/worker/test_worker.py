@@ -1,5 +1,5 @@
 """The worker in this process: the leader sweeps stranded outbox entries, ``main`` gets its Redis client
-from bot.services."""
+from bot.wiring.services."""
 
 from __future__ import annotations
 
@@ -46,12 +46,12 @@ def test_the_leader_sweeps_stranded_messages_while_it_leads(tmp_path, redis_clie
 
 
 def test_worker_main_gets_its_client_from_services(monkeypatch, settings, redis_client):
-    import bot.services
+    import bot.wiring.services
     import bot.worker.process
 
     used = []
     monkeypatch.setattr(bot.worker.process, "load_settings", lambda: settings)
-    monkeypatch.setattr(bot.services, "redis_client", lambda s: used.append(s) or redis_client)
+    monkeypatch.setattr(bot.wiring.services, "redis_client", lambda s: used.append(s) or redis_client)
 
     class FakeWorker:
         def __init__(self, settings, client) -> None:
@@ -65,6 +65,6 @@ def test_worker_main_gets_its_client_from_services(monkeypatch, settings, redis_
 
     monkeypatch.setattr(bot.worker.process, "Worker", FakeWorker)
     monkeypatch.setattr(bot.worker.process.signal, "signal", lambda *_args: None)
-    assert settings.redis_url  # before the fix, a REDIS_URL bypassed bot.services
+    assert settings.redis_url  # before the fix, a REDIS_URL bypassed bot.wiring.services
     assert bot.worker.process.main([]) == 0
     assert used == [settings]

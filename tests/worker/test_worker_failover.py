@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import create_app
 from bot.config import load_settings
-from bot.wecom.simulate import AppSimulator
+from bot.demo.simulate_app import AppSimulator
+from bot.web.app import create_app
 from bot.worker.leader import LEADER_KEY, Heartbeat, LeaderLock
 from bot.worker.scheduler import APS_JOBS_KEY
 from tests.fake_wecom import FakeWeCom

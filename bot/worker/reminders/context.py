@@ -11,9 +11,9 @@ import redis
 from apscheduler.schedulers.base import BaseScheduler
 
 from bot.config import Settings
-from bot.guide import Guide
-from bot.render import Renderer
-from bot.store import Store
+from bot.core.guide import Guide
+from bot.core.render import Renderer
+from bot.core.store import Store
 from bot.worker.reminders.config import ReminderConfig
 
 

@@ -15,10 +15,10 @@ from typing import Any
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.base import BaseScheduler
 
-from bot.metrics import count_event
-from bot.progress import Progress
+from bot.core.progress import Progress
+from bot.infra.metrics import count_event
 from bot.worker.reminders.context import ReminderContext
-from bot.worker.reminders.messages import digest, queue_once
+from bot.worker.reminders.outgoing import digest, queue_once
 from bot.worker.reminders.stages import Outcome, cert_stage, handoff_stage, idle_stage
 from bot.worker.scheduler import RetryingDateTrigger, at
 

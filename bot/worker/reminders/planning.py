@@ -10,14 +10,14 @@ import logging
 import time
 from typing import Any
 
-from bot import handoffs
-from bot.messages import Event
+from bot.core import handoffs
+from bot.core.messages import Event
+from bot.core.progress import CERT_PENDING, STEP_COUNT
 from bot.outbound.queue import add as outbox_add
 from bot.outbound.routing import notice_group
-from bot.progress import CERT_PENDING, STEP_COUNT
 from bot.worker.reminders.context import ReminderContext
 from bot.worker.reminders.jobs import CERT, HANDOFF, IDLE, cancel, job_id, schedule
-from bot.worker.reminders.messages import digest, group_notice, queue_once, staff_call
+from bot.worker.reminders.outgoing import digest, group_notice, queue_once, staff_call
 from bot.worker.reminders.stages import cert_resume, cert_start, handoff_start, idle_start
 
 log = logging.getLogger(__name__)

@@ -15,13 +15,13 @@ from datetime import time as dtime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import handoffs
+from bot.core import handoffs
+from bot.core.progress import CERT_PENDING, STEP_COUNT, Progress
 from bot.outbound.elapsed import ELAPSED_MINUTES
-from bot.outbound.message import OutboxMessage
-from bot.progress import CERT_PENDING, STEP_COUNT, Progress
+from bot.outbound.entry import OutboxMessage
 from bot.worker.reminders.config import ReminderConfig
 from bot.worker.reminders.context import ReminderContext
-from bot.worker.reminders.messages import staff_message, user_message
+from bot.worker.reminders.outgoing import staff_message, user_message
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""The group robot webhook: notices into the support group (no inbound)."""
