@@ -9,7 +9,7 @@ import redis
 from flask import Flask, jsonify
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bot.admin import pages as admin
+from bot.admin import web as admin
 from bot.channels.aibot import view as aibot_callback
 from bot.channels.app import view as app_callback
 from bot.channels.kf import view as kf_callback
@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None, *, client: redis.Redis | None =
     app.register_blueprint(app_callback.bp)
     app.register_blueprint(aibot_callback.bp)
     app.register_blueprint(kf_callback.bp)
-    app.register_blueprint(admin.bp)
+    admin.register(app)
     app.wsgi_app = BodyDeadline(app.wsgi_app, settings.body_deadline, settings.max_callback_bytes)  # type: ignore[method-assign]
     if settings.proxy_fix_x_for:  # the client address from X-Forwarded-For, N proxies deep (login throttle)
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_fix_x_for)  # type: ignore[method-assign]
