@@ -281,8 +281,14 @@ QUOTES = [
     Quote(ROBUSTNESS, r"from that address for (\d+) minutes", lambda: auth.LOGIN_WINDOW / MINUTE),
     Quote(ROBUSTNESS, r"was locked out for (\d+) minutes", lambda: auth.LOGIN_WINDOW / MINUTE),
     Quote(ROBUSTNESS, r"at most `SENDER_THREADS` \((\d+)\) messages per kill", lambda: setting("SENDER_THREADS")),
+    Quote(ROBUSTNESS, r"with the deadline \((\d+) s, the default;", lambda: setting("BODY_DEADLINE_SECONDS")),
+    Quote(ROBUSTNESS, r"\((\d+) gevent workers × [\d,]+ connections", lambda: setting("WEB_CONCURRENCY")),
+    Quote(ROBUSTNESS, r"gevent workers × ([\d,]+) connections", lambda: setting("WEB_WORKER_CONNECTIONS")),
+    Quote(ROBUSTNESS, r"3,000 > ([\d,]+) slots",
+          lambda: setting("WEB_CONCURRENCY") * setting("WEB_WORKER_CONNECTIONS")),
     # -- benchmarks (what the code sets; the figures are measurements)
     Quote(BENCHMARKS, r"embeds ~(\d+) passages", passages, tolerance=0.15),
+    Quote(BENCHMARKS, r"without the body deadline vs with it \((\d+) s\)", lambda: setting("BODY_DEADLINE_SECONDS")),
     Quote(BENCHMARKS, r"production backoff \((\d+) s × jitter", lambda: setting("WS_BACKOFF_BASE")),
 ]
 
