@@ -52,7 +52,7 @@ def test_group_replies_are_within_the_targets_on_every_step(group_say):
             sizes["下一步"].append(size(group_say("amy", "认证通过了")))
         else:
             sizes["下一步"].append(size(group_say("amy", "下一步")))
-    print({name: max(values) for name, values in sizes.items()})  # the README quotes these (pytest -s)
+    print({name: max(values) for name, values in sizes.items()})  # docs/replies.md quotes these (pytest -s)
     assert max(sizes["开始"]) <= START_MAX, sizes
     assert max(sizes["下一步"]) <= NEXT_MAX, sizes
     assert max(sizes["进度"]) <= STATUS_MAX, sizes

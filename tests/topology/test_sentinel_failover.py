@@ -5,7 +5,7 @@ the database) and gets its client from the one place every process does (``bot.w
 After the kill it must find the promoted replica by itself, and everything it acknowledged to the user
 before the kill must still be there, since replication had caught up (checked with WAIT first: with
 asynchronous replication, what the master acknowledged in the last moment before dying may be missing
-on the replica; the README says what WAIT / min-replicas-to-write change about that).
+on the replica; docs/operations.md says what WAIT / min-replicas-to-write change about that).
 """
 
 from __future__ import annotations

@@ -197,7 +197,7 @@ def test_understand_cli_reads_json_lines():
     assert "error" in answers[4]
 
 
-# -- the figures the README quotes (held-out thirds) ----------------------------------------------------
+# -- the figures docs/understanding.md quotes (held-out thirds) ----------------------------------------
 @pytest.mark.parametrize("name", ["commands_eval.jsonl", "commands_eval2.jsonl", "commands_eval3.jsonl",
                                   "commands_eval4.jsonl"])
 def test_held_out_commands_are_read_right_and_rarely_harmfully(name, understander):

@@ -3,7 +3,7 @@
 For app messages WeCom's own duplicate check (``enable_duplicate_check``) drops the repeats, so each
 member sees each reminder once; without it (APP_DUPLICATE_CHECK_SECONDS=0) the ones in flight are
 seen twice, which is what the review measured (4 of 40). Webhook and response_url have no such
-check: there delivery is at least once (README).
+check: there delivery is at least once (docs/robustness.md).
 """
 
 from __future__ import annotations
