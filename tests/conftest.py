@@ -9,7 +9,7 @@ from bot.config import load_settings
 from bot.redis_conn import connect
 from bot.wecom.aibot_simulate import AibotSimulator
 from bot.wecom.simulate import AppSimulator
-from tests.support import FakeClock, flush, make_env, redis_target_for_tests, stop_embedded
+from tests.support.environment import FakeClock, flush, make_env, redis_target_for_tests, stop_embedded
 
 
 def pytest_sessionfinish(session, exitstatus):

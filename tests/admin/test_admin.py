@@ -20,7 +20,7 @@ from bot.redis_conn import connect
 from bot.store import CERT_PENDING_INDEX, EVENTS_STREAM, step_index, step_since_index
 from bot.worker.reminders.jobs import CERT, IDLE, job_id
 from bot.worker.scheduler import APS_RUN_TIMES_KEY
-from tests.support import TEST_CORP_ID, make_env, redis_url_for_tests
+from tests.support.environment import TEST_CORP_ID, make_env, redis_url_for_tests
 
 TOKEN = "admin-token-for-tests-0123456789"
 HOUR = 3600.0

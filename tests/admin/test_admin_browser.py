@@ -16,7 +16,7 @@ from werkzeug.serving import make_server
 
 from bot.progress import Progress
 from bot.store import step_index
-from tests.support import TEST_CORP_ID, make_env
+from tests.support.environment import TEST_CORP_ID, make_env
 
 pytestmark = pytest.mark.browser
 

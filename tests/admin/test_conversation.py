@@ -13,7 +13,7 @@ from bot.progress import CERT_PENDING
 from bot.worker.reminders.jobs import CERT, IDLE, job_id
 from bot.worker.scheduler import APS_RUN_TIMES_KEY
 from tests.admin.test_admin import TOKEN
-from tests.support import TEST_CORP_ID, make_env
+from tests.support.environment import TEST_CORP_ID, make_env
 
 ALICE = f"{TEST_CORP_ID}:alice"
 SECRET = "AppSecret: 0123456789abcdef0123456789abcdef"

@@ -17,9 +17,9 @@ from bot.understand.staff_topics import StaffTopics
 from bot.wecom.aibot_simulate import AibotSimulator
 from bot.wecom.simulate import AppSimulator
 from tests.admin.test_admin import TOKEN
-from tests.fake_wecom import FakeWeCom
 from tests.outbound.test_sender import make_sender
-from tests.support import TEST_CORP_ID, make_env
+from tests.support.environment import TEST_CORP_ID, make_env
+from tests.support.fake_wecom import FakeWeCom
 
 ALICE = f"{TEST_CORP_ID}:alice"
 # Nothing in data/knowledge answers these; the second says the first in other words.
@@ -234,7 +234,7 @@ def test_bot_faq_answers_from_a_staff_topic(redis_client, env):
     import subprocess
     import sys
 
-    from tests.servers import ROOT
+    from tests.support.servers import ROOT
 
     topic = StaffTopics(redis_client).create(title="认证费发票怎么开", answer=STAFF_ANSWER, step=3, question=QUESTION,
                                              by="x")

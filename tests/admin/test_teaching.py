@@ -14,8 +14,8 @@ from bot.keys import TEACH_EXAMPLES
 from bot.understand.teaching import Teaching, TeachingError, label_for
 from bot.wecom.simulate import AppSimulator
 from tests.admin.test_admin import TOKEN
-from tests.servers import ROOT
-from tests.support import make_env
+from tests.support.environment import make_env
+from tests.support.servers import ROOT
 
 # Nothing in the knowledge base or the example phrasings reads these as what they are taught to be.
 QUESTION = "老板问的那串编码我咋找不到"

@@ -11,7 +11,7 @@ import pytest
 from bot import trends
 from bot.admin.trend_chart import nice_max
 from tests.admin.test_admin import TOKEN
-from tests.support import make_env
+from tests.support.environment import make_env
 
 DAY = 86400
 BEARER = {"Authorization": f"Bearer {TOKEN}"}  # the clock moves past the session's 12 hours

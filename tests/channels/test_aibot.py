@@ -18,7 +18,7 @@ from bot.store import Store, lock_key
 from bot.wecom import aibot_protocol as proto
 from bot.wecom.aibot_simulate import AibotSimulator
 from bot.wecom.envelope import CallbackRejected
-from tests.support import TEST_CORP_ID, make_env
+from tests.support.environment import TEST_CORP_ID, make_env
 
 PATH = "/wecom/aibot"
 

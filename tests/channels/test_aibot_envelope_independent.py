@@ -19,7 +19,7 @@ import struct
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from tests.support import TEST_AIBOT_AES_KEY, TEST_AIBOT_TOKEN
+from tests.support.environment import TEST_AIBOT_AES_KEY, TEST_AIBOT_TOKEN
 
 PATH = "/wecom/aibot"
 BLOCK = 32

@@ -14,7 +14,7 @@ from bot.outbound.message import USER, OutboxMessage
 from bot.outbound.queue import add as outbox_add
 from bot.wecom import kf_protocol
 from bot.wecom.kf_api import ENDED, HUMAN, NEW
-from tests.kf_support import ACCOUNT, build_bot, new_fake
+from tests.support.kf import ACCOUNT, build_bot, new_fake
 
 ALICE = "wmAliceExternal01"
 
@@ -59,7 +59,7 @@ def test_the_callback_verifies_its_url_and_refuses_a_bad_signature(kf, fake):
 def test_the_callback_is_404_when_kf_is_not_configured(tmp_path, redis_client, clock, fake):
     from bot.app import create_app
     from bot.config import load_settings
-    from tests.support import make_env
+    from tests.support.environment import make_env
 
     app = create_app(load_settings(make_env(tmp_path)), client=redis_client, clock=clock)
     cb = fake.callback()
@@ -428,7 +428,7 @@ def test_a_process_killed_between_reading_a_page_and_saving_the_cursor(tmp_path,
     import subprocess
     import sys
 
-    from tests.kf_support import kf_env
+    from tests.support.kf import kf_env
 
     users = [f"wmKill9{i:02d}" for i in range(5)]
     for user in users:

@@ -37,7 +37,7 @@ from bot.wecom import longconn_protocol as wire
 from bot.wecom.api import WeComAPI
 from bot.wecom.longconn_client import LongConnClient
 from bot.worker.process import Worker
-from tests.support import TEST_CORP_ID, make_env
+from tests.support.environment import TEST_CORP_ID, make_env
 
 ROOT = Path(__file__).resolve().parents[2]
 BOT_ID, SECRET = "bot-test-1", "bot-secret-1"

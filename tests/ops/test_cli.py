@@ -14,8 +14,8 @@ import requests
 
 from bot.config import CallbackCredentials
 from bot.wecom.simulate import AppSimulator
-from tests.servers import ROOT, free_port
-from tests.support import make_env
+from tests.support.environment import make_env
+from tests.support.servers import ROOT, free_port
 
 
 def _run(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, load_settings
-from tests.support import make_env
+from tests.support.environment import make_env
 
 ROOT = Path(__file__).resolve().parents[2]
 

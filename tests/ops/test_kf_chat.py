@@ -9,7 +9,7 @@ import threading
 from werkzeug.serving import make_server
 
 from bot.kf_chat import chat
-from tests.kf_support import build_bot, new_fake
+from tests.support.kf import build_bot, new_fake
 
 
 def test_chat_kf_prints_replies_menus_and_the_silence_while_a_person_has_the_session(tmp_path, redis_client,

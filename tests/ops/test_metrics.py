@@ -18,7 +18,7 @@ from bot.outbound.queue import add as outbox_add
 from bot.progress import Progress
 from bot.redis_conn import connect
 from bot.store import Store
-from tests.support import TEST_CORP_ID, make_env
+from tests.support.environment import TEST_CORP_ID, make_env
 
 ALICE = f"{TEST_CORP_ID}:alice"
 

@@ -11,7 +11,7 @@ from bot.store import Store
 from bot.wecom.api import WeComAPI
 from tests.channels.test_longconn import BOT_ID, SECRET
 from tests.outbound.test_sender import make_sender
-from tests.support import make_env
+from tests.support.environment import make_env
 
 
 def _declared(sender: Sender) -> dict[str, tuple[dict[str, int | None], list[tuple[int, float, str]]]]:

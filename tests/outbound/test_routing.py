@@ -21,9 +21,9 @@ from bot.worker.reminders.config import ReminderConfig
 from bot.worker.reminders.context import ReminderContext
 from bot.worker.reminders.jobs import IDLE, job_id, run_job
 from tests.channels.test_longconn import BOT_ID, FAST, SECRET, Holders
-from tests.fake_wecom import FakeWeCom
 from tests.outbound.test_sender import make_sender
-from tests.support import TEST_CORP_ID, make_env
+from tests.support.environment import TEST_CORP_ID, make_env
+from tests.support.fake_wecom import FakeWeCom
 
 GROUP = "wrSupportGroup01"
 

@@ -20,8 +20,8 @@ from bot.progress import Progress
 from bot.store import Store
 from bot.textsplit import utf8_len
 from bot.wecom.api import WeComAPI
-from tests.fake_wecom import FakeWeCom, max_in_window
-from tests.support import TEST_CORP_ID, make_env
+from tests.support.environment import TEST_CORP_ID, make_env
+from tests.support.fake_wecom import FakeWeCom, max_in_window
 
 
 @pytest.fixture

@@ -16,9 +16,9 @@ from bot.outbound.queue import add as outbox_add
 from bot.outbound.sender import Sender
 from bot.progress import Progress
 from bot.store import Store
-from tests.fake_wecom import FakeWeCom
 from tests.outbound.test_sender import make_sender
-from tests.support import TEST_CORP_ID, make_env
+from tests.support.environment import TEST_CORP_ID, make_env
+from tests.support.fake_wecom import FakeWeCom
 
 ALICE = f"{TEST_CORP_ID}:alice"
 

@@ -13,7 +13,7 @@ from bot.config import PROJECT_ROOT
 from bot.pipeline import RESPONSE_URL_TTL
 from bot.store import Store
 from bot.wecom.aibot_simulate import AibotSimulator
-from tests.support import TEST_CORP_ID, make_env
+from tests.support.environment import TEST_CORP_ID, make_env
 
 GROUP = "wrSupportGroup01"
 

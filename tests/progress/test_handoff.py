@@ -14,7 +14,7 @@ from bot.worker.reminders.config import ReminderConfig
 from bot.worker.reminders.context import ReminderContext
 from bot.worker.reminders.planning import Planner
 from tests.admin.test_admin import TOKEN, login
-from tests.support import TEST_CORP_ID, make_env
+from tests.support.environment import TEST_CORP_ID, make_env
 
 ALICE = f"{TEST_CORP_ID}:alice"
 

@@ -13,7 +13,7 @@ from bot.config import load_settings
 from bot.fake_kf import FakeKf
 from bot.wecom import kf_protocol
 from bot.wecom.kf_api import ENDED, HUMAN
-from tests.kf_support import ACCOUNT, build_bot, kf_env, new_fake
+from tests.support.kf import ACCOUNT, build_bot, kf_env, new_fake
 from tests.worker.test_reminders import Harness
 
 CUSTOMER = "wmCustomerOfWeDa01"

@@ -150,7 +150,7 @@ def test_guide_facts_appear_in_rendered_steps(say):
     text += say("认证失败了", user="facts")
     # the follow-up parts of long replies go out through the outbox: include them
     from bot.redis_conn import connect
-    from tests.support import redis_target_for_tests
+    from tests.support.environment import redis_target_for_tests
 
     for raw in connect(redis_target_for_tests()).lrange("{wb}:outbox", 0, -1):
         text += json.loads(raw)["text"]

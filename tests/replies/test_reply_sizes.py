@@ -17,7 +17,7 @@ START_MAX, NEXT_MAX, STATUS_MAX, CHECK_MAX = 1200, 1200, 800, 500
 @pytest.fixture
 def env(tmp_path):
     """The app can send on its own (an app secret): details asked for in a group go to the private chat."""
-    from tests.support import make_env
+    from tests.support.environment import make_env
 
     return make_env(tmp_path, WECOM_APP_SECRET="app-secret")
 
@@ -95,7 +95,7 @@ def test_details_in_the_group_go_to_the_private_chat_when_the_app_can_reach_the_
 def test_details_stay_in_the_group_when_no_private_channel_exists(tmp_path, redis_client, clock):
     from bot.app import create_app
     from bot.config import load_settings
-    from tests.support import make_env
+    from tests.support.environment import make_env
 
     settings = load_settings(make_env(tmp_path))  # no WECOM_APP_SECRET: the app cannot send on its own
     app = create_app(settings, client=redis_client, clock=clock)

@@ -14,8 +14,8 @@ from bot.config import load_settings
 from bot.progress import FINISHED
 from bot.store import Store, decode_event
 from bot.wecom.simulate import AppSimulator
-from tests.servers import Gunicorn, RedisProcess
-from tests.support import make_env
+from tests.support.environment import make_env
+from tests.support.servers import Gunicorn, RedisProcess
 
 pytestmark = pytest.mark.fault
 
@@ -148,11 +148,11 @@ def test_slow_or_failing_wecom_does_not_slow_the_callbacks(tmp_path, redis_clien
     import subprocess
     import sys
 
-    from tests.fake_wecom import FakeWeCom
-    from tests.servers import ROOT
+    from tests.support.fake_wecom import FakeWeCom
+    from tests.support.servers import ROOT
 
     with FakeWeCom() as wecom:
-        from tests.support import long_guide
+        from tests.support.environment import long_guide
 
         env = make_env(tmp_path, WECOM_API_BASE=wecom.base_url, WECOM_APP_SECRET="app-secret", LOG_LEVEL="WARNING",
                        WECOM_HTTP_TIMEOUT="0.5", SEND_BACKOFF_BASE="0.2", SEND_BACKOFF_MAX="1", IDLE_NUDGES="off",

@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 
 from bot.understand import INTENTS, Context
 from bot.understand.factory import build_understander
-from tests import hostile
-from tests.support import make_env
-from tests.transports import AIBOT, APP, TRANSPORTS, transport_id
+from tests.support import hostile
+from tests.support.environment import make_env
+from tests.support.transports import AIBOT, APP, TRANSPORTS, transport_id
 
 EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "300"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,

@@ -22,8 +22,8 @@ from bot.store import Store, reply_key
 from bot.wecom import aibot_protocol, app_protocol
 from bot.wecom.aibot_simulate import AibotSimulator
 from bot.wecom.api import WeComAPI
-from tests.fake_wecom import FakeWeCom
-from tests.support import TEST_CORP_ID, make_env
+from tests.support.environment import TEST_CORP_ID, make_env
+from tests.support.fake_wecom import FakeWeCom
 
 
 def _app_xml(user: str) -> str:

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from bot.keys import kf_cursor_key
-from tests.hostile import app_plaintext_fast, fast_json, fast_text
-from tests.kf_support import ACCOUNT, build_bot, new_fake
+from tests.support.hostile import app_plaintext_fast, fast_json, fast_text
+from tests.support.kf import ACCOUNT, build_bot, new_fake
 
 EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "300"))
 

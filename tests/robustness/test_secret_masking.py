@@ -12,7 +12,7 @@ import pytest
 
 from bot.redact import MASK, redact_secrets
 from tests.robustness.test_secrets import _everything_in_redis
-from tests.secret_samples import (
+from tests.support.secret_samples import (
     PASTE_FORMS,
     PEM_LAYOUTS,
     SHAPES,

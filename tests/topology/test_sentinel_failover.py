@@ -21,8 +21,8 @@ from bot.progress import FINISHED
 from bot.services import redis_client
 from bot.store import Store, decode_event
 from bot.wecom.simulate import AppSimulator
-from tests.servers import SentinelSetup
-from tests.support import make_env
+from tests.support.environment import make_env
+from tests.support.servers import SentinelSetup
 
 FAILOVER_WITHIN = 30.0  # seconds: down-after 1 s, then election and promotion
 

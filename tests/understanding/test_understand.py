@@ -11,7 +11,7 @@ import pytest
 
 from bot.understand import INTENTS, STATE_CHANGING, Context
 from bot.understand.slots import find_items, find_step
-from tests.servers import ROOT
+from tests.support.servers import ROOT
 
 STEP1 = Context(step=1, item_count=6)
 

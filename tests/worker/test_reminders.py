@@ -34,7 +34,7 @@ from bot.worker.scheduler import (
     build_scheduler,
     redis_job_store,
 )
-from tests.support import TEST_CORP_ID, make_env
+from tests.support.environment import TEST_CORP_ID, make_env
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ALICE = f"{TEST_CORP_ID}:alice"

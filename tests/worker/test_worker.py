@@ -10,9 +10,9 @@ import pytest
 
 from bot.config import load_settings
 from bot.outbound.queue import PROCESSING
-from tests.fake_wecom import FakeWeCom
 from tests.outbound.test_sender_delivery import reminder
-from tests.support import make_env
+from tests.support.environment import make_env
+from tests.support.fake_wecom import FakeWeCom
 
 
 @pytest.fixture

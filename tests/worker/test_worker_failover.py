@@ -21,8 +21,8 @@ from bot.config import load_settings
 from bot.wecom.simulate import AppSimulator
 from bot.worker.leader import LEADER_KEY, Heartbeat, LeaderLock
 from bot.worker.scheduler import APS_JOBS_KEY
-from tests.fake_wecom import FakeWeCom
-from tests.support import TEST_CORP_ID, make_env
+from tests.support.environment import TEST_CORP_ID, make_env
+from tests.support.fake_wecom import FakeWeCom
 
 ROOT = Path(__file__).resolve().parents[2]
 CERT_JOB = f"cert:{TEST_CORP_ID}:alice"

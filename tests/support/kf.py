@@ -14,7 +14,7 @@ from bot.outbound.config import SenderConfig
 from bot.outbound.sender import Sender
 from bot.services import wecom_api
 from bot.store import Store
-from tests.support import TEST_CORP_ID, make_env
+from tests.support.environment import TEST_CORP_ID, make_env
 
 KF_TOKEN = "kfTokenForTests0123456789"
 KF_AES_KEY = "kfAesKeyForTests0123456789abcdefghijklmnopq"

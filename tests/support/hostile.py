@@ -361,15 +361,15 @@ query_values = st.one_of(st.text(max_size=80), tricky_text.map(lambda t: _SURROG
 query = st.dictionaries(st.sampled_from(["msg_signature", "timestamp", "nonce", "echostr", "x"]), query_values,
                         max_size=5)
 
-# Pasted secrets (tests/secret_samples.py: every shape, every way of pasting), as chat text.
+# Pasted secrets (tests/support/secret_samples.py: every shape, every way of pasting), as chat text.
 def _secret_message(shape: str, seed: int) -> str:
-    from tests.secret_samples import secret_message
+    from tests.support.secret_samples import secret_message
 
     return secret_message(shape, random.Random(seed))[0]
 
 
 def _secret_shapes() -> list[str]:
-    from tests.secret_samples import SHAPES
+    from tests.support.secret_samples import SHAPES
 
     return sorted(SHAPES)
 
