@@ -91,7 +91,7 @@ def say(client, app_sim):
 def admin(client):
     """A logged-in operator's test client (the module's ``env`` sets ADMIN_TOKEN); ``admin.csrf`` is the
     session's CSRF token."""
-    from tests.admin.test_admin import csrf_of, login
+    from tests.support.admin import csrf_of, login
 
     assert login(client).status_code == 303
     client.csrf = csrf_of(client.get("/admin/users").get_data(as_text=True))

@@ -7,7 +7,7 @@ import pytest
 from bot.admin.auth import LOGIN_MAX_FAILURES
 from bot.app import create_app
 from bot.config import load_settings
-from tests.admin.test_admin import TOKEN, csrf_of, login
+from tests.support.admin import TOKEN, csrf_of, login
 from tests.support.environment import make_env
 
 

@@ -12,7 +12,7 @@ from bot.conversation import CONVERSATION_LIMIT, REPLY_CHARS, conversation_key
 from bot.progress import CERT_PENDING
 from bot.worker.reminders.jobs import CERT, IDLE, job_id
 from bot.worker.scheduler import APS_RUN_TIMES_KEY
-from tests.admin.test_admin import TOKEN
+from tests.support.admin import TOKEN
 from tests.support.environment import TEST_CORP_ID, make_env
 
 ALICE = f"{TEST_CORP_ID}:alice"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from bot.admin.auth import LOGIN_MAX_FAILURES
-from tests.admin.test_admin import TOKEN, csrf_of
+from tests.support.admin import TOKEN, csrf_of
 from tests.support.environment import make_env
 
 PROXY = "10.0.0.1"

@@ -16,10 +16,10 @@ from bot.keys import TEACH_TOPICS
 from bot.understand.staff_topics import StaffTopics
 from bot.wecom.aibot_simulate import AibotSimulator
 from bot.wecom.simulate import AppSimulator
-from tests.admin.test_admin import TOKEN
-from tests.outbound.test_sender import make_sender
+from tests.support.admin import TOKEN
 from tests.support.environment import TEST_CORP_ID, make_env
 from tests.support.fake_wecom import FakeWeCom
+from tests.support.outbound import make_sender
 
 ALICE = f"{TEST_CORP_ID}:alice"
 # Nothing in data/knowledge answers these; the second says the first in other words.

@@ -13,7 +13,7 @@ from bot.config import load_settings
 from bot.keys import TEACH_EXAMPLES
 from bot.understand.teaching import Teaching, TeachingError, label_for
 from bot.wecom.simulate import AppSimulator
-from tests.admin.test_admin import TOKEN
+from tests.support.admin import TOKEN
 from tests.support.environment import make_env
 from tests.support.servers import ROOT
 

@@ -10,7 +10,7 @@ import pytest
 
 from bot import trends
 from bot.admin.trend_chart import nice_max
-from tests.admin.test_admin import TOKEN
+from tests.support.admin import TOKEN
 from tests.support.environment import make_env
 
 DAY = 86400

@@ -17,9 +17,9 @@ from bot.ocr.fetch import Fetcher, encrypt
 from bot.ocr.worker import OcrWorker
 from bot.services import wecom_api
 from bot.store import Store
-from tests.outbound.test_sender import make_sender
 from tests.support.environment import TEST_AIBOT_AES_KEY, TEST_CORP_ID, make_env
 from tests.support.fake_wecom import FakeWeCom
+from tests.support.outbound import make_sender
 from tests.support.screenshots import CASES, Case, fonts, render
 
 pytestmark = pytest.mark.skipif(not fonts(), reason="no CJK font (apt-get install fonts-wqy-microhei)")

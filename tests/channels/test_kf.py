@@ -14,20 +14,9 @@ from bot.outbound.message import USER, OutboxMessage
 from bot.outbound.queue import add as outbox_add
 from bot.wecom import kf_protocol
 from bot.wecom.kf_api import ENDED, HUMAN, NEW
-from tests.support.kf import ACCOUNT, build_bot, new_fake
+from tests.support.kf import ACCOUNT, build_bot, fixture_fake, fixture_kf  # noqa: F401 - the fixtures fake and kf
 
 ALICE = "wmAliceExternal01"
-
-
-@pytest.fixture
-def fake(clock):
-    with new_fake(clock) as fake:
-        yield fake
-
-
-@pytest.fixture
-def kf(tmp_path, fake, redis_client, clock):
-    return build_bot(tmp_path, fake, redis_client, clock)
 
 
 def user_key(user: str = ALICE) -> str:

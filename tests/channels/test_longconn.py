@@ -23,7 +23,7 @@ import pytest
 from websockets.sync.client import connect as ws_connect
 
 from bot.config import load_settings, longconn_settings
-from bot.connect import EXIT_AUTH, EXIT_KICKED, Holder
+from bot.connect import EXIT_AUTH, EXIT_KICKED
 from bot.fake_longconn import FakeLongConn
 from bot.keys import longconn_holder_key, longconn_kicked_key
 from bot.outbound.config import SenderConfig
@@ -38,11 +38,9 @@ from bot.wecom.api import WeComAPI
 from bot.wecom.longconn_client import LongConnClient
 from bot.worker.process import Worker
 from tests.support.environment import TEST_CORP_ID, make_env
+from tests.support.longconn import BOT_ID, FAST, SECRET, Holders
 
 ROOT = Path(__file__).resolve().parents[2]
-BOT_ID, SECRET = "bot-test-1", "bot-secret-1"
-FAST = {"WS_PING_INTERVAL": "0.2", "WS_ACK_TIMEOUT": "0.5", "WS_BACKOFF_BASE": "0.05", "WS_BACKOFF_MAX": "0.3",
-        "WS_THROTTLED_WAIT": "0.6", "WS_LEADER_TTL": "1", "WS_KICKED_HOLD": "30"}
 
 
 @pytest.fixture
@@ -55,28 +53,6 @@ def fake():
 @pytest.fixture
 def env(tmp_path, fake) -> dict[str, str]:
     return make_env(tmp_path, WECOM_BOT_ID=BOT_ID, WECOM_BOT_SECRET=SECRET, WECOM_WS_URL=fake.url, **FAST)
-
-
-class Holders:
-    """Starts holders on threads and stops every one it started."""
-
-    def __init__(self, settings, client) -> None:
-        self.settings, self.client = settings, client
-        self.started: list[tuple[Holder, threading.Thread, dict]] = []
-
-    def start(self, settings=None, identity: str | None = None) -> tuple[Holder, dict]:
-        settings = settings or self.settings
-        holder = Holder(settings, self.client, longconn_settings(settings), identity=identity, poll=0.05)
-        result: dict = {}
-        thread = threading.Thread(target=lambda: result.update(code=holder.run()), daemon=True)
-        thread.start()
-        self.started.append((holder, thread, result))
-        return holder, result
-
-    def stop_all(self) -> None:
-        for holder, thread, _ in self.started:
-            holder.stop()
-            thread.join(timeout=5)
 
 
 @pytest.fixture

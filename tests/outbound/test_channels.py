@@ -9,9 +9,9 @@ from bot.outbound.message import APP, OutboxMessage
 from bot.outbound.sender import Sender
 from bot.store import Store
 from bot.wecom.api import WeComAPI
-from tests.channels.test_longconn import BOT_ID, SECRET
-from tests.outbound.test_sender import make_sender
 from tests.support.environment import make_env
+from tests.support.longconn import BOT_ID, SECRET
+from tests.support.outbound import make_sender
 
 
 def _declared(sender: Sender) -> dict[str, tuple[dict[str, int | None], list[tuple[int, float, str]]]]:

@@ -13,7 +13,7 @@ from bot.store import EVENTS_STREAM, decode_event
 from bot.worker.reminders.config import ReminderConfig
 from bot.worker.reminders.context import ReminderContext
 from bot.worker.reminders.planning import Planner
-from tests.admin.test_admin import TOKEN, login
+from tests.support.admin import TOKEN, login
 from tests.support.environment import TEST_CORP_ID, make_env
 
 ALICE = f"{TEST_CORP_ID}:alice"

@@ -14,7 +14,7 @@ from bot.fake_kf import FakeKf
 from bot.wecom import kf_protocol
 from bot.wecom.kf_api import ENDED, HUMAN
 from tests.support.kf import ACCOUNT, build_bot, kf_env, new_fake
-from tests.worker.test_reminders import Harness
+from tests.support.reminders import Harness
 
 CUSTOMER = "wmCustomerOfWeDa01"
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
+
 from bot.app import create_app, runtime_of
 from bot.config import CallbackCredentials, load_settings
 from bot.fake_kf import FakeKf
@@ -81,3 +83,16 @@ def build_bot(tmp_path, fake: FakeKf, redis_client, clock, **env_overrides: str)
     sender = Sender(Store(redis_client), wecom_api(settings, redis_client), settings,
                     SenderConfig.from_settings(settings), clock=clock)
     return KfBot(fake, app, sender)
+
+
+@pytest.fixture(name="fake")
+def fixture_fake(clock):
+    """The fake 微信客服 on a local port (the fixture ``fake``)."""
+    with new_fake(clock) as fake:
+        yield fake
+
+
+@pytest.fixture(name="kf")
+def fixture_kf(tmp_path, fake, redis_client, clock) -> KfBot:
+    """A bot with only 微信客服 configured, wired to ``fake`` (the fixture ``kf``)."""
+    return build_bot(tmp_path, fake, redis_client, clock)
