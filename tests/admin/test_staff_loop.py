@@ -20,6 +20,7 @@ from tests.support.admin import TOKEN
 from tests.support.environment import TEST_CORP_ID, make_env
 from tests.support.fake_wecom import FakeWeCom
 from tests.support.outbound import make_sender
+from tests.support.phrases import HANDED_TO_A_PERSON
 
 ALICE = f"{TEST_CORP_ID}:alice"
 # Nothing in data/knowledge answers these; the second says the first in other words.
@@ -62,7 +63,7 @@ def _post(admin, path: str, **form: str):
 
 def test_hand_off_reply_resolve_and_save_as_answer_end_to_end(admin, say, deliver, runtime, redis_client, clock):
     say("开始")
-    assert "转接人工客服" in say("人工")
+    assert HANDED_TO_A_PERSON in say("人工")
     assert deliver() == []  # (staff hear through their own channels; nothing to alice yet)
     clock.advance(30)
     assert "客服会看到" in say(QUESTION)  # held for the person

@@ -15,6 +15,7 @@ from bot.outbound.queue import add as outbox_add
 from bot.wecom import kf_protocol
 from bot.wecom.kf_api import ENDED, HUMAN, NEW
 from tests.support.kf import ACCOUNT, build_bot, fixture_fake, fixture_kf  # noqa: F401 - the fixtures fake and kf
+from tests.support.phrases import HANDED_TO_A_PERSON, HOW_LONG_CERTIFICATION_TAKES
 
 ALICE = "wmAliceExternal01"
 
@@ -272,15 +273,15 @@ def test_handoff_moves_the_session_and_the_bot_keeps_quiet_but_records_both_side
     kf.say(ALICE, "开始")
     kf.say(ALICE, "完成")
     (line,) = kf.say(ALICE, "人工")
-    assert "转接人工客服" in line and "\n" not in line.strip()
+    assert HANDED_TO_A_PERSON in line and "\n" not in line.strip()
     assert fake.state_of(ALICE) == HUMAN and fake.sessions[(ACCOUNT, ALICE)]["servicer"] == "recep1"
-    assert kf.say(ALICE, "认证要多久") == []  # a person has the session: nothing from the bot
+    assert kf.say(ALICE, HOW_LONG_CERTIFICATION_TAKES) == []  # a person has the session: nothing from the bot
     fake.receptionist_text(ALICE, "recep1", "大约10分钟")
     kf.post_event()
     kf.settle()
     assert [s for s in fake.sent if s.path == "kf/send_msg" and not s.ok] == []  # it never even tried
     texts = [(e.get("text"), e.get("reply"), e.get("by")) for e in conversation.recent(redis_client, user_key())]
-    assert ("认证要多久", "", None) in texts and ("", "大约10分钟", "receptionist recep1") in texts
+    assert (HOW_LONG_CERTIFICATION_TAKES, "", None) in texts and ("", "大约10分钟", "receptionist recep1") in texts
     fake.end_session(ALICE)
     kf.post_event()
     kf.settle()

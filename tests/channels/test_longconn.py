@@ -39,6 +39,7 @@ from bot.wecom.longconn_client import LongConnClient
 from bot.worker.process import Worker
 from tests.support.environment import TEST_CORP_ID, make_env
 from tests.support.longconn import BOT_ID, FAST, SECRET, Holders
+from tests.support.phrases import SUBMITTED_CERTIFICATION
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -440,7 +441,7 @@ def test_followups_and_staff_notices_reach_wecom_through_the_connection(tmp_path
         group.start()
         thread.start()
         assert fake.wait(lambda: fake.subscribes == 1)
-        for text in ("开始", "完成", "完成", "我已经提交认证了"):
+        for text in ("开始", "完成", "完成", SUBMITTED_CERTIFICATION):
             msgid = fake.send_text("max", text)
             assert fake.wait(lambda msgid=msgid: fake.answers(msgid))
         assert fake.wait(lambda: any(p["chatid"] == "max" for p in fake.pushes), timeout=15)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from bot.wecom.aibot_simulate import AibotSimulator
+from tests.support.phrases import CERTIFICATION_PASSED, SUBMITTED_CERTIFICATION, TICK_ITEM_1
 
 GROUP = "wrSizeGroup01"
 START_MAX, NEXT_MAX, STATUS_MAX, CHECK_MAX = 1200, 1200, 800, 500
@@ -48,8 +49,8 @@ def test_group_replies_are_within_the_targets_on_every_step(group_say):
         for n in (1, 2):
             sizes["勾选"].append(size(group_say("amy", f"勾选 {n}")))
         if _step == 3:
-            group_say("amy", "我已经提交认证了")
-            sizes["下一步"].append(size(group_say("amy", "认证通过了")))
+            group_say("amy", SUBMITTED_CERTIFICATION)
+            sizes["下一步"].append(size(group_say("amy", CERTIFICATION_PASSED)))
         else:
             sizes["下一步"].append(size(group_say("amy", "下一步")))
     print({name: max(values) for name, values in sizes.items()})  # the README quotes these (pytest -s)
@@ -65,7 +66,7 @@ def test_short_reply_names_the_one_next_action_and_a_progress_line(group_say):
     assert "⚠️" not in reply  # the warnings are in the details
     assert "详情" in reply
     assert "0/6" in reply  # the compact progress of the checklist
-    ticked = group_say("ben", "勾选 1")
+    ticked = group_say("ben", TICK_ITEM_1)
     assert "☑" in ticked and "☐ 2." in ticked and "☐ 3." not in ticked
     assert "1/6" in ticked
 
