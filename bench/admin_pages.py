@@ -28,7 +28,7 @@ from bot.core.progress import CERT_PASSED, CERT_PENDING, FINISHED, Progress
 from bot.core.store import Store
 from bot.infra.redis_conn import connect
 from bot.web.app import create_app
-from tests.support import TEST_CORP_ID, make_env, redis_url_for_tests
+from tests.support.environment import TEST_CORP_ID, make_env, redis_url_for_tests
 
 TOKEN = "bench-admin-token-0123456789"
 STEP_WEIGHTS = [8, 22, 15, 20, 10, 8, 5, 12]  # steps 0..7: most people stall on 1 and 3

@@ -59,9 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     from bot.ocr.worker import OcrWorker
     from bot.web.app import create_app, runtime_of
     from bot.wiring.services import wecom_api
-    from tests.fake_wecom import FakeWeCom
-    from tests.screenshots import CASES, render
-    from tests.support import make_env
+    from tests.support.environment import make_env
+    from tests.support.fake_wecom import FakeWeCom
+    from tests.support.screenshots import CASES, render
 
     client = connect(args.redis_url)
     client.flushdb()
@@ -134,7 +134,7 @@ def memory(redis_url: str) -> int:
         web = rss_of("from bot.web.app import create_app; create_app(); import sys; "
                      "assert 'rapidocr_onnxruntime' not in sys.modules and 'PIL' not in sys.modules", redis_url)
         ocr_cmd = ("from bot.config import load_settings; from bot.ocr.worker import build; "
-                   "from bot.ocr.images import decode; from tests.screenshots import render, CASES; "
+                   "from bot.ocr.images import decode; from tests.support.screenshots import render, CASES; "
                    "w = build(load_settings()); [w.engine.read(decode(render(CASES[0]))) for _ in range(3)]")
         ocr = rss_of(ocr_cmd, redis_url)
         print(f"peak RSS: a web process {web:.0f} MiB (imports neither the OCR model nor Pillow); "

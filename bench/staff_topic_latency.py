@@ -56,7 +56,7 @@ def main() -> int:
 
     from bot.understand.staff_topics import StaffTopics
     from bot.understand.teaching import Teaching
-    from tests.servers import Gunicorn
+    from tests.support.servers import Gunicorn
 
     client = redis.Redis.from_url(args.redis_url)
     client.flushdb()

@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from bot.config import load_settings
     from bot.web.app import create_app
-    from tests.support import make_env  # the test Redis: a web app is built as the bot builds it
+    from tests.support.environment import make_env  # the test Redis: a web app is built as the bot builds it
 
     with tempfile.TemporaryDirectory() as folder:
         create_app(load_settings(make_env(Path(folder))))

@@ -1,6 +1,6 @@
 """How well screenshots are read and answered: OCR character accuracy, code found, answer right, confidently wrong.
 
-The set is rendered here (tests/screenshots.py: 24 real error texts × dialogs, console pages, network-panel
+The set is rendered here (tests/support/screenshots.py: 24 real error texts × dialogs, console pages, network-panel
 JSON and phone screenshots, two CJK fonts, sizes 16-30 px, scales 0.75-2×, light/dark, JPEG 50-90, crops),
 decoded and scaled exactly as the OCR process does (bot.ocr.images), read by the same model and answered by
 the same knowledge-base search the pipeline runs on the text (codes and errmsg texts first, then the words).
@@ -31,7 +31,7 @@ from bot.core.redact import redact_secrets  # noqa: E402
 from bot.faq import KnowledgeBase  # noqa: E402
 from bot.ocr.engine import Engine  # noqa: E402
 from bot.ocr.images import decode  # noqa: E402
-from tests.screenshots import _lines, evaluation_set, render  # noqa: E402
+from tests.support.screenshots import _lines, evaluation_set, render  # noqa: E402
 
 
 def truth(case, layout: str) -> str:

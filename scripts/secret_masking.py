@@ -4,7 +4,7 @@ Run: .venv/bin/python scripts/secret_masking.py [--samples 10000] [--seed 2026] 
 Targets (issue 22): every shape >= 99 % masked (over the ways of pasting it: spaced, split over two lines,
 full-width, a non-breaking or zero-width space inside, backticks; PEM keys in nine layouts); false positives
 <= 0.5 % for every kind of ordinary message. Exit 1 when missed. The samples come from
-tests/secret_samples.py, written apart from the redactor.
+tests/support/secret_samples.py, written apart from the redactor.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.secret_samples import measure_detail  # noqa: E402
+from tests.support.secret_samples import measure_detail  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

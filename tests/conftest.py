@@ -9,7 +9,7 @@ from bot.demo.simulate_aibot import AibotSimulator
 from bot.demo.simulate_app import AppSimulator
 from bot.infra.redis_conn import connect
 from bot.web.app import create_app, runtime_of
-from tests.support import FakeClock, flush, make_env, redis_target_for_tests, stop_embedded
+from tests.support.environment import FakeClock, flush, make_env, redis_target_for_tests, stop_embedded
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -91,7 +91,7 @@ def say(client, app_sim):
 def admin(client):
     """A logged-in operator's test client (the module's ``env`` sets ADMIN_TOKEN); ``admin.csrf`` is the
     session's CSRF token."""
-    from tests.admin.test_admin import csrf_of, login
+    from tests.support.admin import csrf_of, login
 
     assert login(client).status_code == 303
     client.csrf = csrf_of(client.get("/admin/users").get_data(as_text=True))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import threading
 
 import pytest
@@ -20,11 +19,10 @@ from bot.outbound.entry import APP, USER, OutboxMessage
 from bot.web.app import create_app
 from bot.worker.reminders.jobs import CERT, IDLE, job_id
 from bot.worker.scheduler import APS_RUN_TIMES_KEY
-from tests.support import TEST_CORP_ID, make_env, redis_url_for_tests
+from tests.support.admin import TOKEN, csrf_of, login
+from tests.support.environment import TEST_CORP_ID, make_env, redis_url_for_tests
 
-TOKEN = "admin-token-for-tests-0123456789"
 HOUR = 3600.0
-CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
@@ -56,17 +54,6 @@ def seed(store, clock, user: str, step: int, *, idle: float = 0.0, on_step: floa
         p.record(kind, now - idle)
     store.save(p, None)
     return p
-
-
-def csrf_of(html: str) -> str:
-    match = CSRF_RE.search(html)
-    assert match, "no CSRF field on the page"
-    return match.group(1)
-
-
-def login(client, token: str = TOKEN, name: str = "Li Lei"):
-    page = client.get("/admin/login").get_data(as_text=True)
-    return client.post("/admin/login", data={"csrf_token": csrf_of(page), "token": token, "name": name})
 
 
 # -- access control --------------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ from werkzeug.serving import make_server
 
 from bot.core.progress import Progress
 from bot.core.store import step_index
-from tests.support import TEST_CORP_ID, make_env
+from tests.support.environment import TEST_CORP_ID, make_env
+from tests.support.phrases import TICK_ITEM_1, WHERE_TO_SEE_THE_ORIGINAL_ID
 
 pytestmark = pytest.mark.browser
 
@@ -145,7 +146,7 @@ def _log_in(page, live_url: str, name: str = "Wang Fang") -> None:
 
 def test_hand_off_queue_claim_and_resolve(browser, live_url, runtime, clock, say):
     say("开始", "alice")
-    say("原始ID在哪里看", "alice")
+    say(WHERE_TO_SEE_THE_ORIGINAL_ID, "alice")
     say("人工", "alice")
     clock.advance(240)
     say("截图已经发到群里了", "alice")
@@ -182,9 +183,9 @@ def test_hand_off_queue_claim_and_resolve(browser, live_url, runtime, clock, say
 
 def test_conversation_view_on_the_user_page(browser, live_url, runtime, clock, say):
     say("开始", "carol")
-    say("勾选 1", "carol")
+    say(TICK_ITEM_1, "carol")
     clock.advance(60)
-    say("原始ID在哪里看", "carol")
+    say(WHERE_TO_SEE_THE_ORIGINAL_ID, "carol")
     clock.advance(60)
     say("2", "carol")  # the answer did not help
     say("我的 AppSecret: 0123456789abcdef0123456789abcdef 对吗", "carol")
@@ -199,14 +200,14 @@ def test_conversation_view_on_the_user_page(browser, live_url, runtime, clock, s
     newest = conversation.nth(0).inner_text()
     assert "0123456789abcdef" not in newest and "AppSecret" in newest  # redacted as stored
     faq_row = conversation.nth(2).inner_text()
-    assert "原始ID在哪里看" in faq_row and "FAQ:" in faq_row  # the reading: topic and score
+    assert WHERE_TO_SEE_THE_ORIGINAL_ID in faq_row and "FAQ:" in faq_row  # the reading: topic and score
     assert "intent: check 1" in conversation.nth(3).inner_text()
     assert "好的，我们开始" in conversation.nth(4).inner_text()  # the bot's answer, oldest last
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "admin-user-conversation.png"), full_page=True)
 
     page.click("header a:text('Unanswered')")
-    assert "answer rejected" in page.inner_text("main") and "原始ID在哪里看" in page.inner_text("main")
+    assert "answer rejected" in page.inner_text("main") and WHERE_TO_SEE_THE_ORIGINAL_ID in page.inner_text("main")
     page.screenshot(path=str(ARTIFACTS / "admin-unanswered.png"), full_page=True)
     page.click("header a:text('Funnel')")
     assert page.locator("#trend rect.started").count() == 30

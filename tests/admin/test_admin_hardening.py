@@ -7,8 +7,8 @@ import pytest
 from bot.admin.auth import LOGIN_MAX_FAILURES
 from bot.config import load_settings
 from bot.web.app import create_app
-from tests.admin.test_admin import TOKEN, csrf_of, login
-from tests.support import make_env
+from tests.support.admin import TOKEN, csrf_of, login
+from tests.support.environment import make_env
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def test_the_cookie_is_secure_behind_a_tls_proxy_under_gunicorn(tmp_path, redis_
     """As deployed: a proxy on loopback says ``X-Forwarded-Proto: https``; gunicorn trusts it by default."""
     import requests
 
-    from tests.servers import Gunicorn
+    from tests.support.servers import Gunicorn
 
     bot = Gunicorn(make_env(tmp_path, ADMIN_TOKEN=TOKEN, SECRET_KEY="s" * 32)).start(tmp_path / "gunicorn.log")
     try:

@@ -12,8 +12,9 @@ from bot.core.conversation import CONVERSATION_LIMIT, REPLY_CHARS, conversation_
 from bot.core.progress import CERT_PENDING
 from bot.worker.reminders.jobs import CERT, IDLE, job_id
 from bot.worker.scheduler import APS_RUN_TIMES_KEY
-from tests.admin.test_admin import TOKEN
-from tests.support import TEST_CORP_ID, make_env
+from tests.support.admin import TOKEN
+from tests.support.environment import TEST_CORP_ID, make_env
+from tests.support.phrases import STOP_REMINDERS, TICK_ITEM_1, WHERE_TO_SEE_THE_ORIGINAL_ID
 
 ALICE = f"{TEST_CORP_ID}:alice"
 SECRET = "AppSecret: 0123456789abcdef0123456789abcdef"
@@ -26,12 +27,12 @@ def env(tmp_path):
 
 def test_the_user_page_shows_the_conversation_newest_first_with_readings(say, admin):
     say("开始")
-    say("勾选 1")
-    say("原始ID在哪里看")
+    say(TICK_ITEM_1)
+    say(WHERE_TO_SEE_THE_ORIGINAL_ID)
     say(f"我的 {SECRET} 对吗")
     data = admin.get(f"/admin/api/users/{ALICE}").get_json()
     conv = data["conversation"]
-    assert [c["text"][:4] for c in conv[:3]] == ["我的 A", "原始ID", "勾选 1"]  # newest first
+    assert [c["text"][:4] for c in conv[:3]] == ["我的 A", "原始ID", TICK_ITEM_1]  # newest first
     assert "0123456789abcdef" not in json.dumps(conv)  # redacted as stored
     faq = conv[1]["reading"]
     assert faq["kind"] == "faq" and faq["topic"] and faq["score"] > 0
@@ -39,7 +40,7 @@ def test_the_user_page_shows_the_conversation_newest_first_with_readings(say, ad
     assert check["intent"] == "check" and check["items"] == [1] and 0.5 < check["confidence"] <= 1
     assert conv[3]["reply"].startswith("好的，我们开始")
     html = admin.get(f"/admin/users/{ALICE}").get_data(as_text=True)
-    assert 'id="conversation"' in html and "原始ID在哪里看" in html and faq["topic"] in html
+    assert 'id="conversation"' in html and WHERE_TO_SEE_THE_ORIGINAL_ID in html and faq["topic"] in html
     assert "intent: check 1" in html
 
 
@@ -55,21 +56,21 @@ def test_the_conversation_is_bounded_and_long_replies_are_cut(say, redis_client,
 
 
 def test_a_rejected_answer_lands_in_the_unanswered_list(say, admin):
-    say("原始ID在哪里看")
+    say(WHERE_TO_SEE_THE_ORIGINAL_ID)
     say("2")  # 还不行
     items = admin.get("/admin/api/unanswered").get_json()["items"]
     rejected = [q for q in items if q["reason"] == "rejected"]
-    assert [q["text"] for q in rejected] == ["原始ID在哪里看"]
+    assert [q["text"] for q in rejected] == [WHERE_TO_SEE_THE_ORIGINAL_ID]
     assert rejected[0]["best_guess"] and rejected[0]["score"] is not None
     assert "answer rejected" in admin.get("/admin/unanswered").get_data(as_text=True)
 
 
 def test_a_confident_answer_followed_by_a_call_for_a_person_lands_there_too(say, admin, clock):
-    say("原始ID在哪里看")
+    say(WHERE_TO_SEE_THE_ORIGINAL_ID)
     clock.advance(60)
     say("人工")
     items = admin.get("/admin/api/unanswered").get_json()["items"]
-    assert [(q["reason"], q["text"]) for q in items] == [("human_after_answer", "原始ID在哪里看")]
+    assert [(q["reason"], q["text"]) for q in items] == [("human_after_answer", WHERE_TO_SEE_THE_ORIGINAL_ID)]
 
 
 def test_a_call_for_a_person_without_an_answer_before_is_not_an_unanswered_question(say, admin):
@@ -95,7 +96,7 @@ def test_pending_leaves_out_follow_ups_that_cannot_fire(say, admin, runtime, clo
     for user in ("alice", "bob", "carol"):
         say("我已提交认证", user)
         say("是", user)  # before step 3 the bot asks once
-    say("别提醒了", "bob")
+    say(STOP_REMINDERS, "bob")
     say("人工", "carol")
     due = clock() + 600
     runtime.redis.zadd(APS_RUN_TIMES_KEY, {job_id(CERT, f"{TEST_CORP_ID}:{u}"): due for u in ("alice", "bob", "carol")})

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 
 from bot.admin.auth import LOGIN_MAX_FAILURES
-from tests.admin.test_admin import TOKEN, csrf_of
-from tests.support import make_env
+from tests.support.admin import TOKEN, csrf_of
+from tests.support.environment import make_env
 
 PROXY = "10.0.0.1"
 GUESSER, OPERATOR = "203.0.113.9", "198.51.100.7"

@@ -16,10 +16,11 @@ from bot.demo.simulate_aibot import AibotSimulator
 from bot.demo.simulate_app import AppSimulator
 from bot.understand.staff_topics import StaffTopics
 from bot.web.app import create_app, runtime_of
-from tests.admin.test_admin import TOKEN
-from tests.fake_wecom import FakeWeCom
-from tests.outbound.test_sender import make_sender
-from tests.support import TEST_CORP_ID, make_env
+from tests.support.admin import TOKEN
+from tests.support.environment import TEST_CORP_ID, make_env
+from tests.support.fake_wecom import FakeWeCom
+from tests.support.outbound import make_sender
+from tests.support.phrases import HANDED_TO_A_PERSON
 
 ALICE = f"{TEST_CORP_ID}:alice"
 # Nothing in data/knowledge answers these; the second says the first in other words.
@@ -62,7 +63,7 @@ def _post(admin, path: str, **form: str):
 
 def test_hand_off_reply_resolve_and_save_as_answer_end_to_end(admin, say, deliver, runtime, redis_client, clock):
     say("开始")
-    assert "转接人工客服" in say("人工")
+    assert HANDED_TO_A_PERSON in say("人工")
     assert deliver() == []  # (staff hear through their own channels; nothing to alice yet)
     clock.advance(30)
     assert "客服会看到" in say(QUESTION)  # held for the person
@@ -234,7 +235,7 @@ def test_bot_faq_answers_from_a_staff_topic(redis_client, env):
     import subprocess
     import sys
 
-    from tests.servers import ROOT
+    from tests.support.servers import ROOT
 
     topic = StaffTopics(redis_client).create(title="认证费发票怎么开", answer=STAFF_ANSWER, step=3, question=QUESTION,
                                              by="x")

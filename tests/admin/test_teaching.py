@@ -13,9 +13,9 @@ from bot.core.keys import TEACH_EXAMPLES
 from bot.demo.simulate_app import AppSimulator
 from bot.understand.teaching import Teaching, TeachingError, label_for
 from bot.web.app import create_app, runtime_of
-from tests.admin.test_admin import TOKEN
-from tests.servers import ROOT
-from tests.support import make_env
+from tests.support.admin import TOKEN
+from tests.support.environment import make_env
+from tests.support.servers import ROOT
 
 # Nothing in the knowledge base or the example phrasings reads these as what they are taught to be.
 QUESTION = "老板问的那串编码我咋找不到"

@@ -10,8 +10,9 @@ import pytest
 
 from bot.admin import trends
 from bot.admin.trend_chart import nice_max
-from tests.admin.test_admin import TOKEN
-from tests.support import make_env
+from tests.support.admin import TOKEN
+from tests.support.environment import make_env
+from tests.support.phrases import CERTIFICATION_PASSED, SUBMITTED_CERTIFICATION
 
 DAY = 86400
 BEARER = {"Authorization": f"Bearer {TOKEN}"}  # the clock moves past the session's 12 hours
@@ -27,8 +28,8 @@ def _register_all_steps(say, clock, user: str, minutes_per_step: int) -> None:
     for step in range(1, 7):
         clock.advance(minutes_per_step * 60)
         if step == 3:
-            say("我已经提交认证了", user)
-            say("认证通过了", user)
+            say(SUBMITTED_CERTIFICATION, user)
+            say(CERTIFICATION_PASSED, user)
         else:
             say("完成", user)
 

@@ -18,7 +18,8 @@ from bot.core.store import Store, lock_key
 from bot.demo.simulate_aibot import AibotSimulator
 from bot.outbound.queue import OUTBOX_QUEUE
 from bot.web.app import create_app
-from tests.support import TEST_CORP_ID, make_env
+from tests.support.environment import TEST_CORP_ID, make_env
+from tests.support.phrases import STATUS_WITH_A_MENTION, SYSTEM_BUSY, WHAT_TO_DO_ABOUT_61004
 
 PATH = "/wecom/aibot"
 
@@ -194,10 +195,10 @@ def _doc(**fields):
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
-    ("@助手 61004 怎么办", "61004 怎么办"),
-    ("61004 怎么办 @助手", "61004 怎么办"),
-    ("61004 @助手 怎么办", "61004 怎么办"),
-    ("@助手\u300061004\u3000怎么办", "61004 怎么办"),
+    ("@助手 61004 怎么办", WHAT_TO_DO_ABOUT_61004),
+    ("61004 怎么办 @助手", WHAT_TO_DO_ABOUT_61004),
+    ("61004 @助手 怎么办", WHAT_TO_DO_ABOUT_61004),
+    ("@助手\u300061004\u3000怎么办", WHAT_TO_DO_ABOUT_61004),
     ("@助手\u2005进度", "进度"),
     ("@助手", ""),
     ("邮箱 a@b.com 收不到", "邮箱 a@b.com 收不到"),
@@ -216,7 +217,7 @@ def test_group_text_normalises_who_where_what():
     assert (incoming.transport, incoming.corp_id, incoming.user_id) == ("aibot", "wwcorp", "u1")
     assert incoming.user_key == "wwcorp:u1"
     assert (incoming.chat_type, incoming.chat_id) == ("group", "C1")
-    assert (incoming.kind, incoming.text, incoming.msg_id) == ("text", "61004 怎么办", "mM1")
+    assert (incoming.kind, incoming.text, incoming.msg_id) == ("text", WHAT_TO_DO_ABOUT_61004, "mM1")
     assert incoming.response_url == "https://r"
 
 
@@ -265,7 +266,7 @@ def test_other_types_are_unsupported(msgtype):
 
 
 def test_voice_transcript_is_read_as_text_and_voice_without_one_is_unsupported():
-    spoken = proto.to_incoming(_doc(msgtype="voice", voice={"content": "@助手 进度"}), "c")
+    spoken = proto.to_incoming(_doc(msgtype="voice", voice={"content": STATUS_WITH_A_MENTION}), "c")
     assert (spoken.kind, spoken.text) == ("text", "进度")
     silent = proto.to_incoming(_doc(msgtype="voice", voice={"url": "U"}), "c")
     assert silent.kind == "unsupported"
@@ -360,7 +361,7 @@ def test_a_busy_click_spends_nothing_and_its_retry_gets_the_answer(client, setti
     update = sim.open_reply_json(retry.get_data())
     assert update["response_type"] == "update_template_card"
     [answer] = [json.loads(raw) for raw in redis_client.lrange(OUTBOX_QUEUE, 0, -1)]
-    assert answer["url"] == url and "系统繁忙" not in answer["text"]
+    assert answer["url"] == url and SYSTEM_BUSY not in answer["text"]
 
 
 def test_the_card_title_is_in_the_replys_language_not_guessed_from_its_text(runtime):

@@ -19,7 +19,8 @@ import struct
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from tests.support import TEST_AIBOT_AES_KEY, TEST_AIBOT_TOKEN
+from tests.support.environment import TEST_AIBOT_AES_KEY, TEST_AIBOT_TOKEN
+from tests.support.phrases import STATUS_WITH_A_MENTION
 
 PATH = "/wecom/aibot"
 BLOCK = 32
@@ -120,7 +121,7 @@ def test_our_simulator_output_opens_with_their_implementation(settings, clock, t
     assert query["msg_signature"] == theirs.signature(query["timestamp"], query["nonce"], encrypted)
     msg, receive_id = theirs.decrypt(encrypted)
     assert receive_id == b""
-    assert json.loads(msg)["text"]["content"] == "@助手 进度"
+    assert json.loads(msg)["text"]["content"] == STATUS_WITH_A_MENTION
 
 
 @pytest.mark.parametrize("size", [0, 1, 11, 12, 43, 44, 100])

@@ -9,7 +9,7 @@ from bot.config import load_settings
 from bot.core.keys import EVENTS_STREAM
 from bot.demo.simulate_app import AppSimulator
 from bot.web.app import create_app
-from tests.support import make_env
+from tests.support.environment import make_env
 
 # Tencent's published sample (shared/WECOM.md): an app callback for corp ww1436e0e65a779aee.
 VECTOR_ENV = {
@@ -136,7 +136,7 @@ def test_a_voice_message_gets_please_type(client, app_sim):
 @pytest.fixture
 def long_say(tmp_path, redis_client, clock):
     """Like ``say``, with a guide whose step 1 details are longer than one app reply."""
-    from tests.support import long_guide
+    from tests.support.environment import long_guide
 
     settings = load_settings(make_env(tmp_path, GUIDE_FILE=long_guide(tmp_path)))
     client = create_app(settings, client=redis_client, clock=clock).test_client()
@@ -169,7 +169,7 @@ def test_long_reply_is_split_and_rest_queued(long_say, redis_client):
 
 def test_demo_mode_sends_the_whole_reply_at_once(tmp_path, redis_client):
     """No WeCom to cut it and nothing to send a rest with: the reply is whole, and nothing is queued."""
-    from tests.support import long_guide, redis_url_for_tests
+    from tests.support.environment import long_guide, redis_url_for_tests
 
     settings = load_settings({"BOT_DATA_DIR": str(tmp_path), "REDIS_URL": redis_url_for_tests(),
                               "GUIDE_FILE": long_guide(tmp_path)})

@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from bot.channels.wecom.envelope import Envelope
-from tests.transports import AIBOT, APP, TRANSPORTS, transport_id
+from tests.support.transports import AIBOT, APP, TRANSPORTS, transport_id
 
 
 @pytest.fixture(params=TRANSPORTS, ids=transport_id)

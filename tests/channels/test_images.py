@@ -17,10 +17,10 @@ from bot.ocr.engine import Engine
 from bot.ocr.fetch import Fetcher, encrypt
 from bot.ocr.worker import OcrWorker
 from bot.wiring.services import wecom_api
-from tests.fake_wecom import FakeWeCom
-from tests.outbound.test_sender import make_sender
-from tests.screenshots import CASES, Case, fonts, render
-from tests.support import TEST_AIBOT_AES_KEY, TEST_CORP_ID, make_env
+from tests.support.environment import TEST_AIBOT_AES_KEY, TEST_CORP_ID, make_env
+from tests.support.fake_wecom import FakeWeCom
+from tests.support.outbound import make_sender
+from tests.support.screenshots import CASES, Case, fonts, render
 
 pytestmark = pytest.mark.skipif(not fonts(), reason="no CJK font (apt-get install fonts-wqy-microhei)")
 CASE_61004 = CASES[0]
@@ -226,7 +226,7 @@ def test_a_wechat_customer_service_screenshot_is_read_with_the_kf_token_and_answ
                                                                                           clock, engine):
     """微信客服: the media_id is fetched with 微信客服's own token, the answer goes back through kf/send_msg."""
     from bot.ocr.worker import build
-    from tests.kf_support import build_bot, new_fake
+    from tests.support.kf import build_bot, new_fake
 
     with new_fake(clock) as fake:
         kf = build_bot(tmp_path, fake, redis_client, clock, OCR_TIMEOUT="120")

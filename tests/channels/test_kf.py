@@ -14,20 +14,10 @@ from bot.core import conversation
 from bot.core.keys import DEAD_LETTERS, kf_cursor_key, kf_done_key, kf_media_key, kf_pull_lock_key
 from bot.outbound.entry import USER, OutboxMessage
 from bot.outbound.queue import add as outbox_add
-from tests.kf_support import ACCOUNT, build_bot, new_fake
+from tests.support.kf import ACCOUNT, build_bot, fixture_fake, fixture_kf  # noqa: F401 - the fixtures fake and kf
+from tests.support.phrases import HANDED_TO_A_PERSON, HOW_LONG_CERTIFICATION_TAKES
 
 ALICE = "wmAliceExternal01"
-
-
-@pytest.fixture
-def fake(clock):
-    with new_fake(clock) as fake:
-        yield fake
-
-
-@pytest.fixture
-def kf(tmp_path, fake, redis_client, clock):
-    return build_bot(tmp_path, fake, redis_client, clock)
 
 
 def user_key(user: str = ALICE) -> str:
@@ -59,7 +49,7 @@ def test_the_callback_verifies_its_url_and_refuses_a_bad_signature(kf, fake):
 def test_the_callback_is_404_when_kf_is_not_configured(tmp_path, redis_client, clock, fake):
     from bot.config import load_settings
     from bot.web.app import create_app
-    from tests.support import make_env
+    from tests.support.environment import make_env
 
     app = create_app(load_settings(make_env(tmp_path)), client=redis_client, clock=clock)
     cb = fake.callback()
@@ -283,15 +273,15 @@ def test_handoff_moves_the_session_and_the_bot_keeps_quiet_but_records_both_side
     kf.say(ALICE, "开始")
     kf.say(ALICE, "完成")
     (line,) = kf.say(ALICE, "人工")
-    assert "转接人工客服" in line and "\n" not in line.strip()
+    assert HANDED_TO_A_PERSON in line and "\n" not in line.strip()
     assert fake.state_of(ALICE) == HUMAN and fake.sessions[(ACCOUNT, ALICE)]["servicer"] == "recep1"
-    assert kf.say(ALICE, "认证要多久") == []  # a person has the session: nothing from the bot
+    assert kf.say(ALICE, HOW_LONG_CERTIFICATION_TAKES) == []  # a person has the session: nothing from the bot
     fake.receptionist_text(ALICE, "recep1", "大约10分钟")
     kf.post_event()
     kf.settle()
     assert [s for s in fake.sent if s.path == "kf/send_msg" and not s.ok] == []  # it never even tried
     texts = [(e.get("text"), e.get("reply"), e.get("by")) for e in conversation.recent(redis_client, user_key())]
-    assert ("认证要多久", "", None) in texts and ("", "大约10分钟", "receptionist recep1") in texts
+    assert (HOW_LONG_CERTIFICATION_TAKES, "", None) in texts and ("", "大约10分钟", "receptionist recep1") in texts
     fake.end_session(ALICE)
     kf.post_event()
     kf.settle()
@@ -428,7 +418,7 @@ def test_a_process_killed_between_reading_a_page_and_saving_the_cursor(tmp_path,
     import subprocess
     import sys
 
-    from tests.kf_support import kf_env
+    from tests.support.kf import kf_env
 
     users = [f"wmKill9{i:02d}" for i in range(5)]
     for user in users:

@@ -24,7 +24,7 @@ from websockets.sync.client import connect as ws_connect
 
 from bot.channels.longconn import protocol as wire
 from bot.channels.longconn.client import LongConnClient
-from bot.channels.longconn.holder import EXIT_AUTH, EXIT_KICKED, Holder
+from bot.channels.longconn.holder import EXIT_AUTH, EXIT_KICKED
 from bot.channels.longconn.outbound import TRANSPORT
 from bot.channels.wecom.api import WeComAPI
 from bot.config import load_settings, longconn_settings
@@ -37,12 +37,11 @@ from bot.outbound.queue import DEAD_LETTERS
 from bot.outbound.queue import add as outbox_add
 from bot.outbound.sender import Sender
 from bot.worker.process import Worker
-from tests.support import TEST_CORP_ID, make_env
+from tests.support.environment import TEST_CORP_ID, make_env
+from tests.support.longconn import BOT_ID, FAST, SECRET, Holders
+from tests.support.phrases import SUBMITTED_CERTIFICATION
 
 ROOT = Path(__file__).resolve().parents[2]
-BOT_ID, SECRET = "bot-test-1", "bot-secret-1"
-FAST = {"WS_PING_INTERVAL": "0.2", "WS_ACK_TIMEOUT": "0.5", "WS_BACKOFF_BASE": "0.05", "WS_BACKOFF_MAX": "0.3",
-        "WS_THROTTLED_WAIT": "0.6", "WS_LEADER_TTL": "1", "WS_KICKED_HOLD": "30"}
 
 
 @pytest.fixture
@@ -55,28 +54,6 @@ def fake():
 @pytest.fixture
 def env(tmp_path, fake) -> dict[str, str]:
     return make_env(tmp_path, WECOM_BOT_ID=BOT_ID, WECOM_BOT_SECRET=SECRET, WECOM_WS_URL=fake.url, **FAST)
-
-
-class Holders:
-    """Starts holders on threads and stops every one it started."""
-
-    def __init__(self, settings, client) -> None:
-        self.settings, self.client = settings, client
-        self.started: list[tuple[Holder, threading.Thread, dict]] = []
-
-    def start(self, settings=None, identity: str | None = None) -> tuple[Holder, dict]:
-        settings = settings or self.settings
-        holder = Holder(settings, self.client, longconn_settings(settings), identity=identity, poll=0.05)
-        result: dict = {}
-        thread = threading.Thread(target=lambda: result.update(code=holder.run()), daemon=True)
-        thread.start()
-        self.started.append((holder, thread, result))
-        return holder, result
-
-    def stop_all(self) -> None:
-        for holder, thread, _ in self.started:
-            holder.stop()
-            thread.join(timeout=5)
 
 
 @pytest.fixture
@@ -464,7 +441,7 @@ def test_followups_and_staff_notices_reach_wecom_through_the_connection(tmp_path
         group.start()
         thread.start()
         assert fake.wait(lambda: fake.subscribes == 1)
-        for text in ("开始", "完成", "完成", "我已经提交认证了"):
+        for text in ("开始", "完成", "完成", SUBMITTED_CERTIFICATION):
             msgid = fake.send_text("max", text)
             assert fake.wait(lambda msgid=msgid: fake.answers(msgid))
         assert fake.wait(lambda: any(p["chatid"] == "max" for p in fake.pushes), timeout=15)

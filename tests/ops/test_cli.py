@@ -14,8 +14,9 @@ import requests
 
 from bot.config import CallbackCredentials
 from bot.demo.simulate_app import AppSimulator
-from tests.servers import ROOT, free_port
-from tests.support import make_env
+from tests.support.environment import make_env
+from tests.support.phrases import SYSTEM_BUSY
+from tests.support.servers import ROOT, free_port
 
 
 def _run(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
@@ -127,7 +128,7 @@ def _answers(port: int, data_dir: Path) -> bool:
     callback = sim.text("first", "进度")
     response = requests.post(f"http://127.0.0.1:{port}/wecom/callback", params=callback.query, data=callback.body,
                              timeout=10)
-    return response.status_code == 200 and "系统繁忙" not in sim.open_reply(response.content)
+    return response.status_code == 200 and SYSTEM_BUSY not in sim.open_reply(response.content)
 
 
 @pytest.mark.slow

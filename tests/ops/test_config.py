@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, load_settings
-from tests.support import make_env
+from tests.support.environment import make_env
+from tests.support.phrases import STEP_2_MARKED_CURRENT
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,7 +66,7 @@ def test_progress_survives_a_restart_with_the_embedded_redis(tmp_path):
         return result.stdout
 
     chat("开始\n完成\n")
-    assert "▶ 第2步" in chat("进度\n")
+    assert STEP_2_MARKED_CURRENT in chat("进度\n")
     assert (tmp_path / "var" / "appendonly.aof").exists() or (tmp_path / "var" / "appendonlydir").exists()
 
 

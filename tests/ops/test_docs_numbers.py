@@ -22,28 +22,26 @@ from pathlib import Path
 import pytest
 
 from bot import config
-from bot.core import conversation
-from bot.core import guide
-from bot.infra import redis_conn
-from bot.core import staff_messages
 from bot.admin import auth
-from bot.channels.longconn.holder import EXIT_AUTH, EXIT_KICKED
-from bot.faq import fusion, search, semantic
-from bot.faq.evaluate import read_cases
-from bot.faq.knowledge import load_topics
-from bot.faq.official import OfficialCodes
-from bot.ocr import images
-from bot.channels.kf import outbound as kf_outbound
-from bot.core.pipeline import RESPONSE_URL_TTL
-from bot.understand import policy
-from bot.understand.examples import load_specs
-from bot.understand.factory import GUIDE_FILE
-from bot.understand.items import closing_items
 from bot.admin import pages as admin_web
 from bot.admin import trend_pages as admin_trends
 from bot.channels.kf import api as kf_api
 from bot.channels.kf import inbound as kf_inbound
+from bot.channels.kf import outbound as kf_outbound
 from bot.channels.kf import state as kf_state
+from bot.channels.longconn.holder import EXIT_AUTH, EXIT_KICKED
+from bot.core import conversation, guide, staff_messages
+from bot.core.pipeline import RESPONSE_URL_TTL
+from bot.faq import fusion, search, semantic
+from bot.faq.evaluate import read_cases
+from bot.faq.knowledge import load_topics
+from bot.faq.official import OfficialCodes
+from bot.infra import redis_conn
+from bot.ocr import images
+from bot.understand import policy
+from bot.understand.examples import load_specs
+from bot.understand.factory import GUIDE_FILE
+from bot.understand.items import closing_items
 from tests import screenshots, servers
 from tests.replies import test_reply_sizes as reply_sizes
 

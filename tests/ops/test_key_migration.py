@@ -13,6 +13,7 @@ from bot.core.keys import EVENTS_GROUP, EVENTS_STREAM, KEY_MIGRATION_DONE, OLD_P
 from bot.core.store import Store
 from bot.wiring.services import redis_client as start_client
 from bot.worker.scheduler import APS_JOBS_KEY
+from tests.support.phrases import STEP_2_MARKED_CURRENT
 
 
 def _to_old_layout(client) -> list[str]:
@@ -41,7 +42,7 @@ def test_old_keys_are_renamed_and_the_conversation_goes_on(say, redis_client, se
 
     assert list(redis_client.scan_iter(match=OLD_PREFIX + "*")) == []
     assert Store(redis_client).load(user).step == 2  # ...until it is renamed
-    assert "▶ 第2步" in say("进度", user="old")
+    assert STEP_2_MARKED_CURRENT in say("进度", user="old")
     assert 0 < redis_client.pttl(lock_key("someone")) <= 60_000  # the TTL came along
     assert [g["name"] for g in redis_client.xinfo_groups(EVENTS_STREAM)] == [EVENTS_GROUP]
     assert redis_client.hget(APS_JOBS_KEY, "cert:x") == "pickled"

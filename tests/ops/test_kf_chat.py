@@ -9,7 +9,8 @@ import threading
 from werkzeug.serving import make_server
 
 from bot.demo.kf_chat import chat
-from tests.kf_support import build_bot, new_fake
+from tests.support.kf import build_bot, new_fake
+from tests.support.phrases import HANDED_TO_A_PERSON, STEP_2_MARKED_CURRENT
 
 
 def test_chat_kf_prints_replies_menus_and_the_silence_while_a_person_has_the_session(tmp_path, redis_client,
@@ -35,5 +36,5 @@ def test_chat_kf_prints_replies_menus_and_the_silence_while_a_person_has_the_ses
     assert missing == 0, text
     assert "[welcome]" in text and "  [done] " in text  # the welcome's menu items
     assert "第1步" in text and "第2步" in text  # the click on "done" finished step 1
-    assert "转接人工客服" in text and "(a person has the session: the bot stays silent)" in text
-    assert "▶ 第2步" in text.split("you> 进度")[-1]  # back with the bot, from the customer's step
+    assert HANDED_TO_A_PERSON in text and "(a person has the session: the bot stays silent)" in text
+    assert STEP_2_MARKED_CURRENT in text.split("you> 进度")[-1]  # back with the bot, from the customer's step

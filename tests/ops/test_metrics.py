@@ -19,7 +19,7 @@ from bot.infra.redis_conn import connect
 from bot.outbound.entry import APP, OutboxMessage
 from bot.outbound.queue import add as outbox_add
 from bot.web.app import create_app
-from tests.support import TEST_CORP_ID, make_env
+from tests.support.environment import TEST_CORP_ID, make_env
 
 ALICE = f"{TEST_CORP_ID}:alice"
 

@@ -9,8 +9,8 @@ import zipfile
 
 import pytest
 
-from tests.servers import ROOT
-from tests.support import make_env
+from tests.support.environment import make_env
+from tests.support.servers import ROOT
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, Settings, env_value, load_settings, parse_bool, validate
-from tests.support import make_env
+from tests.support.environment import make_env
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,9 +9,9 @@ from bot.outbound.channel import MARKDOWN, TEMPLATE_CARD, TEXT
 from bot.outbound.config import SenderConfig
 from bot.outbound.entry import APP, OutboxMessage
 from bot.outbound.sender import Sender
-from tests.channels.test_longconn import BOT_ID, SECRET
-from tests.outbound.test_sender import make_sender
-from tests.support import make_env
+from tests.support.environment import make_env
+from tests.support.longconn import BOT_ID, SECRET
+from tests.support.outbound import make_sender
 
 
 def _declared(sender: Sender) -> dict[str, tuple[dict[str, int | None], list[tuple[int, float, str]]]]:

@@ -8,9 +8,16 @@ everything, and what each group received is read off the fake long-connection se
 
 from __future__ import annotations
 
-from tests.outbound.test_routing import env, holder, remind, wecom, ws, ws_say  # noqa: F401  (fixtures)
-from tests.outbound.test_sender import make_sender
-from tests.worker.test_reminders import Harness
+from tests.support.all_channels import (  # noqa: F401 - fixtures env, holder, remind, wecom, ws
+    fixture_env,
+    fixture_holder,
+    fixture_remind,
+    fixture_wecom,
+    fixture_ws,
+    ws_say,
+)
+from tests.support.outbound import make_sender
+from tests.support.reminders import Harness
 
 GROUP_A, GROUP_B = "grp-company-a", "grp-company-b"
 
@@ -19,7 +26,7 @@ def _mentions(text: str) -> set[str]:
     return {name for name in ("ann", "bob", "cai") if f"<@{name}>" in text or name in text}
 
 
-def test_no_message_about_a_user_reaches_a_group_without_them(holder, ws, wecom, remind, settings,  # noqa: F811
+def test_no_message_about_a_user_reaches_a_group_without_them(holder, ws, wecom, remind, settings,
                                                                redis_client, clock):
     harness = Harness(settings, redis_client, clock)
     try:

@@ -10,45 +10,22 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.guide import Guide
-from bot.core.render import Renderer
 from bot.core.store import Store
 from bot.demo.simulate_aibot import AibotSimulator
 from bot.outbound.entry import USER, OutboxMessage
-from bot.outbound.queue import OUTBOX_QUEUE
 from bot.outbound.queue import add as outbox_add
-from bot.worker.reminders.config import ReminderConfig
-from bot.worker.reminders.context import ReminderContext
-from bot.worker.reminders.jobs import IDLE, job_id, run_job
-from tests.channels.test_longconn import BOT_ID, FAST, SECRET, Holders
-from tests.fake_wecom import FakeWeCom
-from tests.outbound.test_sender import make_sender
-from tests.support import TEST_CORP_ID, make_env
+from tests.support.all_channels import (  # noqa: F401 - fixtures env, holder, remind, wecom, ws
+    fixture_env,
+    fixture_holder,
+    fixture_remind,
+    fixture_wecom,
+    fixture_ws,
+    ws_say,
+)
+from tests.support.environment import TEST_CORP_ID
+from tests.support.outbound import make_sender
 
 GROUP = "wrSupportGroup01"
-
-
-@pytest.fixture
-def wecom(clock):
-    with FakeWeCom(clock=clock) as server:
-        yield server
-
-
-@pytest.fixture
-def ws():
-    from bot.demo.fake_longconn import FakeLongConn
-
-    server = FakeLongConn(BOT_ID, SECRET).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def env(tmp_path, wecom, ws) -> dict[str, str]:
-    """Every channel at once: the app, the webhook, the AI-bot callback and the long connection."""
-    return make_env(tmp_path, WECOM_API_BASE=wecom.base_url, WECOM_APP_SECRET="app-secret",
-                    WECOM_WEBHOOK_KEY=wecom.webhook_key, WECOM_HTTP_TIMEOUT="1", QUIET_HOURS="off",
-                    WECOM_BOT_ID=BOT_ID, WECOM_BOT_SECRET=SECRET, WECOM_WS_URL=ws.url, **FAST)
 
 
 @pytest.fixture
@@ -62,40 +39,6 @@ def aibot_say(client, settings, clock):
         assert response.status_code == 200, response.get_data(as_text=True)
 
     return _say
-
-
-@pytest.fixture
-def holder(settings, redis_client, ws):
-    group = Holders(settings, redis_client)
-    group.start()
-    assert ws.wait(lambda: ws.subscribes == 1)
-    yield
-    group.stop_all()
-
-
-def ws_say(ws, user: str, text: str, chat_id: str | None = None) -> None:
-    msgid = ws.send_text(user, text, chat_id=chat_id)
-    assert ws.wait(lambda: ws.answers(msgid))
-
-
-@pytest.fixture
-def remind(settings, redis_client, clock):
-    """Run the user's idle reminder now, as the scheduler would, and deliver what it queued."""
-    store = Store(redis_client)
-    ctx = ReminderContext(ReminderConfig.from_settings(settings), settings, store, Renderer(settings.templates_dir),
-                          Guide.load(settings.guide_file), clock=clock)
-    sender = make_sender(settings, redis_client, clock)
-
-    def _remind(user: str, stage: int = 0) -> list[str]:
-        user_key = f"{TEST_CORP_ID}:{user}"
-        progress = store.load(user_key)
-        token = {"step": progress.step, "at": progress.last_seen, "stage": stage, "due": clock()}
-        redis_client.delete(OUTBOX_QUEUE)  # the pipeline's own follow-ups are not what is tested here
-        outcome = run_job(ctx, job_id(IDLE, user_key), user_key, IDLE, token)
-        assert [m.channel for m in outcome.messages] == [USER]  # to the user: routing picks the channel
-        return sender.drain()
-
-    return _remind
 
 
 def test_last_spoke_in_the_app_the_reminder_goes_to_the_app(say, remind, wecom):

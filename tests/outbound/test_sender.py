@@ -5,23 +5,21 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from dataclasses import replace
 
 import pytest
 import requests
 
-from bot.channels.wecom.api import WeComAPI
 from bot.config import load_settings
 from bot.core.progress import Progress
 from bot.core.store import Store
 from bot.core.textsplit import utf8_len
-from bot.outbound.config import SenderConfig
 from bot.outbound.entry import APP, RESPONSE_URL, WEBHOOK, OutboxMessage
 from bot.outbound.queue import DEAD_LETTERS, DELAYED, OUTBOX_QUEUE, PROCESSING, SENT_PREFIX
 from bot.outbound.queue import add as outbox_add
 from bot.outbound.sender import Sender
-from tests.fake_wecom import FakeWeCom, max_in_window
-from tests.support import TEST_CORP_ID, make_env
+from tests.support.environment import TEST_CORP_ID, make_env
+from tests.support.fake_wecom import FakeWeCom, max_in_window
+from tests.support.outbound import make_sender
 
 
 @pytest.fixture
@@ -34,13 +32,6 @@ def wecom(clock):
 def env(tmp_path, wecom) -> dict[str, str]:
     return make_env(tmp_path, WECOM_API_BASE=wecom.base_url, WECOM_APP_SECRET="app-secret",
                     WECOM_WEBHOOK_KEY=wecom.webhook_key, WECOM_HTTP_TIMEOUT="0.5")
-
-
-def make_sender(settings, client, clock, **overrides) -> Sender:
-    config = replace(SenderConfig.from_settings(settings), **overrides)
-    api = WeComAPI(settings.wecom_api_base, client, corp_id=settings.corp_id, secret=settings.app_secret,
-                   agent_id=settings.agent_id, timeout=config.http_timeout)
-    return Sender(Store(client), api, settings, config, clock=clock)
 
 
 @pytest.fixture

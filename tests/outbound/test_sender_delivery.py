@@ -16,9 +16,9 @@ from bot.outbound.entry import APP, WEBHOOK, OutboxMessage
 from bot.outbound.queue import CLAIM_PREFIX, DELAYED, PROCESSING, SENT_PREFIX
 from bot.outbound.queue import add as outbox_add
 from bot.outbound.sender import Sender
-from tests.fake_wecom import FakeWeCom
-from tests.outbound.test_sender import make_sender
-from tests.support import TEST_CORP_ID, make_env
+from tests.support.environment import TEST_CORP_ID, make_env
+from tests.support.fake_wecom import FakeWeCom
+from tests.support.outbound import idle_reminder, make_sender
 
 ALICE = f"{TEST_CORP_ID}:alice"
 
@@ -47,12 +47,6 @@ def give_response_url(client, clock, url: str, user: str = "alice") -> None:
     store.save(progress, None)
 
 
-def reminder(text: str = "**提醒**", user: str = "alice", **meta) -> OutboxMessage:
-    return OutboxMessage(APP, text, to_user=user, fmt="markdown",
-                         meta={"plain": text.replace("**", ""), "user_key": f"{TEST_CORP_ID}:{user}",
-                               "kind": "reminder_idle", **meta})
-
-
 # -- private continuations ---------------------------------------------------------------------
 @pytest.mark.parametrize("meta", [{"continues": "m1", "private": True}, {"continues": "m2", "private": False},
                                   {"private": True}])
@@ -79,7 +73,7 @@ def test_a_private_message_without_an_app_secret_is_a_dead_letter_not_a_group_po
 
 def test_a_reminder_may_still_use_the_users_response_url(sender, redis_client, wecom, clock):
     give_response_url(redis_client, clock, wecom.response_url("r"))
-    outbox_add(redis_client, reminder("**nudge**"))
+    outbox_add(redis_client, idle_reminder("**nudge**"))
     assert sender.drain() == ["sent"]
     assert [r.content for r in wecom.delivered("response")] == ["**nudge**"]
 
@@ -88,7 +82,7 @@ def test_a_reminder_may_still_use_the_users_response_url(sender, redis_client, w
 def test_http_500_on_a_response_url_is_retried_on_the_url_not_sent_by_the_app(sender, redis_client, wecom, clock):
     give_response_url(redis_client, clock, wecom.response_url("r5"))
     wecom.fail("500", count=1, paths=("response",))
-    outbox_add(redis_client, reminder("**once**"))
+    outbox_add(redis_client, idle_reminder("**once**"))
     assert sender.drain() == ["retry"]
     clock.advance(sender.next_delayed_in())
     assert sender.drain() == ["sent"]
@@ -99,7 +93,7 @@ def test_http_500_on_a_response_url_is_retried_on_the_url_not_sent_by_the_app(se
 def test_a_timed_out_post_that_went_through_is_not_sent_again_by_the_app(sender, redis_client, wecom, clock):
     give_response_url(redis_client, clock, wecom.response_url("r6"))
     wecom.fail("slow", count=1, paths=("response",), delay=1.0)  # the client gives up after 0.5 s
-    outbox_add(redis_client, reminder("**late**"))
+    outbox_add(redis_client, idle_reminder("**late**"))
     assert sender.drain() == ["retry"]
     requests.post(wecom.response_url("r6"), json={}, timeout=5)  # as if that attempt had been delivered
     clock.advance(sender.next_delayed_in())
@@ -111,7 +105,7 @@ def test_a_timed_out_post_that_went_through_is_not_sent_again_by_the_app(sender,
 def test_a_redis_error_after_the_post_is_retried_and_not_duplicated(sender, redis_client, wecom, clock,
                                                                      monkeypatch):
     give_response_url(redis_client, clock, wecom.response_url("r7"))
-    outbox_add(redis_client, reminder("**marker lost**"))
+    outbox_add(redis_client, idle_reminder("**marker lost**"))
     real_set = redis_client.set
     failures = []
 
@@ -131,14 +125,14 @@ def test_a_redis_error_after_the_post_is_retried_and_not_duplicated(sender, redi
 def test_a_refused_response_url_still_falls_back_to_the_app(sender, redis_client, wecom, clock):
     requests.post(wecom.response_url("used"), json={}, timeout=5)
     give_response_url(redis_client, clock, wecom.response_url("used"))
-    outbox_add(redis_client, reminder("**fallback**"))
+    outbox_add(redis_client, idle_reminder("**fallback**"))
     assert sender.drain() == ["retry", "sent"]  # WeCom answered 600099: nothing shown, the app at once
     assert [r.content for r in wecom.delivered("message/send")] == ["fallback"]
 
 
 # -- stranded processing entries, unexpected errors --------------------------------------------
 def test_sweep_returns_entries_whose_claim_ran_out_after_two_sweeps(sender, redis_client, wecom):
-    stranded, working = reminder("stranded"), reminder("in flight")
+    stranded, working = idle_reminder("stranded"), idle_reminder("in flight")
     redis_client.lpush(PROCESSING, stranded.to_json(), working.to_json(), "not json")
     redis_client.set(CLAIM_PREFIX + working.id, "sender-b", px=60_000)
     assert sender.sweep() == 0  # seen unclaimed once: maybe just taken, before its claim
@@ -158,7 +152,7 @@ def test_an_unexpected_error_while_sending_is_a_failed_attempt(sender, redis_cli
         return {"errcode": 0}
 
     monkeypatch.setattr(sender.api, "send_app", broken)
-    outbox_add(redis_client, reminder())
+    outbox_add(redis_client, idle_reminder())
     assert sender.drain() == ["retry"]
     assert redis_client.llen(PROCESSING) == 0 and redis_client.zcard(DELAYED) == 1
     clock.advance(sender.next_delayed_in())
@@ -168,8 +162,8 @@ def test_an_unexpected_error_while_sending_is_a_failed_attempt(sender, redis_cli
 # -- reminder metrics --------------------------------------------------------------------------
 def test_reminders_sent_and_failed_are_counted_by_the_sender(sender, redis_client, wecom):
     wecom.invalid_users.add("ghost")
-    outbox_add(redis_client, reminder("a"))
-    outbox_add(redis_client, reminder("b", user="ghost"))
+    outbox_add(redis_client, idle_reminder("a"))
+    outbox_add(redis_client, idle_reminder("b", user="ghost"))
     outbox_add(redis_client, OutboxMessage(APP, "not a reminder", to_user="alice"))
     outbox_add(redis_client, OutboxMessage(WEBHOOK, "a notice", fmt="markdown", meta={"kind": "notice_all_done"}))
     assert sorted(sender.drain()) == ["dead", "sent", "sent", "sent"]

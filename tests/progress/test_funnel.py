@@ -24,6 +24,7 @@ from bot.understand import Reading
 from bot.understand.factory import GUIDE_FILE
 from handlers.context import HandlerContext
 from handlers.registry import dispatch
+from tests.support.phrases import CERTIFICATION_PASSED, STEP_1_DONE_EARLIER_SKIP_TO_STEP_2
 
 GUIDE = Guide.load(GUIDE_FILE)
 
@@ -128,7 +129,7 @@ def _completions(redis_client, user: str) -> list[dict[str, Any]]:
 
 def test_earlier_steps_done_elsewhere_are_marked_and_the_funnel_says_so(say, redis_client, settings):
     say("开始", user="ivy")
-    reply = say("第一步的东西我之前都弄完了，直接跳到第二步", user="ivy")
+    reply = say(STEP_1_DONE_EARLIER_SKIP_TO_STEP_2, user="ivy")
     assert "✅ 第1步" in say("进度", user="ivy") and "第2步" in reply
     progress = _progress(redis_client, settings, "ivy")
     assert progress.step == 2 and progress.completed == [1]
@@ -138,7 +139,7 @@ def test_earlier_steps_done_elsewhere_are_marked_and_the_funnel_says_so(say, red
 def test_a_jump_to_step_3_then_certification_passed_asks_about_steps_1_and_2(say, redis_client, settings):
     say("开始", user="jay")
     say("第3步", user="jay")
-    asked = say("认证通过了", user="jay")
+    asked = say(CERTIFICATION_PASSED, user="jay")
     assert "第1、2步还没标完成" in asked
     progress = _progress(redis_client, settings, "jay")
     assert progress.completed == [] and progress.cert.state != "passed"  # nothing recorded on a question

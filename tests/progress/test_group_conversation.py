@@ -13,7 +13,8 @@ from bot.config import PROJECT_ROOT
 from bot.core.pipeline import RESPONSE_URL_TTL
 from bot.core.store import Store
 from bot.demo.simulate_aibot import AibotSimulator
-from tests.support import TEST_CORP_ID, make_env
+from tests.support.environment import TEST_CORP_ID, make_env
+from tests.support.phrases import STEP_2_MARKED_CURRENT
 
 GROUP = "wrSupportGroup01"
 
@@ -58,7 +59,7 @@ def test_two_users_in_one_group_each_get_their_own_progress(group_say, redis_cli
     # ben moving on does not move amy
     group_say("ben", "完成")
     assert _current_line(group_say("amy", "进度")).startswith("▶ 第3步")
-    assert _current_line(group_say("ben", "进度")).startswith("▶ 第2步")
+    assert _current_line(group_say("ben", "进度")).startswith(STEP_2_MARKED_CURRENT)
 
 
 def test_progress_is_shared_between_the_app_chat_and_groups(say, group_say, redis_client):
@@ -67,7 +68,7 @@ def test_progress_is_shared_between_the_app_chat_and_groups(say, group_say, redi
     assert _current_line(in_group).startswith("▶ 第1步")
 
     group_say("cara", "完成")  # in the group
-    assert _current_line(say("进度", user="cara")).startswith("▶ 第2步")  # seen in the app chat
+    assert _current_line(say("进度", user="cara")).startswith(STEP_2_MARKED_CURRENT)  # seen in the app chat
 
     group_say("cara", "完成", chat_id="wrAnotherGroup")  # and in another group
     assert _current_line(say("进度", user="cara")).startswith("▶ 第3步")

@@ -13,8 +13,9 @@ from bot.outbound.queue import OUTBOX_QUEUE
 from bot.worker.reminders.config import ReminderConfig
 from bot.worker.reminders.context import ReminderContext
 from bot.worker.reminders.planning import Planner
-from tests.admin.test_admin import TOKEN, login
-from tests.support import TEST_CORP_ID, make_env
+from tests.support.admin import TOKEN, login
+from tests.support.environment import TEST_CORP_ID, make_env
+from tests.support.phrases import HANDED_TO_A_PERSON, WHAT_IS_ERROR_61004, WHERE_TO_SEE_THE_ORIGINAL_ID
 
 ALICE = f"{TEST_CORP_ID}:alice"
 
@@ -47,16 +48,16 @@ def test_asking_for_a_person_queues_the_user_and_the_bot_holds_back_questions(sa
                                                                             clock):
     say("开始")
     reply = say("人工")
-    assert "转接人工客服" in reply and "staff1" not in reply
+    assert HANDED_TO_A_PERSON in reply and "staff1" not in reply
     assert redis_client.zscore(HANDOFF_INDEX, ALICE) == clock()
 
     clock.advance(60)
-    held = say("原始ID在哪里看")  # a question the FAQ would answer
+    held = say(WHERE_TO_SEE_THE_ORIGINAL_ID)  # a question the FAQ would answer
     assert "客服会看到" in held and "gh_" not in held
     from bot.core.conversation import recent
 
     [entry] = recent(redis_client, ALICE, 1)
-    assert entry["held"] is True and entry["text"] == "原始ID在哪里看"  # staff see what was held for them
+    assert entry["held"] is True and entry["text"] == WHERE_TO_SEE_THE_ORIGINAL_ID  # staff see what was held for them
     clock.advance(60)
     again = say("人工")  # asking again: no second notice
     assert "队列" in again
@@ -90,7 +91,7 @@ def test_staff_claim_and_resolve_from_the_queue(say, admin, runtime, redis_clien
     assert admin.post(f"/admin/handoffs/{bob}/resolve", data={"csrf_token": admin.csrf}).status_code == 303
     assert admin.get("/admin/api/handoffs").get_json()["items"] == []
     assert redis_client.zscore(HANDOFF_INDEX, bob) is None
-    answered = say("原始ID在哪里看", user="bob")
+    answered = say(WHERE_TO_SEE_THE_ORIGINAL_ID, user="bob")
     assert "客服" not in answered.split("\n")[0] and "gh_" in answered  # the bot answers again
     kinds = [h["kind"] for h in runtime.services.store.load(bob).history]
     assert "handoff_claimed" in kinds and "handoff_resolved" in kinds
@@ -110,9 +111,9 @@ def test_the_queue_api_needs_the_bearer_token_and_posts_need_csrf(client, say):
 def test_a_forgotten_hand_off_times_out_and_the_bot_answers_again(say, redis_client, clock, runtime):
     say("人工")
     clock.advance(7199)
-    assert "客服会看到" in say("原始ID在哪里看")
+    assert "客服会看到" in say(WHERE_TO_SEE_THE_ORIGINAL_ID)
     clock.advance(7200)
-    answer = say("原始ID在哪里看")
+    answer = say(WHERE_TO_SEE_THE_ORIGINAL_ID)
     assert "gh_" in answer
     progress = runtime.services.store.load(ALICE)
     assert progress.handoff == {} and redis_client.zscore(HANDOFF_INDEX, ALICE) is None
@@ -120,13 +121,13 @@ def test_a_forgotten_hand_off_times_out_and_the_bot_answers_again(say, redis_cli
 
 
 def test_the_faq_running_out_of_answers_opens_a_hand_off(say, redis_client):
-    say("61004 是什么错误")
+    say(WHAT_IS_ERROR_61004)
     for _ in range(6):  # "还不行" until the alternatives are used up: then a person
         last = say("2")
         if redis_client.zscore(HANDOFF_INDEX, ALICE) is not None:
             break
     assert redis_client.zscore(HANDOFF_INDEX, ALICE) is not None, last
-    assert "转接人工客服" in last and "staff1" not in last
+    assert HANDED_TO_A_PERSON in last and "staff1" not in last
 
 
 def test_a_reset_leaves_the_queue(say, redis_client):

@@ -13,8 +13,9 @@ from bot.channels.kf.api import ENDED, HUMAN
 from bot.config import load_settings
 from bot.core import conversation
 from bot.demo.fake_kf import FakeKf
-from tests.kf_support import ACCOUNT, build_bot, kf_env, new_fake
-from tests.worker.test_reminders import Harness
+from tests.support.kf import ACCOUNT, build_bot, kf_env, new_fake
+from tests.support.phrases import CERTIFICATION_PASSED, HANDED_TO_A_PERSON, SUBMITTED_CERTIFICATION, WHAT_IS_ERROR_61004
+from tests.support.reminders import Harness
 
 CUSTOMER = "wmCustomerOfWeDa01"
 
@@ -45,9 +46,9 @@ def _walk(kf, fake: FakeKf, worker: Harness, clock, redis_client) -> None:
     assert "第1步" in say("开始")
     assert "第2步" in say("完成")
     assert "第3步" in say("完成")
-    answer = say("61004 是什么错误")
+    answer = say(WHAT_IS_ERROR_61004)
     assert "61004" in answer and "白名单" in answer
-    assert "10 分钟" in say("我已经提交认证了")
+    assert "10 分钟" in say(SUBMITTED_CERTIFICATION)
 
     worker.pump()  # the worker plans the certification check...
     clock.advance(601)
@@ -56,10 +57,10 @@ def _walk(kf, fake: FakeKf, worker: Harness, clock, redis_client) -> None:
     follow_up = fake.texts(CUSTOMER)[-1]
     assert "认证" in follow_up and fake.delivered(CUSTOMER)[-1].path == "kf/send_msg"
 
-    assert "第4步" in say("认证通过了")
+    assert "第4步" in say(CERTIFICATION_PASSED)
 
     handoff = say("人工")
-    assert "转接人工客服" in handoff
+    assert HANDED_TO_A_PERSON in handoff
     assert fake.state_of(CUSTOMER) == HUMAN
     assert kf.say(CUSTOMER, "上传密钥在哪里下载") == []  # the receptionist has it: the bot is silent
     fake.receptionist_text(CUSTOMER, "recep1", "在第三方平台 > 开发配置 里下载")

@@ -9,6 +9,17 @@ from collections import Counter
 from bot.core.progress import CERT_PASSED, FINISHED
 from bot.core.store import Store, decode_event
 from bot.understand import Context
+from tests.support.phrases import (
+    CERTIFICATION_FAILED,
+    CERTIFICATION_PASSED,
+    RESUME_REMINDERS,
+    STATUS_WITH_A_MENTION,
+    STEP_2_MARKED_CURRENT,
+    STOP_REMINDERS,
+    SUBMITTED_CERTIFICATION,
+    TICK_ITEM_2,
+    WHAT_IS_ERROR_61004,
+)
 
 
 def _progress(redis_client, corp_id: str, user: str):
@@ -26,8 +37,8 @@ def _events(redis_client, kind: str | None = None):
 
 def test_full_registration_with_failed_then_passed_certification(say, redis_client, settings):
     transcript = [(text, say(text, user="zhang")) for text in [
-        "开始", "完成", "搞定了", "我已经提交认证了", "认证失败了", "我已经提交认证了", "认证通过了",
-        "完成", "完成", "完成",
+        "开始", "完成", "搞定了", SUBMITTED_CERTIFICATION, CERTIFICATION_FAILED, SUBMITTED_CERTIFICATION,
+        CERTIFICATION_PASSED, "完成", "完成", "完成",
     ]]
     replies = dict(transcript)
     assert "第1步" in transcript[0][1] and "两个小程序" in transcript[0][1]
@@ -36,7 +47,7 @@ def test_full_registration_with_failed_then_passed_certification(say, redis_clie
     assert "10 分钟" in transcript[3][1]
     assert "腾讯云账号" in transcript[4][1]  # the failure checklist
     assert "第 2 次" in transcript[5][1]
-    assert "认证通过" in replies["认证通过了"] and "第4步" in replies["认证通过了"]
+    assert "认证通过" in replies[CERTIFICATION_PASSED] and "第4步" in replies[CERTIFICATION_PASSED]
     assert "恭喜" in transcript[-1][1]
     progress = _progress(redis_client, settings.corp_id, "zhang")
     assert progress.step == FINISHED
@@ -50,9 +61,9 @@ def test_full_registration_with_failed_then_passed_certification(say, redis_clie
 def test_status_shows_all_steps_with_marks_and_checklist(say):
     say("开始", user="li")
     say("完成", user="li")
-    say("勾选 2", user="li")
+    say(TICK_ITEM_2, user="li")
     status = say("进度", user="li")
-    assert "✅ 第1步" in status and "▶ 第2步" in status and "○ 第6步" in status
+    assert "✅ 第1步" in status and STEP_2_MARKED_CURRENT in status and "○ 第6步" in status
     assert "清单 1/3" in status and "☐ 1." in status and "☐ 3." not in status  # short: the next item only
     details = say("详情", user="li")
     assert "☑ 2." in details and "☐ 1." in details and "☐ 3." in details
@@ -99,9 +110,9 @@ def test_chinese_after_english_switches_back(say):
 
 def test_mute_and_unmute(say, redis_client, settings):
     say("开始", user="sun")
-    say("别提醒了", user="sun")
+    say(STOP_REMINDERS, user="sun")
     assert _progress(redis_client, settings.corp_id, "sun").muted is True
-    say("恢复提醒", user="sun")
+    say(RESUME_REMINDERS, user="sun")
     assert _progress(redis_client, settings.corp_id, "sun").muted is False
 
 
@@ -147,10 +158,10 @@ def test_guide_facts_appear_in_rendered_steps(say):
     text = say("开始", user="facts") + say("详情", user="facts")
     for n in range(2, 7):
         text += say(f"第{n}步", user="facts") + say("详情", user="facts")
-    text += say("认证失败了", user="facts")
+    text += say(CERTIFICATION_FAILED, user="facts")
     # the follow-up parts of long replies go out through the outbox: include them
     from bot.infra.redis_conn import connect
-    from tests.support import redis_target_for_tests
+    from tests.support.environment import redis_target_for_tests
 
     for raw in connect(redis_target_for_tests()).lrange("{wb}:outbox", 0, -1):
         text += json.loads(raw)["text"]
@@ -172,20 +183,21 @@ def test_intent_parsing_is_forgiving(understander):
     cases = {
         "开始": "start", "Start": "start", "进度": "status", "status": "status", "下一步": "next",
         "上一步": "back", "第3步": "goto", "第三步": "goto", "step 3": "goto", "完成": "done", "done!": "done",
-        "搞定了": "done", "好了！": "done", "勾选 2": "check", "check 2": "check", "重置": "reset", "帮助": "help",
-        "help": "help", "我已经提交认证了": "cert_submitted", "认证通过了": "cert_passed",
-        "认证失败了": "cert_failed", "别提醒了": "mute", "恢复提醒": "unmute", "@助手 进度": "status",
+        "搞定了": "done", "好了！": "done", TICK_ITEM_2: "check", "check 2": "check", "重置": "reset", "帮助": "help",
+        "help": "help", SUBMITTED_CERTIFICATION: "cert_submitted", CERTIFICATION_PASSED: "cert_passed",
+        CERTIFICATION_FAILED: "cert_failed", STOP_REMINDERS: "mute", RESUME_REMINDERS: "unmute",
+        STATUS_WITH_A_MENTION: "status",
     }
-    at_cert = {"我已经提交认证了", "认证通过了", "认证失败了"}  # read as such on step 3
+    at_cert = {SUBMITTED_CERTIFICATION, CERTIFICATION_PASSED, CERTIFICATION_FAILED}  # read as such on step 3
     for text, expected in cases.items():
         reading = understander.read(text, Context(step=3, cert="submitted") if text in at_cert else on_step_1)
         assert reading.intent == expected, (text, reading)
     assert understander.read("第3步", on_step_1).step == 3 and understander.read("第三步", on_step_1).step == 3
-    assert understander.read("勾选 2", on_step_1).items == (2,)
+    assert understander.read(TICK_ITEM_2, on_step_1).items == (2,)
 
 
 def test_questions_are_not_commands(understander):
-    for text in ["认证完成要多久", "61004 是什么错误", "完成认证后要做什么？", "how do I finish step 3"]:
+    for text in ["认证完成要多久", WHAT_IS_ERROR_61004, "完成认证后要做什么？", "how do I finish step 3"]:
         assert understander.read(text, Context(step=3)).intent == "question", text
 
 

@@ -10,6 +10,16 @@ import pytest
 from bot.config import PROJECT_ROOT
 from bot.core.render import LANGUAGES
 from bot.understand import Context
+from tests.support.phrases import (
+    CERTIFICATION_FAILED,
+    CERTIFICATION_PASSED,
+    RESUME_REMINDERS,
+    STOP_REMINDERS,
+    SUBMITTED_CERTIFICATION,
+    TICK_ITEM_2,
+    UNTICK_ITEM_2,
+    WHERE_IS_MY_APPID,
+)
 
 TEMPLATES = PROJECT_ROOT / "templates" / "chat"
 # Every command users can type (README, "Commands users can type"): its name in each language, and what the
@@ -22,15 +32,15 @@ COMMANDS = {
     "next": ("下一步", "next"),
     "back": ("上一步", "back"),
     "goto": ("第3步", "step 3"),
-    "check": ("勾选 2", "check 2"),
-    "uncheck": ("取消勾选 2", "uncheck 2"),
-    "cert_submitted": ("我已经提交认证了", "I have submitted the credentials"),
-    "cert_passed": ("认证通过了", "certification passed"),
-    "cert_failed": ("认证失败了", "certification failed"),
-    "mute": ("别提醒了", "mute"),
-    "unmute": ("恢复提醒", "unmute"),
+    "check": (TICK_ITEM_2, "check 2"),
+    "uncheck": (UNTICK_ITEM_2, "uncheck 2"),
+    "cert_submitted": (SUBMITTED_CERTIFICATION, "I have submitted the credentials"),
+    "cert_passed": (CERTIFICATION_PASSED, "certification passed"),
+    "cert_failed": (CERTIFICATION_FAILED, "certification failed"),
+    "mute": (STOP_REMINDERS, "mute"),
+    "unmute": (RESUME_REMINDERS, "unmute"),
     "reset": ("重置", "reset"),
-    "appid_where": ("我的AppID在哪", "where is my appid"),
+    "appid_where": (WHERE_IS_MY_APPID, "where is my appid"),
     "human": ("人工", "human"),
     "help": ("帮助", "help"),
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from bot.demo.simulate_aibot import AibotSimulator
+from tests.support.phrases import CERTIFICATION_PASSED, SUBMITTED_CERTIFICATION, TICK_ITEM_1
 
 GROUP = "wrSizeGroup01"
 START_MAX, NEXT_MAX, STATUS_MAX, CHECK_MAX = 1200, 1200, 800, 500
@@ -17,7 +18,7 @@ START_MAX, NEXT_MAX, STATUS_MAX, CHECK_MAX = 1200, 1200, 800, 500
 @pytest.fixture
 def env(tmp_path):
     """The app can send on its own (an app secret): details asked for in a group go to the private chat."""
-    from tests.support import make_env
+    from tests.support.environment import make_env
 
     return make_env(tmp_path, WECOM_APP_SECRET="app-secret")
 
@@ -48,8 +49,8 @@ def test_group_replies_are_within_the_targets_on_every_step(group_say):
         for n in (1, 2):
             sizes["勾选"].append(size(group_say("amy", f"勾选 {n}")))
         if _step == 3:
-            group_say("amy", "我已经提交认证了")
-            sizes["下一步"].append(size(group_say("amy", "认证通过了")))
+            group_say("amy", SUBMITTED_CERTIFICATION)
+            sizes["下一步"].append(size(group_say("amy", CERTIFICATION_PASSED)))
         else:
             sizes["下一步"].append(size(group_say("amy", "下一步")))
     print({name: max(values) for name, values in sizes.items()})  # docs/replies.md quotes these (pytest -s)
@@ -65,7 +66,7 @@ def test_short_reply_names_the_one_next_action_and_a_progress_line(group_say):
     assert "⚠️" not in reply  # the warnings are in the details
     assert "详情" in reply
     assert "0/6" in reply  # the compact progress of the checklist
-    ticked = group_say("ben", "勾选 1")
+    ticked = group_say("ben", TICK_ITEM_1)
     assert "☑" in ticked and "☐ 2." in ticked and "☐ 3." not in ticked
     assert "1/6" in ticked
 
@@ -95,7 +96,7 @@ def test_details_in_the_group_go_to_the_private_chat_when_the_app_can_reach_the_
 def test_details_stay_in_the_group_when_no_private_channel_exists(tmp_path, redis_client, clock):
     from bot.config import load_settings
     from bot.web.app import create_app
-    from tests.support import make_env
+    from tests.support.environment import make_env
 
     settings = load_settings(make_env(tmp_path))  # no WECOM_APP_SECRET: the app cannot send on its own
     app = create_app(settings, client=redis_client, clock=clock)

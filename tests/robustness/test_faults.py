@@ -14,8 +14,18 @@ from bot.core.progress import FINISHED
 from bot.core.store import Store, decode_event
 from bot.demo.simulate_app import AppSimulator
 from bot.web.app import create_app
-from tests.servers import Gunicorn, RedisProcess
-from tests.support import make_env
+from tests.support.environment import make_env
+from tests.support.phrases import (
+    CERTIFICATION_PASSED,
+    HOW_LONG_CERTIFICATION_TAKES,
+    RESUME_REMINDERS,
+    STEP_2_MARKED_CURRENT,
+    STOP_REMINDERS,
+    SUBMITTED_CERTIFICATION,
+    SYSTEM_BUSY,
+    WHAT_IS_ERROR_61004,
+)
+from tests.support.servers import Gunicorn, RedisProcess
 
 pytestmark = pytest.mark.fault
 
@@ -43,7 +53,7 @@ def test_redis_killed_and_restarted_under_traffic(tmp_path, own_redis):
     own_redis.kill()
     started = time.monotonic()
     status, reply = say("完成")
-    assert status == 200 and "系统繁忙" in reply  # a short, clear answer; no 500, no stack trace
+    assert status == 200 and SYSTEM_BUSY in reply  # a short, clear answer; no 500, no stack trace
     assert time.monotonic() - started < 5  # within WeCom's 5 s
     assert client.get("/healthz").status_code == 503
 
@@ -53,7 +63,7 @@ def test_redis_killed_and_restarted_under_traffic(tmp_path, own_redis):
         time.sleep(0.1)
     assert client.get("/healthz").status_code == 200  # recovered by itself, no restart of the bot
     status, reply = say("进度")
-    assert status == 200 and "▶ 第2步" in reply  # nothing acknowledged was lost
+    assert status == 200 and STEP_2_MARKED_CURRENT in reply  # nothing acknowledged was lost
     assert "第3步" in say("完成")[1]
 
 
@@ -61,9 +71,9 @@ def test_fifty_users_twenty_messages_each_through_gunicorn(tmp_path, redis_clien
     env = make_env(tmp_path, LOG_LEVEL="WARNING")
     settings = load_settings(env)
     bot = Gunicorn(env).start(tmp_path / "gunicorn.log")
-    script = ["开始", "进度", "完成", "完成", "我已经提交认证了", "认证要多久", "认证通过了", "进度", "勾选 1 2",
-              "完成", "61004 是什么错误", "完成", "第6步", "进度", "完成", "进度", "帮助", "别提醒了",
-              "恢复提醒", "进度"]
+    script = ["开始", "进度", "完成", "完成", SUBMITTED_CERTIFICATION, HOW_LONG_CERTIFICATION_TAKES,
+              CERTIFICATION_PASSED, "进度", "勾选 1 2", "完成", WHAT_IS_ERROR_61004, "完成", "第6步", "进度", "完成",
+              "进度", "帮助", STOP_REMINDERS, RESUME_REMINDERS, "进度"]
     wrong: list[str] = []
     statuses: Counter = Counter()
     lock = threading.Lock()
@@ -148,11 +158,11 @@ def test_slow_or_failing_wecom_does_not_slow_the_callbacks(tmp_path, redis_clien
     import subprocess
     import sys
 
-    from tests.fake_wecom import FakeWeCom
-    from tests.servers import ROOT
+    from tests.support.fake_wecom import FakeWeCom
+    from tests.support.servers import ROOT
 
     with FakeWeCom() as wecom:
-        from tests.support import long_guide
+        from tests.support.environment import long_guide
 
         env = make_env(tmp_path, WECOM_API_BASE=wecom.base_url, WECOM_APP_SECRET="app-secret", LOG_LEVEL="WARNING",
                        WECOM_HTTP_TIMEOUT="0.5", SEND_BACKOFF_BASE="0.2", SEND_BACKOFF_MAX="1", IDLE_NUDGES="off",
@@ -213,7 +223,7 @@ def test_a_message_waits_briefly_for_a_busy_user_then_says_busy(runtime, redis_c
     holder = redis_client.set("{wb}:lock:{wwtestcorp000001:busy}", "someone-else", px=10_000)
     assert holder
     started = time.monotonic()
-    assert "系统繁忙" in say("进度", user="busy")
+    assert SYSTEM_BUSY in say("进度", user="busy")
     assert time.monotonic() - started < 2
 
 

@@ -19,9 +19,10 @@ from hypothesis import strategies as st
 
 from bot.understand import INTENTS, Context
 from bot.understand.factory import build_understander
-from tests import hostile
-from tests.support import make_env
-from tests.transports import AIBOT, APP, TRANSPORTS, transport_id
+from tests.support import hostile
+from tests.support.environment import make_env
+from tests.support.phrases import CERTIFICATION_FAILED, TICK_ITEM_2
+from tests.support.transports import AIBOT, APP, TRANSPORTS, transport_id
 
 EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "300"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
@@ -32,7 +33,7 @@ chat_text = st.one_of(
     hostile.text_fast, hostile.text_fast, hostile.text_fast,
     st.text(max_size=300),
     st.text(alphabet=st.characters(categories=["Cc", "Cf", "Zs", "So", "Lo"]), max_size=100),
-    st.sampled_from(["开始", "完成", "第3步", "勾选 2", "重置", "确认", "61004", "认证失败了", "😀" * 50,
+    st.sampled_from(["开始", "完成", "第3步", TICK_ITEM_2, "重置", "确认", "61004", CERTIFICATION_FAILED, "😀" * 50,
                      "\x00\x01\x02", "]]>", "<xml>", "&amp;", "\u202e", "a" * 5000, "第²步", "勾选 ٣"]),
     hostile.tricky_text,
     hostile.secret_text,  # pasted secrets, in the ways people paste them

@@ -13,8 +13,8 @@ import pytest
 from bot.channels.wecom.envelope import Envelope
 from bot.core.conversation import recent
 from bot.core.keys import key_parts
-from tests.support import TEST_CORP_ID
-from tests.transports import AIBOT, APP, TRANSPORTS, transport_id
+from tests.support.environment import TEST_CORP_ID
+from tests.support.transports import AIBOT, APP, TRANSPORTS, transport_id
 
 
 def _resign(envelope: Envelope, query: dict[str, str], encrypted: str, timestamp: str) -> dict[str, str]:

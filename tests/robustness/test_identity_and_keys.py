@@ -23,8 +23,8 @@ from bot.outbound.config import SenderConfig
 from bot.outbound.entry import RESPONSE_URL, OutboxMessage
 from bot.outbound.queue import OUTBOX_QUEUE
 from bot.outbound.sender import Sender
-from tests.fake_wecom import FakeWeCom
-from tests.support import TEST_CORP_ID, make_env
+from tests.support.environment import TEST_CORP_ID, make_env
+from tests.support.fake_wecom import FakeWeCom
 
 
 def _app_xml(user: str) -> str:

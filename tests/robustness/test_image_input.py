@@ -17,7 +17,7 @@ from PIL import Image
 
 from bot.ocr.fetch import decrypt, encrypt
 from bot.ocr.images import MAX_SIDE, BadImage, Limits, decode
-from tests.support import TEST_AIBOT_AES_KEY
+from tests.support.environment import TEST_AIBOT_AES_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,7 +87,7 @@ def test_the_ai_bots_file_encryption_round_trips_and_refuses_a_wrong_key() -> No
 
 
 def test_the_web_process_never_loads_the_ocr_model_or_pillow() -> None:
-    script = ("import sys, tempfile; from pathlib import Path; from tests.support import make_env; "
+    script = ("import sys, tempfile; from pathlib import Path; from tests.support.environment import make_env; "
               "from bot.config import load_settings; from bot.web.app import create_app; "
               "create_app(load_settings(make_env(Path(tempfile.mkdtemp())))); "
               "print(sorted(m for m in ('rapidocr_onnxruntime', 'onnxruntime', 'PIL', 'cv2') if m in sys.modules))")

@@ -10,21 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from bot.core.keys import kf_cursor_key
-from tests.hostile import app_plaintext_fast, fast_json, fast_text
-from tests.kf_support import ACCOUNT, build_bot, new_fake
+from tests.support.hostile import app_plaintext_fast, fast_json, fast_text
+from tests.support.kf import ACCOUNT, fixture_fake, fixture_kf  # noqa: F401 - the fixtures fake and kf
 
 EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "300"))
-
-
-@pytest.fixture
-def fake(clock):
-    with new_fake(clock) as fake:
-        yield fake
-
-
-@pytest.fixture
-def kf(tmp_path, fake, redis_client, clock):
-    return build_bot(tmp_path, fake, redis_client, clock)
 
 
 @settings(max_examples=EXAMPLES, deadline=None, database=None,

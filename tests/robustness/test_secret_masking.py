@@ -11,8 +11,8 @@ import random
 import pytest
 
 from bot.core.redact import MASK, redact_secrets
-from tests.robustness.test_secrets import _everything_in_redis
-from tests.secret_samples import (
+from tests.support.redis_dump import everything_in_redis
+from tests.support.secret_samples import (
     PASTE_FORMS,
     PEM_LAYOUTS,
     SHAPES,
@@ -95,5 +95,5 @@ def test_each_shape_pasted_in_chat_is_warned_and_kept_nowhere(say, redis_client,
     reply = say(message, user="paster")
     assert "请勿在群里发送" in reply
     assert not survives(part, reply)
-    assert not survives(part, _everything_in_redis(redis_client))
+    assert not survives(part, everything_in_redis(redis_client))
     assert not survives(part, caplog.text)

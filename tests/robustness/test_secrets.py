@@ -6,6 +6,8 @@ import logging
 
 import pytest
 
+from tests.support.redis_dump import everything_in_redis
+
 APPSECRET = "9f86d081884c7d659a2feaa0c55ad015"
 AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
 PRIVATE_KEY = (
@@ -15,23 +17,6 @@ PRIVATE_KEY = (
     "-----END RSA PRIVATE KEY-----"
 )
 UPLOAD_KEY_BODY = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj" * 2
-
-
-def _everything_in_redis(redis_client) -> str:
-    dump = []
-    for key in redis_client.scan_iter("*"):
-        kind = redis_client.type(key)
-        if kind == "string":
-            dump.append(redis_client.get(key))
-        elif kind == "list":
-            dump.extend(redis_client.lrange(key, 0, -1))
-        elif kind == "hash":
-            dump.extend(redis_client.hgetall(key).values())
-        elif kind == "zset":
-            dump.extend(redis_client.zrange(key, 0, -1))
-        elif kind == "stream":
-            dump.extend(str(fields) for _id, fields in redis_client.xrange(key))
-    return "\n".join(dump)
 
 
 @pytest.mark.parametrize("message, secret", [
@@ -47,7 +32,7 @@ def test_pasted_secret_is_warned_and_never_kept(say, redis_client, caplog, messa
     reply = say(message, user="leaky")
     assert "请勿在群里发送" in reply and "重置" in reply
     assert secret not in reply
-    assert secret not in _everything_in_redis(redis_client)
+    assert secret not in everything_in_redis(redis_client)
     assert secret not in caplog.text
 
 

@@ -12,8 +12,8 @@ import requests
 
 from bot.config import load_settings
 from bot.demo.simulate_app import AppSimulator
-from tests.servers import Gunicorn
-from tests.support import make_env
+from tests.support.environment import make_env
+from tests.support.servers import Gunicorn
 
 DEADLINE = 1.0
 

@@ -20,7 +20,7 @@ import redis
 from bot.core.key_migration import migrate_keys
 from bot.core.keys import EVENTS_GROUP, EVENTS_STREAM, KEY_MIGRATION_DONE, OLD_PREFIX, PREFIX, progress_key
 from bot.infra.redis_conn import RedisTarget, connect
-from tests.servers import ROOT, RedisClusterProcesses
+from tests.support.servers import ROOT, RedisClusterProcesses
 
 # Callbacks on both transports, the six steps, reminders and the worker's scheduler, the outbox sender,
 # leader election and failover of worker processes under kill -9, the long connection and its holder.

@@ -21,8 +21,9 @@ from bot.core.store import Store, decode_event
 from bot.demo.simulate_app import AppSimulator
 from bot.web.app import create_app
 from bot.wiring.services import redis_client
-from tests.servers import SentinelSetup
-from tests.support import make_env
+from tests.support.environment import make_env
+from tests.support.phrases import CERTIFICATION_PASSED, SUBMITTED_CERTIFICATION, SYSTEM_BUSY
+from tests.support.servers import SentinelSetup
 
 FAILOVER_WITHIN = 30.0  # seconds: down-after 1 s, then election and promotion
 
@@ -65,7 +66,7 @@ def test_the_master_killed_mid_conversation_the_bot_follows_the_new_master_and_l
 
     # The next message, retried as WeCom retries: the same client, no restart, reaches the new master.
     status, reply = say("进度")
-    while status != 200 or "系统繁忙" in reply:
+    while status != 200 or SYSTEM_BUSY in reply:
         assert time.monotonic() < deadline, f"the bot did not reach the new master: {status} {reply!r}"
         time.sleep(0.3)
         status, reply = say("进度")
@@ -78,6 +79,6 @@ def test_the_master_killed_mid_conversation_the_bot_follows_the_new_master_and_l
     kinds = [decode_event(fields["event"])[1].kind for _, fields in client.xrange(EVENTS_STREAM)]
     assert kinds.count("step_completed") == 2
 
-    for text in ("完成", "我已经提交认证了", "认证通过了", "完成", "完成", "完成"):
+    for text in ("完成", SUBMITTED_CERTIFICATION, CERTIFICATION_PASSED, "完成", "完成", "完成"):
         assert say(text)[0] == 200  # and the registration goes on to the end on the new master
     assert Store(client).load(f"{settings.corp_id}:failover").step == FINISHED

@@ -10,6 +10,7 @@ import pytest
 from bot.understand import STATE_CHANGING, Context
 from bot.understand.evaluate import format_report, read_cases, score
 from bot.understand.factory import item_counts
+from tests.support.phrases import STEP_1_DONE_EARLIER_SKIP_TO_STEP_2, WHERE_TO_SEE_THE_ORIGINAL_ID
 
 COUNTS = item_counts()
 
@@ -73,7 +74,7 @@ def test_a_correction_does_exactly_what_was_said(understander, text, step, inten
 
 
 def test_earlier_steps_done_elsewhere_are_read_with_the_jump(understander):
-    reading = understander.read("第一步的东西我之前都弄完了，直接跳到第二步", _ctx(1))
+    reading = understander.read(STEP_1_DONE_EARLIER_SKIP_TO_STEP_2, _ctx(1))
     assert (reading.intent, reading.step, reading.kind) == ("goto", 2, "done_before")
 
 
@@ -107,9 +108,9 @@ def test_the_scorer_reads_corrections_and_kinds(tmp_path, understander):
 
 def test_after_an_faq_answer_a_report_is_read_as_itself_and_a_follow_up_gets_something_new(say):
     say("开始", user="lia")
-    first = say("原始ID在哪里看", user="lia")
+    first = say(WHERE_TO_SEE_THE_ORIGINAL_ID, user="lia")
     assert "解决了吗" in first
-    again = say("原始ID在哪里看", user="lia")  # the same topic right after its answer: not the same text
+    again = say(WHERE_TO_SEE_THE_ORIGINAL_ID, user="lia")  # the same topic right after its answer: not the same text
     assert again != first
     ticked = say("开放平台账号注册好了", user="lia")  # after "解决了吗？": a report, read as itself
     assert "已勾选第 1 项" in ticked, ticked

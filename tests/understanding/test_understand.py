@@ -11,7 +11,16 @@ import pytest
 
 from bot.understand import INTENTS, STATE_CHANGING, Context
 from bot.understand.slots import find_items, find_step
-from tests.servers import ROOT
+from tests.support.phrases import (
+    CERTIFICATION_PASSED,
+    SUBMITTED_CERTIFICATION,
+    TICK_ITEM_1,
+    TICK_ITEM_2,
+    UNTICK_ITEM_2,
+    WHAT_TO_DO_ABOUT_61004,
+    WHERE_IS_MY_APPID,
+)
+from tests.support.servers import ROOT
 
 STEP1 = Context(step=1, item_count=6)
 
@@ -25,11 +34,11 @@ def test_passed_on_step_1_is_the_platform_review_and_is_asked_about(understander
 
 def test_passed_on_step_3_after_submitting_is_the_certification(understander):
     assert understander.read("通过了", Context(step=3, cert="submitted", item_count=3)).intent == "cert_passed"
-    assert understander.read("认证通过了", Context(step=3, item_count=3)).intent == "cert_passed"
+    assert understander.read(CERTIFICATION_PASSED, Context(step=3, item_count=3)).intent == "cert_passed"
 
 
 def test_certification_claimed_before_starting_is_confirmed_first(understander):
-    reading = understander.read("认证通过了", Context(step=0))
+    reading = understander.read(CERTIFICATION_PASSED, Context(step=0))
     assert reading.intent == "clarify" and reading.proposal.intent == "cert_passed"
 
 
@@ -76,7 +85,7 @@ def test_item_lists(text, items):
 def test_item_readings_carry_their_numbers(understander):
     assert understander.read("勾选第3项", STEP1).items == (3,)
     assert understander.read("1 2 3 都做完了", STEP1).items == (1, 2, 3)
-    assert understander.read("取消勾选 2", STEP1).intent == "uncheck"
+    assert understander.read(UNTICK_ITEM_2, STEP1).intent == "uncheck"
     assert understander.read("第一项弄好了", Context(step=3, item_count=3)).intent == "check"
 
 
@@ -111,8 +120,8 @@ def test_a_bare_number_with_nothing_pending_is_asked_about_not_ticked(text, unde
 def test_items_outside_the_checklist_are_asked_about(understander):
     three_items = Context(step=2, item_count=3)
     assert understander.read("4 5 6 都好了", three_items).intent == "clarify"
-    assert understander.read("勾选 2", Context(step=0)).intent == "clarify"  # nothing started: no checklist
-    assert understander.read("勾选 2", three_items).items == (2,)
+    assert understander.read(TICK_ITEM_2, Context(step=0)).intent == "clarify"  # nothing started: no checklist
+    assert understander.read(TICK_ITEM_2, three_items).items == (2,)
 
 
 def test_pinyin_with_tone_marks_reads_like_pinyin_without(understander):
@@ -170,7 +179,7 @@ def test_clarify_then_no_changes_nothing(say, redis_client, settings):
 def test_certification_claimed_at_step_0_completes_the_steps_before_it(say, redis_client, settings):
     from bot.core.store import Store
 
-    say("认证通过了", user="early")
+    say(CERTIFICATION_PASSED, user="early")
     assert Store(redis_client).load(f"{settings.corp_id}:early").step == 0
     say("是", user="early")
     progress = Store(redis_client).load(f"{settings.corp_id}:early")
@@ -186,7 +195,7 @@ def test_smalltalk_reply_offers_the_next_action(say):
 # -- the CLI contract -----------------------------------------------------------------------------------
 def test_understand_cli_reads_json_lines():
     rows = [{"text": "通过了", "step": 1, "cert": "none"}, {"text": "跳到步骤4", "step": 1},
-            {"text": "1 2 3 都做完了", "step": 1}, {"text": "61004 怎么办", "step": 1}]
+            {"text": "1 2 3 都做完了", "step": 1}, {"text": WHAT_TO_DO_ABOUT_61004, "step": 1}]
     stdin = "\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\nnot json\n"
     out = subprocess.run([sys.executable, "-m", "bot", "understand", "--no-taught"], input=stdin, cwd=ROOT,
                          capture_output=True, text=True, timeout=120, check=True).stdout.splitlines()
@@ -214,8 +223,8 @@ def test_done_with_part_of_the_checklist_open_says_what_is_open_and_asks_once(sa
 
     key = f"{settings.corp_id}:half"
     say("开始", user="half")
-    say("勾选 1", user="half")
-    say("勾选 2", user="half")
+    say(TICK_ITEM_1, user="half")
+    say(TICK_ITEM_2, user="half")
     asked = say("搞定了", user="half")
     assert "还有 4 项没勾选" in asked and "☐ 3." in asked
     assert Store(redis_client).load(key).step == 1
@@ -237,7 +246,7 @@ def test_submitting_from_step_2_keeps_the_funnel_consistent(say, redis_client, s
 
     say("开始", user="f2")
     say("完成", user="f2")
-    say("我已经提交认证了", user="f2")
+    say(SUBMITTED_CERTIFICATION, user="f2")
     say("是", user="f2")
     progress = Store(redis_client).load(f"{settings.corp_id}:f2")
     assert progress.step == 3 and progress.completed == [1, 2] and progress.cert.state == "pending"
@@ -276,10 +285,10 @@ def test_every_intent_has_a_handler_that_answers_it(app, runtime, clock):
 
 def test_a_command_answered_from_data_needs_no_code(say, understander):
     """intents.yaml `answer:` + a template: read as its own intent, answered by its template, nothing changes."""
-    reading = understander.read("我的AppID在哪", Context(step=3, item_count=3))
+    reading = understander.read(WHERE_IS_MY_APPID, Context(step=3, item_count=3))
     assert reading.intent == "appid_where" and reading.answer == "appid_where"
     before = say("进度", "u1")
-    reply = say("我的AppID在哪", "u1")
+    reply = say(WHERE_IS_MY_APPID, "u1")
     assert "开放平台" in reply and "AppSecret" in reply, reply
     assert say("进度", "u1") == before  # answered, nothing changed
     assert "Open Platform" in say("where is my appid", "u2")

@@ -14,7 +14,11 @@ from collections import Counter
 import pytest
 
 from bot.outbound.queue import DELAYED, OUTBOX_QUEUE, PROCESSING
-from tests.worker.test_worker_failover import cluster_factory, wait_for, wecom  # noqa: F401 - fixtures
+from tests.support.worker_processes import (  # noqa: F401 - fixtures cluster_factory, wecom
+    fixture_cluster_factory,
+    fixture_wecom,
+    wait_for,
+)
 
 USERS = [f"u{i:02d}" for i in range(40)]
 IN_FLIGHT = 4  # SENDER_THREADS: what a kill catches mid-HTTP
@@ -23,7 +27,7 @@ IN_FLIGHT = 4  # SENDER_THREADS: what a kill catches mid-HTTP
 @pytest.mark.slow
 @pytest.mark.fault
 @pytest.mark.parametrize("check_seconds, seen_twice", [("1800", 0), ("0", IN_FLIGHT)])
-def test_a_kill_mid_send_shows_no_reminder_twice_with_wecoms_duplicate_check(cluster_factory, wecom,  # noqa: F811
+def test_a_kill_mid_send_shows_no_reminder_twice_with_wecoms_duplicate_check(cluster_factory, wecom,
                                                                              redis_client, check_seconds,
                                                                              seen_twice):
     cluster = cluster_factory(CERT_CHECK_DELAY="1", WECOM_HTTP_TIMEOUT="8", SEND_CLAIM_TTL="3",

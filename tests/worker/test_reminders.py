@@ -20,7 +20,7 @@ from bot.core.render import MARKDOWN, TEXT, Renderer
 from bot.core.store import EVENTS_STREAM, Store, progress_key
 from bot.outbound.entry import USER, WEBHOOK, OutboxMessage
 from bot.outbound.queue import OUTBOX_QUEUE
-from bot.worker.events import EVENTS_GROUP, EventConsumer
+from bot.worker.events import EVENTS_GROUP
 from bot.worker.reminders.config import ReminderConfig
 from bot.worker.reminders.context import ReminderContext
 from bot.worker.reminders.jobs import CERT, IDLE, JOB_FUNC, fire, install, job_id, schedule
@@ -34,7 +34,17 @@ from bot.worker.scheduler import (
     build_scheduler,
     redis_job_store,
 )
-from tests.support import TEST_CORP_ID, make_env
+from tests.support.environment import TEST_CORP_ID, make_env
+from tests.support.phrases import (
+    CERTIFICATION_FAILED,
+    CERTIFICATION_PASSED,
+    HANDED_TO_A_PERSON,
+    RESUME_REMINDERS,
+    STOP_REMINDERS,
+    TICK_ITEM_1,
+    TICK_ITEM_2,
+)
+from tests.support.reminders import Harness
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ALICE = f"{TEST_CORP_ID}:alice"
@@ -47,54 +57,6 @@ def shanghai(*args: int) -> float:
 @pytest.fixture
 def env(tmp_path) -> dict[str, str]:
     return make_env(tmp_path, WECOM_WEBHOOK_KEY="hook-key", WECOM_APP_SECRET="secret", SUPPORT_STAFF="staff1,staff2")
-
-
-class Harness:
-    """The worker's planning half, driven step by step."""
-
-    def __init__(self, settings, client, clock) -> None:
-        self.client = client
-        self.clock = clock
-        self.scheduler = build_scheduler(redis_job_store(client))
-        self.scheduler.start(paused=True)  # jobs are stored, never run by the scheduler itself
-        self.ctx = ReminderContext(ReminderConfig.from_settings(settings), settings, Store(client),
-                                   Renderer(settings.templates_dir), Guide.load(settings.guide_file),
-                                   scheduler=self.scheduler, clock=clock)
-        install(self.ctx)
-        self.consumer = EventConsumer(client, Planner(self.ctx), "test-worker")
-        self.consumer.ensure_group()
-
-    def pump(self) -> int:
-        return self.consumer.poll(block_ms=None)
-
-    def jobs(self) -> dict[str, dict]:
-        return {job.id: job.args[3] for job in self.scheduler.get_jobs()}
-
-    def run_due(self) -> int:
-        """Fire every job due at the fake time, as the scheduler would (stages may chain)."""
-        ran = 0
-        for _ in range(20):
-            due = [job for job in self.scheduler.get_jobs() if job.args[3]["due"] <= self.clock()]
-            if not due:
-                break
-            for job in due:
-                fire(*job.args)
-                ran += 1
-        return ran
-
-    def outbox(self) -> list[OutboxMessage]:
-        """Reminders and notices queued so far (not the pipeline's own continuation messages)."""
-        messages = [OutboxMessage.from_json(raw) for raw in reversed(self.client.lrange(OUTBOX_QUEUE, 0, -1))]
-        return [m for m in messages if m.meta.get("kind", "").startswith(("reminder_", "notice_"))]
-
-    def take_outbox(self) -> list[OutboxMessage]:
-        messages = self.outbox()
-        self.client.delete(OUTBOX_QUEUE)
-        return messages
-
-    def close(self) -> None:
-        self.scheduler.shutdown(wait=False)
-        install(None)
 
 
 @pytest.fixture
@@ -121,7 +83,8 @@ def test_cert_check_followups_then_staff_notice(harness, say, clock):
     harness.run_due()
     check = harness.take_outbox()
     assert len(check) == 1 and check[0].channel == USER and check[0].to_user == "alice"
-    assert "认证应已完成，结果如何" in check[0].text and "认证通过了" in check[0].text and "认证失败了" in check[0].text
+    assert ("认证应已完成，结果如何" in check[0].text and CERTIFICATION_PASSED in check[0].text
+            and CERTIFICATION_FAILED in check[0].text)
     assert "**" not in check[0].meta["plain"]  # the app gets the plain variant
 
     clock.advance(1800)  # +30 min after the check
@@ -149,7 +112,7 @@ def test_answer_cancels_certification_reminders(harness, say, clock):
     harness.pump()
     assert job_id(CERT, ALICE) in harness.jobs()
     clock.advance(300)
-    say("认证通过了")
+    say(CERTIFICATION_PASSED)
     harness.pump()
     assert job_id(CERT, ALICE) not in harness.jobs()
     clock.advance(3600)
@@ -163,7 +126,7 @@ def test_stale_job_does_nothing_when_it_fires(harness, say, clock, redis_client)
     say("是")  # submitting before step 3: the bot asks once whether the steps before it are done
     harness.pump()
     clock.advance(60)
-    say("认证失败了")  # not pumped: the job is still in the store
+    say(CERTIFICATION_FAILED)  # not pumped: the job is still in the store
     say("我提交了认证")  # a second attempt: new since, new attempt number
     clock.advance(600)
     fire(*harness.scheduler.get_job(job_id(CERT, ALICE)).args)
@@ -188,7 +151,7 @@ def test_reset_makes_reminders_stale(harness, say, clock):
 
 def test_idle_nudge_names_next_unticked_item(harness, say, clock, settings):
     say("开始")
-    say("勾选 1")
+    say(TICK_ITEM_1)
     harness.pump()
     idle = harness.jobs()[job_id(IDLE, ALICE)]
     assert idle["due"] == clock() + 86400 and idle["step"] == 1
@@ -196,7 +159,7 @@ def test_idle_nudge_names_next_unticked_item(harness, say, clock, settings):
     harness.run_due()
     [nudge] = harness.take_outbox()
     item2 = Guide.load(settings.guide_file).step(1).items[1].zh
-    assert "第1步" in nudge.text and "☐ 2." in nudge.text and "勾选 2" in nudge.text
+    assert "第1步" in nudge.text and "☐ 2." in nudge.text and TICK_ITEM_2 in nudge.text
     assert item2.replace("**", "")[:10] in nudge.meta["plain"]
     second = harness.jobs()[job_id(IDLE, ALICE)]
     assert second["stage"] == 1 and second["due"] == idle["at"] + 259200
@@ -284,7 +247,7 @@ def _run_the_chain(harness, clock) -> None:
 def test_the_escalation_says_no_reminder_was_sent_to_a_muted_user(harness, say, clock):
     say("我提交了认证")
     say("是")  # before step 3 the bot asks once
-    say("别提醒了")
+    say(STOP_REMINDERS)
     harness.pump()
     _run_the_chain(harness, clock)
     sent = harness.take_outbox()
@@ -313,14 +276,14 @@ def test_each_follow_up_says_something_new_and_its_minutes_are_filled_in_when_se
 def test_unmuting_brings_back_the_follow_up_of_a_pending_certification(harness, say, clock):
     say("我提交了认证")
     say("是")  # before step 3 the bot asks once
-    say("别提醒了")
+    say(STOP_REMINDERS)
     harness.pump()
     _run_the_chain(harness, clock)  # muted all along: only staff heard, and the chain is over
     assert [m.meta["kind"] for m in harness.take_outbox()] == ["notice_cert_stuck"]
     assert job_id(CERT, ALICE) not in harness.jobs()
 
     clock.now = shanghai(2026, 9, 22, 10, 0)
-    say("恢复提醒")
+    say(RESUME_REMINDERS)
     harness.pump()
     planned = harness.jobs()[job_id(CERT, ALICE)]
     assert planned["due"] == clock() + 600
@@ -331,7 +294,7 @@ def test_unmuting_brings_back_the_follow_up_of_a_pending_certification(harness, 
 
     assert harness.jobs()[job_id(CERT, ALICE)]["stage"] == planned["stage"] + 1  # then staff hear, as planned
     clock.advance(60)
-    say("恢复提醒")  # already on, a follow-up to the user is not next: one is planned again, only one
+    say(RESUME_REMINDERS)  # already on, a follow-up to the user is not next: one is planned again, only one
     harness.pump()
     assert [j["stage"] for j in harness.jobs().values() if "attempt" in j] == [planned["stage"]]
 
@@ -341,8 +304,8 @@ def test_unmuting_leaves_a_planned_follow_up_alone(harness, say, clock):
     say("是")  # before step 3 the bot asks once
     harness.pump()
     planned = harness.jobs()[job_id(CERT, ALICE)]
-    say("别提醒了")
-    say("恢复提醒")
+    say(STOP_REMINDERS)
+    say(RESUME_REMINDERS)
     harness.pump()
     assert harness.jobs()[job_id(CERT, ALICE)] == planned
 
@@ -382,7 +345,7 @@ def test_muted_not_started_and_finished_users_get_no_nudges(harness, say, clock,
 
     say("开始")
     harness.pump()
-    say("别提醒了")
+    say(STOP_REMINDERS)
     harness.pump()
     clock.advance(86400 * 4)
     harness.run_due()
@@ -402,7 +365,7 @@ def test_muted_not_started_and_finished_users_get_no_nudges(harness, say, clock,
 def test_muted_user_gets_no_cert_reminders_but_staff_still_hear(harness, say, clock):
     say("我提交了认证")
     say("是")  # submitting before step 3: the bot asks once whether the steps before it are done
-    say("别提醒了")
+    say(STOP_REMINDERS)
     harness.pump()
     for step in (600, 1800, 5400, 3600):  # the check, two follow-ups, the staff notice
         clock.advance(step)
@@ -418,7 +381,7 @@ def test_a_private_users_steps_are_announced_in_no_group(harness, say, clock):
     for _ in range(6):
         say("完成")
         if "认证" in say("进度"):
-            say("认证通过了")
+            say(CERTIFICATION_PASSED)
     harness.pump()
     assert harness.take_outbox() == []
 
@@ -474,7 +437,7 @@ def test_asking_for_a_person_notifies_staff_in_the_group_once(harness, say):
     say("开始")
     say("完成")
     reply = say("人工")
-    assert "转接人工客服" in reply and "staff1" not in reply  # staff userids are not shown to the customer
+    assert HANDED_TO_A_PERSON in reply and "staff1" not in reply  # staff userids are not shown to the customer
     harness.pump()
     [notice] = [m for m in harness.take_outbox() if m.meta["kind"] == "notice_human"]
     assert notice.channel == WEBHOOK and notice.fmt == "markdown" and notice.meta["audience"] == "staff"
@@ -654,7 +617,8 @@ def test_templates_render_in_both_languages(settings, template, context, lang):
     plain = renderer.render(Reply(template, context), lang, TEXT)
     assert markdown and "**" not in plain
     if template.startswith("reminder_cert"):
-        commands = ("认证通过了", "认证失败了") if lang == "zh" else ("certification passed", "certification failed")
+        commands = ((CERTIFICATION_PASSED, CERTIFICATION_FAILED) if lang == "zh"
+                    else ("certification passed", "certification failed"))
         assert all(c in plain for c in commands)
 
 

@@ -10,9 +10,9 @@ import pytest
 
 from bot.config import load_settings
 from bot.outbound.queue import PROCESSING
-from tests.fake_wecom import FakeWeCom
-from tests.outbound.test_sender_delivery import reminder
-from tests.support import make_env
+from tests.support.environment import make_env
+from tests.support.fake_wecom import FakeWeCom
+from tests.support.outbound import idle_reminder
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def test_the_leader_sweeps_stranded_messages_while_it_leads(tmp_path, redis_clie
         while not any(t.name == "sender-0" for t in threading.enumerate()) and time.time() < deadline:
             time.sleep(0.02)  # leading, start-up recovery done
         time.sleep(0.2)
-        message = reminder("left behind")
+        message = idle_reminder("left behind")
         redis_client.lpush(PROCESSING, message.to_json())  # a live sender lost Redis before its fate's MULTI
         deadline = time.time() + 5
         while not wecom.delivered() and time.time() < deadline:

@@ -37,7 +37,7 @@ def _cluster_url() -> str:
         if _cluster is None:
             from pathlib import Path
 
-            from tests.servers import RedisClusterProcesses
+            from tests.support.servers import RedisClusterProcesses
 
             _cluster = RedisClusterProcesses(Path(tempfile.mkdtemp(prefix="weda-bot-test-cluster-"))).start()
         return _cluster.url.rsplit("/", 1)[0]

@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ALNUM = string.ascii_letters + string.digits
 B64URL = ALNUM + "-_"
 HEX = "0123456789abcdef"

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
+
 from bot.config import CallbackCredentials, load_settings
 from bot.core.store import Store
 from bot.demo.fake_kf import FakeKf
@@ -14,7 +16,7 @@ from bot.outbound.config import SenderConfig
 from bot.outbound.sender import Sender
 from bot.web.app import create_app, runtime_of
 from bot.wiring.services import wecom_api
-from tests.support import TEST_CORP_ID, make_env
+from tests.support.environment import TEST_CORP_ID, make_env
 
 KF_TOKEN = "kfTokenForTests0123456789"
 KF_AES_KEY = "kfAesKeyForTests0123456789abcdefghijklmnopq"
@@ -81,3 +83,16 @@ def build_bot(tmp_path, fake: FakeKf, redis_client, clock, **env_overrides: str)
     sender = Sender(Store(redis_client), wecom_api(settings, redis_client), settings,
                     SenderConfig.from_settings(settings), clock=clock)
     return KfBot(fake, app, sender)
+
+
+@pytest.fixture(name="fake")
+def fixture_fake(clock):
+    """The fake 微信客服 on a local port (the fixture ``fake``)."""
+    with new_fake(clock) as fake:
+        yield fake
+
+
+@pytest.fixture(name="kf")
+def fixture_kf(tmp_path, fake, redis_client, clock) -> KfBot:
+    """A bot with only 微信客服 configured, wired to ``fake`` (the fixture ``kf``)."""
+    return build_bot(tmp_path, fake, redis_client, clock)

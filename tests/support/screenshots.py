@@ -158,7 +158,7 @@ def evaluation_set(count: int = 120, seed: int = 24) -> list[tuple[str, Case, di
     return out
 
 
-if __name__ == "__main__":  # python -m tests.screenshots 61004.png [CODE [LAYOUT]]: one screenshot for the demo
+if __name__ == "__main__":  # python -m tests.support.screenshots 61004.png [CODE [LAYOUT]]: one screenshot for the demo
     import sys
 
     target = Path(sys.argv[1] if len(sys.argv) > 1 else "61004.png")

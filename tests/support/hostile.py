@@ -16,13 +16,15 @@ from xml.sax.saxutils import escape, quoteattr
 
 from hypothesis import strategies as st
 
+from tests.support.phrases import TICK_ITEM_2
+
 # -- scalars that broke something once ------------------------------------------------------------
 TRICKY_STRINGS = ["", " ", "²", "١٢٣", "１２３", "12³", "⁴⁵", "-1", "0", "007", "1e309", "inf", "nan", "NaN",
                   "9" * 5000, "1" * 4301, "\u202e", "\u2028", "vic\r\nERROR forged", "A}:aibot:mA:{Z", "%7B",
                   "]]>", "<xml>", "&amp;", "😀" * 20, "\x00", "true", "null", "[]", "{}",
                   "text", "event", "image", "voice", "mixed", "stream", "file", "video", "TEXT", "Event",
                   "enter_agent", "enter_chat", "subscribe", "click", "template_card_event", "feedback_event",
-                  "开始", "完成", "第3步", "勾选 2", "重置", "确认", "人工", "进度", "61004",
+                  "开始", "完成", "第3步", TICK_ITEM_2, "重置", "确认", "人工", "进度", "61004",
                   # issue 22: lone surrogates (JSON "\ud800"), a nonce/CDATA injection, C1 controls, full-width forms
                   "\ud800", "a\udfffb", "\udbff\ud800", "开始\ud800", "]]><Injected>1</Injected><![CDATA[",
                   "\x1b[31m", "\x85", "\u2029", "\ufeff", "ＡｐｐＳｅｃｒｅｔ：１２３", "ｗｘ１２３４",
@@ -361,15 +363,15 @@ query_values = st.one_of(st.text(max_size=80), tricky_text.map(lambda t: _SURROG
 query = st.dictionaries(st.sampled_from(["msg_signature", "timestamp", "nonce", "echostr", "x"]), query_values,
                         max_size=5)
 
-# Pasted secrets (tests/secret_samples.py: every shape, every way of pasting), as chat text.
+# Pasted secrets (tests/support/secret_samples.py: every shape, every way of pasting), as chat text.
 def _secret_message(shape: str, seed: int) -> str:
-    from tests.secret_samples import secret_message
+    from tests.support.secret_samples import secret_message
 
     return secret_message(shape, random.Random(seed))[0]
 
 
 def _secret_shapes() -> list[str]:
-    from tests.secret_samples import SHAPES
+    from tests.support.secret_samples import SHAPES
 
     return sorted(SHAPES)
 
