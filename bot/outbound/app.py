@@ -14,6 +14,7 @@ from bot.outbound.channel import MARKDOWN, TEMPLATE_CARD, TEXT, ChannelSpec, Con
 from bot.outbound.message import APP, OutboxMessage
 from bot.outbound.pacing import Limit
 from bot.wecom.api import WeComAPI
+from bot.wecom.failures import wecom_failures
 
 if TYPE_CHECKING:
     from bot.outbound.config import SenderConfig
@@ -46,4 +47,5 @@ class AppChannel:
         return limits
 
     def send(self, message: OutboxMessage, target: str | None, msgtype: str, part: str) -> None:
-        self.api.send_app(message.to_user or "", msgtype, part)
+        with wecom_failures():
+            self.api.send_app(message.to_user or "", msgtype, part)

@@ -25,6 +25,7 @@ from bot.outbound.message import LONGCONN, OutboxMessage
 from bot.outbound.pacing import Limit
 from bot.store import Store
 from bot.wecom import longconn_protocol as wire
+from bot.wecom.failures import wecom_failures
 from bot.wecom.longconn_relay import RelaySender
 
 if TYPE_CHECKING:
@@ -68,4 +69,5 @@ class LongConnChannel:
         return self.spec.windows(LONGCONN_RATE_PREFIX, target or "")
 
     def send(self, message: OutboxMessage, target: str | None, msgtype: str, part: str) -> None:
-        self.relay.send(wire.markdown(target or "", part))
+        with wecom_failures():
+            self.relay.send(wire.markdown(target or "", part))

@@ -25,6 +25,7 @@ from bot.progress import Progress
 from bot.store import Store, UserBusy, progress_key
 from bot.textsplit import utf8_len
 from bot.wecom.api import WeComAPI
+from bot.wecom.failures import wecom_failures
 
 CONTENT_LIMIT = 20480  # one POST only: a longer message goes another way
 URL_MARGIN = 60.0  # a refused response_url this long before its end cannot have expired: it was used
@@ -45,7 +46,8 @@ class ResponseUrlChannel:
         return []
 
     def send(self, message: OutboxMessage, target: str | None, msgtype: str, part: str) -> None:
-        self.api.post_response_url(target or "", part)
+        with wecom_failures():
+            self.api.post_response_url(target or "", part)
 
 
 def claim(store: Store, message: OutboxMessage, user_key: str, clock: Callable[[], float],

@@ -27,7 +27,7 @@ import redis
 from bot.config import Settings, kf_configured
 from bot.outbound import elapsed, response_url
 from bot.outbound.app import AppChannel
-from bot.outbound.channel import Channel
+from bot.outbound.channel import Channel, ChannelError
 from bot.outbound.config import SenderConfig
 from bot.outbound.inflight import Outbox
 from bot.outbound.kf import KfChannel
@@ -39,7 +39,7 @@ from bot.outbound.routing import Route, Router, Undeliverable
 from bot.outbound.webhook import WebhookChannel
 from bot.store import Store
 from bot.textsplit import split_utf8
-from bot.wecom.api import WeComAPI, WeComError
+from bot.wecom.api import WeComAPI
 from bot.wecom.kf_api import TEXT_MAX_BYTES as KF_TEXT_MAX_BYTES
 from bot.wecom.kf_api import KfAPI
 
@@ -151,13 +151,13 @@ class Sender:
         except _Wait as wait:
             outbox.delay(raw, message, now + wait.seconds)
             return "paced"
-        except WeComError as exc:
+        except ChannelError as exc:
             return self._failed(raw, message, exc)
         except (redis.RedisError, OSError) as exc:  # e.g. token lock timeouts: try again later
-            return self._failed(raw, message, WeComError(f"{type(exc).__name__}: {exc}"))
+            return self._failed(raw, message, ChannelError(f"{type(exc).__name__}: {exc}"))
         except Exception as exc:  # a bug must cost an attempt, not strand the message in processing
             log.exception("unexpected error sending %s", message.id)
-            return self._failed(raw, message, WeComError(f"unexpected {type(exc).__name__}: {exc}"))
+            return self._failed(raw, message, ChannelError(f"unexpected {type(exc).__name__}: {exc}"))
         self._sent(raw, message, route.channel)
         return "sent"
 
@@ -184,7 +184,7 @@ class Sender:
         log.error("message %s to %s failed for good: %s", message.id, message.to_user, error)
         self.outbox.dead(raw, message)
 
-    def _failed(self, raw: str, message: OutboxMessage, exc: WeComError) -> str:
+    def _failed(self, raw: str, message: OutboxMessage, exc: ChannelError) -> str:
         now = self.clock()
         if message.meta.get("route") == RESPONSE_URL and exc.refused:
             if response_url.refusal_means_sent(message, now):

@@ -14,6 +14,7 @@ from bot.outbound.channel import MARKDOWN, TEMPLATE_CARD, TEXT, ChannelSpec, Con
 from bot.outbound.message import WEBHOOK, OutboxMessage
 from bot.outbound.pacing import Limit
 from bot.wecom.api import WeComAPI
+from bot.wecom.failures import wecom_failures
 
 if TYPE_CHECKING:
     from bot.outbound.config import SenderConfig
@@ -44,4 +45,5 @@ class WebhookChannel:
 
     def send(self, message: OutboxMessage, target: str | None, msgtype: str, part: str) -> None:
         mention = [message.to_user] if message.to_user and msgtype == TEXT else None
-        self.api.send_webhook(self.key, msgtype, part, mention)
+        with wecom_failures():
+            self.api.send_webhook(self.key, msgtype, part, mention)
