@@ -1,7 +1,7 @@
 """The self-built app's ``message/send``: to one member (or "a|b"), text or markdown, 2048 bytes.
 
-WeCom's limits per app per member: 30 a minute and 1,000 an hour; past them messages are dropped
-silently, so the sender paces to them rather than finding out. The app's 1:1 chat shows markdown
+WeCom's limits per app per member, a minute and an hour (APP_RATE_LIMIT, APP_HOURLY_LIMIT); past them
+messages are dropped silently, so the sender paces to them rather than finding out. The app's 1:1 chat shows markdown
 poorly: a message that carries a plain variant (``meta.plain``) is sent as that text.
 """
 
@@ -19,8 +19,6 @@ from bot.wecom.failures import wecom_failures
 if TYPE_CHECKING:
     from bot.outbound.config import SenderConfig
 
-PER_MINUTE = 30
-PER_HOUR = 1000
 TEXT_LIMIT = 2048  # bytes, text and markdown alike
 FORMATS = (Format(TEXT, TEXT_LIMIT), Format(MARKDOWN, TEXT_LIMIT), Format(TEMPLATE_CARD, None))
 

@@ -1,7 +1,7 @@
 """Drain the outbox to WeCom: route each message, pace it, send it in parts, retry, dead-letter.
 
 - Any error while sending is a failed attempt: exponential back-off (jittered) up to
-  ``max_attempts``; WeCom's 45009 ("too often") waits a whole window instead, up to ``max_throttled``
+  ``max_attempts``; WeCom's 45009 ("too often") waits a whole window instead, up to ``MAX_THROTTLED``
   times; a permanent error, or no channel at all, makes a dead letter at once.
 - Exactly once as far as WeCom allows (``bot.outbound.inflight``): a claim before sending, a marker
   per acknowledged part, a copy whose id is marked sent is dropped. What remains is the gap between
@@ -44,6 +44,8 @@ from bot.wecom.kf_api import TEXT_MAX_BYTES as KF_TEXT_MAX_BYTES
 from bot.wecom.kf_api import KfAPI
 
 log = logging.getLogger(__name__)
+
+MAX_THROTTLED = 200  # 45009 answers before a message is given up
 
 
 class _Wait(Exception):
@@ -206,7 +208,7 @@ class Sender:
             return "dead"
         if exc.rate_limited:
             message.meta["throttled"] = int(message.meta.get("throttled", 0)) + 1
-            if message.meta["throttled"] > self.config.max_throttled:
+            if message.meta["throttled"] > MAX_THROTTLED:
                 self._dead(raw, message, str(exc))
                 return "dead"
             self.outbox.delay(raw, message, now + self.config.window + self.config.margin)

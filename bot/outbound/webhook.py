@@ -1,7 +1,7 @@
-"""The group robot webhook: into the support group, text (2048 bytes) or markdown (4096), 20 a minute.
+"""The group robot webhook: into the support group, text (2048 bytes) or markdown (4096), paced per robot.
 
 A text mentions its user through ``mentioned_list``; a markdown message that falls back to the group
-from the app names them with ``<@userid>``. Over 20 a minute per robot WeCom answers 45009.
+from the app names them with ``<@userid>``. Over WEBHOOK_RATE_LIMIT a minute per robot WeCom answers 45009.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from bot.wecom.failures import wecom_failures
 if TYPE_CHECKING:
     from bot.outbound.config import SenderConfig
 
-PER_MINUTE = 20
 TEXT_LIMIT = 2048
 MARKDOWN_LIMIT = 4096
 FORMATS = (Format(TEXT, TEXT_LIMIT), Format(MARKDOWN, MARKDOWN_LIMIT), Format(TEMPLATE_CARD, None))

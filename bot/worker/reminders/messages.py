@@ -23,6 +23,8 @@ from bot.progress import STEP_COUNT, Progress
 from bot.render import MARKDOWN, TEXT
 from bot.worker.reminders.context import ReminderContext
 
+DONE_TTL = 8 * 86400  # seconds a job's "queued" marker is kept: a rerun within it queues nothing again
+
 
 def user_message(ctx: ReminderContext, progress: Progress, template: str, context: dict[str, Any],
                  message_id: str) -> OutboxMessage:
@@ -86,7 +88,7 @@ def queue_once(ctx: ReminderContext, base_id: str, messages: list[OutboxMessage]
             if pipe.exists(done):
                 return False
             pipe.multi()
-            pipe.set(done, int(ctx.clock()), ex=int(ctx.config.done_ttl))
+            pipe.set(done, int(ctx.clock()), ex=DONE_TTL)
             for message in messages:
                 outbox_add(pipe, message)
                 _note_sent(pipe, ctx.clock(), message)
