@@ -13,8 +13,7 @@ what they are computed from (``derived``), and have no defaults of their own, so
 written once, here (``tests/ops/test_settings_once.py``).
 
 Every WeCom credential comes from the environment (never from a file in the repo). Without any,
-the bot runs in *demo mode*: throwaway callback credentials are generated once, kept in the data
-folder and printed, so a newcomer can try the bot with the local simulator.
+the bot runs in *demo mode* with throwaway callback credentials (``bot.demo_credentials``).
 """
 
 from __future__ import annotations
@@ -22,12 +21,9 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
-import json
 import math
 import os
 import re
-import secrets
-import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import time as dtime
@@ -437,39 +433,14 @@ def validate_token(name: str, value: str) -> str:
     return value
 
 
-def _random_token(n: int = 32) -> str:
-    alphabet = string.ascii_letters + string.digits
-    return "".join(secrets.choice(alphabet) for _ in range(n))
-
-
-def _random_aes_key() -> str:
-    return base64.b64encode(secrets.token_bytes(32)).decode()[:43]
-
-
-def demo_credentials(data_dir: Path) -> dict[str, str]:
-    """Throwaway callback credentials, made once and kept so every local process agrees on them."""
-    path = data_dir / "demo-credentials.json"
-    if path.exists():
-        try:
-            creds = json.loads(path.read_text())
-            validate_aes_key("demo key", creds["aes_key"])
-            validate_aes_key("demo aibot key", creds["aibot_aes_key"])
-            return creds
-        except (ValueError, KeyError):
-            pass  # regenerate a corrupt file
-    data_dir.mkdir(parents=True, exist_ok=True)
-    creds = {
-        "token": _random_token(),
-        "aes_key": _random_aes_key(),
-        "aibot_token": _random_token(),
-        "aibot_aes_key": _random_aes_key(),
-        "secret_key": secrets.token_hex(32),
-    }
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(creds, indent=2))
-    tmp.chmod(0o600)
-    tmp.replace(path)
-    return creds
+def _valid_demo_credentials(creds: Mapping[str, str]) -> bool:
+    """A kept demo credentials file holds two callback keys WeCom's format allows."""
+    try:
+        validate_aes_key("demo key", creds["aes_key"])
+        validate_aes_key("demo aibot key", creds["aibot_aes_key"])
+    except (ConfigError, KeyError, TypeError):
+        return False
+    return True
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -495,7 +466,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(f"incomplete WeCom app callback settings: missing {missing}")
 
     if demo:
-        creds = demo_credentials(data_dir)
+        from bot.demo_credentials import load_or_create  # demo mode only: throwaway credentials, kept on disk
+
+        creds = load_or_create(data_dir, valid=_valid_demo_credentials)
         corp_id = DEMO_CORP_ID
         app = CallbackCredentials(creds["token"], creds["aes_key"], corp_id)
         aibot = CallbackCredentials(creds["aibot_token"], creds["aibot_aes_key"], "")
