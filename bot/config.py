@@ -35,8 +35,6 @@ from zoneinfo import ZoneInfo
 from bot.resources import default_data_dir, resource_dir
 
 if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
-
     from bot.redis_conn import RedisTarget
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the checkout; installed, bot.resources finds the files
@@ -366,7 +364,7 @@ def _settings_fields() -> dict[str, dataclasses.Field]:
 
 
 # -- views: a part's settings in its own shape, each field one Settings field (no copies of defaults) ----------
-View = TypeVar("View", bound="DataclassInstance")
+View = TypeVar("View")
 
 
 def view(attr: str) -> Any:
@@ -381,7 +379,7 @@ def derived(*attrs: str, repr: bool = True) -> Any:
 
 def build_view(cls: type[View], settings: Settings, **computed: Any) -> View:
     """An instance of the view ``cls``: every ``view`` field read from ``settings``, the ``derived`` ones given."""
-    shown = {f.name: getattr(settings, f.metadata["view_of"]) for f in dataclasses.fields(cls)
+    shown = {f.name: getattr(settings, f.metadata["view_of"]) for f in dataclasses.fields(cls)  # type: ignore[arg-type]
              if "view_of" in f.metadata}
     return cls(**shown, **computed)
 

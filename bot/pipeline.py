@@ -55,7 +55,7 @@ class Services:
     rate_limit_per_minute: int = setting_default("rate_limit_per_minute")  # per user; 0 = unlimited
     cert_check: Callable[[float], dict] | None = None  # bot.worker.reminders.stages.first_check for a submission time
     handoff_timeout: float = setting_default("handoff_timeout")  # an unresolved hand-off holds the bot back no longer
-    can_message_privately: bool = False  # the app can send on its own (AgentId + Secret): group details go 1:1
+    can_message_privately: bool = False  # the app can send on its own (routing.app_sends): group details go 1:1
 
 
 class Pipeline:
