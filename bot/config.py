@@ -7,9 +7,13 @@ ranges (``python -m bot check``, ``serve``); the README's configuration tables l
 pydantic-settings: no new dependency for every process (the CLI tools included), and the messages
 stay ours ("X must be an integer, got 'abc'"), naming the variable as the checks and tests expect.
 
+A part that reads a few settings in its own shape (``ReminderConfig``, ``SenderConfig``,
+``LongConnSettings``) is a *view*: its fields name the Settings field they show (``view``) or say
+what they are computed from (``derived``), and have no defaults of their own, so each default is
+written once, here (``tests/ops/test_settings_once.py``).
+
 Every WeCom credential comes from the environment (never from a file in the repo). Without any,
-the bot runs in *demo mode*: throwaway callback credentials are generated once, kept in the data
-folder and printed, so a newcomer can try the bot with the local simulator.
+the bot runs in *demo mode* with throwaway callback credentials (``bot.demo.credentials``).
 """
 
 from __future__ import annotations
@@ -17,17 +21,14 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
-import json
 import math
 import os
 import re
-import secrets
-import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import time as dtime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -352,6 +353,37 @@ class Settings:
     ocr_threads: int = field(default=0, metadata=_var("OCR_THREADS", parse=_int, minimum=0))
 
 
+def setting_default(attr: str) -> Any:
+    """Settings' default of ``attr``, for a parameter elsewhere that must agree with it (written once, above)."""
+    f = _settings_fields()[attr]
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+
+
+def _settings_fields() -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(Settings)}
+
+
+# -- views: a part's settings in its own shape, each field one Settings field (no copies of defaults) ----------
+View = TypeVar("View")
+
+
+def view(attr: str) -> Any:
+    """A view's field that shows ``Settings.<attr>`` as it is; no default: the one default is Settings'."""
+    return field(metadata={"view_of": attr})
+
+
+def derived(*attrs: str, repr: bool = True) -> Any:
+    """A view's field computed from these Settings fields (by the view's ``from_settings``); no default."""
+    return field(repr=repr, metadata={"derived_from": attrs})
+
+
+def build_view(cls: type[View], settings: Settings, **computed: Any) -> View:
+    """An instance of the view ``cls``: every ``view`` field read from ``settings``, the ``derived`` ones given."""
+    shown = {f.name: getattr(settings, f.metadata["view_of"]) for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+             if "view_of" in f.metadata}
+    return cls(**shown, **computed)
+
+
 def env_fields() -> dict[str, tuple[dataclasses.Field, EnvVar]]:
     """Every Settings field that comes from the environment, by attribute name."""
     return {f.name: (f, f.metadata["env"]) for f in dataclasses.fields(Settings) if "env" in f.metadata}
@@ -399,39 +431,14 @@ def validate_token(name: str, value: str) -> str:
     return value
 
 
-def _random_token(n: int = 32) -> str:
-    alphabet = string.ascii_letters + string.digits
-    return "".join(secrets.choice(alphabet) for _ in range(n))
-
-
-def _random_aes_key() -> str:
-    return base64.b64encode(secrets.token_bytes(32)).decode()[:43]
-
-
-def demo_credentials(data_dir: Path) -> dict[str, str]:
-    """Throwaway callback credentials, made once and kept so every local process agrees on them."""
-    path = data_dir / "demo-credentials.json"
-    if path.exists():
-        try:
-            creds = json.loads(path.read_text())
-            validate_aes_key("demo key", creds["aes_key"])
-            validate_aes_key("demo aibot key", creds["aibot_aes_key"])
-            return creds
-        except (ValueError, KeyError):
-            pass  # regenerate a corrupt file
-    data_dir.mkdir(parents=True, exist_ok=True)
-    creds = {
-        "token": _random_token(),
-        "aes_key": _random_aes_key(),
-        "aibot_token": _random_token(),
-        "aibot_aes_key": _random_aes_key(),
-        "secret_key": secrets.token_hex(32),
-    }
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(creds, indent=2))
-    tmp.chmod(0o600)
-    tmp.replace(path)
-    return creds
+def _valid_demo_credentials(creds: Mapping[str, str]) -> bool:
+    """A kept demo credentials file holds two callback keys WeCom's format allows."""
+    try:
+        validate_aes_key("demo key", creds["aes_key"])
+        validate_aes_key("demo aibot key", creds["aibot_aes_key"])
+    except (ConfigError, KeyError, TypeError):
+        return False
+    return True
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -457,7 +464,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(f"incomplete WeCom app callback settings: missing {missing}")
 
     if demo:
-        creds = demo_credentials(data_dir)
+        from bot.demo.credentials import load_or_create  # demo mode only: throwaway credentials, kept on disk
+
+        creds = load_or_create(data_dir, valid=_valid_demo_credentials)
         corp_id = DEMO_CORP_ID
         app = CallbackCredentials(creds["token"], creds["aes_key"], corp_id)
         aibot = CallbackCredentials(creds["aibot_token"], creds["aibot_aes_key"], "")
@@ -613,24 +622,25 @@ DEMO_BOT_ID = "demo-bot"
 class LongConnSettings:
     """The AI bot in long-connection mode: Bot ID + Secret, where to connect, and the client's timings.
 
-    Every delay is a setting so tests and the demo can make them short; the defaults are WeCom's
-    (ping every 30 s, two missed acks = a dead link, reconnect 1 s doubling to 30 s).
+    A view of Settings (``longconn_settings``): every delay is a setting so tests and the demo can make
+    them short; the defaults (Settings' ``ws_*``) are WeCom's: ping every 30 s, two missed acks = a dead
+    link, reconnect 1 s doubling to 30 s.
     """
 
-    bot_id: str
-    secret: str = field(repr=False)
-    url: str = DEFAULT_WS_URL
-    ping_interval: float = 30.0
-    ack_timeout: float = 5.0
-    max_missed_acks: int = 2
-    backoff_base: float = 1.0
-    backoff_max: float = 30.0
-    throttled_wait: float = 60.0  # after a 45009 on subscribe: WeCom says "too many connects"
-    leader_ttl: float = 6.0
-    kicked_hold: float = 600.0  # after a kick by an unknown connection, no holder reconnects this long
-    notice_chat_id: str | None = None  # the support group's chatid for notices (default: the last group seen)
-    send_limit: int = 30  # aibot_send_msg per chat per minute (reported, not confirmed by WeCom)
-    send_hourly_limit: int = 1000
+    bot_id: str = derived("bot_id", "demo", "ws_url")
+    secret: str = derived("bot_secret", "secret_key", repr=False)
+    url: str = derived("ws_url")
+    ping_interval: float = view("ws_ping_interval")
+    ack_timeout: float = view("ws_ack_timeout")
+    max_missed_acks: int = derived("ws_max_missed_acks")  # at least 1
+    backoff_base: float = view("ws_backoff_base")
+    backoff_max: float = view("ws_backoff_max")
+    throttled_wait: float = view("ws_throttled_wait")  # after a 45009 on subscribe: WeCom says "too many connects"
+    leader_ttl: float = view("ws_leader_ttl")
+    kicked_hold: float = view("ws_kicked_hold")  # after a kick by an unknown connection, no holder reconnects this long
+    notice_chat_id: str | None = view("notice_chat_id")  # the staff group's chatid for staff notices
+    send_limit: int = view("ws_send_rate_limit")  # aibot_send_msg per chat per minute (reported, not confirmed)
+    send_hourly_limit: int = view("ws_send_hourly_limit")
 
 
 def longconn_settings(settings: Settings) -> LongConnSettings | None:
@@ -651,22 +661,8 @@ def longconn_settings(settings: Settings) -> LongConnSettings | None:
         raise ConfigError("WECOM_BOT_ID and WECOM_BOT_SECRET must be set together")
     if url and not url.startswith(("ws://", "wss://")):
         raise ConfigError(f"WECOM_WS_URL must start with ws:// or wss://, got {url[:40]!r}")
-    return LongConnSettings(
-        bot_id=bot_id,
-        secret=secret,
-        url=url or DEFAULT_WS_URL,
-        ping_interval=settings.ws_ping_interval,
-        ack_timeout=settings.ws_ack_timeout,
-        max_missed_acks=max(settings.ws_max_missed_acks, 1),
-        backoff_base=settings.ws_backoff_base,
-        backoff_max=settings.ws_backoff_max,
-        throttled_wait=settings.ws_throttled_wait,
-        leader_ttl=settings.ws_leader_ttl,
-        kicked_hold=settings.ws_kicked_hold,
-        notice_chat_id=settings.notice_chat_id,
-        send_limit=settings.ws_send_rate_limit,
-        send_hourly_limit=settings.ws_send_hourly_limit,
-    )
+    return build_view(LongConnSettings, settings, bot_id=bot_id, secret=secret, url=url or DEFAULT_WS_URL,
+                      max_missed_acks=max(settings.ws_max_missed_acks, 1))
 
 
 def demo_bot_secret(settings: Settings) -> str:

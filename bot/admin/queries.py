@@ -28,7 +28,8 @@ from bot.core.progress import FINISHED, NOT_STARTED, Progress
 from bot.core.store import Store, step_entered_at
 from bot.infra.redis_conn import scored
 from bot.outbound.entry import OutboxMessage
-from bot.worker.reminders.jobs import CERT, IDLE, job_id
+from bot.worker.reminders.jobs import KINDS as REMINDER_KINDS
+from bot.worker.reminders.jobs import job_id
 
 from .models import (
     DeadLetter,
@@ -46,9 +47,6 @@ from .present import step_title
 ALL_STEPS = tuple(range(NOT_STARTED, FINISHED + 1))  # 0 not started, 1-6, 7 finished
 OPEN_STEPS = tuple(range(NOT_STARTED, FINISHED))  # who can be stuck: everyone not finished
 EXPORT_PAGE = 1000
-
-
-REMINDER_KINDS = (CERT, IDLE)
 
 
 class AdminQueries:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import redis
 
+from bot.config import setting_default
 from bot.core import conversation
 from bot.core.guide import Guide
 from bot.core.language import detect_language
@@ -51,10 +52,10 @@ class Services:
     support_staff: tuple[str, ...]
     understanding: Understanding | None = None  # reads messages (bot.understand); built with the knowledge base
     clock: Callable[[], float] = time.time
-    rate_limit_per_minute: int = 30  # per user; 0 = unlimited
+    rate_limit_per_minute: int = setting_default("rate_limit_per_minute")  # per user; 0 = unlimited
     cert_check: Callable[[float], dict] | None = None  # bot.worker.reminders.stages.first_check for a submission time
-    handoff_timeout: float = 4 * 3600.0  # a hand-off nobody resolved stops holding the bot back after this
-    can_message_privately: bool = False  # the app can send on its own (AgentId + Secret): group details go 1:1
+    handoff_timeout: float = setting_default("handoff_timeout")  # an unresolved hand-off holds the bot back no longer
+    can_message_privately: bool = False  # the app can send on its own (routing.app_sends): group details go 1:1
 
 
 class Pipeline:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import redis
 
 from bot.admin import trends
+from bot.config import setting_default
 from bot.core.conversation import add as conversation_add
 from bot.core.keys import (
     CERT_PENDING_INDEX,
@@ -81,8 +82,9 @@ class Begun:
 
 
 class Store:
-    def __init__(self, client: redis.Redis, *, lock_timeout: float = 10.0, reply_ttl: int = 3600,
-                 lock_wait: float = 3.0) -> None:
+    def __init__(self, client: redis.Redis, *, lock_timeout: float = setting_default("lock_timeout"),
+                 reply_ttl: int = setting_default("reply_cache_seconds"),
+                 lock_wait: float = setting_default("lock_wait")) -> None:
         self.redis = client
         self.lock_timeout = lock_timeout  # TTL: how long a crashed holder blocks the user
         self.lock_wait = lock_wait  # how long a message waits for the user's lock (WeCom waits 5 s)

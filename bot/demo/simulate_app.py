@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape
 import xmltodict
 
 from bot.channels.wecom.envelope import Envelope, SignedQuery
-from bot.config import CallbackCredentials
+from bot.config import DEMO_AGENT_ID, CallbackCredentials
 
 _msg_ids = itertools.count(random.randint(10**15, 10**16))
 
@@ -44,7 +44,7 @@ def _cdata(value: str) -> str:
 class AppSimulator:
     """Builds what WeCom posts to a self-built app's callback URL."""
 
-    def __init__(self, credentials: CallbackCredentials, agent_id: int = 1000002,
+    def __init__(self, credentials: CallbackCredentials, agent_id: int = DEMO_AGENT_ID,
                  clock: Callable[[], float] = time.time) -> None:
         self.credentials = credentials
         self.corp_id = credentials.receive_id

@@ -3,8 +3,10 @@
 - ``message``: the outbox entry and the channel names a producer may ask for;
 - ``queue``: the outbox lists, claims, sent markers, delays and dead letters (every fate in one MULTI);
 - ``pacing``: the sliding-window rate limits shared by all workers;
-- ``channel``: what each channel declares (content formats and byte limits, rate limits);
-- ``routing``: which channel delivers a message (to a user: where they last spoke, the app as fallback);
+- ``channel``: what each channel declares (content formats and byte limits, rate limits), and the failure it
+  reports in the sender's terms (``ChannelError``);
+- ``routing``: which channel delivers a message (to a user: where they last spoke, the app as fallback), and
+  what producers ask before writing one (whether staff, a user's group, the app can be reached);
 - ``app``, ``webhook``, ``response_url``, ``longconn``: one module per channel;
 - ``sender``: the worker's loop tying them together (retries, 45009 back-off, exactly once as far as WeCom allows).
 

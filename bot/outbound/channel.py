@@ -1,9 +1,11 @@
 """What every outbound channel declares as data: the content it takes, its byte limits, its rates.
 
-A channel module (``app``, ``webhook``, ``response_url``, ``longconn``) builds a ``ChannelSpec`` and
-implements ``Channel``: the sender asks it for the content of a message, the windows one part counts
+A channel module (``app``, ``webhook``, ``response_url``, ``longconn``, ``kf``) builds a ``ChannelSpec``
+and implements ``Channel``: the sender asks it for the content of a message, the windows one part counts
 against (``bot.outbound.pacing``), and to send one part. Routing (``bot.outbound.routing``) decides
-which channel; the channel never does.
+which channel; the channel never does. A part that did not go out is a ``ChannelError``: each channel
+says what its own platform's failure means (the WeCom ones through ``bot.channels.wecom.failures``), and the
+sender acts on that meaning alone.
 """
 
 from __future__ import annotations
@@ -57,6 +59,28 @@ class ChannelSpec:
         return [Limit(f"{prefix}{scope}{rate.suffix}", rate.count, rate.window) for rate in self.rates]
 
 
+class ChannelError(Exception):
+    """A part was not delivered, in the terms the sender acts on, whatever the channel:
+
+    - ``permanent``: no retry can succeed (a bad recipient or content, a closed window): a dead letter now;
+    - ``rate_limited``: the channel said "too often": a whole rate window is waited out, then it is sent again;
+    - ``refused``: the channel answered and showed nothing, so sending it another way cannot show it twice
+      (a refused response_url hands the message to the app);
+    - none of these: transient and perhaps delivered (a timeout): retried on the same route, with back-off.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False, rate_limited: bool = False,
+                 refused: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.rate_limited = rate_limited
+        self.refused = refused
+
+    @property
+    def retryable(self) -> bool:
+        return not self.permanent
+
+
 class Content(NamedTuple):
     msgtype: str
     text: str  # the whole message: the sender splits it at ``max_bytes`` and sends the parts in order
@@ -75,5 +99,5 @@ class Channel(Protocol):
         ...
 
     def send(self, message: OutboxMessage, target: str | None, msgtype: str, part: str) -> None:
-        """Send one part; raises ``WeComError`` when WeCom did not take it."""
+        """Send one part; raises ``ChannelError`` when it did not go out."""
         ...

@@ -22,6 +22,12 @@ would tell one company what another is doing.
 - 微信客服 first: a reply given there (``meta.transport`` "kf") goes back to its kf account, and a
   message to one user who last spoke there goes to that kf account (``last_chat.chat_id``); it never
   goes anywhere else (an external customer has no app chat, no group the bot may post in).
+
+Producers ask here too, before they write a message, so that what they promise and what the router
+then does cannot disagree: whether anything reaches staff (``staff_reachable``: the handlers tell a
+user staff were notified only then), how a staff notice is addressed (``staff_address``), whether
+notices of a user's news can reach a group at all (``group_notices_on``) and which group
+(``notice_group``), and whether the app can message a user on its own (``app_sends``).
 """
 
 from __future__ import annotations
@@ -46,20 +52,59 @@ STAFF = "staff"  # meta.audience of a notice for support staff
 GROUP = "group"  # meta.audience of a notice of a user's news for a group they wrote in (meta.chat_id)
 
 
+def app_sends(settings: Settings) -> bool:
+    """The app's ``message/send`` can reach a member on its own (WECOM_APP_SECRET, with the CorpID it
+    fetches its token for): the only carrier of private messages, and of staff notices by app."""
+    return bool(settings.app_secret and settings.corp_id)
+
+
+def _groups_reachable(settings: Settings) -> bool:
+    """A group a user wrote in can be reached: only the long connection can (the webhook's group may not be theirs)."""
+    return longconn_settings(settings) is not None
+
+
 def staff_channel(settings: Settings) -> str | None:
     """The configured staff channel, or None: WEBHOOK (its group, or WECOM_NOTICE_CHATID), else APP to staff."""
     ws = longconn_settings(settings)
     if settings.webhook_key or (ws and ws.notice_chat_id):
         return WEBHOOK
-    if settings.support_staff and settings.app_secret:
+    if settings.support_staff and app_sends(settings):
         return APP
     return None
+
+
+def staff_reachable(settings: Settings) -> bool:
+    """A notice for staff has somewhere to go (the handlers tell a user staff were notified only then)."""
+    return staff_channel(settings) is not None
+
+
+class Address(NamedTuple):
+    """How a producer addresses a message: the channel it asks for and its ``to_user``."""
+
+    channel: str
+    to_user: str | None
+
+
+def staff_address(settings: Settings, about: str | None) -> Address | None:
+    """A notice for staff about user ``about``: into the staff group (WEBHOOK, mentioning them), else to the
+    staff themselves through the app; None when nothing reaches staff."""
+    channel = staff_channel(settings)
+    if channel == WEBHOOK:
+        return Address(WEBHOOK, about)
+    if channel == APP:
+        return Address(APP, "|".join(settings.support_staff))
+    return None
+
+
+def group_notices_on(settings: Settings) -> bool:
+    """Notices of a user's news go to a group they wrote in: GROUP_NOTICES (unset: on) and a channel to such a group."""
+    return settings.group_notices is not False and _groups_reachable(settings)
 
 
 def notice_group(settings: Settings, progress: Progress, event: Event) -> str | None:
     """The group a notice of this user's news may go to: the latest group they wrote in on the long
     connection, unless the news was told in a group already (the reply there is the announcement)."""
-    if event.kind not in GROUP_NEWS or event.data.get("in_group") or not longconn_settings(settings):
+    if event.kind not in GROUP_NEWS or event.data.get("in_group") or not _groups_reachable(settings):
         return None
     chats = [g["chat_id"] for g in progress.groups if g.get("transport") == LONGCONN_TRANSPORT and g.get("chat_id")]
     return str(chats[-1]) if chats else None

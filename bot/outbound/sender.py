@@ -1,7 +1,7 @@
 """Drain the outbox to WeCom: route each message, pace it, send it in parts, retry, dead-letter.
 
 - Any error while sending is a failed attempt: exponential back-off (jittered) up to
-  ``max_attempts``; WeCom's 45009 ("too often") waits a whole window instead, up to ``max_throttled``
+  ``max_attempts``; WeCom's 45009 ("too often") waits a whole window instead, up to ``MAX_THROTTLED``
   times; a permanent error, or no channel at all, makes a dead letter at once.
 - Exactly once as far as WeCom allows (``bot.outbound.inflight``): a claim before sending, a marker
   per acknowledged part, a copy whose id is marked sent is dropped. What remains is the gap between
@@ -32,12 +32,12 @@ from bot.channels.kf.api import KfAPI
 from bot.channels.kf.outbound import KfChannel
 from bot.channels.longconn.outbound import LongConnChannel
 from bot.channels.webhook.outbound import WebhookChannel
-from bot.channels.wecom.api import WeComAPI, WeComError
+from bot.channels.wecom.api import WeComAPI
 from bot.config import Settings, kf_configured
 from bot.core.store import Store
 from bot.core.textsplit import split_utf8
 from bot.outbound import elapsed
-from bot.outbound.channel import Channel
+from bot.outbound.channel import Channel, ChannelError
 from bot.outbound.config import SenderConfig
 from bot.outbound.entry import APP, KF, LONGCONN, RESPONSE_URL, WEBHOOK, OutboxMessage
 from bot.outbound.inflight import Outbox
@@ -45,6 +45,8 @@ from bot.outbound.pacing import RateLimiter
 from bot.outbound.routing import Route, Router, Undeliverable
 
 log = logging.getLogger(__name__)
+
+MAX_THROTTLED = 200  # 45009 answers before a message is given up
 
 
 class _Wait(Exception):
@@ -152,13 +154,13 @@ class Sender:
         except _Wait as wait:
             outbox.delay(raw, message, now + wait.seconds)
             return "paced"
-        except WeComError as exc:
+        except ChannelError as exc:
             return self._failed(raw, message, exc)
         except (redis.RedisError, OSError) as exc:  # e.g. token lock timeouts: try again later
-            return self._failed(raw, message, WeComError(f"{type(exc).__name__}: {exc}"))
+            return self._failed(raw, message, ChannelError(f"{type(exc).__name__}: {exc}"))
         except Exception as exc:  # a bug must cost an attempt, not strand the message in processing
             log.exception("unexpected error sending %s", message.id)
-            return self._failed(raw, message, WeComError(f"unexpected {type(exc).__name__}: {exc}"))
+            return self._failed(raw, message, ChannelError(f"unexpected {type(exc).__name__}: {exc}"))
         self._sent(raw, message, route.channel)
         return "sent"
 
@@ -185,7 +187,7 @@ class Sender:
         log.error("message %s to %s failed for good: %s", message.id, message.to_user, error)
         self.outbox.dead(raw, message)
 
-    def _failed(self, raw: str, message: OutboxMessage, exc: WeComError) -> str:
+    def _failed(self, raw: str, message: OutboxMessage, exc: ChannelError) -> str:
         now = self.clock()
         if message.meta.get("route") == RESPONSE_URL and exc.refused:
             if response_url.refusal_means_sent(message, now):
@@ -207,7 +209,7 @@ class Sender:
             return "dead"
         if exc.rate_limited:
             message.meta["throttled"] = int(message.meta.get("throttled", 0)) + 1
-            if message.meta["throttled"] > self.config.max_throttled:
+            if message.meta["throttled"] > MAX_THROTTLED:
                 self._dead(raw, message, str(exc))
                 return "dead"
             self.outbox.delay(raw, message, now + self.config.window + self.config.margin)

@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING
 import redis
 
 from bot.channels.wecom.api import WeComAPI
-from bot.config import Settings, longconn_settings, redis_target
+from bot.config import Settings, redis_target
 from bot.core.guide import Guide
 from bot.core.handoffs import timeout_from
 from bot.core.key_migration import migrate_keys
 from bot.core.render import Renderer
 from bot.core.store import Store
 from bot.infra.redis_conn import connect, embedded_url, start_embedded
+from bot.outbound.routing import app_sends, staff_reachable
 
 if TYPE_CHECKING:  # the pipeline pulls in handlers and the understanding model: the worker needs neither
     from bot.core.pipeline import Services
@@ -134,12 +135,11 @@ def build_services(settings: Settings, client: redis.Redis | None = None,
         guide=core.guide,
         knowledge=knowledge,
         understanding=Understanding(knowledge, Teaching(client), check_every=settings.teach_check_seconds),
-        # Handlers tell users staff were notified only when something can reach staff.
-        support_staff=settings.support_staff if (settings.webhook_key or settings.app_secret
-                                                  or longconn_settings(settings)) else (),
+        # Handlers tell users staff were notified only when something can reach staff (routing says).
+        support_staff=settings.support_staff if staff_reachable(settings) else (),
         clock=clock,
         rate_limit_per_minute=settings.rate_limit_per_minute,
         handoff_timeout=timeout_from(settings),
         cert_check=partial(first_check, ReminderConfig.from_settings(settings)),
-        can_message_privately=bool(settings.app_secret and settings.agent_id),
+        can_message_privately=app_sends(settings),
     )

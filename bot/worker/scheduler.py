@@ -26,6 +26,7 @@ from apscheduler.jobstores.redis import RedisJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 
+from bot.config import setting_default
 from bot.core.keys import APS_JOBS_KEY, APS_RUN_TIMES_KEY
 from bot.infra.redis_conn import binary_twin, close, is_cluster
 
@@ -40,10 +41,11 @@ log = logging.getLogger(__name__)
 class RetryingDateTrigger(BaseTrigger):
     """Fire at ``run_date``; while the job has not removed itself, fire again every ``retry`` seconds.
 
-    Gives up (the job is dropped) once a run would be later than ``run_date + give_up``.
+    Gives up (the job is dropped) once a run would be later than ``run_date + give_up``. Both come from
+    the reminder settings (REMINDER_RETRY, REMINDER_GRACE).
     """
 
-    def __init__(self, run_date: datetime, retry: float = 60.0, give_up: float = 6 * 3600.0) -> None:
+    def __init__(self, run_date: datetime, *, retry: float, give_up: float) -> None:
         self.run_date = run_date.astimezone(UTC)
         self.retry = timedelta(seconds=retry)
         self.until = self.run_date + timedelta(seconds=give_up)
@@ -115,7 +117,8 @@ class WorkerScheduler(BackgroundScheduler):
         super().shutdown(wait)
 
 
-def build_scheduler(jobstore: BaseJobStore, *, threads: int = 8, grace: float = 6 * 3600.0) -> WorkerScheduler:
+def build_scheduler(jobstore: BaseJobStore, *, threads: int = setting_default("worker_threads"),
+                    grace: float = setting_default("reminder_grace")) -> WorkerScheduler:
     """A scheduler over ``jobstore`` (not started). Defaults are also passed on every ``add_job``."""
     logging.getLogger("apscheduler").setLevel(max(logging.getLogger().level, logging.WARNING))
     return WorkerScheduler(

@@ -196,8 +196,9 @@ def test_scheduling_a_reminder_is_counted(settings, redis_client, clock):
     scheduler = build_scheduler(redis_job_store(redis_client))
     scheduler.start(paused=True)
     try:
-        ctx = ReminderContext(ReminderConfig(), settings, Store(redis_client), Renderer(settings.templates_dir),
-                              Guide.load(settings.guide_file), scheduler=scheduler, clock=clock)
+        ctx = ReminderContext(ReminderConfig.from_settings(settings), settings, Store(redis_client),
+                              Renderer(settings.templates_dir), Guide.load(settings.guide_file), scheduler=scheduler,
+                              clock=clock)
         schedule(ctx, IDLE, ALICE, {"step": 1, "at": clock(), "stage": 0, "due": clock() + 60})
         schedule(ctx, IDLE, ALICE, {"step": 1, "at": clock(), "stage": 0, "due": clock() - 10 * 86400})  # too old
     finally:

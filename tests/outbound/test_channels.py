@@ -35,6 +35,6 @@ def test_channels_declare_wecoms_formats_and_rates(tmp_path, redis_client, clock
 def test_the_app_counts_every_member_of_a_multi_user_message(settings, redis_client, clock):
     api = WeComAPI(settings.wecom_api_base, redis_client, corp_id=settings.corp_id, secret="s",
                    agent_id=settings.agent_id)
-    app = Sender(Store(redis_client), api, settings, SenderConfig(), clock=clock).channels[APP]
+    app = Sender(Store(redis_client), api, settings, SenderConfig.from_settings(settings), clock=clock).channels[APP]
     keys = [limit.key for limit in app.limits(OutboxMessage(APP, "x", to_user="staff1|staff2"), None)]
     assert keys == ["{wb}:rl:app:staff1:m", "{wb}:rl:app:staff1:h", "{wb}:rl:app:staff2:m", "{wb}:rl:app:staff2:h"]

@@ -8,11 +8,13 @@ paused, so nothing fires on its own) and are fired by hand at fake times.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.config import Settings
 from bot.core.guide import Guide
 from bot.core.messages import Reply
 from bot.core.progress import CERT_PENDING, Progress
@@ -511,8 +513,9 @@ def test_unacknowledged_events_are_reclaimed_by_the_next_leader(harness, say, re
 def test_the_real_scheduler_reruns_a_job_until_it_confirms(settings, redis_client):
     """RetryingDateTrigger: a run that did not confirm (leader lost, crash) is run again later."""
     # real time here: quiet hours off, or the job would wait for the morning when the suite runs at night
-    ctx = ReminderContext(ReminderConfig(retry=0.3, quiet=None), settings, Store(redis_client),
-                          Renderer(settings.templates_dir), Guide.load(settings.guide_file),
+    config = replace(ReminderConfig.from_settings(settings), retry=0.3, quiet=None)
+    ctx = ReminderContext(config, settings, Store(redis_client), Renderer(settings.templates_dir),
+                          Guide.load(settings.guide_file),
                           scheduler=build_scheduler(redis_job_store(redis_client)))
     calls: list[bool] = []
     leading = iter([False, True, True, True])
@@ -551,7 +554,7 @@ def test_shutdown_leaves_due_jobs_alone(redis_client):
     scheduler = build_scheduler(redis_job_store(redis_client))
     scheduler.start(paused=True)
     due = time.time() - 10
-    scheduler.add_job(JOB_FUNC, trigger=RetryingDateTrigger(at(due), retry=60), id="idle:due",
+    scheduler.add_job(JOB_FUNC, trigger=RetryingDateTrigger(at(due), retry=60, give_up=6 * 3600), id="idle:due",
                       args=["idle:due", ALICE, IDLE, {"due": due}])
     scheduler.shutdown(wait=False)  # returns once that last pass is over
     assert redis_client.zscore(APS_RUN_TIMES_KEY, "idle:due") == pytest.approx(due)  # not pushed back
@@ -572,7 +575,7 @@ def test_retrying_trigger():
     ((2026, 9, 22, 8, 30), (2026, 9, 22, 8, 30)),
 ])
 def test_quiet_hours(local, expected):
-    config = ReminderConfig()
+    config = ReminderConfig.from_settings(Settings())  # the defaults: 22:00-08:30 in Shanghai
     assert after_quiet_hours(shanghai(*local), config.quiet, config.tz) == shanghai(*expected)
 
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 import redis
 
 from bot.channels.wecom.api import WeComAPI
+from bot.channels.wecom.failures import wecom_failures
 from bot.core.progress import Progress
 from bot.core.store import Store, UserBusy, progress_key
 from bot.core.textsplit import utf8_len
@@ -45,7 +46,8 @@ class ResponseUrlChannel:
         return []
 
     def send(self, message: OutboxMessage, target: str | None, msgtype: str, part: str) -> None:
-        self.api.post_response_url(target or "", part)
+        with wecom_failures():
+            self.api.post_response_url(target or "", part)
 
 
 def claim(store: Store, message: OutboxMessage, user_key: str, clock: Callable[[], float],

@@ -1,7 +1,7 @@
 """The self-built app's ``message/send``: to one member (or "a|b"), text or markdown, 2048 bytes.
 
-WeCom's limits per app per member: 30 a minute and 1,000 an hour; past them messages are dropped
-silently, so the sender paces to them rather than finding out. The app's 1:1 chat shows markdown
+WeCom's limits per app per member, a minute and an hour (APP_RATE_LIMIT, APP_HOURLY_LIMIT); past them
+messages are dropped silently, so the sender paces to them rather than finding out. The app's 1:1 chat shows markdown
 poorly: a message that carries a plain variant (``meta.plain``) is sent as that text.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.channels.wecom.api import WeComAPI
+from bot.channels.wecom.failures import wecom_failures
 from bot.core.keys import APP_RATE_PREFIX, key_part
 from bot.outbound.channel import MARKDOWN, TEMPLATE_CARD, TEXT, ChannelSpec, Content, Format, Rate
 from bot.outbound.entry import APP, OutboxMessage
@@ -18,8 +19,6 @@ from bot.outbound.pacing import Limit
 if TYPE_CHECKING:
     from bot.outbound.config import SenderConfig
 
-PER_MINUTE = 30
-PER_HOUR = 1000
 TEXT_LIMIT = 2048  # bytes, text and markdown alike
 FORMATS = (Format(TEXT, TEXT_LIMIT), Format(MARKDOWN, TEXT_LIMIT), Format(TEMPLATE_CARD, None))
 
@@ -46,4 +45,5 @@ class AppChannel:
         return limits
 
     def send(self, message: OutboxMessage, target: str | None, msgtype: str, part: str) -> None:
-        self.api.send_app(message.to_user or "", msgtype, part)
+        with wecom_failures():
+            self.api.send_app(message.to_user or "", msgtype, part)

@@ -26,19 +26,24 @@ from bot.channels.kf import protocol as proto
 from bot.channels.kf.api import HUMAN, POOL, SEND_LIMIT, SESSION_STATE_REFUSED, TEXT_MAX_BYTES, KfAPI
 from bot.channels.kf.state import CLOSED, FULL, WINDOW_MESSAGES, KfState
 from bot.channels.wecom.api import WeComError
+from bot.channels.wecom.failures import wecom_failures
 from bot.core import conversation
 from bot.core.keys import kf_sent_key
 from bot.core.messages import Button
-from bot.outbound.channel import TEXT, ChannelSpec, Content, Format
+from bot.outbound.channel import TEXT, ChannelError, ChannelSpec, Content, Format
 from bot.outbound.entry import KF, OutboxMessage
 from bot.outbound.pacing import Limit
-from bot.outbound.routing import Undeliverable
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
 MENU = "msgmenu"
 SENT_TTL = 3 * 86400
+
+
+def _not_sendable(why: str) -> ChannelError:
+    """微信客服 will not take this message now or on a retry (window closed, a person has the customer)."""
+    return ChannelError(why, permanent=True, refused=True)
 
 
 class KfChannel:
@@ -63,24 +68,25 @@ class KfChannel:
         open_kfid, touser = target or "", message.to_user or ""
         user_key = message.meta.get("user_key") or proto.user_key(open_kfid, touser)
         msgid = proto.our_msgid(message.id)
-        if not self.redis.exists(kf_sent_key(msgid)):
-            self._deliver(message, user_key, open_kfid, touser, msgid, msgtype, part)
-        transfer = message.meta.get("kf_trans")
-        if transfer:
-            self._transfer(user_key, open_kfid, touser, transfer)
+        with wecom_failures():
+            if not self.redis.exists(kf_sent_key(msgid)):
+                self._deliver(message, user_key, open_kfid, touser, msgid, msgtype, part)
+            transfer = message.meta.get("kf_trans")
+            if transfer:
+                self._transfer(user_key, open_kfid, touser, transfer)
 
     def _deliver(self, message: OutboxMessage, user_key: str, open_kfid: str, touser: str, msgid: str,
                  msgtype: str, part: str) -> None:
         code = message.meta.get("kf_code")
         session = self.state.session(user_key)
         if int(session.get("state", 1)) in (POOL, HUMAN):
-            raise Undeliverable(f"微信客服 session state {session.get('state')}: a person has the customer; "
+            raise _not_sendable(f"微信客服 session state {session.get('state')}: a person has the customer; "
                                 "the bot sends nothing")
         body = self._body(message, msgtype, part)
         try:
             if code:
                 if self.clock() > float(message.meta.get("code_expires") or 0):
-                    raise Undeliverable("welcome_code expired (usable within 20 s)")
+                    raise _not_sendable("welcome_code expired (usable within 20 s)")
                 self.api.send_on_event(str(code), msgid, msgtype, body)
             else:
                 verdict = self.state.reserve(user_key, message.id)
@@ -88,13 +94,13 @@ class KfChannel:
                     why = ("more than 48 h since the customer's last message" if verdict == CLOSED else
                            f"{WINDOW_MESSAGES} messages sent since the customer's last message")
                     self._note_not_sent(user_key, message, part, f"window closed: {why}")
-                    raise Undeliverable(f"window closed: {why}")
+                    raise _not_sendable(f"window closed: {why}")
                 self.api.send_msg(touser, open_kfid, msgid, msgtype, body)
         except WeComError as exc:
             if exc.errcode == SEND_LIMIT:
-                raise Undeliverable(f"window closed (WeCom refused: {exc})") from exc
+                raise _not_sendable(f"window closed (WeCom refused: {exc})") from exc
             if exc.errcode == SESSION_STATE_REFUSED:
-                raise Undeliverable(f"微信客服 session not with the bot (WeCom refused: {exc})") from exc
+                raise _not_sendable(f"微信客服 session not with the bot (WeCom refused: {exc})") from exc
             raise
         self.redis.set(kf_sent_key(msgid), message.to_json(), ex=SENT_TTL)
 

@@ -20,6 +20,7 @@ import redis
 
 from bot.channels.longconn import protocol as wire
 from bot.channels.longconn.relay import RelaySender
+from bot.channels.wecom.failures import wecom_failures
 from bot.config import LongConnSettings, Settings, longconn_settings
 from bot.core.keys import LONGCONN_RATE_PREFIX
 from bot.core.store import Store
@@ -68,4 +69,5 @@ class LongConnChannel:
         return self.spec.windows(LONGCONN_RATE_PREFIX, target or "")
 
     def send(self, message: OutboxMessage, target: str | None, msgtype: str, part: str) -> None:
-        self.relay.send(wire.markdown(target or "", part))
+        with wecom_failures():
+            self.relay.send(wire.markdown(target or "", part))

@@ -1,7 +1,7 @@
-"""The group robot webhook: into the support group, text (2048 bytes) or markdown (4096), 20 a minute.
+"""The group robot webhook: into the support group, text (2048 bytes) or markdown (4096), paced per robot.
 
 A text mentions its user through ``mentioned_list``; a markdown message that falls back to the group
-from the app names them with ``<@userid>``. Over 20 a minute per robot WeCom answers 45009.
+from the app names them with ``<@userid>``. Over WEBHOOK_RATE_LIMIT a minute per robot WeCom answers 45009.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import hashlib
 from typing import TYPE_CHECKING
 
 from bot.channels.wecom.api import WeComAPI
+from bot.channels.wecom.failures import wecom_failures
 from bot.core.keys import WEBHOOK_RATE_PREFIX
 from bot.outbound.channel import MARKDOWN, TEMPLATE_CARD, TEXT, ChannelSpec, Content, Format, Rate
 from bot.outbound.entry import WEBHOOK, OutboxMessage
@@ -18,7 +19,6 @@ from bot.outbound.pacing import Limit
 if TYPE_CHECKING:
     from bot.outbound.config import SenderConfig
 
-PER_MINUTE = 20
 TEXT_LIMIT = 2048
 MARKDOWN_LIMIT = 4096
 FORMATS = (Format(TEXT, TEXT_LIMIT), Format(MARKDOWN, MARKDOWN_LIMIT), Format(TEMPLATE_CARD, None))
@@ -44,4 +44,5 @@ class WebhookChannel:
 
     def send(self, message: OutboxMessage, target: str | None, msgtype: str, part: str) -> None:
         mention = [message.to_user] if message.to_user and msgtype == TEXT else None
-        self.api.send_webhook(self.key, msgtype, part, mention)
+        with wecom_failures():
+            self.api.send_webhook(self.key, msgtype, part, mention)

@@ -30,6 +30,7 @@ HANDOFF = "handoff"  # tells the user when a hand-off times out unresolved
 JOB_FUNC = "bot.worker.reminders.jobs:fire"
 STAGES: dict[str, Callable[[ReminderContext, Progress | None, dict[str, Any], float, str], Outcome]] = {
     CERT: cert_stage, IDLE: idle_stage, HANDOFF: handoff_stage}
+KINDS = tuple(STAGES)  # every kind of reminder job, the one list (the operator view lists the scheduled ones)
 
 _context: ReminderContext | None = None
 

@@ -20,8 +20,10 @@ from bot.core.render import MARKDOWN, TEXT
 from bot.outbound import elapsed
 from bot.outbound.entry import APP, USER, WEBHOOK, OutboxMessage
 from bot.outbound.queue import add as outbox_add
-from bot.outbound.routing import GROUP, STAFF, staff_channel
+from bot.outbound.routing import GROUP, STAFF, staff_address
 from bot.worker.reminders.context import ReminderContext
+
+DONE_TTL = 8 * 86400  # seconds a job's "queued" marker is kept: a rerun within it queues nothing again
 
 
 def user_message(ctx: ReminderContext, progress: Progress, template: str, context: dict[str, Any],
@@ -37,19 +39,17 @@ def user_message(ctx: ReminderContext, progress: Progress, template: str, contex
 
 def staff_message(ctx: ReminderContext, progress: Progress, template: str, context: dict[str, Any],
                   message_id: str) -> OutboxMessage | None:
-    """To support staff, on the staff channel only (``bot.outbound.routing.staff_channel``): the staff
-    group (webhook, else WECOM_NOTICE_CHATID on the long connection), else privately via the app."""
-    settings = ctx.settings
+    """To support staff, addressed as routing says (``bot.outbound.routing.staff_address``): the staff
+    group (webhook, else WECOM_NOTICE_CHATID on the long connection), else privately via the app; None
+    when nothing reaches staff."""
+    address = staff_address(ctx.settings, progress.user_id)
+    if address is None:
+        return None
     text = ctx.renderer.render(Reply(template, context), progress.lang, MARKDOWN)
     meta = {"kind": template, "user_key": progress.user_key, "audience": STAFF}
-    channel = staff_channel(settings)
-    if channel == WEBHOOK:
-        return OutboxMessage(WEBHOOK, text, to_user=progress.user_id, fmt="markdown", id=message_id, meta=meta)
-    if channel == APP:
-        plain = ctx.renderer.render(Reply(template, context), progress.lang, TEXT)
-        return OutboxMessage(APP, text, to_user="|".join(settings.support_staff), fmt="markdown", id=message_id,
-                             meta={**meta, "plain": plain})
-    return None
+    if address.channel == APP:  # the app's chat shows markdown poorly: it sends the plain variant
+        meta["plain"] = ctx.renderer.render(Reply(template, context), progress.lang, TEXT)
+    return OutboxMessage(address.channel, text, to_user=address.to_user, fmt="markdown", id=message_id, meta=meta)
 
 
 def group_notice(ctx: ReminderContext, progress: Progress, user_key: str, event: Event, chat_id: str,
@@ -88,7 +88,7 @@ def queue_once(ctx: ReminderContext, base_id: str, messages: list[OutboxMessage]
             if pipe.exists(done):
                 return False
             pipe.multi()
-            pipe.set(done, int(ctx.clock()), ex=int(ctx.config.done_ttl))
+            pipe.set(done, int(ctx.clock()), ex=DONE_TTL)
             for message in messages:
                 outbox_add(pipe, message)
                 _note_sent(pipe, ctx.clock(), message)
