@@ -10,7 +10,7 @@ from bot.core.guide import Guide
 from bot.core.keys import APS_RUN_TIMES_KEY
 from bot.core.store import Store
 from bot.worker.reminders.jobs import HANDOFF, KINDS, STAGES, job_id
-from tests.support import TEST_CORP_ID
+from tests.support.environment import TEST_CORP_ID
 
 ALICE = f"{TEST_CORP_ID}:alice"
 

@@ -42,8 +42,8 @@ from bot.understand import policy
 from bot.understand.examples import load_specs
 from bot.understand.factory import GUIDE_FILE
 from bot.understand.items import closing_items
-from tests import screenshots, servers
-from tests.replies import test_reply_sizes as reply_sizes
+from tests.support import reply_targets as reply_sizes
+from tests.support import screenshots, servers
 
 ROOT = Path(__file__).resolve().parents[2]
 KNOWLEDGE = search.KnowledgeBase.default_dir()
@@ -114,7 +114,7 @@ def ci_fuzz_examples() -> int:
 
 
 def redis_db_of_tests() -> int:
-    found = re.search(r'os\.environ\.get\("TEST_REDIS_DB", "(\d+)"\)', (ROOT / "tests" / "support.py").read_text())
+    found = re.search(r'os\.environ\.get\("TEST_REDIS_DB", "(\d+)"\)', (ROOT / "tests" / "support" / "environment.py").read_text())
     assert found, "tests/support.py no longer defaults TEST_REDIS_DB the way this test reads it"
     return int(found.group(1))
 
@@ -271,7 +271,7 @@ QUOTES = [
     Quote(OCR, r"`rapidocr-onnxruntime` (\d+\.\d+\.\d+) \(", lambda: locked_version("rapidocr-onnxruntime")),
     Quote(OCR, r"\*\*How well \(measured, `python scripts/ocr_eval\.py`\)\.\*\* (\d+) screenshots",
           lambda: default_argument(screenshots.evaluation_set, "count")),
-    Quote(OCR, r"`tests/screenshots\.py`\): (\d+) real error texts", lambda: len(screenshots.CASES)),
+    Quote(OCR, r"`tests/support/screenshots\.py`\): (\d+) real error texts", lambda: len(screenshots.CASES)),
     Quote(OCR, r"Four at once queue behind the (two) slots", lambda: setting("OCR_CONCURRENCY")),
     # -- replies (targets; the sizes are measurements)
     Quote(REPLIES, r"\| 开始 \| [\d,]+ bytes \| [\d,]+ \| ≤ ([\d,]+) \|", lambda: reply_sizes.START_MAX),

@@ -25,7 +25,7 @@ from bot.outbound.config import SenderConfig
 from bot.outbound.sender import Sender
 from bot.wiring.services import wecom_api
 from bot.worker.reminders.config import ReminderConfig
-from tests.support import make_env
+from tests.support.environment import make_env
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ("bot", "handlers")

@@ -21,7 +21,7 @@ from bot.outbound.config import SenderConfig
 from bot.outbound.entry import APP, LONGCONN, RESPONSE_URL, WEBHOOK, OutboxMessage
 from bot.outbound.sender import Sender
 from bot.wiring.services import wecom_api
-from tests.support import make_env
+from tests.support.environment import make_env
 
 NOWHERE = "http://127.0.0.1:9/cgi-bin/"  # the discard port: nothing answers
 

@@ -23,7 +23,7 @@ from bot.wiring.services import wecom_api
 from bot.worker.reminders.config import ReminderConfig
 from bot.worker.reminders.context import ReminderContext
 from bot.worker.reminders.outgoing import staff_call
-from tests.support import TEST_CORP_ID, make_env
+from tests.support.environment import TEST_CORP_ID, make_env
 
 WS = {"WECOM_BOT_ID": "bot-1", "WECOM_BOT_SECRET": "bot-secret"}
 DEPLOYMENTS = {  # SUPPORT_STAFF=staff1 in every one (tests.support.make_env)

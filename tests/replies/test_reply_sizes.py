@@ -10,9 +10,9 @@ import pytest
 
 from bot.demo.simulate_aibot import AibotSimulator
 from tests.support.phrases import CERTIFICATION_PASSED, SUBMITTED_CERTIFICATION, TICK_ITEM_1
+from tests.support.reply_targets import CHECK_MAX, NEXT_MAX, START_MAX, STATUS_MAX
 
 GROUP = "wrSizeGroup01"
-START_MAX, NEXT_MAX, STATUS_MAX, CHECK_MAX = 1200, 1200, 800, 500
 
 
 @pytest.fixture
