@@ -7,7 +7,7 @@ the dispatch applies. ``after`` previews them, for a reply that shows the state 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.messages import Incoming
@@ -67,7 +67,8 @@ class HandlerContext:
         """This context as it will be once ``changes`` are applied (the progress read stays as it was)."""
         if not changes:
             return self
-        return replace(self, progress=apply(self.progress, changes, now=self.now).progress)
+        progress = apply(self.progress, changes, now=self.now).progress
+        return HandlerContext(self.incoming, self.reading, progress, self.now, self.services, self.pending)
 
 
 @dataclass
