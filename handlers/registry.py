@@ -51,7 +51,8 @@ HANDLERS: tuple[Handler, ...] = (
 
 def dispatch(ctx: HandlerContext) -> Result:
     """The first answer, with its changes applied to ``ctx.progress`` and their records in ``events``."""
-    progress, passed = ctx.progress, list[Change]()
+    progress = ctx.progress
+    passed: list[Change] = []  # from a handler that let the message through (a timed-out hand-off closed)
     for handler in HANDLERS:
         outcome = handler(ctx)
         if isinstance(outcome, Passed):
