@@ -8,6 +8,7 @@ reading (bot.understand: "confirm_reading") turns a yes into that reading.
 from __future__ import annotations
 
 from bot.core.messages import Reply, Result
+from bot.core.progress_reducer import Asked, Change
 from handlers import views
 from handlers.context import HandlerContext
 
@@ -24,9 +25,9 @@ def handle(ctx: HandlerContext) -> Result | None:
     if reading.kind in ("unknown", "empty") and proposal is None:
         return None  # nothing to ask about: the fallback says what the bot can do
     proposed = None
+    changes: list[Change] = []
     if proposal is not None:
         proposed = proposal.slots_json()
-        ctx.progress.pending = CONFIRM_READING
-        ctx.progress.proposal = {**proposed, "asked_by": reading.asked_by}
+        changes.append(Asked(CONFIRM_READING, {**proposed, "asked_by": reading.asked_by}))
     context = views.base(ctx, kind=reading.kind, proposal=proposed, target_step=proposal.step if proposal else None)
-    return Result(Reply("clarify", context))
+    return Result(Reply("clarify", context), changes)

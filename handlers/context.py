@@ -1,13 +1,18 @@
-"""What a handler gets: the message, what it means, the user's progress (its to change) and services."""
+"""What a handler gets: the message, what it means, the user's progress (to read) and services.
+
+A handler never changes progress: it returns the changes that happened (bot.core.progress_reducer), which
+the dispatch applies. ``after`` previews them, for a reply that shows the state they lead to.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.core.messages import Incoming
 from bot.core.progress import Progress
+from bot.core.progress_reducer import Change, apply
 from bot.understand import Reading
 
 if TYPE_CHECKING:
@@ -58,3 +63,18 @@ class HandlerContext:
 
     def is_(self, *intents: str) -> bool:
         return self.reading.intent in intents
+
+    def after(self, changes: Sequence[Change]) -> HandlerContext:
+        """This context as it will be once ``changes`` are applied (the progress read stays as it was)."""
+        if not changes:
+            return self
+        progress = apply(self.progress, changes, now=self.now).progress
+        return HandlerContext(self.incoming, self.reading, progress, self.now, self.services, self.pending)
+
+
+@dataclass
+class Passed:
+    """A handler's "not mine" that still changed something (a timed-out hand-off closed): the next
+    handlers see the change and the answer's changes follow it."""
+
+    changes: list[Change] = field(default_factory=list)

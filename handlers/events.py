@@ -6,7 +6,8 @@ A card button that stands for a command is read as that command by the understan
 
 from __future__ import annotations
 
-from bot.core.messages import Event, Reply, Result
+from bot.core.messages import Reply, Result
+from bot.core.progress_reducer import Note
 from handlers import views
 from handlers.context import HandlerContext
 
@@ -18,9 +19,9 @@ def handle(ctx: HandlerContext) -> Result | None:
     if incoming.kind != "event":
         return None
     if incoming.event == "welcome":
-        return Result(Reply("welcome", views.base(ctx), views.step_buttons(ctx)), [Event("entered", {})])
+        return Result(Reply("welcome", views.base(ctx), views.step_buttons(ctx)), [Note("entered")])
     if incoming.event == "feedback":
-        return Result(Reply("feedback_thanks", {}), [Event("feedback", {"value": incoming.event_key or ""})])
+        return Result(Reply("feedback_thanks", {}), [Note("feedback", {"value": incoming.event_key or ""})])
     if incoming.event == "card_click":
         if ctx.reading.kind == "faq_menu":
             return Result(Reply("faq_menu", views.base(ctx)))

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.core.messages import Button, Event, Reply, Result
+from bot.core.messages import Button, Reply, Result
+from bot.core.progress_reducer import Asked, Change, FaqRemembered, Note
 from bot.faq.official import OfficialCode
 from handlers import handoff, views
 from handlers.context import HandlerContext
@@ -34,17 +35,16 @@ def handle_question(ctx: HandlerContext) -> Result | None:
         return official_answer(ctx, found.official)
     alternatives = ([found.best_guess] if found.best_guess else []) + list(found.alternatives)
     alternatives = _unique(alternatives)[:3]
-    event = Event("faq_unsure", {
+    event = Note("faq_unsure", {
         "text": text[:500],
         "best_guess": found.best_guess.id if found.best_guess else None,
         "score": round(found.score, 3),
     })
     if not alternatives:
         return Result(Reply("faq_unknown", _context(ctx)), [event])
-    ctx.progress.pending = CHOICE
-    ctx.progress.faq = {"choices": [t.id for t in alternatives], "tried": []}
+    remembered: list[Change] = [Asked(CHOICE), FaqRemembered({"choices": [t.id for t in alternatives], "tried": []})]
     choices = [{"n": i, "title": _title(t, ctx.lang)} for i, t in enumerate(alternatives, 1)]
-    return Result(Reply("faq_unsure", _context(ctx, choices=choices), [Button("human")]), [event],
+    return Result(Reply("faq_unsure", _context(ctx, choices=choices), [Button("human")]), [event, *remembered],
                   reading={"kind": "faq_unsure", "topic": event.data["best_guess"], "score": event.data["score"]})
 
 
@@ -64,7 +64,7 @@ def handle_feedback(ctx: HandlerContext) -> Result | None:
             return _answer(ctx, knowledge.topics[choices[index]], others, score=None)
         return None
     if pending == FEEDBACK and reading.intent == "confirm":
-        return Result(Reply("faq_resolved", _context(ctx)), [Event("faq_resolved", {"topic": state.get("topic")})])
+        return Result(Reply("faq_resolved", _context(ctx)), [Note("faq_resolved", {"topic": state.get("topic")})])
     if pending == FEEDBACK and reading.intent == "cancel":
         return _next_best(ctx, state)
     return None
@@ -85,20 +85,20 @@ def _follow_up(ctx: HandlerContext, found: Any) -> Result | None:
             return _answer(ctx, knowledge.topics[topic_id], rest, score=None, tried=tried, retry=True)
     # nothing else to try: say so and offer a person, rather than the same text again
     return Result(Reply("faq_again", _context(ctx, topic_title=_title(found.topic, ctx.lang)), [Button("human")]),
-                  [Event("faq_repeated", {"topic": found.topic.id})])
+                  [Note("faq_repeated", {"topic": found.topic.id})])
 
 
 def _next_best(ctx: HandlerContext, state: dict[str, Any]) -> Result:
-    rejected = Event("faq_rejected", {"topic": state.get("topic")})  # lands in the unanswered list
+    rejected = Note("faq_rejected", {"topic": state.get("topic")})  # lands in the unanswered list
     knowledge = _knowledge(ctx)
     tried = list(state.get("tried", []))
     for topic_id in state.get("alternatives", []):
         if topic_id not in tried and knowledge is not None and topic_id in knowledge.topics:
             rest = [t for t in state.get("alternatives", []) if t != topic_id]
             answer = _answer(ctx, knowledge.topics[topic_id], rest, score=None, tried=tried, retry=True)
-            answer.events.insert(0, rejected)
+            answer.changes.insert(0, rejected)
             return answer
-    escalated = Event("faq_escalated", {"topic": state.get("topic"), "tried": tried})
+    escalated = Note("faq_escalated", {"topic": state.get("topic"), "tried": tried})
     return handoff.request(ctx, "faq", [rejected, escalated])
 
 
@@ -110,8 +110,6 @@ def answer_topic(ctx: HandlerContext, topic, alternatives: list[str], *, score: 
 def _answer(ctx: HandlerContext, topic, alternatives: list[str], *, score: float | None,
             tried: list[str] | None = None, retry: bool = False) -> Result:
     tried = [*(tried or []), topic.id]
-    ctx.progress.pending = FEEDBACK
-    ctx.progress.faq = {"topic": topic.id, "alternatives": alternatives, "tried": tried}
     lang = ctx.lang
     context = _context(
         ctx,
@@ -128,7 +126,8 @@ def _answer(ctx: HandlerContext, topic, alternatives: list[str], *, score: float
     if score is not None:
         data["score"] = round(score, 3)
     return Result(Reply("faq_answer", context, [Button("resolved"), Button("unresolved")]),
-                  [Event("faq_answered", data)], reading={"kind": "faq", "topic": topic.id, "score": data.get("score")})
+                  [Asked(FEEDBACK), FaqRemembered({"topic": topic.id, "alternatives": alternatives, "tried": tried}),
+                   Note("faq_answered", data)], reading={"kind": "faq", "topic": topic.id, "score": data.get("score")})
 
 
 def _knowledge(ctx: HandlerContext) -> Any:
@@ -145,7 +144,7 @@ def official_answer(ctx: HandlerContext, code: OfficialCode) -> Result:
     view = {"code": code.code, "errmsg": code.errmsg, "meaning": code.meaning(lang), "action": code.action(lang),
             "doc": code.doc, "group": code.group_title(lang), "outside": code.outside_registration}
     return Result(Reply("faq_code", _context(ctx, official=view), [Button("human")]),
-                  [Event("faq_code", {"code": code.code})], reading={"kind": "error_code", "topic": None})
+                  [Note("faq_code", {"code": code.code})], reading={"kind": "error_code", "topic": None})
 
 
 def _title(topic, lang: str) -> str:

@@ -9,12 +9,13 @@ free-text questions while it is active. Commands are handled earlier in the chai
 from __future__ import annotations
 
 from bot.core import handoffs
-from bot.core.messages import Event, Reply, Result
+from bot.core.messages import Reply, Result
+from bot.core.progress_reducer import Change, HandoffOpened, HandoffTimedOut, Note
 from handlers import views
-from handlers.context import HandlerContext
+from handlers.context import HandlerContext, Passed
 
 
-def request(ctx: HandlerContext, reason: str = "asked", events: list[Event] | None = None) -> Result:
+def request(ctx: HandlerContext, reason: str = "asked", prior: list[Change] | None = None) -> Result:
     """The user wants a person (or the FAQ ran out of answers): queue them, tell staff once."""
     progress = ctx.progress
     reachable = bool(ctx.services.support_staff)  # something can reach staff (bot.wiring.services)
@@ -22,24 +23,23 @@ def request(ctx: HandlerContext, reason: str = "asked", events: list[Event] | No
     if handoffs.is_active(progress, ctx.now, ctx.services.handoff_timeout):
         context = views.base(ctx, notified=reachable, claimed=progress.handoff.get("state") == handoffs.CLAIMED,
                              again=True)
-        return Result(Reply("human", context), list(events or []), reading=reading)
-    handoffs.open_handoff(progress, ctx.now, reason)
+        return Result(Reply("human", context), list(prior or []), reading=reading)
     context = views.base(ctx, notified=reachable, claimed=False, again=False)
-    extra = [] if reason == "faq" else [Event("human_requested", {})]  # faq_escalated tells staff itself
-    return Result(Reply("human", context), [*(events or []), *extra, Event("handoff_opened", {"reason": reason})],
-                  reading=reading)
+    extra = [] if reason == "faq" else [Note("human_requested")]  # faq_escalated tells staff itself
+    return Result(Reply("human", context), [*(prior or []), *extra, HandoffOpened(reason)], reading=reading)
 
 
-def hold(ctx: HandlerContext) -> Result | None:
-    """While a person has the user, the bot does not answer their questions; past the timeout it does again."""
+def hold(ctx: HandlerContext) -> Result | Passed | None:
+    """While a person has the user, the bot does not answer their questions; past the timeout it does again.
+
+    No FAQ follow-up question is open while a person talks to the user: the message made the last one
+    lapse, and a held message asks none."""
     progress = ctx.progress
     if not handoffs.is_open(progress) or ctx.incoming.kind != "text" or not ctx.incoming.text.strip():
         return None
     if not handoffs.is_active(progress, ctx.now, ctx.services.handoff_timeout):
-        closed = handoffs.close(progress)
-        progress.record("handoff_timed_out", ctx.now, after=round(ctx.now - float(closed["since"])))
-        return None  # answered as usual from now on
-    progress.pending = None  # no FAQ follow-up question is open while a person talks to the user
+        # answered as usual from now on
+        return Passed([HandoffTimedOut(after=round(ctx.now - float(progress.handoff["since"])))])
     context = views.base(ctx, claimed=progress.handoff.get("state") == handoffs.CLAIMED)
-    return Result(Reply("handoff_held", context), [Event("handoff_message", {})],
+    return Result(Reply("handoff_held", context), [Note("handoff_message")],
                   reading={"held": True, "reason": "a person has this user"})

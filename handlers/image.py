@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.core.messages import Button, Event, Reply, Result
+from bot.core.messages import Button, Reply, Result
+from bot.core.progress_reducer import Note
 from handlers import faq, views
 from handlers.context import HandlerContext
 
@@ -29,7 +30,7 @@ def acknowledge(ctx: HandlerContext) -> Result | None:
         "user_id": incoming.user_id, "msg_id": incoming.msg_id, "chat_type": incoming.chat_type,
         "chat_id": incoming.chat_id, "at": ctx.now, "words": incoming.text[:500], "lang": ctx.lang,
     }
-    return Result(Reply("image_received", views.base(ctx)), [Event(RECEIVED, {"_job": job})],
+    return Result(Reply("image_received", views.base(ctx)), [Note(RECEIVED, {"_job": job})],
                   reading={"kind": "image"})
 
 
@@ -39,7 +40,7 @@ def answer(ctx: HandlerContext) -> Result | None:
         return None
     bad = incoming.extra.get("bad")
     if bad:
-        return Result(Reply("image_bad", views.base(ctx, reason=str(bad))), [Event("image_unread", {"reason": bad})],
+        return Result(Reply("image_bad", views.base(ctx, reason=str(bad))), [Note("image_unread", {"reason": bad})],
                       reading={"kind": "image_bad", "reason": bad})
     found = ctx.reading.search
     confidence = float(incoming.extra.get("confidence") or 0.0)
@@ -55,7 +56,7 @@ def answer(ctx: HandlerContext) -> Result | None:
     shown = incoming.text.strip()
     shown = shown[:SHOWN_CHARS] + ("…" if len(shown) > SHOWN_CHARS else "")
     return Result(Reply("image_unsure", views.base(ctx, read=shown), [Button("human")]),
-                  [Event("faq_unsure", {"text": incoming.text[:500], "best_guess": None, "score": 0.0,
+                  [Note("faq_unsure", {"text": incoming.text[:500], "best_guess": None, "score": 0.0,
                                         "image": True})],
                   reading={"kind": "image_unsure", "confidence": round(confidence, 3)})
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.core.messages import Event, Reply, Result
+from bot.core.messages import Reply, Result
+from bot.core.progress_reducer import Change, Muted
 from handlers import views
 from handlers.context import HandlerContext
 
@@ -11,5 +12,5 @@ def handle(ctx: HandlerContext) -> Result | None:
     intent = ctx.reading.intent
     if intent not in ("mute", "unmute"):
         return None
-    ctx.progress.muted = intent == "mute"
-    return Result(Reply(intent, views.base(ctx)), [Event(intent, {})])
+    changes: list[Change] = [Muted(intent == "mute")]
+    return Result(Reply(intent, views.base(ctx.after(changes))), changes)

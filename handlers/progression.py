@@ -1,15 +1,31 @@
-"""Moving through the six steps: the one place a step is completed (steps and certification share it).
+"""Moving through the six steps: how a step is completed (steps and certification share it).
 
-The invariant kept here: no step is done while an earlier one is open, unless the user said the
-earlier ones were done elsewhere (then they are recorded as caught up: ``step_completed`` with
-``caught_up``), and each step's completion is recorded once — going back and forward again records
-nothing new.
+What is decided here: earlier steps still open are asked about before the current one is completed,
+or — when the user said they were done elsewhere — completed first, in order, as ``caught_up``. The
+invariant itself (no step done while an earlier one is open, each completion recorded once) is
+enforced where the changes are applied, bot.core.progress_reducer; going back and forward again records
+nothing new there.
+
+Each function takes a context that already shows the changes made before it (``HandlerContext.after``)
+and returns the changes it adds.
 """
 
 from __future__ import annotations
 
-from bot.core.messages import Event, Reply, Result
+from collections.abc import Sequence
+from typing import Any
+
+from bot.core.messages import Reply, Result
 from bot.core.progress import CERT_PASSED, CERT_STEP, FINISHED, NOT_STARTED, STEP_COUNT, Progress
+from bot.core.progress_reducer import (
+    Asked,
+    CertPassed,
+    Change,
+    Finished,
+    MovedOn,
+    Started,
+    StepCompleted,
+)
 from handlers import views
 from handlers.clarify import CONFIRM_READING
 from handlers.context import HandlerContext
@@ -22,9 +38,9 @@ def open_before(progress: Progress, step: int) -> list[int]:
     return [n for n in range(1, min(step, STEP_COUNT + 1)) if n not in progress.completed]
 
 
-def earlier_steps(ctx: HandlerContext) -> tuple[Result | None, list[Event]]:
+def earlier_steps(ctx: HandlerContext) -> tuple[Result | None, list[Change]]:
     """Before the current step is completed: earlier steps still open are asked about, or — when the
-    user confirmed they were done elsewhere — ticked off first. (question, catch-up events)."""
+    user confirmed they were done elsewhere — ticked off first. (question, catch-up changes)."""
     progress = ctx.progress
     if progress.step in (NOT_STARTED, FINISHED):
         return None, []
@@ -34,56 +50,46 @@ def earlier_steps(ctx: HandlerContext) -> tuple[Result | None, list[Event]]:
     reading = ctx.reading
     if reading.kind == EARLIER_OPEN and reading.source == "pending":
         return None, complete_before(ctx, progress.step)
-    progress.pending = CONFIRM_READING
-    progress.proposal = {"intent": reading.intent if reading.intent != "next" else "done", "step": None,
-                         "items": [], "kind": EARLIER_OPEN, "asked_by": ""}
-    context = views.base(ctx, kind=EARLIER_OPEN, open_steps=missing, proposal=progress.proposal,
+    proposal: dict[str, Any] = {"intent": reading.intent if reading.intent != "next" else "done", "step": None,
+                "items": [], "kind": EARLIER_OPEN, "asked_by": ""}
+    context = views.base(ctx, kind=EARLIER_OPEN, open_steps=missing, proposal=proposal,
                          target_step=progress.step)
-    return Result(Reply("clarify", context)), []
+    return Result(Reply("clarify", context), [Asked(CONFIRM_READING, proposal)]), []
 
 
-def complete_current_step(ctx: HandlerContext, events: list[Event] | None = None) -> Result:
-    """Mark the current step done and move on (after asking about earlier steps still open)."""
-    progress = ctx.progress
+def complete_current_step(ctx: HandlerContext, prior: Sequence[Change] = ()) -> Result:
+    """Mark the current step done and move on (after asking about earlier steps still open).
+    ``ctx`` shows ``prior`` applied already."""
     asked, caught_up = earlier_steps(ctx)
     if asked is not None:
-        return Result(asked.reply, [*(events or []), *asked.events])
-    finished_step = progress.step
+        return Result(asked.reply, [*prior, *asked.changes])
+    finished_step = ctx.progress.step
     title = ctx.guide.step(finished_step).title.in_(ctx.lang)
-    events = [*(events or []), *caught_up, *_complete(ctx, finished_step)]
+    done = [*caught_up, _completed(ctx, finished_step)]
     if finished_step == STEP_COUNT:
-        progress.move_to(FINISHED, ctx.now)
-        events.append(Event("all_done", {}))
-        return Result(Reply("all_done", views.base(ctx, just_finished=True)), events)
-    progress.move_to(finished_step + 1, ctx.now)
-    context = views.base(ctx, finished_step=finished_step, finished_title=title)
-    return Result(Reply("step_done", context, views.step_buttons(ctx)), events)
+        done.append(Finished())
+        return Result(Reply("all_done", views.base(ctx.after(done), just_finished=True)), [*prior, *done])
+    done.append(MovedOn(finished_step + 1))
+    after = ctx.after(done)
+    context = views.base(after, finished_step=finished_step, finished_title=title)
+    return Result(Reply("step_done", context, views.step_buttons(after)), [*prior, *done])
 
 
-def complete_before(ctx: HandlerContext, step: int) -> list[Event]:
+def complete_before(ctx: HandlerContext, step: int) -> list[Change]:
     """The user confirmed they did the steps before ``step`` on their own: tick off every one still
     open, in order, so the funnel never shows a later step done and an earlier one open."""
     progress = ctx.progress
-    events: list[Event] = []
+    changes: list[Change] = []
     if progress.step == NOT_STARTED:
-        events.append(Event("started", {"step": 1}))
+        changes.append(Started(step))
     for number in open_before(progress, step):
         if number == CERT_STEP and progress.cert.state != CERT_PASSED:
-            progress.cert.state = CERT_PASSED
-            progress.cert.since = ctx.now
-            events.append(Event("cert_passed", {}))
-        events.extend(_complete(ctx, number, caught_up=True))
-    if progress.step < step:
-        progress.move_to(step, ctx.now)
-    return events
+            changes.append(CertPassed())
+        changes.append(_completed(ctx, number, caught_up=True))
+    if NOT_STARTED < progress.step < step:
+        changes.append(MovedOn(step))
+    return changes
 
 
-def _complete(ctx: HandlerContext, number: int, caught_up: bool = False) -> list[Event]:
-    """``caught_up``: done earlier outside the bot, recorded now (counted, not announced in the group).
-    A step completed before (the user went back and forward again) is not recorded twice."""
-    progress = ctx.progress
-    progress.checked[str(number)] = list(range(1, len(ctx.guide.step(number).items) + 1))
-    if number in progress.completed:
-        return []
-    progress.complete_step(number)
-    return [Event("step_completed", {"step": number, "caught_up": True} if caught_up else {"step": number})]
+def _completed(ctx: HandlerContext, number: int, caught_up: bool = False) -> StepCompleted:
+    return StepCompleted(number, len(ctx.guide.step(number).items), caught_up=caught_up)

@@ -1,13 +1,17 @@
 """The handler registry: tried in order, the first answer wins, so precedence is visible in one place.
 
-Each handler is a function ``(HandlerContext) -> Result | None``; ``None`` means "not mine".
+Each handler is a function ``(HandlerContext) -> Result | Passed | None``; ``None`` means "not mine".
+Handlers only decide: the changes of the answer are applied here, by the one reducer
+(bot.core.progress_reducer), which also writes their records.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from bot.core.messages import Result
+from bot.core.progress_reducer import Change, apply_in_place
 from handlers import (
     answers,
     certification,
@@ -22,9 +26,9 @@ from handlers import (
     smalltalk,
     steps,
 )
-from handlers.context import HandlerContext
+from handlers.context import HandlerContext, Passed
 
-Handler = Callable[[HandlerContext], Result | None]
+Handler = Callable[[HandlerContext], Result | Passed | None]
 
 HANDLERS: tuple[Handler, ...] = (
     image.acknowledge,  # a screenshot: "正在识别…", and the OCR process reads it (bot.ocr)
@@ -46,8 +50,16 @@ HANDLERS: tuple[Handler, ...] = (
 
 
 def dispatch(ctx: HandlerContext) -> Result:
+    """The first answer, with its changes applied to ``ctx.progress`` and their records in ``events``."""
+    progress = ctx.progress
+    passed: list[Change] = []  # from a handler that let the message through (a timed-out hand-off closed)
     for handler in HANDLERS:
-        result = handler(ctx)
-        if result is not None:
-            return result
+        outcome = handler(ctx)
+        if isinstance(outcome, Passed):
+            passed += outcome.changes
+            ctx = ctx.after(outcome.changes)
+        elif outcome is not None:
+            changes = [*passed, *outcome.changes]
+            records = apply_in_place(progress, changes, now=ctx.now, in_group=ctx.incoming.chat_type == "group")
+            return replace(outcome, changes=changes, events=records)
     raise RuntimeError("the fallback handler must always answer")

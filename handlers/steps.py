@@ -1,11 +1,25 @@
-"""The six steps: start, status, next/back, jump to a step, tick checklist items, done, reset."""
+"""The six steps: start, status, next/back, jump to a step, tick checklist items, done, reset.
+
+The replies show the state the changes lead to (``ctx.after``); the changes are applied by the dispatch.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from bot.core.messages import Event, Reply, Result
-from bot.core.progress import CERT_PASSED, CERT_PENDING, CERT_STEP, FINISHED, NOT_STARTED, STEP_COUNT, Progress
+from bot.core.messages import Reply, Result
+from bot.core.progress import CERT_PASSED, CERT_PENDING, CERT_STEP, FINISHED, NOT_STARTED, STEP_COUNT
+from bot.core.progress_reducer import (
+    Asked,
+    Change,
+    ItemsChecked,
+    ItemsUnchecked,
+    MovedTo,
+    OpenItemsAsked,
+    Reset,
+    Started,
+)
 from handlers import certification, handoff, views
 from handlers.clarify import CONFIRM_READING
 from handlers.context import HandlerContext
@@ -40,12 +54,10 @@ def _start(ctx: HandlerContext) -> Result:
         return Result(Reply("all_done", views.base(ctx)))
     if progress.step != NOT_STARTED:
         return Result(Reply("step", views.base(ctx, resumed=True), views.step_buttons(ctx)))
-    progress.move_to(1, ctx.now)
+    changes: list[Change] = [Started(1)]
+    after = ctx.after(changes)
     before = [t.in_(ctx.lang) for t in ctx.guide.before_start]
-    return Result(
-        Reply("started", views.base(ctx, before_start=before), views.step_buttons(ctx)),
-        [Event("started", {"step": 1})],
-    )
+    return Result(Reply("started", views.base(after, before_start=before), views.step_buttons(after)), changes)
 
 
 def _status(ctx: HandlerContext) -> Result:
@@ -59,13 +71,13 @@ def _goto(ctx: HandlerContext) -> Result:
     number = ctx.reading.step
     if number is None or not 1 <= number <= STEP_COUNT:
         return Result(Reply("bad_step", views.base(ctx)))
-    events: list[Event] = []
+    changes: list[Change] = []
     if ctx.reading.kind == "done_before":
         # "第一步的东西我之前都弄完了，直接跳到第二步": the steps before were done elsewhere
-        events = complete_before(ctx, number)
-    ctx.progress.move_to(number, ctx.now)
-    return Result(Reply("step", views.base(ctx), views.step_buttons(ctx)),
-                  [*events, Event("step_changed", {"step": number})])
+        changes = complete_before(ctx, number)
+    changes.append(MovedTo(number))
+    after = ctx.after(changes)
+    return Result(Reply("step", views.base(after), views.step_buttons(after)), changes)
 
 
 def _back(ctx: HandlerContext) -> Result:
@@ -73,8 +85,9 @@ def _back(ctx: HandlerContext) -> Result:
     if progress.step == NOT_STARTED:
         return _start(ctx)
     target = STEP_COUNT if progress.step == FINISHED else max(1, progress.step - 1)
-    ctx.progress.move_to(target, ctx.now)
-    return Result(Reply("step", views.base(ctx), views.step_buttons(ctx)), [Event("step_changed", {"step": target})])
+    changes: list[Change] = [MovedTo(target)]
+    after = ctx.after(changes)
+    return Result(Reply("step", views.base(after), views.step_buttons(after)), changes)
 
 
 def _done(ctx: HandlerContext) -> Result:
@@ -86,21 +99,23 @@ def _done(ctx: HandlerContext) -> Result:
     if progress.step == FINISHED:
         return Result(Reply("all_done", views.base(ctx)))
     target = ctx.reading.step
-    events: list[Event] = []
+    changes: list[Change] = []
     if target is not None and target > progress.step and ctx.reading.source == "pending":
-        events = complete_before(ctx, min(target, STEP_COUNT))
-    if not events and (progress.step != CERT_STEP or progress.cert.state == CERT_PASSED):
-        earlier, events = earlier_steps(ctx)  # steps before still open: asked about before anything else
+        changes = complete_before(ctx, min(target, STEP_COUNT))
+    if not changes and (progress.step != CERT_STEP or progress.cert.state == CERT_PASSED):
+        earlier, changes = earlier_steps(ctx)  # steps before still open: asked about before anything else
         if earlier is not None:
             return earlier
-    if events == [] and (asked := _ask_about_open_items(ctx)) is not None:
+    if changes == [] and (asked := _ask_about_open_items(ctx)) is not None:
         return asked
+    ctx = ctx.after(changes)
+    progress = ctx.progress
     if progress.step == CERT_STEP and progress.cert.state != CERT_PASSED:
         if progress.cert.state == CERT_PENDING:
-            return Result(Reply("cert_pending", views.base(ctx)), events)
+            return Result(Reply("cert_pending", views.base(ctx)), changes)
         result = certification.submitted(ctx)
-        return Result(result.reply, [*events, *result.events])
-    return complete_current_step(ctx, events)
+        return Result(result.reply, [*changes, *result.changes])
+    return complete_current_step(ctx, changes)
 
 
 def _ask_about_open_items(ctx: HandlerContext) -> Result | None:
@@ -114,11 +129,10 @@ def _ask_about_open_items(ctx: HandlerContext) -> Result | None:
     open_items = [item for item in items if not item["done"]]
     if not open_items or len(open_items) == len(items):
         return None
-    progress.open_items_asked = progress.step
-    progress.pending = CONFIRM_READING
-    progress.proposal = {"intent": "done", "step": None, "items": [], "kind": "open_items",
-                         "asked_by": ctx.reading.intent}
-    return Result(Reply("done_open_items", views.base(ctx, open_items=open_items[:3], open_count=len(open_items))))
+    proposal: dict[str, Any] = {"intent": "done", "step": None, "items": [], "kind": "open_items",
+                                "asked_by": ctx.reading.intent}
+    return Result(Reply("done_open_items", views.base(ctx, open_items=open_items[:3], open_count=len(open_items))),
+                  [OpenItemsAsked(progress.step), Asked(CONFIRM_READING, proposal)])
 
 
 def _check(ctx: HandlerContext, tick: bool = True) -> Result:
@@ -129,15 +143,14 @@ def _check(ctx: HandlerContext, tick: bool = True) -> Result:
     wanted = ctx.reading.items
     if not wanted or not all(1 <= n <= count for n in wanted):
         return Result(views.bad_item(ctx))
-    items = set(progress.checked_items(progress.step)) - set(ctx.reading.uncheck)  # a correction unticks first
-    items = items | set(wanted) if tick else items - set(wanted)
-    progress.checked[str(progress.step)] = sorted(items)
-    all_ticked = len(items) == count
-    context = views.base(ctx, item="、".join(str(n) for n in wanted), items=list(wanted), ticked=tick,
+    change = ItemsChecked if tick else ItemsUnchecked  # a correction ("不是3，是4") unticks first
+    changes: list[Change] = [change(progress.step, tuple(wanted), tuple(ctx.reading.uncheck))]
+    after = ctx.after(changes)
+    all_ticked = len(after.progress.checked_items(progress.step)) == count
+    context = views.base(after, item="、".join(str(n) for n in wanted), items=list(wanted), ticked=tick,
                          all_ticked=all_ticked)
     context["unticked"] = list(ctx.reading.uncheck)
-    return Result(Reply("checked", context, views.step_buttons(ctx)),
-                  [Event("item_checked", {"item": n}) for n in wanted])
+    return Result(Reply("checked", context, views.step_buttons(after)), changes)
 
 
 def _uncheck(ctx: HandlerContext) -> Result:
@@ -147,18 +160,12 @@ def _uncheck(ctx: HandlerContext) -> Result:
 def _reset(ctx: HandlerContext) -> Result:
     if ctx.progress.step == NOT_STARTED:
         return _start(ctx)
-    ctx.progress.pending = CONFIRM_RESET
-    return Result(Reply("reset_confirm", views.base(ctx)))
+    return Result(Reply("reset_confirm", views.base(ctx)), [Asked(CONFIRM_RESET)])
 
 
 def _do_reset(ctx: HandlerContext) -> Result:
-    _replace_progress(ctx, ctx.progress.reset(ctx.now))
-    return Result(Reply("reset_done", views.base(ctx)), [Event("reset", {})])
-
-
-def _replace_progress(ctx: HandlerContext, fresh: Progress) -> None:
-    """Handlers change progress in place; the pipeline holds the same object and saves it."""
-    ctx.progress.__dict__.update(fresh.__dict__)
+    changes: list[Change] = [Reset()]
+    return Result(Reply("reset_done", views.base(ctx.after(changes))), changes)
 
 
 def _human(ctx: HandlerContext) -> Result:

@@ -1,16 +1,20 @@
 """The transport-neutral shapes that flow through the pipeline.
 
 Transports turn WeCom payloads into an ``Incoming``; handlers answer with a ``Result`` (a ``Reply``
-to render plus domain ``Event``s); the pipeline renders the reply into an ``Outgoing`` that the
-transport wraps for WeCom. Handlers never see a WeCom detail.
+to render plus the progress changes that happened, whose records are the domain ``Event``s); the
+pipeline renders the reply into an ``Outgoing`` that the transport wraps for WeCom. Handlers never see
+a WeCom detail.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.core.keys import key_parts
+
+if TYPE_CHECKING:
+    from bot.core.progress_reducer import Change
 
 
 @dataclass(frozen=True)
@@ -65,12 +69,16 @@ GROUP_NEWS = ("step_completed", "all_done")  # events a group may hear of (``bot
 
 @dataclass
 class Result:
+    """A handler's answer: what to say and what happened (``changes``, applied by bot.core.progress_reducer)."""
+
     reply: Reply
-    events: list[Event] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
     # What the bot understood (intent or FAQ topic, with a confidence), for the operator's conversation view.
     reading: dict[str, Any] | None = None
     # A reply for the user's private chat (details asked for in a group), queued with the same commit.
     private: Reply | None = None
+    # The records the changes made, filled in when they are applied (handlers.registry.dispatch), never by a handler.
+    events: list[Event] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

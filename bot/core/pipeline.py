@@ -1,7 +1,9 @@
 """The message pipeline: dedupe, per-user lock, load progress, run handlers, render, commit.
 
 Transports call :meth:`Pipeline.process` with a normalised ``Incoming`` and the format they speak;
-everything between the wire and the handlers happens here, once, for every transport.
+everything between the wire and the handlers happens here, once, for every transport. Progress changes
+only through bot.core.progress_reducer, here as in the handlers, so what is committed and what is recorded
+in the event stream come from the same changes.
 """
 
 from __future__ import annotations
@@ -19,8 +21,18 @@ from bot.core import conversation
 from bot.core.guide import Guide
 from bot.core.language import detect_language
 from bot.core.locking import RedisLock
-from bot.core.messages import GROUP_NEWS, Button, Event, Incoming, Outgoing, Reply, Result
+from bot.core.messages import Button, Incoming, Outgoing, Reply, Result
 from bot.core.progress import Progress
+from bot.core.progress_reducer import (
+    Activity,
+    Change,
+    Contacted,
+    Exchanged,
+    Note,
+    QuestionLapsed,
+    SecretRedacted,
+    apply,
+)
 from bot.core.redact import redact_secrets
 from bot.core.render import TEXT, Renderer
 from bot.core.store import Store, UserBusy
@@ -106,33 +118,28 @@ class Pipeline:
 
         text, had_secret = redact_secrets(incoming.text)
         incoming = replace(incoming, text=text)
-        progress.lang = detect_language(text, progress.lang, settled=previous_step is not None)
-        self._note_contact(progress, incoming, now)
+        lang = detect_language(text, progress.lang, settled=previous_step is not None)
+        progress = apply(progress, [_contact(incoming, lang, now)], now=now).progress
 
         pending = progress.pending
         reading = self._read(incoming, progress)
-        # Whatever the bot was waiting on is answered (or lapses) now; a handler that asks anew sets it.
-        progress.pending = None
-        progress.proposal = None
+        # Whatever the bot was waiting on is answered (or lapses) now; a handler that asks anew says so.
+        lapsed: list[Change] = [QuestionLapsed(), *([SecretRedacted()] if had_secret else [])]
+        progress = apply(progress, lapsed, now=now).progress
         ctx = HandlerContext(incoming=incoming, reading=reading, progress=progress, now=now, services=services,
                              pending=pending)
-        result = dispatch(ctx)
+        result = dispatch(ctx)  # applies the handler's changes to ``progress``; their records are result.events
         if had_secret:
             result = _with_secret_warning(result, from_image=incoming.kind == "ocr")
-            progress.record("secret_redacted", now)
 
         # What staff see of the reading: the handler's own account (an FAQ answer, a held message), else
         # the understanding step's.
         shown = result.reading or (reading.to_json() if reading.intent else None)
         signal = conversation.unanswered_signal(progress.last_exchange, result.events, now)
-        result_events = [*result.events, signal] if signal else result.events
-        if incoming.chat_type == "group":  # the reply in the group announced it: no second notice there
-            result_events = [_said_in_group(e) for e in result_events]
-        events = [*result_events, Event("activity", {"step": progress.step, "at": now})]
-        for event in result_events:  # "_" fields (an image's download URL) are for the event's reader only
-            progress.record(event.kind, now, **{k: v for k, v in event.data.items()
-                                                 if k != "text" and not k.startswith("_")})
-        progress.last_exchange = conversation.exchange(progress.last_exchange, incoming.text, shown, now)
+        exchange = conversation.exchange(progress.last_exchange, incoming.text, shown, now)
+        closing: list[Change] = [*([Note(signal.kind, signal.data)] if signal else []), Exchanged(exchange), Activity()]
+        progress, more = apply(progress, closing, now=now)
+        events = [*result.events, *more]
         outgoing = self._render(result.reply, progress.lang, fmt, incoming)
         record = conversation.entry(at=now, text=incoming.text, reply=outgoing.text, template=result.reply.template,
                                     reading=shown, chat_type=incoming.chat_type,
@@ -166,21 +173,6 @@ class Pipeline:
             return NO_READING
         return understanding.read(incoming.text, context_of(progress, self.services.guide))
 
-    @staticmethod
-    def _note_contact(progress: Progress, incoming: Incoming, now: float) -> None:
-        """Remember where the user last spoke and how to reach them, for reminders."""
-        progress.last_seen = now
-        progress.last_chat = {
-            "transport": incoming.transport,
-            "chat_type": incoming.chat_type,
-            "chat_id": incoming.chat_id,
-        }
-        if incoming.chat_type == "group" and incoming.chat_id:
-            progress.wrote_in_group(incoming.transport, incoming.chat_id)
-        if incoming.response_url:
-            progress.response_url = incoming.response_url
-            progress.response_url_expires = now + RESPONSE_URL_TTL
-
     def _private(self, reply: Reply, progress: Progress, incoming: Incoming) -> OutboxMessage:
         """A reply for the user's private chat with the app (plain text: what message/send shows there)."""
         text = self.services.renderer.render(reply, progress.lang, TEXT)
@@ -201,11 +193,10 @@ class Pipeline:
         return replace(self._render(Reply(f"system/{template}"), lang, fmt, incoming), transient=True)
 
 
-def _said_in_group(event: Event) -> Event:
-    """A step done in a group was announced by the reply there: planning sends no notice of it."""
-    if event.kind in GROUP_NEWS:
-        return Event(event.kind, {**event.data, "in_group": True})
-    return event
+def _contact(incoming: Incoming, lang: str, now: float) -> Contacted:
+    """Where the user last spoke, in which language, and how to reach them (for reminders)."""
+    return Contacted(incoming.transport, incoming.chat_type, incoming.chat_id, lang, incoming.response_url,
+                     now + RESPONSE_URL_TTL if incoming.response_url else None)
 
 
 def context_of(progress: Progress, guide: Guide) -> Context:

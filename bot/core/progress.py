@@ -1,8 +1,11 @@
-"""One user's registration progress: the record Redis keeps and handlers read and change.
+"""One user's registration progress: the record Redis keeps, handlers read and bot.core.progress_reducer changes.
 
 Stored as one JSON document per user so a read-modify-write under the user's lock is a single GET
 and a single SET. Unknown fields are ignored and missing ones defaulted, so the schema can grow
 without a migration.
+
+The methods below replace a list or dict rather than change it in place, so a shallow :meth:`Progress.copy`
+is a state of its own: the reducer changes a copy and a handler's preview never touches what it read.
 """
 
 from __future__ import annotations
@@ -73,16 +76,21 @@ class Progress:
     def checked_items(self, step: int) -> list[int]:
         return self.checked.get(str(step), [])
 
+    def copy(self) -> Progress:
+        """A shallow copy: safe to change through the methods here, which replace containers, never edit them."""
+        twin = object.__new__(Progress)
+        twin.__dict__.update(self.__dict__)
+        return twin
+
     def move_to(self, step: int, now: float) -> None:
         """Enter ``step``; going to the step one is already on keeps its entry time (time on step)."""
         if step != self.step or str(step) not in self.step_started_at:
-            self.step_started_at[str(step)] = now
+            self.step_started_at = {**self.step_started_at, str(step): now}
         self.step = step
 
     def complete_step(self, step: int) -> None:
         if step not in self.completed:
-            self.completed.append(step)
-            self.completed.sort()
+            self.completed = sorted([*self.completed, step])
 
     def reset(self, now: float) -> Progress:
         """A fresh registration for the same person: keeps who they are, how to reach them and their
@@ -101,8 +109,7 @@ class Progress:
 
     def record(self, kind: str, now: float, **data: Any) -> None:
         """Append to the short history support staff see on the user's timeline."""
-        self.history.append({"at": now, "kind": kind, **data})
-        del self.history[:-HISTORY_LIMIT]
+        self.history = [*self.history, {"at": now, "kind": kind, **data}][-HISTORY_LIMIT:]
 
     def to_json(self) -> str:
         # vars() rather than asdict(): asdict deep-copies every history entry, on the hot path

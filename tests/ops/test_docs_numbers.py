@@ -114,8 +114,9 @@ def ci_fuzz_examples() -> int:
 
 
 def redis_db_of_tests() -> int:
-    found = re.search(r'os\.environ\.get\("TEST_REDIS_DB", "(\d+)"\)', (ROOT / "tests" / "support" / "environment.py").read_text())
-    assert found, "tests/support.py no longer defaults TEST_REDIS_DB the way this test reads it"
+    source = (ROOT / "tests" / "support" / "environment.py").read_text()
+    found = re.search(r'os\.environ\.get\("TEST_REDIS_DB", "(\d+)"\)', source)
+    assert found, "tests/support/environment.py no longer defaults TEST_REDIS_DB the way this test reads it"
     return int(found.group(1))
 
 

@@ -3,7 +3,8 @@ earlier ones were done elsewhere), and each step's completion is recorded once.
 
 A Hypothesis property drives random sequences of readings through the real handlers (the same
 dispatch the pipeline runs, with the pipeline's handling of pending questions); three conversations
-from issue 21 go through the signed app callback.
+from issue 21 go through the signed app callback. The reducer that applies every change
+(bot.core.progress_reducer) is driven directly too, with random sequences of changes.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +21,25 @@ from bot.core.guide import Guide
 from bot.core.keys import EVENTS_STREAM
 from bot.core.messages import Incoming
 from bot.core.progress import FINISHED, Progress
+from bot.core.progress_reducer import (
+    Activity,
+    Asked,
+    CertFailed,
+    CertPassed,
+    CertSubmitted,
+    Finished,
+    FunnelBroken,
+    ItemsChecked,
+    ItemsUnchecked,
+    MovedOn,
+    MovedTo,
+    Muted,
+    QuestionLapsed,
+    Reset,
+    Started,
+    StepCompleted,
+    apply,
+)
 from bot.core.store import Store, decode_event
 from bot.understand import Reading
 from bot.understand.factory import GUIDE_FILE
@@ -159,3 +180,89 @@ def test_goto_5_back_and_done_does_not_complete_step_4_over_open_steps(say, redi
     assert progress.step == 4 and progress.completed == [] and progress.cert.state == "none"
     say("不是", user="kim")
     assert _progress(redis_client, settings, "kim").completed == []
+
+
+# -- the reducer itself, driven directly --------------------------------------------------------------
+_ITEM_COUNTS = {step.number: len(step.items) for step in GUIDE.steps}
+CHANGES = st.one_of(
+    st.builds(Started, _STEP),
+    st.builds(MovedTo, _STEP),
+    st.builds(MovedOn, _STEP),
+    st.just(Finished()),
+    st.builds(lambda n, caught_up: StepCompleted(n, _ITEM_COUNTS[n], caught_up), _STEP, st.booleans()),
+    st.builds(lambda n, items: ItemsChecked(n, items), _STEP, _ITEMS),
+    st.builds(lambda n, items, corrected: ItemsUnchecked(n, items, corrected), _STEP, _ITEMS, _ITEMS),
+    st.sampled_from([Reset(), CertSubmitted(), CertPassed(), CertFailed(), QuestionLapsed(), Activity()]),
+    st.builds(Muted, st.booleans()),
+    st.builds(Asked, st.sampled_from(["confirm_reset", "confirm_reading", "faq_feedback"])),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(CHANGES, max_size=40))
+def test_the_reducer_keeps_the_funnel_and_records_each_change_with_it(changes):
+    """Any sequence of changes, one message each: a change that would open a gap in the funnel is refused
+    (FunnelBroken, the progress given unchanged); otherwise the records say exactly what changed."""
+    progress = Progress.new("c", "u", 0.0)
+    recorded: set[int] = set()  # completions recorded since the last reset
+    for number, change in enumerate(changes):
+        before = progress.to_json()
+        try:
+            progress_after, records = apply(progress, [change], now=float(number))
+        except FunnelBroken:
+            assert progress.to_json() == before
+            done = set(progress.completed)
+            if isinstance(change, StepCompleted):
+                assert not set(range(1, change.step)) <= done
+            else:
+                assert isinstance(change, Finished) and done != set(range(1, 7))
+            continue
+        assert progress.to_json() == before  # apply works on a copy
+        completions = [r.data["step"] for r in records if r.kind == "step_completed"]
+        if isinstance(change, Reset):
+            recorded = set()
+        assert not recorded & set(completions), "a completion recorded twice"
+        recorded |= set(completions)
+        assert recorded == set(progress_after.completed)
+        timeline = [r.kind for r in records if r.kind != "activity"]  # every other record is on the timeline
+        assert [h["kind"] for h in progress_after.history[len(progress_after.history) - len(timeline):]] == timeline
+        _check_invariant(progress_after)
+        progress = progress_after
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(CHANGES, max_size=20))
+def test_a_batch_of_changes_is_the_same_as_one_change_at_a_time(changes):
+    """What a handler returns is applied in one call; a preview (HandlerContext.after) of a part of it
+    must agree with the whole."""
+    one_by_one, all_records = Progress.new("c", "u", 0.0), []
+    try:
+        for change in changes:
+            one_by_one, records = apply(one_by_one, [change], now=5.0)
+            all_records += records
+    except FunnelBroken:
+        with pytest.raises(FunnelBroken):
+            apply(Progress.new("c", "u", 0.0), changes, now=5.0)
+        return
+    batch, records = apply(Progress.new("c", "u", 0.0), changes, now=5.0)
+    assert batch.to_json() == one_by_one.to_json() and records == all_records
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(READINGS, max_size=30))
+def test_after_each_message_progress_is_exactly_the_reducers_application_of_the_handlers_changes(readings):
+    """Handlers change nothing themselves: what the dispatch leaves is apply(progress before, changes),
+    and the records it returns are the ones those changes make."""
+    progress = Progress.new("c", "u", 0.0)
+    for number, reading in enumerate(readings):
+        pending = progress.pending
+        if reading.intent == "confirm" and pending == "confirm_reading" and progress.proposal:
+            reading = Reading.from_slots(progress.proposal, source="pending")
+        progress = apply(progress, [QuestionLapsed()], now=float(number)).progress
+        before = progress.to_json()
+        ctx = HandlerContext(Incoming("sim", "c", "u", f"m{number}", text="x"), reading, progress, float(number),
+                             _Services(), pending=pending)
+        result = dispatch(ctx)
+        expected, records = apply(Progress.from_json(before), result.changes, now=float(number))
+        assert progress.to_json() == expected.to_json()
+        assert result.events == records
