@@ -17,11 +17,11 @@ from handlers import (
     certification,
     clarify,
     details,
-    events,
     fallback,
     faq,
     handoff,
     image,
+    non_text,
     preferences,
     smalltalk,
     steps,
@@ -32,7 +32,7 @@ Handler = Callable[[HandlerContext], Result | Passed | None]
 
 HANDLERS: tuple[Handler, ...] = (
     image.acknowledge,  # a screenshot: "正在识别…", and the OCR process reads it (bot.ocr)
-    events.handle,  # enter_agent / enter_chat / feedback / the FAQ-menu button / unsupported media
+    non_text.handle,  # enter_agent / enter_chat / feedback / the FAQ-menu button / unsupported media
     clarify.handle,  # "你是说…吗？" when a change of state is ambiguous where the user is
     steps.handle_pending_confirmation,  # "确认" after a reset request
     faq.handle_feedback,  # "1 已解决 / 2 还不行" after an FAQ answer, a number after "did you mean"

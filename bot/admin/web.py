@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from bot.admin import api, export, guard, handoff_pages, pages, teach_pages, trend_pages
+from bot.admin import export, guard, handoff_pages, json_api, pages, teach_pages, trend_pages
 from bot.admin.blueprint import bp
 
-ROUTE_MODULES = (guard, pages, api, export, handoff_pages, teach_pages, trend_pages)
+ROUTE_MODULES = (guard, pages, json_api, export, handoff_pages, teach_pages, trend_pages)
 
 
 def register(app: Flask) -> None:

@@ -1,7 +1,7 @@
 """``python -m bot worker``: the one process that runs reminders and drains the outbox.
 
 Every worker polls for the leader lock (``bot.worker.leader``); only the holder starts an
-APScheduler (Redis job store), consumes ``{wb}:events`` (``bot.worker.events``) and runs the sender
+APScheduler (Redis job store), consumes ``{wb}:events`` (``bot.worker.event_reader``) and runs the sender
 threads. A standby never builds a scheduler at all, so it cannot run a job, and takes over within
 about LEADER_TTL seconds of the leader's death (kill -9 included).
 """
@@ -23,7 +23,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.outbound.config import SenderConfig
 from bot.outbound.sender import Sender
 from bot.wiring.services import build_core, wecom_api
-from bot.worker.events import EventConsumer
+from bot.worker.event_reader import EventConsumer
 from bot.worker.leader import Heartbeat, LeaderLock, worker_identity
 from bot.worker.reminders.config import ReminderConfig
 from bot.worker.reminders.context import ReminderContext

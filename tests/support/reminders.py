@@ -8,7 +8,7 @@ from bot.core.render import Renderer
 from bot.core.store import Store
 from bot.outbound.entry import OutboxMessage
 from bot.outbound.queue import OUTBOX_QUEUE
-from bot.worker.events import EventConsumer
+from bot.worker.event_reader import EventConsumer
 from bot.worker.reminders.config import ReminderConfig
 from bot.worker.reminders.context import ReminderContext
 from bot.worker.reminders.jobs import fire, install

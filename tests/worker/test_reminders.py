@@ -22,7 +22,7 @@ from bot.core.render import MARKDOWN, TEXT, Renderer
 from bot.core.store import EVENTS_STREAM, Store, progress_key
 from bot.outbound.entry import USER, WEBHOOK, OutboxMessage
 from bot.outbound.queue import OUTBOX_QUEUE
-from bot.worker.events import EVENTS_GROUP
+from bot.worker.event_reader import EVENTS_GROUP
 from bot.worker.reminders.config import ReminderConfig
 from bot.worker.reminders.context import ReminderContext
 from bot.worker.reminders.jobs import CERT, IDLE, JOB_FUNC, fire, install, job_id, schedule
