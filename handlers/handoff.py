@@ -8,7 +8,7 @@ free-text questions while it is active. Commands are handled earlier in the chai
 
 from __future__ import annotations
 
-from bot.core import handoffs
+from bot.core import handoff_state
 from bot.core.messages import Reply, Result
 from bot.core.progress_reducer import Change, HandoffOpened, HandoffTimedOut, Note
 from handlers import views
@@ -20,8 +20,8 @@ def request(ctx: HandlerContext, reason: str = "asked", prior: list[Change] | No
     progress = ctx.progress
     reachable = bool(ctx.services.support_staff)  # something can reach staff (bot.wiring.services)
     reading = {"intent": "human", "confidence": 1.0} if reason == "asked" else None
-    if handoffs.is_active(progress, ctx.now, ctx.services.handoff_timeout):
-        context = views.base(ctx, notified=reachable, claimed=progress.handoff.get("state") == handoffs.CLAIMED,
+    if handoff_state.is_active(progress, ctx.now, ctx.services.handoff_timeout):
+        context = views.base(ctx, notified=reachable, claimed=progress.handoff.get("state") == handoff_state.CLAIMED,
                              again=True)
         return Result(Reply("human", context), list(prior or []), reading=reading)
     context = views.base(ctx, notified=reachable, claimed=False, again=False)
@@ -35,11 +35,11 @@ def hold(ctx: HandlerContext) -> Result | Passed | None:
     No FAQ follow-up question is open while a person talks to the user: the message made the last one
     lapse, and a held message asks none."""
     progress = ctx.progress
-    if not handoffs.is_open(progress) or ctx.incoming.kind != "text" or not ctx.incoming.text.strip():
+    if not handoff_state.is_open(progress) or ctx.incoming.kind != "text" or not ctx.incoming.text.strip():
         return None
-    if not handoffs.is_active(progress, ctx.now, ctx.services.handoff_timeout):
+    if not handoff_state.is_active(progress, ctx.now, ctx.services.handoff_timeout):
         # answered as usual from now on
         return Passed([HandoffTimedOut(after=round(ctx.now - float(progress.handoff["since"])))])
-    context = views.base(ctx, claimed=progress.handoff.get("state") == handoffs.CLAIMED)
+    context = views.base(ctx, claimed=progress.handoff.get("state") == handoff_state.CLAIMED)
     return Result(Reply("handoff_held", context), [Note("handoff_message")],
                   reading={"held": True, "reason": "a person has this user"})

@@ -12,12 +12,13 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.core import handoffs
+from bot.core import handoff_state
 from bot.core.conversation import entry, recent
 from bot.core.guide import Guide
 from bot.core.keys import DEAD_LETTERS, OUTBOX_QUEUE
-from bot.core.messages import Event, Reply
+from bot.core.messages import Reply
 from bot.core.progress import CERT_PASSED, CERT_STEP, FINISHED, NOT_STARTED, STEP_COUNT, Progress
+from bot.core.records import Event
 from bot.core.render import TEXT, Renderer
 from bot.core.staff_messages import staff_reply
 from bot.core.store import Store
@@ -133,8 +134,8 @@ class AdminActions:
             question = last_question(recent(self.store.redis, user_key, QUESTION_LOOKBACK))
             if question:
                 line["question"] = question
-            if handoffs.is_open(progress) and progress.handoff.get("state") != handoffs.CLAIMED:
-                progress.handoff = {**progress.handoff, "state": handoffs.CLAIMED, "claimed_by": operator.name,
+            if handoff_state.is_open(progress) and progress.handoff.get("state") != handoff_state.CLAIMED:
+                progress.handoff = {**progress.handoff, "state": handoff_state.CLAIMED, "claimed_by": operator.name,
                                     "claimed_at": now}
             data = {"message": message.id, "by": operator.name}
             progress.record("staff_replied", now, **data)

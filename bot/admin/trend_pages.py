@@ -1,5 +1,5 @@
 """The funnel page's trend: registrations started and finished per day, median time per step
-(``bot.admin.trends``), drawn as SVG on the server (``bot.admin.trend_chart``); JSON at ``/admin/api/trends``."""
+(``bot.core.trends``), drawn as SVG on the server (``bot.admin.trend_chart``); JSON at ``/admin/api/trends``."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from typing import Any
 
 from flask import jsonify
 
-from bot.admin import trends
 from bot.admin.blueprint import bp, runtime
 from bot.admin.present import step_title
 from bot.admin.trend_chart import daily, step_times
+from bot.core import trends
 from bot.core.progress import STEP_COUNT
 
 DAYS = 30

@@ -19,7 +19,7 @@ from typing import Any
 import redis
 
 from bot.core.keys import conversation_key
-from bot.core.messages import Event
+from bot.core.records import Event
 
 CONVERSATION_LIMIT = 100  # entries kept per user, newest first
 REPLY_CHARS = 400  # the bot's reply is kept this long

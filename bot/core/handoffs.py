@@ -20,48 +20,21 @@ from typing import Any
 from bot.config import Settings
 from bot.core.conversation import recent
 from bot.core.guide import Guide
+from bot.core.handoff_state import CLAIMED, WAITING, close, expires_at, is_open
 from bot.core.keys import HANDOFF_INDEX
-from bot.core.messages import Event
 from bot.core.progress import FINISHED, NOT_STARTED, Progress
+from bot.core.records import Event
 from bot.core.render import Renderer
 from bot.core.staff_messages import notice, shown_name
 from bot.core.store import Store
 
 DEFAULT_TIMEOUT = 4 * 3600.0
-WAITING, CLAIMED = "waiting", "claimed"
 LOCK_WAIT = 2.0
 LAST_MESSAGES = 3  # what the queue shows of each conversation
 
 
 def timeout_from(settings: Settings) -> float:
     return settings.handoff_timeout
-
-
-# -- the state, on a Progress --------------------------------------------------------------------------
-def is_open(progress: Progress) -> bool:
-    return bool(progress.handoff.get("since"))
-
-
-def expires_at(progress: Progress, timeout: float) -> float | None:
-    if not is_open(progress):
-        return None
-    handoff = progress.handoff
-    return max(float(handoff["since"]), float(handoff.get("claimed_at") or 0)) + timeout
-
-
-def is_active(progress: Progress, now: float, timeout: float) -> bool:
-    """Open and not timed out: a person has (or is about to take) this user."""
-    expiry = expires_at(progress, timeout)
-    return expiry is not None and now < expiry
-
-
-def open_handoff(progress: Progress, now: float, reason: str) -> None:
-    progress.handoff = {"since": now, "state": WAITING, "step": progress.step, "reason": reason}
-
-
-def close(progress: Progress) -> dict[str, Any]:
-    closed, progress.handoff = progress.handoff, {}
-    return closed
 
 
 # -- the staff side ------------------------------------------------------------------------------------

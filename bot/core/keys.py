@@ -167,7 +167,7 @@ def longconn_reply_key(request_id: str) -> str:
     return f"{PREFIX}ws:reply:{request_id}"
 
 
-# -- the operator view and what it reads (bot.admin, bot.admin.trends, bot.infra.metrics, bot.understand) -----------
+# -- the operator view and what it reads (bot.admin, bot.core.trends, bot.infra.metrics, bot.understand) -----------
 ADMIN_SESSION_PREFIX = PREFIX + "admin:session:"  # + SHA-256 of the session id
 LOGIN_FAILURES_PREFIX = PREFIX + "admin:login_fail:"  # + client address -> failures within the window
 TREND_STARTED = PREFIX + "trend:started"  # day (YYYY-MM-DD) -> registrations started

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.core.keys import key_parts
+from bot.core.records import Event
 
 if TYPE_CHECKING:
     from bot.core.progress_reducer import Change
@@ -54,17 +55,6 @@ class Reply:
     template: str
     context: dict[str, Any] = field(default_factory=dict)
     buttons: list[Button] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Event:
-    """A domain fact the pipeline records and hands to listeners (reminders, notices, metrics)."""
-
-    kind: str  # "activity", "step_completed", "all_done", "cert_submitted", "cert_passed", ...
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-GROUP_NEWS = ("step_completed", "all_done")  # events a group may hear of (``bot.outbound.routing.notice_group``)
 
 
 @dataclass

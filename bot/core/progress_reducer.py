@@ -19,8 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
-from bot.core import handoffs
-from bot.core.messages import GROUP_NEWS, Event
+from bot.core import handoff_state
 from bot.core.progress import (
     CERT_FAILED,
     CERT_PASSED,
@@ -30,6 +29,7 @@ from bot.core.progress import (
     STEP_COUNT,
     Progress,
 )
+from bot.core.records import GROUP_NEWS, Event
 
 
 class FunnelBroken(ValueError):
@@ -299,10 +299,10 @@ def _one(p: Progress, change: Change, now: float) -> tuple[Progress, Made, Made]
             p.faq = state
             return p, [], []
         case HandoffOpened(reason):
-            handoffs.open_handoff(p, now, reason)
+            handoff_state.open_handoff(p, now, reason)
             return p, [("handoff_opened", {"reason": reason})], []
         case HandoffTimedOut(after):
-            handoffs.close(p)
+            handoff_state.close(p)
             return p, [], [("handoff_timed_out", {"after": after})]
         case Contacted(transport, chat_type, chat_id, lang, response_url, expires):
             p.lang, p.last_seen = lang, now

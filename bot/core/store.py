@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import redis
 
-from bot.admin import trends
 from bot.config import setting_default
+from bot.core import trends
 from bot.core.conversation import add as conversation_add
 from bot.core.keys import (
     CERT_PENDING_INDEX,
@@ -33,8 +33,9 @@ from bot.core.keys import (
     step_since_index,
 )
 from bot.core.locking import RETRY_SECONDS, RedisLock
-from bot.core.messages import Event, Outgoing
+from bot.core.messages import Outgoing
 from bot.core.progress import CERT_PENDING, FINISHED, Progress
+from bot.core.records import Event
 from bot.infra.redis_conn import as_str
 from bot.outbound.entry import OutboxMessage
 from bot.outbound.queue import add as outbox_add

@@ -42,8 +42,8 @@ from bot.channels.longconn.outbound import TRANSPORT as LONGCONN_TRANSPORT
 from bot.channels.longconn.outbound import LongConnChannel
 from bot.config import Settings, longconn_settings
 from bot.core.keys import key_parts
-from bot.core.messages import GROUP_NEWS, Event
 from bot.core.progress import Progress
+from bot.core.records import GROUP_NEWS, Event
 from bot.core.store import Store
 from bot.outbound.entry import APP, KF, LONGCONN, RESPONSE_URL, USER, WEBHOOK, OutboxMessage
 from bot.outbound.inflight import Outbox

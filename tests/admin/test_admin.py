@@ -11,8 +11,8 @@ from bot.admin import actions as admin_actions
 from bot.admin.queries import AdminQueries
 from bot.config import load_settings
 from bot.core.keys import DEAD_LETTERS, OUTBOX_QUEUE
-from bot.core.messages import Event
 from bot.core.progress import CERT_PENDING, FINISHED, Progress
+from bot.core.records import Event
 from bot.core.store import CERT_PENDING_INDEX, EVENTS_STREAM, step_index, step_since_index
 from bot.infra.redis_conn import connect
 from bot.outbound.entry import APP, USER, OutboxMessage

@@ -8,8 +8,8 @@ from datetime import datetime
 
 import pytest
 
-from bot.admin import trends
 from bot.admin.trend_chart import nice_max
+from bot.core import trends
 from tests.support.admin import TOKEN
 from tests.support.environment import make_env
 from tests.support.phrases import CERTIFICATION_PASSED, SUBMITTED_CERTIFICATION

@@ -11,8 +11,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.config import load_settings
 from bot.core import keys
 from bot.core.keys import DEAD_LETTERS
-from bot.core.messages import Event
 from bot.core.progress import Progress
+from bot.core.records import Event
 from bot.core.store import Store
 from bot.infra import metrics
 from bot.infra.redis_conn import connect

@@ -12,7 +12,7 @@ import pytest
 
 from bot.config import load_settings
 from bot.core.guide import Guide
-from bot.core.messages import Event
+from bot.core.records import Event
 from bot.core.render import Renderer
 from bot.core.store import Store
 from bot.demo.simulate_app import AppSimulator

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.messages import Event
 from bot.core.progress import CERT_PENDING, FINISHED, HISTORY_LIMIT, Progress
 from bot.core.progress_reducer import (
     Activity,
@@ -28,6 +27,7 @@ from bot.core.progress_reducer import (
     StepCompleted,
     apply,
 )
+from bot.core.records import Event
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -391,7 +391,7 @@ def test_a_private_users_steps_are_announced_in_no_group(harness, say, clock):
 def test_group_notices_mention_the_user_in_her_own_group(tmp_path, redis_client, clock):
     """Long connection: steps done in her private chat are announced in the group she wrote in, once each."""
     from bot.config import load_settings
-    from bot.core.messages import Event
+    from bot.core.records import Event
     from bot.outbound.routing import GROUP
 
     settings = load_settings(make_env(tmp_path, WECOM_BOT_ID="bot-1", WECOM_BOT_SECRET="s"))
@@ -427,7 +427,7 @@ def test_group_notices_can_be_turned_off(tmp_path, redis_client, clock):
     try:
         runtime = runtime_of(create_app(settings, client=redis_client, clock=clock))
         assert runtime is not None
-        from bot.core.messages import Event
+        from bot.core.records import Event
 
         Planner(h.ctx).handle(ALICE, Event("step_completed", {"step": 1}), "1-0", time.time())
         assert h.outbox() == []
@@ -451,7 +451,7 @@ def test_asking_for_a_person_notifies_staff_in_the_group_once(harness, say):
 
 
 def test_an_escalated_faq_question_notifies_staff(harness, say):
-    from bot.core.messages import Event
+    from bot.core.records import Event
 
     say("开始")
     Planner(harness.ctx).handle(ALICE, Event("faq_escalated", {"topic": "cert-61004", "tried": ["a"]}), "9-0")
@@ -627,7 +627,7 @@ def test_templates_render_in_both_languages(settings, template, context, lang):
 
 def test_a_user_repeating_human_notifies_staff_once_per_window(harness, say):
     """Six "人工" in a minute must not use up the group webhook's 20 messages a minute."""
-    from bot.core.messages import Event
+    from bot.core.records import Event
     from bot.worker.reminders.planning import HUMAN_NOTICE_WINDOW
 
     say("开始")

@@ -27,7 +27,7 @@ import redis
 from bot.channels.kf import protocol as proto
 from bot.channels.kf.api import ENDED, HUMAN, NEW, POOL, TEXT_MAX_BYTES
 from bot.channels.kf.state import KfState
-from bot.core import conversation, handoffs
+from bot.core import conversation, handoff_state
 from bot.core.handoffs import HandoffDesk, NotInQueue
 from bot.core.keys import DEAD_LETTERS, kf_done_key, kf_media_key, kf_sent_key
 from bot.core.messages import Outgoing, Reply
@@ -121,7 +121,7 @@ class KfInbound:
     def _transfer_due(self, key: str) -> dict[str, Any] | None:
         """A hand-off the handlers just opened and WeCom does not know of yet: move the session."""
         progress = self.services.store.load(key)
-        if progress is None or not handoffs.is_active(progress, self.clock(), self.services.handoff_timeout):
+        if progress is None or not handoff_state.is_active(progress, self.clock(), self.services.handoff_timeout):
             return None
         since = progress.handoff.get("since")
         if self.state.session(key).get("transferred_for") == since:

@@ -14,8 +14,9 @@ import redis
 
 from bot.core import conversation
 from bot.core.keys import REMINDER_DONE_PREFIX
-from bot.core.messages import Event, Reply
+from bot.core.messages import Reply
 from bot.core.progress import STEP_COUNT, Progress
+from bot.core.records import Event
 from bot.core.render import MARKDOWN, TEXT
 from bot.outbound import elapsed
 from bot.outbound.entry import APP, USER, WEBHOOK, OutboxMessage

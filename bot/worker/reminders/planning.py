@@ -11,8 +11,8 @@ import time
 from typing import Any
 
 from bot.core import handoffs
-from bot.core.messages import Event
 from bot.core.progress import CERT_PENDING, STEP_COUNT
+from bot.core.records import Event
 from bot.outbound.queue import add as outbox_add
 from bot.outbound.routing import notice_group
 from bot.worker.reminders.context import ReminderContext

@@ -15,7 +15,7 @@ from datetime import time as dtime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.core import handoffs
+from bot.core import handoff_state, handoffs
 from bot.core.progress import CERT_PENDING, STEP_COUNT, Progress
 from bot.outbound.elapsed import ELAPSED_MINUTES
 from bot.outbound.entry import OutboxMessage
@@ -109,7 +109,7 @@ def cert_stage(ctx: ReminderContext, progress: Progress | None, token: dict[str,
     later = after_quiet_hours(now, cfg.quiet, cfg.tz)  # every reminder, the first check too, waits for the day
     if later > now:
         return Outcome(next_token={**token, "due": later}, why="quiet hours: postponed")
-    with_person = handoffs.expires_at(progress, handoffs.timeout_from(ctx.settings))
+    with_person = handoff_state.expires_at(progress, handoffs.timeout_from(ctx.settings))
     if with_person is not None and with_person > now:
         return Outcome(next_token={**token, "due": with_person}, why="with a person: postponed")
     followups = cfg.cert_followups
@@ -152,7 +152,7 @@ def idle_stage(ctx: ReminderContext, progress: Progress | None, token: dict[str,
         return Outcome(why="muted")
     if progress.cert.state == CERT_PENDING:
         return Outcome(why="certification pending: the certification reminders speak")
-    if handoffs.is_active(progress, now, handoffs.timeout_from(ctx.settings)):
+    if handoff_state.is_active(progress, now, handoffs.timeout_from(ctx.settings)):
         return Outcome(why="with a person: no nudge")
     later = after_quiet_hours(now, cfg.quiet, cfg.tz)
     if later > now:
@@ -175,7 +175,7 @@ def idle_stage(ctx: ReminderContext, progress: Progress | None, token: dict[str,
 # -- a hand-off nobody resolved ----------------------------------------------------------------------------
 def handoff_start(progress: Progress, timeout: float) -> dict[str, Any] | None:
     """The token of the "nobody answered in time" notice for the user's open hand-off (None: none open)."""
-    expiry = handoffs.expires_at(progress, timeout)
+    expiry = handoff_state.expires_at(progress, timeout)
     if expiry is None:
         return None
     handoff = progress.handoff
@@ -185,13 +185,13 @@ def handoff_start(progress: Progress, timeout: float) -> dict[str, Any] | None:
 def handoff_stage(ctx: ReminderContext, progress: Progress | None, token: dict[str, Any], now: float,
                   base_id: str) -> Outcome:
     """The hand-off timed out without staff resolving it: the user hears the bot answers again."""
-    if progress is None or not handoffs.is_open(progress):
+    if progress is None or not handoff_state.is_open(progress):
         return Outcome(why="stale: resolved")
     handoff = progress.handoff
     if float(handoff["since"]) != token["since"] or handoff.get("claimed_at") != token.get("claimed_at"):
         return Outcome(why="stale: asked again or claimed since")
     timeout = handoffs.timeout_from(ctx.settings)
-    expiry = handoffs.expires_at(progress, timeout) or now
+    expiry = handoff_state.expires_at(progress, timeout) or now
     if now < expiry:
         return Outcome(next_token={**token, "due": expiry}, why="not yet timed out")
     later = after_quiet_hours(now, ctx.config.quiet, ctx.config.tz)

@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 import redis
 
 from bot.core.keys import TREND_FINISHED, TREND_STARTED, trend_step_durations_key
-from bot.core.messages import Event
 from bot.core.progress import STEP_COUNT, Progress
+from bot.core.records import Event
 
 DAYS_TZ = ZoneInfo("Asia/Shanghai")
 DURATIONS_KEPT = 500  # per step: the median is over the most recent of these within the window (bounded cost)
