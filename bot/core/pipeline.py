@@ -60,7 +60,7 @@ class Services:
     store: Store
     renderer: Renderer
     guide: Guide
-    knowledge: KnowledgeBase | None  # loaded once per process (bot.faq.cache)
+    knowledge: KnowledgeBase | None  # loaded once per process (bot.faq.shared)
     support_staff: tuple[str, ...]
     understanding: Understanding | None = None  # reads messages (bot.understand); built with the knowledge base
     clock: Callable[[], float] = time.time

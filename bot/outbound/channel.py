@@ -1,6 +1,6 @@
 """What every outbound channel declares as data: the content it takes, its byte limits, its rates.
 
-A channel module (``app``, ``webhook``, ``response_url``, ``longconn``, ``kf``) builds a ``ChannelSpec``
+A channel module (``bot.channels.<name>.outbound``; the AI bot's ``response_url``) builds a ``ChannelSpec``
 and implements ``Channel``: the sender asks it for the content of a message, the windows one part counts
 against (``bot.outbound.pacing``), and to send one part. Routing (``bot.outbound.routing``) decides
 which channel; the channel never does. A part that did not go out is a ``ChannelError``: each channel

@@ -36,7 +36,7 @@ def build_understander(knowledge: Any = None, taught: Sequence[tuple[str, str]] 
 
 def _default_knowledge() -> Any:
     from bot.faq import KnowledgeBase
-    from bot.faq.cache import knowledge_from
+    from bot.faq.shared import knowledge_from
 
     return knowledge_from(KnowledgeBase.default_dir())
 

@@ -88,7 +88,7 @@ def redis_client(settings: Settings) -> redis.Redis:
 
 def load_knowledge(settings: Settings):
     """The knowledge base, loaded once per process per version of its files (loading takes seconds)."""
-    from bot.faq.cache import knowledge_from  # not at import: the worker and CLIs may never need it
+    from bot.faq.shared import knowledge_from  # not at import: the worker and CLIs may never need it
 
     return knowledge_from(settings.knowledge_dir)
 

@@ -163,7 +163,7 @@ def test_importing_a_submodule_is_an_edge_to_its_packages_but_not_to_the_importe
 def test_the_graph_includes_package_inits():
     graph = import_graph()
     assert "bot.understand.understander" in graph["bot.understand"]  # its __init__ re-exports it
-    assert "bot.faq" in graph["bot.wiring.services"]  # bot.faq.cache runs bot/faq/__init__.py first
+    assert "bot.faq" in graph["bot.wiring.services"]  # bot.faq.shared runs bot/faq/__init__.py first
 
 
 def _report(graph: dict[str, dict[str, int]]) -> list[list[str]]:
