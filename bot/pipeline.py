@@ -104,6 +104,8 @@ class Pipeline:
             progress = Progress.new(incoming.corp_id, incoming.user_id, now)
 
         text, had_secret = redact_secrets(incoming.text)
+        if incoming.kind == "ocr" and incoming.extra.get("secret_seen"):  # masked already, by the OCR process
+            had_secret = True
         incoming = replace(incoming, text=text)
         progress.lang = detect_language(text, progress.lang, settled=previous_step is not None)
         self._note_contact(progress, incoming, now)

@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from bot.messages import Button, Event, Reply, Result
+from bot.ocr import RECEIVED
 from handlers import faq, views
 from handlers.context import HandlerContext
 
-RECEIVED = "image_received"
 MIN_CONFIDENCE = 0.6  # below this the OCR is unsure of what it read: ask rather than answer
 SHOWN_CHARS = 160  # how much of what was read the "unsure" reply quotes
 

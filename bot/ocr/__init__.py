@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from bot.messages import Incoming
 
+RECEIVED = "image_received"  # the event an image message commits (handlers.image); the OCR process reads it
+
 
 def image_message(transport: str, corp_id: str, user_id: str, msg_id: str, *, media_id: str = "", url: str = "",
                   aeskey: str = "", via: str = "", text: str = "", chat_type: str = "single",
