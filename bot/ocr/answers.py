@@ -1,10 +1,11 @@
 """Answer the text the OCR process read (``{wb}:ocr:text``), in a process that holds the answering services.
 
 Runs as a background thread in each web process (started by gunicorn's ``post_worker_init``,
-bot/gunicorn_conf.py): the web processes load the understanding model and the knowledge base anyway, so
-answering there costs them no memory, while the ``ocr`` process holds only the OCR model. (The worker
-would have had to load them: 63 → 319 MB; README, "How fast, how big".) This module imports neither the
-model nor Pillow: the web processes never do.
+bot/gunicorn_conf.py) and in each ``connect`` process (a long-connection-only deployment may run no web
+process): both load the understanding model and the knowledge base anyway, so answering there costs them no
+memory, while the ``ocr`` process holds only the OCR model. (The worker would have had to load them:
+63 → 319 MB; README, "How fast, how big".) This module imports neither the model nor Pillow: the web
+processes never do.
 
 The answerers share one consumer group (``wb:ocr:answer``); each entry goes to one of them. An entry is
 acknowledged and deleted in the same MULTI that queues its answer, so an entry is answered, or it stays
@@ -80,6 +81,7 @@ class Answerer:
                 if not failing:
                     log.warning("OCR answerer: redis unavailable (%s); retrying", type(exc).__name__)
                 failing = True
+                ready = ready and "NOGROUP" not in str(exc)  # the stream was lost (a Redis without its data)
                 self._stop.wait(1.0)
             except Exception:  # a bug must not end the thread: the next entries still get answers
                 log.exception("OCR answerer failed; retrying")
@@ -148,11 +150,16 @@ class Answerer:
         return int(pending[0]["times_delivered"]) if pending else 0
 
 
+def start(client: redis.Redis, pipeline: Pipeline) -> Answerer:
+    """Answer OCR text in this process, on a daemon thread (a greenlet under gevent workers)."""
+    answerer = Answerer(client, pipeline)
+    threading.Thread(target=answerer.run, name="ocr-answers", daemon=True).start()
+    return answerer
+
+
 def start_in_web(app: Flask) -> Answerer:
-    """Answer OCR text in this web process, on a daemon thread (a greenlet under gevent workers)."""
+    """The web process's answerer (bot/gunicorn_conf.py), with the app's Redis client and pipeline."""
     from bot.app import runtime_of
 
     runtime = runtime_of(app)
-    answerer = Answerer(runtime.redis, runtime.pipeline)
-    threading.Thread(target=answerer.run, name="ocr-answers", daemon=True).start()
-    return answerer
+    return start(runtime.redis, runtime.pipeline)

@@ -103,13 +103,17 @@ class OcrWorker:
         self._stop.set()
 
     def run(self) -> int:
-        self.ensure_group()
         log.info("OCR reader %s started (concurrency %d)", self.consumer, self.concurrency)
+        ready = False
         while not self._stop.is_set():
             try:
+                if not ready:
+                    self.ensure_group()
+                    ready = True
                 self.poll(block_ms=1000)
             except redis.RedisError as exc:
                 log.error("redis unavailable: %s", exc)
+                ready = ready and "NOGROUP" not in str(exc)  # the stream was lost (a Redis without its data)
                 self._stop.wait(1.0)
         self.jobs.shutdown(wait=True)
         self.readers.shutdown(wait=False)

@@ -205,3 +205,23 @@ def test_gunicorns_web_processes_answer_what_the_ocr_process_read(tmp_path, redi
     [message] = [json.loads(raw) for raw in queued]
     assert message["id"] == "ocr-app-9100" and "61004" in message["text"] and message["to_user"] == "ann"
     assert settled(redis_client)
+
+
+def test_an_answerer_whose_redis_lost_its_data_starts_the_stream_anew(settings, redis_client, runtime, wecom,
+                                                                     clock):
+    """A Redis restarted without its data (no appendonly): the group is gone; answers resume by themselves."""
+    import threading
+
+    answerer = Answerer(redis_client, runtime.pipeline, consumer="web-1")
+    thread = threading.Thread(target=answerer.run, daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: redis_client.exists(OCR_TEXT_STREAM), what="the answerer's group made")
+        redis_client.flushdb()
+        handed_off(redis_client, a_read())
+        wait_until(lambda: redis_client.llen(OUTBOX_QUEUE), timeout=20, what="the answer queued")
+    finally:
+        answerer.stop()
+        thread.join(timeout=10)
+    [answer] = delivered(settings, redis_client, clock, wecom)
+    assert "61004" in answer
