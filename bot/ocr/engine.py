@@ -2,9 +2,10 @@
 
 Why this one: it reads a rendered WeChat error dialog, error code included, at >= 0.96 confidence;
 its models ship in the 15 MB wheel (nothing is downloaded, checked with the network switched off),
-it loads in about a second and, with the detector input below, peaks at 300-400 MB after reads. ``rapidocr`` 3.x (PP-OCRv6, 27 MB wheel,
-models inside too) read the same test images as well, at 1.5-2x the time and ~70 MB more memory on
-this 2-core machine: not worth it for screenshots of dialogs (README, "Reading screenshots").
+it loads in about a second and, with the detector input below, peaks at 300-400 MB after reads.
+``rapidocr`` 3.x (PP-OCRv6, 27 MB wheel, models inside too) read the same test images as well, at 1.5-2x
+the time and ~70 MB more memory on this 2-core machine: not worth it for screenshots of dialogs (README,
+"Reading screenshots").
 
 Screenshots are upright, so the angle classifier is skipped (a third of the work for nothing).
 
