@@ -2,9 +2,11 @@
 typed as text; and the memory of the OCR process against a web process.
 
 Everything real but WeCom: the signed app callback (Flask test client), a throwaway Redis database, the OCR
-reader (``bot.ocr.worker.OcrWorker``, the model loaded once, ``OCR_CONCURRENCY`` as set) fetching from a
-local fake ``media/get``. "Answer queued" is the moment the answer is in the outbox (sending is the sender's
-own benchmark). The baseline: the same 61004 question typed, answered in the callback itself.
+reader (``bot.ocr.reader.OcrWorker``, the model loaded once, ``OCR_CONCURRENCY`` as set) fetching from a
+local fake ``media/get`` and handing the text off, and the answerer a web process runs
+(``bot.ocr.answers.Answerer``), each on its own thread as in production. "Answer queued" is the moment the
+answer is in the outbox (sending is the sender's own benchmark), seen by polling it every 10 ms. The
+baseline: the same 61004 question typed, answered in the callback itself.
 
     python bench/ocr_latency.py --rounds 8 --redis-url redis://127.0.0.1:6379/14
 """
@@ -17,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -54,9 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     from bot.core.keys import OUTBOX_QUEUE
     from bot.demo.simulate_app import AppSimulator
     from bot.infra.redis_conn import connect
+    from bot.ocr.answers import Answerer
     from bot.ocr.engine import Engine
     from bot.ocr.fetch import Fetcher
-    from bot.ocr.worker import OcrWorker
+    from bot.ocr.reader import OcrWorker
     from bot.web.app import create_app, runtime_of
     from bot.wiring.services import wecom_api
     from tests.support.environment import make_env
@@ -79,9 +83,13 @@ def main(argv: list[str] | None = None) -> int:
         load = time.monotonic() - started
         fetcher = Fetcher(wecom_api(settings, client), max_bytes=settings.ocr_max_bytes, timeout=10,
                           bot_aes_key=None)
-        reader = OcrWorker(settings, client, runtime.pipeline, engine, fetcher, consumer="bench")
+        reader = OcrWorker(settings, client, engine, fetcher, consumer="bench")
         reader.ensure_group()
         reader.poll(block_ms=None)  # skip what is in the stream already
+        answerer = Answerer(client, runtime.pipeline, consumer="bench")
+        threads = [threading.Thread(target=reader.run, daemon=True), threading.Thread(target=answerer.run, daemon=True)]
+        for thread in threads:
+            thread.start()
 
         def images(count: int, round_: int) -> list[float]:
             sent = []
@@ -91,15 +99,15 @@ def main(argv: list[str] | None = None) -> int:
                 callback = sim.image(f"user-{round_}-{n}", media)
                 sent.append(time.monotonic())
                 assert http.post("/wecom/callback", query_string=callback.query, data=callback.body).status_code == 200
-            done: dict[str, float] = {}
-            while len(done) < count:
-                for future in reader.poll(block_ms=200):
-                    future.result(timeout=300)
+            done: dict[int, float] = {}
+            deadline = time.monotonic() + 600
+            while len(done) < count and time.monotonic() < deadline:
                 for raw in client.lrange(OUTBOX_QUEUE, 0, -1):
                     for n in range(count):
                         if f'"to_user": "user-{round_}-{n}"' in raw and n not in done:
                             done[n] = time.monotonic()
-                client.delete(OUTBOX_QUEUE)
+                time.sleep(0.01)
+            client.delete(OUTBOX_QUEUE)
             return [done[n] - sent[n] for n in range(count)]
 
         def typed(round_: int) -> float:
@@ -114,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
             one += images(1, r)
             four += images(4, 1000 + r)
             text.append(typed(r))
+        reader.stop()
+        answerer.stop()
+        for thread in threads:
+            thread.join(timeout=30)
     client.flushdb()
 
     def line(name: str, values: list[float]) -> str:
@@ -128,17 +140,43 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if args.no_memory else memory(args.redis_url)
 
 
+WEB = "from bot.web.app import create_app; app = create_app(); import sys; "
+ANSWER_3 = ("from bot.ocr.answers import Answerer; from bot.ocr.handoff import TextRead, hand_off; "
+            "from bot.web.app import runtime_of; from bot.core.keys import EVENTS_STREAM, OCR_GROUP; "
+            "r = runtime_of(app); "
+            "r.redis.xgroup_create(EVENTS_STREAM, OCR_GROUP, id='$', mkstream=True); "
+            "a = Answerer(r.redis, r.pipeline); a.ensure_group(); "
+            "[hand_off(r.redis, TextRead('c:u%d' % n, {'transport': 'app', 'corp_id': 'c', 'user_id': 'u%d' % n, "
+            "'msg_id': 'm%d' % n}, 'errcode 61004 access clientip is not registered', 0.99, None, 1.0), '0-1') "
+            "for n in range(3)]; assert a.poll(block_ms=None) == 3; ")
+TYPED_3 = ("from bot.web.app import runtime_of; from bot.core.messages import Incoming; r = runtime_of(app); "
+           "[r.pipeline.process(Incoming('app', 'c', 't%d' % n, msg_id='t%d' % n, "
+           "text='授权的时候报错 61004 access clientip is not registered'), 'text') for n in range(3)]; ")
+NO_MODEL = "assert 'rapidocr_onnxruntime' not in sys.modules and 'PIL' not in sys.modules"
+OCR = ("from bot.config import load_settings; from bot.ocr.reader import build; "
+       "from bot.ocr.images import decode; from tests.support.screenshots import render, CASES; "
+       "w = build(load_settings()); img = decode(render(CASES[0])); ")
+
+
 def memory(redis_url: str) -> int:
-    """Peak memory of a fresh web process and of a fresh ocr process (its pipeline, knowledge base and model)."""
-    if redis_url:
-        web = rss_of("from bot.web.app import create_app; create_app(); import sys; "
-                     "assert 'rapidocr_onnxruntime' not in sys.modules and 'PIL' not in sys.modules", redis_url)
-        ocr_cmd = ("from bot.config import load_settings; from bot.ocr.worker import build; "
-                   "from bot.ocr.images import decode; from tests.support.screenshots import render, CASES; "
-                   "w = build(load_settings()); [w.engine.read(decode(render(CASES[0]))) for _ in range(3)]")
-        ocr = rss_of(ocr_cmd, redis_url)
-        print(f"peak RSS: a web process {web:.0f} MiB (imports neither the OCR model nor Pillow); "
-              f"the ocr process after 3 reads {ocr:.0f} MiB")
+    """Peak memory of fresh processes: a web process answering three typed questions, one answering three
+    hand-offs from the OCR process (unchanged: it imports neither the model nor Pillow), and the ocr process
+    after three reads one at a time, and after three rounds of OCR_CONCURRENCY reads at once."""
+    if not redis_url:
+        return 0
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    typed = rss_of(WEB + TYPED_3 + NO_MODEL, redis_url)
+    answering = rss_of(WEB + ANSWER_3 + NO_MODEL, redis_url)
+    ocr = rss_of(OCR + "[w.engine.read(img) for _ in range(3)]", redis_url)
+    together = rss_of(OCR + "from concurrent.futures import ThreadPoolExecutor; p = ThreadPoolExecutor(w.concurrency); "
+                      "[list(p.map(lambda _: w.engine.read(img), range(w.concurrency))) for _ in range(3)]", redis_url)
+    client.flushdb()
+    print(f"peak RSS: a web process after 3 typed questions {typed:.0f} MiB, after answering 3 OCR hand-offs "
+          f"{answering:.0f} MiB (neither imports the OCR model nor Pillow); the ocr process after 3 reads "
+          f"{ocr:.0f} MiB, after 3 x {os.environ.get('OCR_CONCURRENCY', '2')} reads at once {together:.0f} MiB")
     return 0
 
 

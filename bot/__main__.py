@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     elif command == "connect":
         from bot.channels.longconn.holder import main as run
     elif command == "ocr":
-        from bot.ocr.worker import main as run
+        from bot.ocr.reader import main as run
     elif command == "check":
         from bot.cli.serve import check as run
     else:

@@ -1,7 +1,7 @@
 """Screenshots: acknowledge at once, then answer from the text the OCR process read in them.
 
 1. An image message (``kind="image"``) gets "收到截图，正在识别…" and an ``image_received`` event; the
-   OCR process (bot.ocr.worker) reads the picture out of the request path.
+   OCR process (bot.ocr.reader) reads the picture out of the request path.
 2. What it read comes back as ``kind="ocr"`` through the same pipeline: error codes and errmsg texts
    first, then the words, through the same FAQ decision as typed text (the pipeline never reads it as a
    command). When nothing useful was found, the bot says what it read and asks for the code or text.
@@ -13,10 +13,10 @@ from typing import Any
 
 from bot.core.messages import Button, Reply, Result
 from bot.core.progress_reducer import Note
+from bot.ocr import RECEIVED
 from handlers import faq, views
 from handlers.context import HandlerContext
 
-RECEIVED = "image_received"
 MIN_CONFIDENCE = 0.6  # below this the OCR is unsure of what it read: ask rather than answer
 SHOWN_CHARS = 160  # how much of what was read the "unsure" reply quotes
 

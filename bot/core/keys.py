@@ -115,7 +115,9 @@ def longconn_rate_key(chat_id: str, period: str) -> str:
 
 # -- the worker (bot.worker) --------------------------------
 EVENTS_GROUP = OLD_PREFIX + "worker"  # the consumer group on EVENTS_STREAM: a name, not a key (never renamed)
-OCR_GROUP = PREFIX + "ocr"  # the OCR process's consumer group on EVENTS_STREAM (bot.ocr.worker)
+OCR_GROUP = PREFIX + "ocr"  # the OCR process's consumer group on EVENTS_STREAM (bot.ocr.reader)
+OCR_TEXT_STREAM = PREFIX + "ocr:text"  # what the OCR process read, redacted, for the answerer (bot.ocr.handoff)
+OCR_ANSWER_GROUP = PREFIX + "ocr:answer"  # the answerers' consumer group on OCR_TEXT_STREAM (bot.ocr.answers)
 LEADER_KEY = PREFIX + "worker:leader"
 EPOCH_KEY = PREFIX + "worker:epoch"  # incremented on every takeover: a fencing token
 APS_JOBS_KEY = PREFIX + "aps:jobs"

@@ -117,6 +117,8 @@ class Pipeline:
             progress = Progress.new(incoming.corp_id, incoming.user_id, now)
 
         text, had_secret = redact_secrets(incoming.text)
+        if incoming.kind == "ocr" and incoming.extra.get("secret_seen"):  # masked already, by the OCR process
+            had_secret = True
         incoming = replace(incoming, text=text)
         lang = detect_language(text, progress.lang, settled=previous_step is not None)
         progress = apply(progress, [_contact(incoming, lang, now)], now=now).progress

@@ -2,8 +2,8 @@
 
 Everything runs in this process, as in production but without WeCom: the callback acknowledges the image,
 the OCR reader takes the ``image_received`` event from Redis, "fetches" the picture (from the file instead
-of ``media/get``), reads it and answers through the pipeline; the answer is taken from the outbox and printed
-(instead of being sent).
+of ``media/get``), reads it and hands the text off; the answerer (a web process's job) answers it through the
+pipeline; the answer is taken from the outbox and printed (instead of being sent).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.core.keys import OUTBOX_QUEUE
+from bot.demo.simulate_app import AppSimulator
 from bot.ocr.fetch import ImageRef
 
 
@@ -33,9 +34,9 @@ class FileSource:
 
 
 def chat_image(paths: list[str], user: str, out: TextIO) -> int:
-    from bot.demo.simulate_app import AppSimulator
+    from bot.ocr.answers import Answerer
     from bot.ocr.engine import Engine
-    from bot.ocr.worker import OcrWorker
+    from bot.ocr.reader import OcrWorker
     from bot.web.app import create_app, runtime_of
 
     app = create_app()
@@ -43,9 +44,10 @@ def chat_image(paths: list[str], user: str, out: TextIO) -> int:
     settings = runtime.settings
     client = app.test_client()
     source = FileSource()
-    reader = OcrWorker(settings, runtime.redis, runtime.pipeline, Engine(settings.ocr_threads), source,
-                       consumer="demo-chat")
+    reader = OcrWorker(settings, runtime.redis, Engine(settings.ocr_threads), source, consumer="demo-chat")
     reader.ensure_group()
+    answerer = Answerer(runtime.redis, runtime.pipeline, consumer="demo-chat")
+    answerer.ensure_group()
     sim = AppSimulator(settings.app, settings.agent_id)
     failures = 0
     for name in paths:
@@ -60,6 +62,7 @@ def chat_image(paths: list[str], user: str, out: TextIO) -> int:
         out.write(f"{sim.open_reply(response.get_data())}\n\n")
         for future in reader.poll(block_ms=5000):
             future.result(timeout=120)
+        answerer.poll(block_ms=None)
         out.write(_take_answers(runtime.redis, user) + "\n\n")
         out.flush()
     return 1 if failures else 0

@@ -2,7 +2,7 @@
 
 The flow: a channel turns an image message into ``Incoming(kind="image")`` (:func:`image_message`); the
 pipeline acknowledges it at once and commits an ``image_received`` event (handlers.image); the OCR
-process (``python -m bot ocr``, bot.ocr.worker) reads that event from ``wb:events`` in its own consumer
+process (``python -m bot ocr``, bot.ocr.reader) reads that event from ``wb:events`` in its own consumer
 group, fetches the picture (bot.ocr.fetch), checks and decodes it (bot.ocr.images), reads it with the
 model loaded once (bot.ocr.engine) and hands the text back to the pipeline as ``Incoming(kind="ocr")``;
 the answer goes to the user's chat through the outbox.
@@ -13,6 +13,8 @@ Web processes never import the model: their memory does not change.
 from __future__ import annotations
 
 from bot.core.messages import Incoming
+
+RECEIVED = "image_received"  # the event an image message commits (handlers.image); the OCR process reads it
 
 
 def image_message(transport: str, corp_id: str, user_id: str, msg_id: str, *, media_id: str = "", url: str = "",

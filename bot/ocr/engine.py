@@ -2,11 +2,20 @@
 
 Why this one: it reads a rendered WeChat error dialog, error code included, at >= 0.96 confidence;
 its models ship in the 15 MB wheel (nothing is downloaded, checked with the network switched off),
-it loads in about a second and stays under 500 MB resident. ``rapidocr`` 3.x (PP-OCRv6, 27 MB wheel,
-models inside too) read the same test images as well, at 1.5-2x the time and ~70 MB more memory on
-this 2-core machine: not worth it for screenshots of dialogs (README, "Reading screenshots").
+it loads in about a second and, with the detector input below, peaks at 300-400 MB after reads.
+``rapidocr`` 3.x (PP-OCRv6, 27 MB wheel, models inside too) read the same test images as well, at 1.5-2x
+the time and ~70 MB more memory on this 2-core machine: not worth it for screenshots of dialogs (README,
+"Reading screenshots").
 
 Screenshots are upright, so the angle classifier is skipped (a third of the work for nothing).
+
+Memory: a read's peak is the detector's activations, which grow with its input. rapidocr's default scales
+the short side *up* to 736 px (a 900 × 311 dialog is detected at 2144 × 736): ~420 MB on top of the loaded
+model per read in flight. The detector here gets the long side capped at 960 px instead (PaddleOCR's own
+default; the recogniser still reads the crops at full resolution): ~150 MB per read, and on the 120
+screenshots of ``scripts/ocr_eval.py`` the same 120 answered right with slightly better character accuracy
+(README, "How fast, how big"). ONNX Runtime's CPU memory arena is already off in rapidocr 1.4.4's sessions
+(turning it on raised the peak from ~600 to ~780 MB).
 """
 
 from __future__ import annotations
@@ -19,6 +28,8 @@ from typing import Any
 import numpy as np
 
 log = logging.getLogger(__name__)
+
+DET_LIMIT_TYPE, DET_LIMIT_SIDE = "max", 960  # the detector's input: long side at most 960 px (see above)
 
 
 @dataclass(frozen=True)
@@ -52,7 +63,8 @@ class Engine:
         from rapidocr_onnxruntime import RapidOCR  # ~1 s and ~150 MB: only in the process that reads
 
         started = time.monotonic()
-        options: dict[str, Any] = {"print_verbose": False}
+        options: dict[str, Any] = {"print_verbose": False, "det_limit_type": DET_LIMIT_TYPE,
+                                   "det_limit_side_len": DET_LIMIT_SIDE}
         if threads > 0:
             options.update(intra_op_num_threads=threads, inter_op_num_threads=1)
         self._ocr = RapidOCR(**options)

@@ -26,3 +26,11 @@ keepalive = 5
 limit_request_line = 4096
 limit_request_fields = 50
 limit_request_field_size = 8190
+
+
+def post_worker_init(worker) -> None:
+    """Each web process also answers the text the ``ocr`` process read (bot.ocr.answers): it holds the
+    understanding model and the knowledge base anyway, so the ``ocr`` process need not."""
+    from bot.ocr.answers import start_in_web
+
+    start_in_web(worker.wsgi)

@@ -1,5 +1,6 @@
 """Screenshots in, on the app callback and the AI bot: acknowledged at once, read by the OCR process, answered
-through the outbox — with the real model (rapidocr-onnxruntime), real Redis and a local fake WeCom.
+by a web process's answerer through the outbox — with the real model (rapidocr-onnxruntime), real Redis and a
+local fake WeCom.
 
 Pictures are rendered here (tests/screenshots.py) with Debian's CJK fonts; nothing is downloaded.
 """
@@ -7,15 +8,17 @@ Pictures are rendered here (tests/screenshots.py) with Debian's CJK fonts; nothi
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 import pytest
 from PIL import Image
 
 from bot.core.keys import EVENTS_STREAM, OCR_GROUP
 from bot.core.store import Store
+from bot.ocr.answers import Answerer
 from bot.ocr.engine import Engine
 from bot.ocr.fetch import Fetcher, encrypt
-from bot.ocr.worker import OcrWorker
+from bot.ocr.reader import OcrWorker
 from bot.wiring.services import wecom_api
 from tests.support.environment import TEST_AIBOT_AES_KEY, TEST_CORP_ID, make_env
 from tests.support.fake_wecom import FakeWeCom
@@ -44,13 +47,26 @@ def env(tmp_path, wecom) -> dict[str, str]:
     return make_env(tmp_path, WECOM_API_BASE=wecom.base_url, WECOM_APP_SECRET="app-secret", OCR_TIMEOUT="120")
 
 
+@dataclass
+class Ocr:
+    """The ``ocr`` process's reader and a web process's answerer (both as in production, polled by hand)."""
+
+    reader: OcrWorker
+    answerer: Answerer
+
+
+def ocr_of(worker: OcrWorker, runtime) -> Ocr:
+    worker.ensure_group()
+    answerer = Answerer(worker.redis, runtime.pipeline, consumer="web-t")
+    answerer.ensure_group()
+    return Ocr(worker, answerer)
+
+
 @pytest.fixture
-def reader(settings, redis_client, runtime, engine, clock) -> OcrWorker:
+def reader(settings, redis_client, runtime, engine, clock) -> Ocr:
     fetcher = Fetcher(wecom_api(settings, redis_client), max_bytes=settings.ocr_max_bytes, timeout=5,
                       bot_aes_key=settings.aibot.encoding_aes_key)
-    worker = OcrWorker(settings, redis_client, runtime.pipeline, engine, fetcher, clock=clock, consumer="t")
-    worker.ensure_group()
-    return worker
+    return ocr_of(OcrWorker(settings, redis_client, engine, fetcher, clock=clock, consumer="t"), runtime)
 
 
 @pytest.fixture
@@ -67,10 +83,12 @@ def send_image(client, app_sim, wecom):
     return _send
 
 
-def read_all(reader: OcrWorker) -> int:
-    futures = reader.poll(block_ms=None)
+def read_all(ocr: Ocr) -> int:
+    """Read the images waiting, then answer what was read; returns how many images were read."""
+    futures = ocr.reader.poll(block_ms=None)
     for future in futures:
         future.result(timeout=120)
+    assert ocr.answerer.poll(block_ms=None) == len(futures)
     return len(futures)
 
 
@@ -214,10 +232,9 @@ def test_an_image_that_takes_too_long_gets_a_clear_line(send_image, settings, re
 
     quick = dataclasses.replace(settings, ocr_timeout=1.0)
     fetcher = Fetcher(wecom_api(settings, redis_client), max_bytes=settings.ocr_max_bytes, timeout=5, bot_aes_key=None)
-    worker = OcrWorker(quick, redis_client, runtime.pipeline, SlowReader(), fetcher, clock=clock, consumer="slow")
-    worker.ensure_group()
+    worker = OcrWorker(quick, redis_client, SlowReader(), fetcher, clock=clock, consumer="slow")
     send_image(render(CASE_61004))
-    read_all(worker)
+    read_all(ocr_of(worker, runtime))
     [answer] = delivered_texts(settings, redis_client, clock, wecom)
     assert "超时" in answer
 
@@ -225,14 +242,14 @@ def test_an_image_that_takes_too_long_gets_a_clear_line(send_image, settings, re
 def test_a_wechat_customer_service_screenshot_is_read_with_the_kf_token_and_answered_there(tmp_path, redis_client,
                                                                                           clock, engine):
     """微信客服: the media_id is fetched with 微信客服's own token, the answer goes back through kf/send_msg."""
-    from bot.ocr.worker import build
+    from bot.ocr.reader import build
     from tests.support.kf import build_bot, new_fake
 
     with new_fake(clock) as fake:
         kf = build_bot(tmp_path, fake, redis_client, clock, OCR_TIMEOUT="120")
-        reader = build(kf.runtime.settings, redis_client, engine)  # as `python -m bot ocr` builds it
-        reader.clock = clock
-        reader.ensure_group()
+        worker = build(kf.runtime.settings, redis_client, engine)  # as `python -m bot ocr` builds it
+        worker.clock = clock
+        reader = ocr_of(worker, kf.runtime)
         fake.customer_image("wmCarol", "KF_MEDIA_1", data=render(CASE_61004, layout="mobile"))
         kf.post_event()
         kf.settle()

@@ -278,6 +278,25 @@ def test_connect_command_refuses_a_half_configuration(tmp_path):
     assert proc.returncode == 2 and "WECOM_BOT_SECRET" in proc.stderr
 
 
+def test_the_connect_command_answers_what_the_ocr_process_read(env, fake, redis_client, tmp_path):
+    """A deployment on the long connection alone may run no web process: ``connect`` answers screenshots."""
+    from bot.core.keys import OUTBOX_QUEUE
+    from tests.support.ocr import a_read, handed_off
+    from tests.support.servers import wait_until
+
+    log = open(tmp_path / "connect.log", "w")  # noqa: SIM115 - kept open for the child
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "connect"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                            env={"PATH": os.environ.get("PATH", ""), **env, "FAQ_EMBED_IN_BACKGROUND": "0"})
+    try:
+        handed_off(redis_client, a_read(msg_id="ws-img-1"))
+        queued = wait_until(lambda: redis_client.lrange(OUTBOX_QUEUE, 0, -1), timeout=120, what="the answer queued")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    [message] = [json.loads(raw) for raw in queued]
+    assert message["id"] == "ocr-app-ws-img-1" and "61004" in message["text"], message
+
+
 # -- one holder per bot ----------------------------------------------------------------------------------------
 def test_kicked_by_a_connection_it_does_not_know_stops_loudly(holders, fake, redis_client, caplog):
     _, result = holders.start(identity="holder-a")

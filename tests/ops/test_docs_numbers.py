@@ -273,7 +273,7 @@ QUOTES = [
     Quote(OCR, r"\*\*How well \(measured, `python scripts/ocr_eval\.py`\)\.\*\* (\d+) screenshots",
           lambda: default_argument(screenshots.evaluation_set, "count")),
     Quote(OCR, r"`tests/support/screenshots\.py`\): (\d+) real error texts", lambda: len(screenshots.CASES)),
-    Quote(OCR, r"Four at once queue behind the (two) slots", lambda: setting("OCR_CONCURRENCY")),
+    Quote(OCR, r"Four at once still queue behind the (two) slots", lambda: setting("OCR_CONCURRENCY")),
     # -- replies (targets; the sizes are measurements)
     Quote(REPLIES, r"\| 开始 \| [\d,]+ bytes \| [\d,]+ \| ≤ ([\d,]+) \|", lambda: reply_sizes.START_MAX),
     Quote(REPLIES, r"\| 下一步 \(largest step\) \| [\d,]+ \| [\d,]+ \| ≤ ([\d,]+) \|", lambda: reply_sizes.NEXT_MAX),

@@ -87,9 +87,22 @@ def test_the_ai_bots_file_encryption_round_trips_and_refuses_a_wrong_key() -> No
 
 
 def test_the_web_process_never_loads_the_ocr_model_or_pillow() -> None:
+    """Not even with its answerer of the OCR process's text running (as gunicorn_conf starts it)."""
     script = ("import sys, tempfile; from pathlib import Path; from tests.support.environment import make_env; "
               "from bot.config import load_settings; from bot.web.app import create_app; "
-              "create_app(load_settings(make_env(Path(tempfile.mkdtemp())))); "
+              "from bot.ocr.answers import start_in_web; "
+              "start_in_web(create_app(load_settings(make_env(Path(tempfile.mkdtemp()))))).stop(); "
               "print(sorted(m for m in ('rapidocr_onnxruntime', 'onnxruntime', 'PIL', 'cv2') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_ocr_process_loads_none_of_the_answering_services() -> None:
+    """The ``ocr`` process holds the OCR model only: the web processes answer what it reads."""
+    script = ("import sys, tempfile; from pathlib import Path; from tests.support.environment import make_env; "
+              "from bot.config import load_settings; from bot.ocr.reader import build; "
+              "build(load_settings(make_env(Path(tempfile.mkdtemp()))), engine=object()); "
+              "print(sorted(m for m in ('bot.core.pipeline', 'bot.understand', 'bot.faq', 'handlers', 'sklearn') "
+              "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"

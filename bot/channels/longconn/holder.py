@@ -34,6 +34,7 @@ from bot.config import ConfigError, LongConnSettings, Settings, load_settings, l
 from bot.core.keys import longconn_holder_epoch_key, longconn_holder_key, longconn_kicked_key
 from bot.core.pipeline import Pipeline
 from bot.infra.logs import configure as configure_logging
+from bot.ocr.answers import start as answer_ocr_text
 from bot.wiring.services import build_services, redis_client
 from bot.worker.leader import Heartbeat, LeaderLock, worker_identity
 
@@ -191,9 +192,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(settings.log_level)
     holder = Holder(settings, redis_client(settings), config)
+    # It holds the answering services: it answers what the ocr process read, as the web processes do (a
+    # deployment on the long connection alone may run no web process).
+    answerer = answer_ocr_text(holder.redis, holder.pipeline)
 
     def stop(_signum, _frame) -> None:
         holder.stop()
+        answerer.stop()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

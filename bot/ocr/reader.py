@@ -2,14 +2,16 @@
 
 It reads ``wb:events`` in its own consumer group (``wb:ocr``; the worker's group is untouched), takes
 only ``image_received`` events and acknowledges the rest at once. At most ``OCR_CONCURRENCY`` images are
-read at a time; an entry is acknowledged after its answer was queued, so an image whose reader died is
-claimed again (XAUTOCLAIM) by the next reader, and answered once: the answer's pipeline message and its
-outbox id are derived from the image's message id (a repeat gets the cached reply, the sender drops an
-id it already delivered). Several OCR processes share the group: each image goes to one of them.
+read at a time. What was read is handed off, redacted, to the web processes, which answer it
+(bot.ocr.handoff, bot.ocr.answers): this process holds the OCR model and nothing of the answering
+services. The hand-off and the event's acknowledgement are one MULTI, so an image whose reader died
+before handing it off is claimed again (XAUTOCLAIM) by the next reader, and one handed off is not read
+again. Several OCR processes share the group: each image goes to one of them.
 
 The picture is held in memory only while it is read (seconds) and never written anywhere; the event
 keeps its download reference (a media_id, or a URL WeCom lets expire after 5 minutes) until the events
-stream is trimmed. Only the redacted text reaches Redis (the conversation log), like typed text.
+stream is trimmed. Only the redacted text reaches Redis (the hand-off, then the conversation log), like
+typed text.
 """
 
 from __future__ import annotations
@@ -30,24 +32,18 @@ from typing import Any, Protocol, cast
 
 import redis
 
-from bot.channels.aibot.protocol import addressed
 from bot.channels.app.protocol import TRANSPORT as APP_TRANSPORT
 from bot.channels.kf.api import KfAPI
-from bot.channels.kf.protocol import TRANSPORT as KF_TRANSPORT
 from bot.cli.progname import program
 from bot.config import ConfigError, Settings, kf_configured, load_settings
 from bot.core.keys import OCR_GROUP
-from bot.core.messages import Incoming
-from bot.core.pipeline import Pipeline
-from bot.core.render import MARKDOWN, TEXT
 from bot.core.store import EVENTS_STREAM, decode_event
 from bot.infra.logs import configure as configure_logging
+from bot.ocr import RECEIVED
 from bot.ocr.engine import Engine, Reading
 from bot.ocr.fetch import Fetcher, ImageRef
+from bot.ocr.handoff import TextRead, hand_off
 from bot.ocr.images import BadImage, Limits, decode
-from bot.outbound import queue
-from bot.outbound.entry import USER, OutboxMessage
-from handlers.image import RECEIVED
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +76,10 @@ class Outcome:
 
 
 class OcrWorker:
-    def __init__(self, settings: Settings, client: redis.Redis, pipeline: Pipeline, engine: Reader,
-                 fetcher: Source, *, clock: Callable[[], float] = time.time, consumer: str | None = None) -> None:
+    def __init__(self, settings: Settings, client: redis.Redis, engine: Reader, fetcher: Source, *,
+                 clock: Callable[[], float] = time.time, consumer: str | None = None) -> None:
         self.settings = settings
         self.redis = client
-        self.pipeline = pipeline
         self.engine = engine
         self.fetcher = fetcher
         self.clock = clock
@@ -108,13 +103,17 @@ class OcrWorker:
         self._stop.set()
 
     def run(self) -> int:
-        self.ensure_group()
         log.info("OCR reader %s started (concurrency %d)", self.consumer, self.concurrency)
+        ready = False
         while not self._stop.is_set():
             try:
+                if not ready:
+                    self.ensure_group()
+                    ready = True
                 self.poll(block_ms=1000)
             except redis.RedisError as exc:
                 log.error("redis unavailable: %s", exc)
+                ready = ready and "NOGROUP" not in str(exc)  # the stream was lost (a Redis without its data)
                 self._stop.wait(1.0)
         self.jobs.shutdown(wait=True)
         self.readers.shutdown(wait=False)
@@ -168,34 +167,22 @@ class OcrWorker:
 
     def _run(self, job: Job) -> None:
         try:
-            self.answer(job)
+            self.hand_off(job)
         except redis.RedisError:
-            log.exception("redis failed while answering image %s; it stays pending", job.entry_id)
-            return
+            log.exception("redis failed while handing off image %s; it stays pending", job.entry_id)
         except Exception:  # a bug must not leave the image pending forever
-            log.exception("answering image %s failed", job.entry_id)
-        self.redis.xack(EVENTS_STREAM, OCR_GROUP, job.entry_id)
+            log.exception("reading image %s failed", job.entry_id)
+            self.redis.xack(EVENTS_STREAM, OCR_GROUP, job.entry_id)
 
     # -- one image ------------------------------------------------------------------------------------------
-    def answer(self, job: Job) -> None:
+    def hand_off(self, job: Job) -> None:
+        """Read the job's picture and hand the redacted text to the answerers (bot.ocr.answers)."""
         data = job.data
         outcome = self.read(data)
-        transport = str(data.get("transport") or APP_TRANSPORT)
-        incoming = Incoming(transport, str(data.get("corp_id") or ""), str(data.get("user_id") or ""),
-                            msg_id=f"{data.get('msg_id')}:ocr", text=outcome.text, kind="ocr",
-                            chat_type=str(data.get("chat_type") or "single"), chat_id=data.get("chat_id"),
-                            extra={"confidence": outcome.confidence, "bad": outcome.bad})
-        fmt = TEXT if transport in (APP_TRANSPORT, KF_TRANSPORT) else MARKDOWN  # the app and 微信客服 show plain text
-        outgoing = self.pipeline.process(incoming, fmt)
-        if outgoing.transient:  # busy, Redis down: not committed; the entry stays pending and is retried
-            raise redis.ConnectionError(f"the pipeline could not answer image {job.entry_id} now")
-        message = OutboxMessage(USER, addressed(outgoing.text, outgoing.mention), to_user=incoming.user_id, fmt=fmt,
-                                id=f"ocr-{transport}-{data.get('msg_id')}",
-                                meta={"user_key": job.user_key, "kind": "ocr_answer", "transport": transport,
-                                      "chat_id": incoming.chat_id})
-        queue.add(self.redis, message)
-        log.info("image %s/%s read in %.2f s (confidence %.2f%s)", transport, data.get("msg_id"), outcome.seconds,
-                 outcome.confidence, f", {outcome.bad}" if outcome.bad else "")
+        hand_off(self.redis, TextRead.of(job.user_key, data, outcome.text, outcome.confidence, outcome.bad,
+                                         outcome.seconds), job.entry_id)
+        log.info("image %s/%s read in %.2f s (confidence %.2f%s)", data.get("transport") or APP_TRANSPORT,
+                 data.get("msg_id"), outcome.seconds, outcome.confidence, f", {outcome.bad}" if outcome.bad else "")
 
     def read(self, data: dict[str, Any]) -> Outcome:
         """The text in the job's picture, or why there is none. Never raises for a bad picture."""
@@ -218,15 +205,15 @@ class OcrWorker:
 
 
 def build(settings: Settings, client: redis.Redis | None = None, engine: Reader | None = None) -> OcrWorker:
-    """The OCR process's parts, from the composition root (the same store, templates and knowledge)."""
-    from bot.wiring.services import build_services, redis_client, wecom_api
+    """The OCR process's parts, from the composition root: Redis, the WeCom clients, the model (no answering
+    services: the web processes answer what it reads)."""
+    from bot.wiring.services import redis_client, wecom_api
 
     client = client if client is not None else redis_client(settings)
-    services = build_services(settings, client)
     kf_api = KfAPI.from_settings(settings, client).api if kf_configured(settings) else None
     fetcher = Fetcher(wecom_api(settings, client), max_bytes=settings.ocr_max_bytes, timeout=settings.http_timeout,
                       bot_aes_key=settings.aibot.encoding_aes_key or None, kf_api=kf_api)
-    return OcrWorker(settings, client, Pipeline(services), engine or Engine(settings.ocr_threads), fetcher)
+    return OcrWorker(settings, client, engine or Engine(settings.ocr_threads), fetcher)
 
 
 def main(argv: list[str] | None = None) -> int:
