@@ -14,7 +14,7 @@ from bot.understand.items import ItemNames, all_but, clauses, correction, named_
 from bot.understand.lexicon import ContextWords, contains_any, squash
 from bot.understand.model import IntentModel
 from bot.understand.reading import Context, Reading
-from bot.understand.slots import find_items, find_step, mentions_items, mentions_step, number, step_mentions
+from bot.understand.slots import find_items, find_step, last_items, mentions_items, mentions_step, number, step_mentions
 
 MAX_COMMAND_CHARS = 60  # longer messages are questions or pasted logs, never commands ...
 MAX_STORY_CHARS = 200  # ... unless they name checklist items as done ("折腾了一下午，开发资料终于填好了")
@@ -31,6 +31,7 @@ CONFIRMING = ("confirm_reading", "confirm_reset")
 # Labels a reply to "解决了吗？" may carry and still be an answer to it.
 _FEEDBACK_LABELS = {"confirm", "cancel", "done", "smalltalk:ack", "smalltalk:thanks", "question", "human"}
 _EMOJI_CODE = re.compile(r"\[[^\]\[]{1,6}\]")
+_TEMPORAL = re.compile(r"的时候|那时候")
 _PUNCTUATION = re.compile(r"[\s,，.。!！?？~～、…]+")
 
 
@@ -133,6 +134,11 @@ class Understander:
                           items=find_items(rest, ctx.item_count) if intent in ("check", "uncheck") else (),
                           kind=sub or None, alternatives=alternatives,
                           source="taught" if squashed in self.taught else "model")
+        if intent in ("back", "next") and len({s for _, s in step_mentions(text)}) == 1:
+            # "上一步点错了，我其实还在第五步", "不是上一步 我要回第一步": the step named is where the user means to be
+            named_step = step_mentions(text)[0][1]
+            if named_step != ctx.step + (1 if intent == "next" else -1):
+                reading = replace(reading, intent="goto", step=named_step, kind="correction")
         if intent == "goto" and step is not None and self.words.cues.elsewhere(text):
             # "第一步的东西我之前都弄完了，直接跳到第二步": the steps before were done outside the bot
             reading = replace(reading, kind="done_before")
@@ -186,10 +192,11 @@ class Understander:
         ticked: set[int] = set()
         denied: set[int] = set()
         for clause in clauses(text):
+            clause = _TEMPORAL.split(clause)[-1]  # "云开发开通的时候关联也勾了": the time, not a report
             part = squash(clause)
             found = set(named_items(part, ctx.step, self.item_names))
             if mentions_items(clause):
-                found |= set(find_items(clause, ctx.item_count))
+                found |= set(find_items(clause, ctx.item_count)) | set(last_items(clause, ctx.item_count))
             if not found:
                 continue
             if cues.unticks(clause) or cues.stance(clause) == stance.NEGATION:
@@ -213,7 +220,7 @@ class Understander:
                                   asked_by="")
         if not ticked:
             return self._other_step_item(text, squashed, ctx, kind)
-        if self._names_the_step(squashed, ctx.step):
+        if self._names_the_step(squashed, ctx.step) or self.words.names_step_act(text, ctx.step):
             return None  # "全网发布提交了": the step by its own name, not one of its items
         if not all(1 <= n <= ctx.item_count for n in ticked):
             return None
