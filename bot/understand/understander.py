@@ -13,11 +13,12 @@ from bot.understand.examples import IntentSpec, training_pairs
 from bot.understand.items import ItemNames, all_but, clauses, correction, named_items
 from bot.understand.lexicon import ContextWords, contains_any, squash
 from bot.understand.model import IntentModel
-from bot.understand.reading import Context, Reading
+from bot.understand.reading import STATE_CHANGING, Context, Reading
 from bot.understand.slots import find_items, find_step, last_items, mentions_items, mentions_step, number, step_mentions
 
 MAX_COMMAND_CHARS = 60  # longer messages are questions or pasted logs, never commands ...
-MAX_STORY_CHARS = 200  # ... unless they name checklist items as done ("折腾了一下午，开发资料终于填好了")
+MAX_STORY_CHARS = 200
+STORY_POINT = 0.6  # a clause's reading must be this sure to be a story's point  # ... unless they name checklist items as done ("折腾了一下午，开发资料终于填好了")
 _ERROR_CODE = re.compile(r"(?<!\d)(?:4\d{4}|6\d{4}|8\d{4}|-1)(?!\d)")
 _DIGIT = re.compile(r"^\s*(\d{1,2})\s*$")
 _BARE_NUMBER = re.compile(r"^\s*(\d{1,2}|[一二两三四五六七八九十])\s*$")
@@ -73,6 +74,40 @@ class Understander:
 
     # ------------------------------------------------------------------ entry points
     def read(self, text: str, ctx: Context) -> Reading:
+        reading = self._read(text, ctx)
+        if ctx.pending is None and _unsure(reading):
+            point = self._story_point(self.words.without_fillers(_own_words(text)), ctx)
+            if point is not None:
+                return point
+        return reading
+
+    def _story_point(self, text: str, ctx: Context) -> Reading | None:
+        """A story the whole of which the model cannot place ("周末加班把测试弄完了，…，应该可以下一步了吧"):
+        the one thing its clauses report or ask for, when exactly one confident change of state is in
+        them and nothing in the message negates, plans or asks."""
+        parts = [c for c in clauses(text) if len(squash(c)) >= 2]
+        if not 2 <= len(parts) <= 8 or len(text) > MAX_STORY_CHARS or "\n" in text.strip():
+            return None
+        cues = self.words.cues
+        whole = cues.stance(self._without_requests(text))
+        if whole in (stance.NEGATION, stance.PLAN) or self.words.negates(text) \
+                or self.words.looks_like_question(squash(text)):
+            return None
+        found: list[Reading] = []
+        for part in parts:
+            reading = self._read(part, ctx)
+            if reading.intent in STATE_CHANGING and reading.intent != "clarify" \
+                    and reading.confidence >= STORY_POINT:
+                found.append(reading)
+        if not found:
+            return None
+        first = found[-1]
+        same = all((r.intent, r.step, r.items) == (first.intent, first.step, first.items) for r in found)
+        if not same or (whole == stance.PROBLEM and first.intent != "cert_failed"):
+            return None
+        return replace(first, kind=first.kind or "story", source="rule")
+
+    def _read(self, text: str, ctx: Context) -> Reading:
         text = self.words.without_fillers(_own_words(text))
         echoed = _ECHOED_PROMPT.match(text)
         if echoed:
@@ -389,6 +424,13 @@ class Understander:
         if pending == "confirm_reset" and label == "reset":
             return Reading("confirm", confidence, source="pending")
         return None
+
+
+def _unsure(reading: Reading) -> bool:
+    """The bot would ask back or search the knowledge base without a topic."""
+    if reading.intent == "clarify":
+        return reading.kind in ("unsure", "unknown")
+    return reading.intent == "question" and reading.topic is None
 
 
 def _bare(squashed: str) -> str:
