@@ -40,7 +40,7 @@ AFFIRMATIVE_ONLY = frozenset(("done", "next", "check", "cert_submitted", "cert_p
 # A plan or a problem report blocks these as well ("页面上找不到返回", "晚点再退回去看看").
 NOT_NOW = AFFIRMATIVE_ONLY | {"back", "uncheck", "unmute"}
 _KEYS = ("negation", "not_negation", "plan", "condition", "problem", "ui", "done_elsewhere", "completion",
-         "unfinished", "untick", "denial")
+         "unfinished", "untick", "denial", "hypothetical")
 # "等密钥弄好了再说下一步", "等认证过了再继续": waiting for something first is a plan.
 _SPACE = re.compile(r"\s+")
 _WAIT_THEN = re.compile(r"等.{1,14}(?:了|完|好|过)?.{0,6}(?:再|我就|就)")
@@ -59,6 +59,7 @@ class Cues:
     unfinished: tuple[str, ...] = ()  # 生成好了: a step towards the item, not the item (the key is not submitted)
     denial: tuple[str, ...] = ()  # 我没说…: the command named is what the user did NOT say
     untick: tuple[str, ...] = ()  # 别勾, 取消勾选: a negated item is unticked, not just left alone
+    hypothetical: tuple[str, ...] = ()  # 要是卡住了: a problem that has not happened is a plan
 
     @classmethod
     def from_data(cls, data: Any, where: str) -> Cues:
@@ -83,6 +84,8 @@ class Cues:
 
     def stance(self, text: str) -> str:
         """affirmative | negation | plan | problem (a question is decided by the caller's word list)."""
+        if contains_any(text, self.hypothetical) and contains_any(text, self.plan):
+            return PLAN  # "后面要是卡住了再转人工"
         if contains_any(text, self.problem) or (contains_any(text, self.ui) and not self.completed(text)):
             return PROBLEM
         if self.negated(text):

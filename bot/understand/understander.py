@@ -102,7 +102,10 @@ class Understander:
         if not found:
             return None
         first = found[-1]
-        same = all((r.intent, r.step, r.items) == (first.intent, first.step, first.items) for r in found)
+        def effect(r: Reading) -> tuple[Any, ...]:
+            return policy.SAME_EFFECT.get(r.intent, r.intent), r.step, r.items
+
+        same = all(effect(r) == effect(first) for r in found)
         if not same or (whole == stance.PROBLEM and first.intent != "cert_failed"):
             return None
         return replace(first, kind=first.kind or "story", source="rule")
@@ -124,6 +127,11 @@ class Understander:
             if by_rule is not None:
                 return by_rule
         if len(text) > MAX_COMMAND_CHARS or "\n" in text.strip() or _ERROR_CODE.search(text):
+            if kind in (stance.NEGATION, stance.PLAN) and not self._asks_now(squashed) \
+                    and not _ERROR_CODE.search(text):
+                # "wait don't mark it done yet, still binding the dev miniprogram": long, and asks nothing
+                return Reading("smalltalk", 0.5, kind="not_yet" if kind == stance.NEGATION else "later",
+                               source="rule")
             return self.question(text, ctx)
         digit = _BARE_NUMBER.match(text)
         if digit and ctx.item_count:
@@ -249,7 +257,7 @@ class Understander:
         if not ticked and named and not denied and kind == stance.AFFIRMATIVE and cues.not_finished(text) and any(
                 cues.completed(c) and not cues.not_finished(c) for c in clauses(text)):
             ticked = set(named)  # "代码上传密钥生成了 也在微搭那边提交了": generated, then submitted
-        if not ticked and cues.not_finished(text) and named:
+        if not ticked and cues.not_finished(text) and named and kind == stance.AFFIRMATIVE:
             # "代码上传密钥生成好了": on the way to the item, not the item; ask before ticking it
             return policy.clarify("unsure", proposal=Reading("check", 0.5, items=named), confidence=0.5,
                                   asked_by="")
