@@ -34,7 +34,8 @@ _PART = r"[^，,。；;！!]{1,10}"
 _IS_NOT = re.compile(rf"(?:应该|其实|而)?是(?P<yes>{_PART}?)[，,\s]*(?:而)?不是(?P<no>{_PART})")
 _NOT_IS = re.compile(rf"不是(?P<no>{_PART}?)[，,\s]*(?:而|应该|其实)?是(?P<yes>{_PART})")
 # "2不对，勾的是3", "第二项错了 应该是第三项"
-_WRONG_IS = re.compile(rf"(?P<no>{_PART}?)(?:不对|错了)[，,\s]*(?:我)?(?:勾的|要勾的|应该|其实|说的)?是(?P<yes>{_PART})")
+_WRONG_IS = re.compile(rf"(?P<no>{_PART}?)(?:不对|错了)[，,\s]*(?:我)?(?:勾的|要勾的|应该|其实|说的)?"
+                       rf"是(?P<yes>{_PART})")
 # "取消第2项，改勾第3项", "把2去掉，勾上3"
 # "uncheck 4 i meant 5"
 _MEANT = re.compile(r"(?P<no>\d)\s*,?\s*i\s*meant\s*(?P<yes>\d)\b", re.IGNORECASE)

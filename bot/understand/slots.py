@@ -31,6 +31,8 @@ _ITEM_MENTION_RE = re.compile(rf"第\s*{_NUM}\s*(?:项|条|个)(?!步)|{_NUM}\s*
                               rf"|[前后](?:面|边)?(?:的)?\s*{_NUM}\s*(?:项|个|条)")
 _RANGE_RE = re.compile(rf"(?P<lo>{_NUM})\s*(?:-|~|～|—|到|至)\s*(?P<hi>{_NUM})")
 _ITEM_RE = re.compile(rf"(?<![\d.])(?:第\s*)?(?P<n>\d{{1,2}}(?![\d.])|{_CN_NUM})")
+# "三个都弄完了": all of them when the step has three items; otherwise not a list of items
+_ALL_N_RE = re.compile(rf"(?P<n>{_NUM})\s*(?:个|项|条)\s*(?:都|全)")
 _ALL_ITEMS_RE = re.compile(r"全部|全都|所有|都勾|all")
 
 
@@ -94,6 +96,10 @@ def find_items(text: str, item_count: int) -> tuple[int, ...]:
     for match in _FIRST_N_RE.finditer(text):
         found.update(range(1, min(number(match["n"]), 20) + 1))
     text = _LAST_N_RE.sub(" ", _FIRST_N_RE.sub(" ", text))
+    for match in _ALL_N_RE.finditer(text):
+        if item_count and number(match["n"]) == item_count:
+            found.update(range(1, item_count + 1))
+    text = _ALL_N_RE.sub(" ", text)
     for match in _RANGE_RE.finditer(text):
         lo, hi = number(match["lo"]), number(match["hi"])
         if 0 < lo <= hi <= 20:

@@ -84,8 +84,8 @@ class Cues:
 
     def stance(self, text: str) -> str:
         """affirmative | negation | plan | problem (a question is decided by the caller's word list)."""
-        if contains_any(text, self.hypothetical) and contains_any(text, self.plan):
-            return PLAN  # "后面要是卡住了再转人工"
+        if contains_any(text, self.hypothetical) and contains_any(text, self.problem):
+            return PLAN  # "后面要是卡住了再转人工": a problem that has not happened
         if contains_any(text, self.problem) or (contains_any(text, self.ui) and not self.completed(text)):
             return PROBLEM
         if self.negated(text):

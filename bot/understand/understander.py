@@ -17,8 +17,8 @@ from bot.understand.reading import STATE_CHANGING, Context, Reading
 from bot.understand.slots import find_items, find_step, last_items, mentions_items, mentions_step, number, step_mentions
 
 MAX_COMMAND_CHARS = 60  # longer messages are questions or pasted logs, never commands ...
-MAX_STORY_CHARS = 200
-STORY_POINT = 0.6  # a clause's reading must be this sure to be a story's point  # ... unless they name checklist items as done ("折腾了一下午，开发资料终于填好了")
+MAX_STORY_CHARS = 200  # ... unless they name checklist items as done ("折腾了一下午，开发资料终于填好了")
+STORY_POINT = 0.5  # a clause's reading must be this sure to be a story's point
 _ERROR_CODE = re.compile(r"(?<!\d)(?:4\d{4}|6\d{4}|8\d{4}|-1)(?!\d)")
 _DIGIT = re.compile(r"^\s*(\d{1,2})\s*$")
 _BARE_NUMBER = re.compile(r"^\s*(\d{1,2}|[一二两三四五六七八九十])\s*$")
@@ -32,6 +32,7 @@ CONFIRMING = ("confirm_reading", "confirm_reset")
 # Labels a reply to "解决了吗？" may carry and still be an answer to it.
 _FEEDBACK_LABELS = {"confirm", "cancel", "done", "smalltalk:ack", "smalltalk:thanks", "question", "human"}
 _EMOJI_CODE = re.compile(r"\[[^\]\[]{1,6}\]")
+_LONE_DIGIT = re.compile(r"(?<![\d.])\d(?![\d.])")
 _TEMPORAL = re.compile(r"的时候|那时候")
 _PUNCTUATION = re.compile(r"[\s,，.。!！?？~～、…]+")
 
@@ -75,7 +76,7 @@ class Understander:
     # ------------------------------------------------------------------ entry points
     def read(self, text: str, ctx: Context) -> Reading:
         reading = self._read(text, ctx)
-        if ctx.pending is None and _unsure(reading):
+        if ctx.pending is None and 1 <= ctx.step <= 6 and _unsure(reading):
             point = self._story_point(self.words.without_fillers(_own_words(text)), ctx)
             if point is not None:
                 return point
@@ -90,9 +91,10 @@ class Understander:
             return None
         cues = self.words.cues
         whole = cues.stance(self._without_requests(text))
-        if whole in (stance.NEGATION, stance.PLAN) or self.words.negates(text) \
-                or self.words.looks_like_question(squash(text)):
+        if whole == stance.PLAN or self.words.looks_like_question(squash(text)) or any(
+                cues.stance(part) in (stance.NEGATION, stance.PLAN) for part in parts):
             return None
+        denied = whole == stance.NEGATION or self.words.negates(text)  # 不要, 不对: only a failure report may say so
         found: list[Reading] = []
         for part in parts:
             reading = self._read(part, ctx)
@@ -106,7 +108,7 @@ class Understander:
             return policy.SAME_EFFECT.get(r.intent, r.intent), r.step, r.items
 
         same = all(effect(r) == effect(first) for r in found)
-        if not same or (whole == stance.PROBLEM and first.intent != "cert_failed"):
+        if not same or ((whole == stance.PROBLEM or denied) and first.intent != "cert_failed"):
             return None
         return replace(first, kind=first.kind or "story", source="rule")
 
@@ -173,6 +175,11 @@ class Understander:
         step, rest = find_step(text, self.words)
         if intent in ("done", "next") and mentions_items(rest):
             intent = "check"  # "第一项弄好了": an item, not the whole step
+        elif intent in ("done", "next") and step is None and len(text) <= 12 and _LONE_DIGIT.search(text) \
+                and "步" not in text:
+            # "done 2": step 2 or item 2? ask, naming the item
+            guess = Reading("check", 0.5, items=find_items(rest, ctx.item_count))
+            return policy.clarify("unsure", proposal=guess, confidence=confidence, asked_by="")
         reading = Reading(intent, confidence, step=step if intent in ("goto", "done", "next") else None,
                           items=find_items(rest, ctx.item_count) if intent in ("check", "uncheck") else (),
                           kind=sub or None, alternatives=alternatives,
@@ -229,7 +236,9 @@ class Understander:
         if rest:
             return policy.resolve(Reading("check", 0.9, items=rest, kind="all_but", source="rule"), ctx,
                                   squashed, self.words)
-        if mentions_step(text) or (self.words.looks_like_question(squashed) and not self._reported(text)):
+        if mentions_step(text) and not self._locates_item(text, squashed, ctx):
+            return None
+        if self.words.looks_like_question(squashed) and not self._reported(text):
             return None
         cues = self.words.cues
         ticked: set[int] = set()
@@ -274,6 +283,12 @@ class Understander:
                                               squashed, self.words), 1.0)
         return policy.resolve(Reading("check", 0.9, items=tuple(sorted(ticked)), kind="named_item", source="rule"),
                               ctx, squashed, self.words)
+
+    def _locates_item(self, text: str, squashed: str, ctx: Context) -> bool:
+        """"第一步开放平台账号刚注册好": the current step named only to say where the item is."""
+        if {step for _, step in step_mentions(text)} != {ctx.step}:
+            return False
+        return all(named_items(squash(c), ctx.step, self.item_names) for c in clauses(text) if step_mentions(c))
 
     def _without_requests(self, text: str) -> str:
         """"方便的话请继续提醒我" is a request, not a condition."""
