@@ -23,8 +23,9 @@ _BUT_LAST = re.compile(rf"(?:就|只)?(?:剩|差)(?:下)?{_LAST}")
 _EXCEPT = re.compile(r"除了(?P<what>.{1,10}?)(?:以外|之外)?(?:其他|其余|别的)?(?:的)?(?:都|全)")
 _LAST_ITEM = re.compile(_LAST)
 # clauses end at punctuation, "然后", and at spaces next to Chinese ("资质认证过了 300块也交了"); English
-# keeps its spaces ("registered the open platform acct")
-_CLAUSE = re.compile(r"[，,。；;！!？?~～…]+|\.\s|(?<=[^\x00-\x7f])\s+|\s+(?=[^\x00-\x7f])"
+# keeps its spaces ("registered the open platform acct"); a tick or cross belongs to what comes before it
+# ("绑定开发小程序 ✔️ 代码上传密钥 ✖️")
+_CLAUSE = re.compile(r"[，,。；;！!？?~～…]+|\.\s|(?<=[^\x00-\x7f])\s+(?![✔✅✖❌√×])|\s+(?=[^\x00-\x7f✔✅✖❌√×])"
                      r"|然后|接着|\bbut\b|\band then\b")
 # "就剩审核那项没好", "就差开发资料和审核没弄", "只有权限集还没勾"
 _ONLY_LEFT = re.compile(r"(?:就|只|还)?(?:剩|差)(?:下)?(?P<what>.{1,14}?)(?:那项|那个|那一项|这项)?(?:还)?(?:没|未)")

@@ -230,7 +230,7 @@ class Understander:
             meant = fixed[0].strip()
             if len(squash(meant)) >= 2 and meant != text:
                 return self.read(meant, replace(ctx, pending=None))  # "不是认证失败，是已经提交了": what is meant
-        if kind == stance.PLAN or kind == stance.PROBLEM or not ctx.item_count:
+        if kind == stance.PROBLEM or not ctx.item_count or (kind == stance.PLAN and self._plans_items(text, ctx)):
             return None
         rest = all_but(text, ctx.item_count, self.item_names, ctx.step)
         if rest:
@@ -253,7 +253,7 @@ class Understander:
                 continue
             if cues.unticks(clause) or cues.stance(clause) == stance.NEGATION:
                 denied |= found
-            elif cues.completed(clause) and not cues.not_finished(clause):
+            elif cues.completed(clause) and not cues.not_finished(clause) and cues.stance(clause) != stance.PLAN:
                 ticked |= found
         ticked -= denied
         if not ticked and kind == stance.AFFIRMATIVE and cues.completed(text) and not cues.not_finished(text):
@@ -283,6 +283,14 @@ class Understander:
                                               squashed, self.words), 1.0)
         return policy.resolve(Reading("check", 0.9, items=tuple(sorted(ticked)), kind="named_item", source="rule"),
                               ctx, squashed, self.words)
+
+    def _plans_items(self, text: str, ctx: Context) -> bool:
+        """A plan about the items themselves ("晚点再勾权限集"), not one clause about next week in a story
+        that reports an item ("…资质认证就通过了，老板说下周要把小程序搞起来")."""
+        cues = self.words.cues
+        planned = [c for c in clauses(text) if cues.stance(c) == stance.PLAN]
+        return not planned or any(named_items(squash(c), ctx.step, self.item_names) or mentions_items(c)
+                                  or mentions_step(c) for c in planned)
 
     def _locates_item(self, text: str, squashed: str, ctx: Context) -> bool:
         """"第一步开放平台账号刚注册好": the current step named only to say where the item is."""
@@ -429,6 +437,8 @@ class Understander:
                 return Reading("confirm", 1.0, kind="feedback", source="pending")
         elif pending not in CONFIRMING:
             return None
+        elif (moved := self._step_correction(text)) is not None:
+            return moved  # "不是第二步，是第三步，我要去第三步": the step meant
         elif self.words.negates(text):
             return Reading("cancel", 1.0, source="pending")
         label, confidence = self._ranked(squashed, text)[0]
