@@ -147,6 +147,11 @@ class Understander:
         intent, _, sub = label.partition(":")
         if intent in policy.STATE_CHANGING and self.words.cues.denies(text):
             return policy.clarify("unsure", confidence=confidence)  # "我没说别提醒啊": not what it names
+        if kind == stance.NEGATION and intent == "cert_passed" and not self.words.cues.pending(text) \
+                and dict(ranked).get("cert_failed", 0.0) >= policy.NOT_UNDERSTOOD:
+            # "认证没通过，不是通过了": a pass denied is a failure
+            failed = Reading("cert_failed", confidence + dict(ranked)["cert_failed"], source="rule")
+            return policy.resolve(failed, ctx, squashed, self.words)
         if stance.Cues.blocks(kind, intent) or (intent == "uncheck" and kind == stance.NEGATION
                                                 and not find_items(text, ctx.item_count)):
             return self._not_affirmative(text, ctx, kind, confidence, alternatives)
@@ -229,7 +234,9 @@ class Understander:
                 return corrected
             meant = fixed[0].strip()
             if len(squash(meant)) >= 2 and meant != text:
-                return self.read(meant, replace(ctx, pending=None))  # "不是认证失败，是已经提交了": what is meant
+                what = self.read(meant, replace(ctx, pending=None))  # "不是认证失败，是已经提交了": what is meant
+                if what.intent != "clarify":
+                    return what  # else "不是取消勾选，是勾选！第一项我真的做完了": the rest of it says what
         if kind == stance.PROBLEM or not ctx.item_count or (kind == stance.PLAN and self._plans_items(text, ctx)):
             return None
         rest = all_but(text, ctx.item_count, self.item_names, ctx.step)
