@@ -13,12 +13,14 @@ from bot.understand.examples import IntentSpec, training_pairs
 from bot.understand.items import ItemNames, all_but, clauses, correction, named_items
 from bot.understand.lexicon import ContextWords, contains_any, squash
 from bot.understand.model import IntentModel
-from bot.understand.reading import STATE_CHANGING, Context, Reading
+from bot.understand.reading import Context, Reading
 from bot.understand.slots import find_items, find_step, last_items, mentions_items, mentions_step, number, step_mentions
 
 MAX_COMMAND_CHARS = 60  # longer messages are questions or pasted logs, never commands ...
 MAX_STORY_CHARS = 200  # ... unless they name checklist items as done ("折腾了一下午，开发资料终于填好了")
-STORY_POINT = 0.5  # a clause's reading must be this sure to be a story's point
+STORY_POINT = 0.6  # a clause's reading must be this sure to be a story's point
+# what a story may report: its point is a report, never a reset, a jump or a request for a person
+STORY_INTENTS = frozenset(("done", "next", "check", "cert_submitted", "cert_passed", "cert_failed"))
 _ERROR_CODE = re.compile(r"(?<!\d)(?:4\d{4}|6\d{4}|8\d{4}|-1)(?!\d)")
 _DIGIT = re.compile(r"^\s*(\d{1,2})\s*$")
 _BARE_NUMBER = re.compile(r"^\s*(\d{1,2}|[一二两三四五六七八九十])\s*$")
@@ -98,8 +100,7 @@ class Understander:
         found: list[Reading] = []
         for part in parts:
             reading = self._read(part, ctx)
-            if reading.intent in STATE_CHANGING and reading.intent != "clarify" \
-                    and reading.confidence >= STORY_POINT:
+            if reading.intent in STORY_INTENTS and reading.confidence >= STORY_POINT:
                 found.append(reading)
         if not found:
             return None
