@@ -217,6 +217,17 @@ def test_held_out_commands_are_read_right_and_rarely_harmfully(name, understande
     assert held.accuracy >= 0.85 and held.harmful_rate <= 0.035, (held.accuracy, held.harmful_rate)
 
 
+# Sets 5, 7 and 8 (issue 21, written blind) held out: a lower floor, as measured (84.2 %, 87.8 %, 81.6 % right;
+# 3.5 %, 2.0 %, 0 % harmful). Set 6 is left out: its held-out harm (13.6 %) is above any honest floor.
+@pytest.mark.parametrize("name", ["commands_eval5.jsonl", "commands_eval7.jsonl", "commands_eval8.jsonl"])
+def test_held_out_blind_sets_of_issue_21_stay_above_their_floor(name, understander):
+    from bot.understand.evaluate import read_cases, score
+    from bot.understand.factory import item_counts
+
+    held = score(read_cases(Path(ROOT) / "tests" / "data" / name, item_counts()), understander.read)["holdout"]
+    assert held.accuracy >= 0.80 and held.harmful_rate <= 0.035, (held.accuracy, held.harmful_rate)
+
+
 # -- guarding the steps -----------------------------------------------------------------------------------
 def test_done_with_part_of_the_checklist_open_says_what_is_open_and_asks_once(say, redis_client, settings):
     from bot.core.store import Store
