@@ -23,8 +23,9 @@ _BUT_LAST = re.compile(rf"(?:就|只)?(?:剩|差)(?:下)?{_LAST}")
 _EXCEPT = re.compile(r"除了(?P<what>.{1,10}?)(?:以外|之外)?(?:其他|其余|别的)?(?:的)?(?:都|全)")
 _LAST_ITEM = re.compile(_LAST)
 # clauses end at punctuation, "然后", and at spaces next to Chinese ("资质认证过了 300块也交了"); English
-# keeps its spaces ("registered the open platform acct")
-_CLAUSE = re.compile(r"[，,。；;！!？?~～…]+|\.\s|(?<=[^\x00-\x7f])\s+|\s+(?=[^\x00-\x7f])"
+# keeps its spaces ("registered the open platform acct"); a tick or cross belongs to what comes before it
+# ("绑定开发小程序 ✔️ 代码上传密钥 ✖️")
+_CLAUSE = re.compile(r"[，,。；;！!？?~～…]+|\.\s|(?<=[^\x00-\x7f])\s+(?![✔✅✖❌√×])|\s+(?=[^\x00-\x7f✔✅✖❌√×])"
                      r"|然后|接着|\bbut\b|\band then\b")
 # "就剩审核那项没好", "就差开发资料和审核没弄", "只有权限集还没勾"
 _ONLY_LEFT = re.compile(r"(?:就|只|还)?(?:剩|差)(?:下)?(?P<what>.{1,14}?)(?:那项|那个|那一项|这项)?(?:还)?(?:没|未)")
@@ -33,6 +34,9 @@ _BEFORE = re.compile(r"前面|之前的|前边")
 _PART = r"[^，,。；;！!]{1,10}"
 _IS_NOT = re.compile(rf"(?:应该|其实|而)?是(?P<yes>{_PART}?)[，,\s]*(?:而)?不是(?P<no>{_PART})")
 _NOT_IS = re.compile(rf"不是(?P<no>{_PART}?)[，,\s]*(?:而|应该|其实)?是(?P<yes>{_PART})")
+# "2不对，勾的是3", "第二项错了 应该是第三项"
+_WRONG_IS = re.compile(rf"(?P<no>{_PART}?)(?:不对|错了)[，,\s]*(?:我)?(?:勾的|要勾的|应该|其实|说的)?"
+                       rf"是(?P<yes>{_PART})")
 # "取消第2项，改勾第3项", "把2去掉，勾上3"
 # "uncheck 4 i meant 5"
 _MEANT = re.compile(r"(?P<no>\d)\s*,?\s*i\s*meant\s*(?P<yes>\d)\b", re.IGNORECASE)
@@ -112,7 +116,7 @@ def correction(text: str) -> tuple[str, str] | None:
     """(what is meant, what was wrongly said) in "应该是3不是2" / "不是第三步，是第二步"; None otherwise."""
     if "是不是" in text:
         return None  # a question ("是不是就是失败了"), not a correction
-    for pattern in (_MEANT, _NOT_IS, _IS_NOT, _UNDO_THEN, _DROP_THEN):
+    for pattern in (_MEANT, _NOT_IS, _IS_NOT, _WRONG_IS, _UNDO_THEN, _DROP_THEN):
         match = pattern.search(text)
         if match:
             return match["yes"], match["no"]

@@ -34,6 +34,7 @@ class ContextWords:
     fillers: tuple[str, ...] = ()
     request_words: tuple[str, ...] = ()
     cues: Cues = field(default_factory=Cues)  # what kind of statement a message is (stance:)
+    step_acts: dict[int, tuple[str, ...]] = field(default_factory=dict)  # a step's own act, not an item
 
     @classmethod
     def load(cls, path: Path = CONTEXT_FILE) -> ContextWords:
@@ -54,9 +55,18 @@ class ContextWords:
                 raise UnderstandingDataError(f"{path.name}: {key} must be a list")
             return tuple(squash(str(w)) for w in value)
 
+        acts: dict[int, tuple[str, ...]] = {}
+        for step, listed in (data.get("step_acts") or {}).items():
+            if not isinstance(step, int) or not 1 <= step <= 6 or not isinstance(listed, list):
+                raise UnderstandingDataError(f"{path.name}: step_acts: {step!r} must be 1-6 with a list of words")
+            acts[step] = tuple(str(w).strip().lower() if str(w).isascii() else squash(str(w)) for w in listed)
         return cls(tuple(names), words("cert_words"), words("not_cert_words"), words("question_words"),
                    words("command_questions"), words("negations"), words("feedback_no"), words("feedback_yes"),
-                   words("fillers"), words("request_words"), Cues.from_data(data.get("stance"), path.name))
+                   words("fillers"), words("request_words"), Cues.from_data(data.get("stance"), path.name), acts)
+
+    def names_step_act(self, text: str, step: int) -> bool:
+        """The message reports ``step``'s own act ("填好提交了" on step 3), not one of its items."""
+        return contains_any(text, self.step_acts.get(step, ()))
 
     def mentions_cert(self, squashed: str) -> bool:
         """The message is about WeDa's certification, not another step's review."""

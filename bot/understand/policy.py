@@ -55,6 +55,8 @@ def _resolve(reading: Reading, ctx: Context, squashed: str, words: ContextWords)
         return _certification(reading, ctx, squashed, words)
     if intent in ("done", "next"):
         return _done(reading, ctx)
+    if intent == "reset" and ctx.step == 0:
+        return replace(reading, intent="start")  # "上次重置完一直没管 今天重新来": nothing to reset, so start
     if intent == "goto" and reading.step is None:
         return clarify("which_step", confidence=reading.confidence)
     if intent in ("check", "uncheck") and not reading.items:

@@ -25,9 +25,14 @@ _STEP_RE = re.compile(
 )
 # "前两项" = items 1 and 2; "第3项", "3条": an item, not a step (第3个步骤 is a step)
 _FIRST_N_RE = re.compile(rf"前(?:面|边)?(?:的)?\s*(?P<n>{_NUM})\s*(?:项|个|条)")
-_ITEM_MENTION_RE = re.compile(rf"第\s*{_NUM}\s*(?:项|条|个)(?!步)|{_NUM}\s*(?:项|条)|前\s*{_NUM}\s*(?:项|个|条)")
+# "后两项" = the last two items of the step
+_LAST_N_RE = re.compile(rf"后(?:面|边)?(?:的)?\s*(?P<n>{_NUM})\s*(?:项|个|条)")
+_ITEM_MENTION_RE = re.compile(rf"第\s*{_NUM}\s*(?:项|条|个)(?!步)|{_NUM}\s*(?:项|条)"
+                              rf"|[前后](?:面|边)?(?:的)?\s*{_NUM}\s*(?:项|个|条)")
 _RANGE_RE = re.compile(rf"(?P<lo>{_NUM})\s*(?:-|~|～|—|到|至)\s*(?P<hi>{_NUM})")
 _ITEM_RE = re.compile(rf"(?<![\d.])(?:第\s*)?(?P<n>\d{{1,2}}(?![\d.])|{_CN_NUM})")
+# "三个都弄完了": all of them when the step has three items; otherwise not a list of items
+_ALL_N_RE = re.compile(rf"(?P<n>{_NUM})\s*(?:个|项|条)\s*(?:都|全)")
 _ALL_ITEMS_RE = re.compile(r"全部|全都|所有|都勾|all")
 
 
@@ -76,13 +81,25 @@ def find_step(text: str, words: ContextWords) -> tuple[int | None, str]:
     return None, lowered
 
 
+def last_items(text: str, item_count: int) -> tuple[int, ...]:
+    """"后两项都好了": the last N items; read clause by clause, as "后面两个还在弄" is no report."""
+    match = _LAST_N_RE.search(_plain(text))
+    if not match or not item_count:
+        return ()
+    return tuple(range(max(1, item_count - number(match["n"]) + 1), item_count + 1))
+
+
 def find_items(text: str, item_count: int) -> tuple[int, ...]:
     """Checklist items: "1 2 3", "1-3", "1和3", "第三个"; "全部" means every item of the step."""
     found: set[int] = set()
     text = _plain(text)
     for match in _FIRST_N_RE.finditer(text):
         found.update(range(1, min(number(match["n"]), 20) + 1))
-    text = _FIRST_N_RE.sub(" ", text)
+    text = _LAST_N_RE.sub(" ", _FIRST_N_RE.sub(" ", text))
+    for match in _ALL_N_RE.finditer(text):
+        if item_count and number(match["n"]) == item_count:
+            found.update(range(1, item_count + 1))
+    text = _ALL_N_RE.sub(" ", text)
     for match in _RANGE_RE.finditer(text):
         lo, hi = number(match["lo"]), number(match["hi"])
         if 0 < lo <= hi <= 20:

@@ -14,10 +14,13 @@ from bot.understand.items import ItemNames, all_but, clauses, correction, named_
 from bot.understand.lexicon import ContextWords, contains_any, squash
 from bot.understand.model import IntentModel
 from bot.understand.reading import Context, Reading
-from bot.understand.slots import find_items, find_step, mentions_items, mentions_step, number, step_mentions
+from bot.understand.slots import find_items, find_step, last_items, mentions_items, mentions_step, number, step_mentions
 
 MAX_COMMAND_CHARS = 60  # longer messages are questions or pasted logs, never commands ...
 MAX_STORY_CHARS = 200  # ... unless they name checklist items as done ("折腾了一下午，开发资料终于填好了")
+STORY_POINT = 0.6  # a clause's reading must be this sure to be a story's point
+# what a story may report: its point is a report, never a reset, a jump or a request for a person
+STORY_INTENTS = frozenset(("done", "next", "check", "cert_submitted", "cert_passed", "cert_failed"))
 _ERROR_CODE = re.compile(r"(?<!\d)(?:4\d{4}|6\d{4}|8\d{4}|-1)(?!\d)")
 _DIGIT = re.compile(r"^\s*(\d{1,2})\s*$")
 _BARE_NUMBER = re.compile(r"^\s*(\d{1,2}|[一二两三四五六七八九十])\s*$")
@@ -31,6 +34,8 @@ CONFIRMING = ("confirm_reading", "confirm_reset")
 # Labels a reply to "解决了吗？" may carry and still be an answer to it.
 _FEEDBACK_LABELS = {"confirm", "cancel", "done", "smalltalk:ack", "smalltalk:thanks", "question", "human"}
 _EMOJI_CODE = re.compile(r"\[[^\]\[]{1,6}\]")
+_LONE_DIGIT = re.compile(r"(?<![\d.])\d(?![\d.])")
+_TEMPORAL = re.compile(r"的时候|那时候")
 _PUNCTUATION = re.compile(r"[\s,，.。!！?？~～、…]+")
 
 
@@ -72,6 +77,43 @@ class Understander:
 
     # ------------------------------------------------------------------ entry points
     def read(self, text: str, ctx: Context) -> Reading:
+        reading = self._read(text, ctx)
+        if ctx.pending is None and 1 <= ctx.step <= 6 and _unsure(reading):
+            point = self._story_point(self.words.without_fillers(_own_words(text)), ctx)
+            if point is not None:
+                return point
+        return reading
+
+    def _story_point(self, text: str, ctx: Context) -> Reading | None:
+        """A story the whole of which the model cannot place ("周末加班把测试弄完了，…，应该可以下一步了吧"):
+        the one thing its clauses report or ask for, when exactly one confident change of state is in
+        them and nothing in the message negates, plans or asks."""
+        parts = [c for c in clauses(text) if len(squash(c)) >= 2]
+        if not 2 <= len(parts) <= 8 or len(text) > MAX_STORY_CHARS or "\n" in text.strip():
+            return None
+        cues = self.words.cues
+        whole = cues.stance(self._without_requests(text))
+        if whole == stance.PLAN or self.words.looks_like_question(squash(text)) or any(
+                cues.stance(part) in (stance.NEGATION, stance.PLAN) for part in parts):
+            return None
+        denied = whole == stance.NEGATION or self.words.negates(text)  # 不要, 不对: only a failure report may say so
+        found: list[Reading] = []
+        for part in parts:
+            reading = self._read(part, ctx)
+            if reading.intent in STORY_INTENTS and reading.confidence >= STORY_POINT:
+                found.append(reading)
+        if not found:
+            return None
+        first = found[-1]
+        def effect(r: Reading) -> tuple[Any, ...]:
+            return policy.SAME_EFFECT.get(r.intent, r.intent), r.step, r.items
+
+        same = all(effect(r) == effect(first) for r in found)
+        if not same or ((whole == stance.PROBLEM or denied) and first.intent != "cert_failed"):
+            return None
+        return replace(first, kind=first.kind or "story", source="rule")
+
+    def _read(self, text: str, ctx: Context) -> Reading:
         text = self.words.without_fillers(_own_words(text))
         echoed = _ECHOED_PROMPT.match(text)
         if echoed:
@@ -88,6 +130,11 @@ class Understander:
             if by_rule is not None:
                 return by_rule
         if len(text) > MAX_COMMAND_CHARS or "\n" in text.strip() or _ERROR_CODE.search(text):
+            if kind in (stance.NEGATION, stance.PLAN) and not self._asks_now(squashed) \
+                    and not _ERROR_CODE.search(text):
+                # "wait don't mark it done yet, still binding the dev miniprogram": long, and asks nothing
+                return Reading("smalltalk", 0.5, kind="not_yet" if kind == stance.NEGATION else "later",
+                               source="rule")
             return self.question(text, ctx)
         digit = _BARE_NUMBER.match(text)
         if digit and ctx.item_count:
@@ -101,6 +148,11 @@ class Understander:
         intent, _, sub = label.partition(":")
         if intent in policy.STATE_CHANGING and self.words.cues.denies(text):
             return policy.clarify("unsure", confidence=confidence)  # "我没说别提醒啊": not what it names
+        if kind == stance.NEGATION and intent == "cert_passed" and not self.words.cues.pending(text) \
+                and dict(ranked).get("cert_failed", 0.0) >= policy.NOT_UNDERSTOOD:
+            # "认证没通过，不是通过了": a pass denied is a failure
+            failed = Reading("cert_failed", confidence + dict(ranked)["cert_failed"], source="rule")
+            return policy.resolve(failed, ctx, squashed, self.words)
         if stance.Cues.blocks(kind, intent) or (intent == "uncheck" and kind == stance.NEGATION
                                                 and not find_items(text, ctx.item_count)):
             return self._not_affirmative(text, ctx, kind, confidence, alternatives)
@@ -129,10 +181,20 @@ class Understander:
         step, rest = find_step(text, self.words)
         if intent in ("done", "next") and mentions_items(rest):
             intent = "check"  # "第一项弄好了": an item, not the whole step
+        elif intent in ("done", "next") and step is None and len(text) <= 12 and _LONE_DIGIT.search(text) \
+                and "步" not in text:
+            # "done 2": step 2 or item 2? ask, naming the item
+            guess = Reading("check", 0.5, items=find_items(rest, ctx.item_count))
+            return policy.clarify("unsure", proposal=guess, confidence=confidence, asked_by="")
         reading = Reading(intent, confidence, step=step if intent in ("goto", "done", "next") else None,
                           items=find_items(rest, ctx.item_count) if intent in ("check", "uncheck") else (),
                           kind=sub or None, alternatives=alternatives,
                           source="taught" if squashed in self.taught else "model")
+        if intent in ("back", "next") and len({s for _, s in step_mentions(text)}) == 1:
+            # "上一步点错了，我其实还在第五步", "不是上一步 我要回第一步": the step named is where the user means to be
+            named_step = step_mentions(text)[0][1]
+            if named_step != ctx.step + (1 if intent == "next" else -1):
+                reading = replace(reading, intent="goto", step=named_step, kind="correction")
         if intent == "goto" and step is not None and self.words.cues.elsewhere(text):
             # "第一步的东西我之前都弄完了，直接跳到第二步": the steps before were done outside the bot
             reading = replace(reading, kind="done_before")
@@ -173,28 +235,33 @@ class Understander:
                 return corrected
             meant = fixed[0].strip()
             if len(squash(meant)) >= 2 and meant != text:
-                return self.read(meant, replace(ctx, pending=None))  # "不是认证失败，是已经提交了": what is meant
-        if kind == stance.PLAN or kind == stance.PROBLEM or not ctx.item_count:
+                what = self.read(meant, replace(ctx, pending=None))  # "不是认证失败，是已经提交了": what is meant
+                if what.intent != "clarify":
+                    return what  # else "不是取消勾选，是勾选！第一项我真的做完了": the rest of it says what
+        if kind == stance.PROBLEM or not ctx.item_count or (kind == stance.PLAN and self._plans_items(text, ctx)):
             return None
         rest = all_but(text, ctx.item_count, self.item_names, ctx.step)
         if rest:
             return policy.resolve(Reading("check", 0.9, items=rest, kind="all_but", source="rule"), ctx,
                                   squashed, self.words)
-        if mentions_step(text) or (self.words.looks_like_question(squashed) and not self._reported(text)):
+        if mentions_step(text) and not self._locates_item(text, squashed, ctx):
+            return None
+        if self.words.looks_like_question(squashed) and not self._reported(text):
             return None
         cues = self.words.cues
         ticked: set[int] = set()
         denied: set[int] = set()
         for clause in clauses(text):
+            clause = _TEMPORAL.split(clause)[-1]  # "云开发开通的时候关联也勾了": the time, not a report
             part = squash(clause)
             found = set(named_items(part, ctx.step, self.item_names))
             if mentions_items(clause):
-                found |= set(find_items(clause, ctx.item_count))
+                found |= set(find_items(clause, ctx.item_count)) | set(last_items(clause, ctx.item_count))
             if not found:
                 continue
             if cues.unticks(clause) or cues.stance(clause) == stance.NEGATION:
                 denied |= found
-            elif cues.completed(clause) and not cues.not_finished(clause):
+            elif cues.completed(clause) and not cues.not_finished(clause) and cues.stance(clause) != stance.PLAN:
                 ticked |= found
         ticked -= denied
         if not ticked and kind == stance.AFFIRMATIVE and cues.completed(text) and not cues.not_finished(text):
@@ -207,13 +274,13 @@ class Understander:
         if not ticked and named and not denied and kind == stance.AFFIRMATIVE and cues.not_finished(text) and any(
                 cues.completed(c) and not cues.not_finished(c) for c in clauses(text)):
             ticked = set(named)  # "代码上传密钥生成了 也在微搭那边提交了": generated, then submitted
-        if not ticked and cues.not_finished(text) and named:
+        if not ticked and cues.not_finished(text) and named and kind == stance.AFFIRMATIVE:
             # "代码上传密钥生成好了": on the way to the item, not the item; ask before ticking it
             return policy.clarify("unsure", proposal=Reading("check", 0.5, items=named), confidence=0.5,
                                   asked_by="")
         if not ticked:
             return self._other_step_item(text, squashed, ctx, kind)
-        if self._names_the_step(squashed, ctx.step):
+        if self._names_the_step(squashed, ctx.step) or self.words.names_step_act(text, ctx.step):
             return None  # "全网发布提交了": the step by its own name, not one of its items
         if not all(1 <= n <= ctx.item_count for n in ticked):
             return None
@@ -224,6 +291,20 @@ class Understander:
                                               squashed, self.words), 1.0)
         return policy.resolve(Reading("check", 0.9, items=tuple(sorted(ticked)), kind="named_item", source="rule"),
                               ctx, squashed, self.words)
+
+    def _plans_items(self, text: str, ctx: Context) -> bool:
+        """A plan about the items themselves ("晚点再勾权限集"), not one clause about next week in a story
+        that reports an item ("…资质认证就通过了，老板说下周要把小程序搞起来")."""
+        cues = self.words.cues
+        planned = [c for c in clauses(text) if cues.stance(c) == stance.PLAN]
+        return not planned or any(named_items(squash(c), ctx.step, self.item_names) or mentions_items(c)
+                                  or mentions_step(c) for c in planned)
+
+    def _locates_item(self, text: str, squashed: str, ctx: Context) -> bool:
+        """"第一步开放平台账号刚注册好": the current step named only to say where the item is."""
+        if {step for _, step in step_mentions(text)} != {ctx.step}:
+            return False
+        return all(named_items(squash(c), ctx.step, self.item_names) for c in clauses(text) if step_mentions(c))
 
     def _without_requests(self, text: str) -> str:
         """"方便的话请继续提醒我" is a request, not a condition."""
@@ -364,6 +445,8 @@ class Understander:
                 return Reading("confirm", 1.0, kind="feedback", source="pending")
         elif pending not in CONFIRMING:
             return None
+        elif (moved := self._step_correction(text)) is not None:
+            return moved  # "不是第二步，是第三步，我要去第三步": the step meant
         elif self.words.negates(text):
             return Reading("cancel", 1.0, source="pending")
         label, confidence = self._ranked(squashed, text)[0]
@@ -382,6 +465,13 @@ class Understander:
         if pending == "confirm_reset" and label == "reset":
             return Reading("confirm", confidence, source="pending")
         return None
+
+
+def _unsure(reading: Reading) -> bool:
+    """The bot would ask back or search the knowledge base without a topic."""
+    if reading.intent == "clarify":
+        return reading.kind in ("unsure", "unknown")
+    return reading.intent == "question" and reading.topic is None
 
 
 def _bare(squashed: str) -> str:

@@ -114,3 +114,36 @@ def test_after_an_faq_answer_a_report_is_read_as_itself_and_a_follow_up_gets_som
     assert again != first
     ticked = say("开放平台账号注册好了", user="lia")  # after "解决了吗？": a report, read as itself
     assert "已勾选第 1 项" in ticked, ticked
+
+
+# -- issue 21, sets 7 and 8: stories, items by colloquial names, corrections (phrasings of our own) ---------
+@pytest.mark.parametrize("text, step, cert, intent, slots", [
+    ("折腾了一上午，腾讯云那边终于弄好了，下一步吧", 2, "none", "next", {}),  # a story's point, clause by clause
+    ("老板让我来弄这个，开放平台账号早就注册了，资质认证还没交钱", 1, "none", "check", {"items": (1,)}),
+    ("建平台的时候选错了模式，现在重新建了，传统模式", 1, "none", "check", {"items": (3,)}),
+    ("开通云开发的时候关联也勾了，后两项都好了", 2, "none", "check", {"items": (2, 3)}),  # "的时候" is no report
+    ("三个都弄完了", 2, "none", "check", {"items": (1, 2, 3)}),  # "N个都" with N items: every item
+    ("回调地址也配好了", 1, "none", "check", {"items": (5,)}),
+    ("测试列表加好了 ✔ 应用发布 ✖", 5, "passed", "check", {"items": (2,)}),  # a tick or cross stays with its item
+    ("3不对，勾的是2", 1, "none", "check", {"items": (2,), "uncheck": (3,)}),
+    ("刚才下一步点多了，我还在第三步", 4, "passed", "goto", {"step": 3}),  # a step named beats back/next
+    ("认证没过，不是过了", 3, "submitted", "cert_failed", {}),
+])
+def test_stories_names_and_corrections_of_sets_7_and_8(understander, text, step, cert, intent, slots):
+    reading = understander.read(text, _ctx(step, cert))
+    assert reading.intent == intent, reading
+    for key, value in slots.items():
+        assert getattr(reading, key) == value, reading
+
+
+@pytest.mark.parametrize("text, step, cert", [
+    ("AppID和Secret都拿到了，已经填进去提交了", 3, "none"),  # the step's own act, not the AppID item
+    ("如果到时候报错了我再来问你", 4, "passed"),  # a problem that has not happened
+    ("don't tick anything yet please, my colleague is still filling in the developer info on his side", 1,
+     "none"),  # long, and asks nothing
+    ("done 3", 4, "passed"),  # step 3 or item 3? asked
+    ("上次重置完就没再弄了，今天重新开始", 0, "none"),  # nothing to reset: a start, if anything
+])
+def test_what_sets_7_and_8_must_not_tick(understander, text, step, cert):
+    reading = understander.read(text, _ctx(step, cert))
+    assert reading.intent not in ("check", "done", "next", "reset"), reading
