@@ -110,6 +110,16 @@ def close(client: redis.Redis) -> None:
         client.connection_pool.disconnect()
 
 
+def ensure_group(client: redis.Redis, stream: str, group: str) -> None:
+    """The consumer group, made from the stream's start if missing (entries written before any consumer ran
+    still count); one that exists already is kept as it is."""
+    try:
+        client.xgroup_create(stream, group, id="0", mkstream=True)
+    except redis.ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
 def as_str(reply: str | bytes) -> str:
     """A Redis reply as ``str``. Our clients decode replies (``decode_responses=True`` above), but
     redis-py types every reply ``bytes | str`` whatever the client: this says which one we have."""

@@ -30,6 +30,7 @@ from bot.channels.kf.protocol import TRANSPORT as KF_TRANSPORT
 from bot.core.keys import OCR_ANSWER_GROUP, OCR_TEXT_STREAM
 from bot.core.messages import Incoming
 from bot.core.render import MARKDOWN, TEXT
+from bot.infra import redis_conn
 from bot.ocr.handoff import TextRead
 from bot.outbound import queue
 from bot.outbound.entry import USER, OutboxMessage
@@ -57,11 +58,7 @@ class Answerer:
         self._stop = threading.Event()
 
     def ensure_group(self) -> None:
-        try:  # from the start: text read while no answerer ran yet is still answered
-            self.redis.xgroup_create(OCR_TEXT_STREAM, OCR_ANSWER_GROUP, id="0", mkstream=True)
-        except redis.ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        redis_conn.ensure_group(self.redis, OCR_TEXT_STREAM, OCR_ANSWER_GROUP)  # text read before any answerer counts
 
     def stop(self) -> None:
         self._stop.set()

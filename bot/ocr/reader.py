@@ -38,6 +38,7 @@ from bot.cli.progname import program
 from bot.config import ConfigError, Settings, kf_configured, load_settings
 from bot.core.keys import OCR_GROUP
 from bot.core.store import EVENTS_STREAM, decode_event
+from bot.infra import redis_conn
 from bot.infra.logs import configure as configure_logging
 from bot.ocr import RECEIVED
 from bot.ocr.engine import Engine, Reading
@@ -93,11 +94,8 @@ class OcrWorker:
 
     # -- the loop -------------------------------------------------------------------------------------------
     def ensure_group(self) -> None:
-        try:  # from the start: an image sent while no OCR process ran yet is still answered (or skipped if stale)
-            self.redis.xgroup_create(EVENTS_STREAM, OCR_GROUP, id="0", mkstream=True)
-        except redis.ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        # from the start: an image sent while no OCR process ran yet is still answered (or skipped if stale)
+        redis_conn.ensure_group(self.redis, EVENTS_STREAM, OCR_GROUP)
 
     def stop(self) -> None:
         self._stop.set()

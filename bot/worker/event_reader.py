@@ -16,6 +16,7 @@ import redis
 
 from bot.core.keys import EVENTS_GROUP
 from bot.core.store import EVENTS_STREAM, decode_event
+from bot.infra import redis_conn
 from bot.worker.reminders.planning import Planner
 
 log = logging.getLogger(__name__)
@@ -31,11 +32,7 @@ class EventConsumer:
         self.batch = batch
 
     def ensure_group(self) -> None:
-        try:  # from the start of the stream: events written before any worker ever ran still count
-            self.redis.xgroup_create(EVENTS_STREAM, EVENTS_GROUP, id="0", mkstream=True)
-        except redis.ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        redis_conn.ensure_group(self.redis, EVENTS_STREAM, EVENTS_GROUP)  # events before any worker ran count
 
     def recover(self) -> int:
         """Claim and apply every entry another (dead) consumer read but never acknowledged."""
