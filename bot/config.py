@@ -2,7 +2,7 @@
 
 Every variable any process reads is a field of ``Settings`` whose metadata names the variable, its
 parser and its allowed range; ``load_settings`` parses them all at start and ``validate`` checks the
-ranges (``python -m bot check``, ``serve``); the README's configuration tables list the same set
+ranges (``python -m bot check``, ``serve``); docs/configuration.md's tables list the same set
 (``tests/ops/test_config_docs.py`` keeps them in step). Typed frozen dataclasses rather than
 pydantic-settings: no new dependency for every process (the CLI tools included), and the messages
 stay ours ("X must be an integer, got 'abc'"), naming the variable as the checks and tests expect.
@@ -212,7 +212,7 @@ def _packaged_templates() -> Path:
 
 @dataclass(frozen=True)
 class Settings:
-    """Every setting of every process, typed; each field names its variable(s) (README, Configuration)."""
+    """Every setting of every process, typed; each field names its variable(s) (docs/configuration.md)."""
 
     # -- WeCom credentials (derived together: demo mode, pairs that must be set together) --
     corp_id: str = field(default=DEMO_CORP_ID, metadata=_var("WECOM_CORP_ID"))
@@ -390,7 +390,7 @@ def env_fields() -> dict[str, tuple[dataclasses.Field, EnvVar]]:
 
 
 def variables() -> dict[str, str]:
-    """Every environment variable the bot reads, and the Settings field it lands in (README test)."""
+    """Every environment variable the bot reads, and the Settings field it lands in (tests/ops/test_config_docs.py)."""
     return {name: attr for attr, (_f, var) in env_fields().items() for name in var.names}
 
 

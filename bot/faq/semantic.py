@@ -208,7 +208,7 @@ def shared_embedder() -> Embedder:
 def topic_passages(topic: Topic) -> tuple[str, list[str]]:
     """What a topic is embedded as: one passage of everything (title, keywords, phrasings), and
     short passages (title with keywords, each phrasing, the English title) of which the best
-    counts. The mix of both ranked best on the tuning set (see README)."""
+    counts. The mix of both ranked best on the tuning set (see docs/faq.md)."""
     whole = f"{topic.title_zh}：{'，'.join(topic.keywords)}。{'；'.join(topic.phrasings)}"
     parts = [f"{topic.title_zh}：{'，'.join(topic.keywords)}", *topic.phrasings, topic.title_en]
     return whole, parts

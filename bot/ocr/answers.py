@@ -4,7 +4,7 @@ Runs as a background thread in each web process (started by gunicorn's ``post_wo
 bot/web/gunicorn_conf.py) and in each ``connect`` process (a long-connection-only deployment may run no web
 process): both load the understanding model and the knowledge base anyway, so answering there costs them no
 memory, while the ``ocr`` process holds only the OCR model. (The worker would have had to load them:
-63 → 319 MB; README, "How fast, how big".) This module imports neither the model nor Pillow: the web
+63 → 319 MB; docs/ocr.md, "How fast, how big".) This module imports neither the model nor Pillow: the web
 processes never do.
 
 The answerers share one consumer group (``wb:ocr:answer``); each entry goes to one of them. An entry is

@@ -4,7 +4,7 @@ Why this one: it reads a rendered WeChat error dialog, error code included, at >
 its models ship in the 15 MB wheel (nothing is downloaded, checked with the network switched off),
 it loads in about a second and, with the detector input below, peaks at 300-400 MB after reads.
 ``rapidocr`` 3.x (PP-OCRv6, 27 MB wheel, models inside too) read the same test images as well, at 1.5-2x
-the time and ~70 MB more memory on this 2-core machine: not worth it for screenshots of dialogs (README,
+the time and ~70 MB more memory on this 2-core machine: not worth it for screenshots of dialogs (docs/ocr.md,
 "Reading screenshots").
 
 Screenshots are upright, so the angle classifier is skipped (a third of the work for nothing).
@@ -14,7 +14,7 @@ the short side *up* to 736 px (a 900 × 311 dialog is detected at 2144 × 736): 
 model per read in flight. The detector here gets the long side capped at 960 px instead (PaddleOCR's own
 default; the recogniser still reads the crops at full resolution): ~150 MB per read, and on the 120
 screenshots of ``scripts/ocr_eval.py`` the same 120 answered right with slightly better character accuracy
-(README, "How fast, how big"). ONNX Runtime's CPU memory arena is already off in rapidocr 1.4.4's sessions
+(docs/ocr.md, "How fast, how big"). ONNX Runtime's CPU memory arena is already off in rapidocr 1.4.4's sessions
 (turning it on raised the peak from ~600 to ~780 MB).
 """
 

@@ -10,7 +10,7 @@ The deadline is a ``gevent.Timeout``, so it acts under the deployed gevent worke
 where socket reads yield to gevent's hub. Without gevent's monkey-patching (the Flask test client, a sync
 worker) there is no hub to interrupt a read, and the middleware only buffers (a sync worker has its own
 30 s timeout). Slow *headers* are gunicorn's to bound, before any WSGI code runs; in production a
-buffering reverse proxy in front (README) takes both off the workers.
+buffering reverse proxy in front (docs/operations.md) takes both off the workers.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ a greenlet while it waits for bytes and answers the others meanwhile; bench/slow
 still runs one request's Python at a time, so ``WEB_CONCURRENCY`` (default 2, one per core) keeps
 the multi-core throughput. A body not received within BODY_DEADLINE_SECONDS is dropped by the app's own
 middleware (bot/web/body_deadline.py, timed by gevent), so slow bodies free their slot. In production
-put a buffering reverse proxy in front anyway (README).
+put a buffering reverse proxy in front anyway (docs/operations.md).
 """
 
 from __future__ import annotations

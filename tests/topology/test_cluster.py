@@ -2,7 +2,7 @@
 to a client: the conversation suite runs on it, the old key layout would not, and the key migration
 moves old keys across slots.
 
-The suite runs unchanged: ``TEST_REDIS_TOPOLOGY=cluster`` makes the shared fixtures (``tests/support.py``,
+The suite runs unchanged: ``TEST_REDIS_TOPOLOGY=cluster`` makes the shared fixtures (``tests/support/environment.py``,
 ``tests/conftest.py``) start a cluster and hand every test a cluster client and ``REDIS_CLUSTER=true``.
 ``test_the_conversation_suite_passes_on_a_cluster`` runs a representative part that way in a child
 pytest; run any other folder so by hand: ``TEST_REDIS_TOPOLOGY=cluster .venv/bin/pytest tests/progress``.
