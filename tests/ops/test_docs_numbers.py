@@ -151,6 +151,7 @@ QUOTES = [
     # -- README
     Quote(README, r"fresh machine with Python (\d+\.\d+)\+", python_floor),
     Quote(README, r"chat --url http://127\.0\.0\.1:(\d+)", lambda: setting("PORT")),
+    Quote(README, r"official WeChat error code of the journey \((\d+) codes", lambda: len(official_codes())),
     Quote(README, r"\(database (\d+), flushed", redis_db_of_tests),
     Quote(README, r"follow a (six)-step guide", lambda: guide.STEP_COUNT),
     Quote(README, r"walks each user through the (six) steps", lambda: guide.STEP_COUNT),
