@@ -40,7 +40,7 @@ AFFIRMATIVE_ONLY = frozenset(("done", "next", "check", "cert_submitted", "cert_p
 # A plan or a problem report blocks these as well ("页面上找不到返回", "晚点再退回去看看").
 NOT_NOW = AFFIRMATIVE_ONLY | {"back", "uncheck", "unmute"}
 _KEYS = ("negation", "not_negation", "plan", "condition", "problem", "ui", "done_elsewhere", "completion",
-         "unfinished", "untick", "denial", "hypothetical", "still")
+         "unfinished", "untick", "denial", "hypothetical", "still", "failure")
 # "等密钥弄好了再说下一步", "等认证过了再继续": waiting for something first is a plan.
 _SPACE = re.compile(r"\s+")
 _WAIT_THEN = re.compile(r"等.{1,14}(?:了|完|好|过)?.{0,6}(?:再|我就|就)")
@@ -60,6 +60,7 @@ class Cues:
     denial: tuple[str, ...] = ()  # 我没说…: the command named is what the user did NOT say
     untick: tuple[str, ...] = ()  # 别勾, 取消勾选: a negated item is unticked, not just left alone
     still: tuple[str, ...] = ()  # 还没通过: not yet, which is no failure
+    failure: tuple[str, ...] = ()  # 失败, 驳回: a failure said outright, whatever else the message says
     hypothetical: tuple[str, ...] = ()  # 要是卡住了: a problem that has not happened is a plan
 
     @classmethod
@@ -110,6 +111,9 @@ class Cues:
 
     def pending(self, text: str) -> bool:
         return contains_any(text, self.still)
+
+    def failed(self, text: str) -> bool:
+        return contains_any(text, self.failure)
 
     def denies(self, text: str) -> bool:
         return contains_any(text, self.denial)

@@ -153,6 +153,9 @@ class Understander:
             # "认证没通过，不是通过了": a pass denied is a failure
             failed = Reading("cert_failed", confidence + dict(ranked)["cert_failed"], source="rule")
             return policy.resolve(failed, ctx, squashed, self.words)
+        if intent == "cert_failed" and self.words.cues.pending(text) and not self.words.cues.failed(text):
+            # "认证还没通过": still under way, which is no failure (nothing changes; the bot waits with them)
+            return Reading("smalltalk", confidence, kind="not_yet", alternatives=alternatives, source="rule")
         if stance.Cues.blocks(kind, intent) or (intent == "uncheck" and kind == stance.NEGATION
                                                 and not find_items(text, ctx.item_count)):
             return self._not_affirmative(text, ctx, kind, confidence, alternatives)

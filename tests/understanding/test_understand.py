@@ -48,6 +48,18 @@ def test_failed_on_step_5_is_not_the_certification(understander):
     assert understander.read("失败了", Context(step=3, cert="submitted", item_count=3)).intent == "cert_failed"
 
 
+@pytest.mark.parametrize("text", ["认证还没通过", "认证到现在还没通过呢", "still not passed", "not passed yet"])
+def test_certification_not_yet_passed_is_no_failure_and_no_pass(text, understander):
+    """Still under way: the certification neither failed nor passed, so nothing may change."""
+    reading = understander.read(text, Context(step=3, cert="submitted", item_count=3))
+    assert reading.intent not in STATE_CHANGING, reading
+
+
+@pytest.mark.parametrize("text", ["认证没通过", "认证一直没通过，显示认证失败", "还没通过，被驳回了"])
+def test_certification_said_to_have_failed_is_a_failure(text, understander):
+    assert understander.read(text, Context(step=3, cert="submitted", item_count=3)).intent == "cert_failed"
+
+
 def test_submitted_on_step_6_is_the_full_release(understander):
     assert understander.read("提交了", Context(step=6, cert="passed", item_count=2)).intent == "done"
     assert understander.read("提交了", Context(step=3, item_count=3)).intent == "cert_submitted"
