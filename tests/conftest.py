@@ -1,4 +1,4 @@
-"""Shared fixtures: real Redis (flushed per test), settings, a controllable clock, the app."""
+"""Shared fixtures: real Redis (flushed per test), settings, a controllable clock, the app, a fake WeCom."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from bot.demo.simulate_app import AppSimulator
 from bot.infra.redis_conn import connect
 from bot.web.app import create_app, runtime_of
 from tests.support.environment import FakeClock, flush, make_env, redis_target_for_tests, stop_embedded
+from tests.support.fake_wecom import FakeWeCom
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -35,6 +36,13 @@ def understander():
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+def wecom(clock):
+    """WeCom's API on loopback, recording what the bot sends (point ``WECOM_API_BASE`` at ``wecom.base_url``)."""
+    with FakeWeCom(clock=clock) as server:
+        yield server
 
 
 @pytest.fixture

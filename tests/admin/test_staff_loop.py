@@ -18,7 +18,6 @@ from bot.understand.staff_topics import StaffTopics
 from bot.web.app import create_app, runtime_of
 from tests.support.admin import TOKEN
 from tests.support.environment import TEST_CORP_ID, make_env
-from tests.support.fake_wecom import FakeWeCom
 from tests.support.outbound import make_sender
 from tests.support.phrases import HANDED_TO_A_PERSON
 
@@ -27,12 +26,6 @@ ALICE = f"{TEST_CORP_ID}:alice"
 QUESTION = "认证费的发票在哪里开"
 OTHER_WORDS = "认证交了钱，怎么申请开发票？"
 STAFF_ANSWER = "认证费的发票在微信开放平台 账号管理 → 开发者资质认证 → 申请发票 里开具，约 7 个工作日寄出。"
-
-
-@pytest.fixture
-def wecom(clock):
-    with FakeWeCom(clock=clock) as server:
-        yield server
 
 
 @pytest.fixture

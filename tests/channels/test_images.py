@@ -21,7 +21,6 @@ from bot.ocr.fetch import Fetcher, encrypt
 from bot.ocr.reader import OcrWorker
 from bot.wiring.services import wecom_api
 from tests.support.environment import TEST_AIBOT_AES_KEY, TEST_CORP_ID, make_env
-from tests.support.fake_wecom import FakeWeCom
 from tests.support.outbound import make_sender
 from tests.support.screenshots import CASES, Case, fonts, render
 
@@ -33,12 +32,6 @@ SECRET = "3f2a9c0b7d1e4f5a6b8c9d0e1f2a3b4c"  # 32 hex: the shape of an AppSecret
 @pytest.fixture(scope="module")
 def engine() -> Engine:
     return Engine()  # loaded once for the module, as the OCR process loads it once
-
-
-@pytest.fixture
-def wecom(clock):
-    with FakeWeCom(clock=clock) as server:
-        yield server
 
 
 @pytest.fixture

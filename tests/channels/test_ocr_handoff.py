@@ -28,7 +28,6 @@ from bot.ocr.handoff import FIELD
 from bot.ocr.reader import OcrWorker
 from bot.wiring.services import wecom_api
 from tests.support.environment import make_env
-from tests.support.fake_wecom import FakeWeCom
 from tests.support.ocr import USER_KEY, a_read, handed_off
 from tests.support.outbound import make_sender
 from tests.support.servers import ROOT, Gunicorn, wait_until
@@ -44,12 +43,6 @@ class FixedReader:
 
     def read(self, rgb) -> Reading:
         return Reading(tuple(Line(line, 0.99, n) for n, line in enumerate(self.text.splitlines())), 0.01)
-
-
-@pytest.fixture
-def wecom(clock):
-    with FakeWeCom(clock=clock) as server:
-        yield server
 
 
 @pytest.fixture

@@ -23,12 +23,6 @@ from tests.support.outbound import make_sender
 
 
 @pytest.fixture
-def wecom(clock):
-    with FakeWeCom(clock=clock) as server:
-        yield server
-
-
-@pytest.fixture
 def env(tmp_path, wecom) -> dict[str, str]:
     return make_env(tmp_path, WECOM_API_BASE=wecom.base_url, WECOM_APP_SECRET="app-secret",
                     WECOM_WEBHOOK_KEY=wecom.webhook_key, WECOM_HTTP_TIMEOUT="0.5")

@@ -17,16 +17,9 @@ from bot.outbound.queue import CLAIM_PREFIX, DELAYED, PROCESSING, SENT_PREFIX
 from bot.outbound.queue import add as outbox_add
 from bot.outbound.sender import Sender
 from tests.support.environment import TEST_CORP_ID, make_env
-from tests.support.fake_wecom import FakeWeCom
 from tests.support.outbound import idle_reminder, make_sender
 
 ALICE = f"{TEST_CORP_ID}:alice"
-
-
-@pytest.fixture
-def wecom(clock):
-    with FakeWeCom(clock=clock) as server:
-        yield server
 
 
 @pytest.fixture

@@ -91,12 +91,6 @@ def test_log_lines_cannot_be_forged_with_control_characters():
 
 # -- response_url: only WeCom's origins ---------------------------------------------------------------
 @pytest.fixture
-def wecom(clock):
-    with FakeWeCom(clock=clock) as server:
-        yield server
-
-
-@pytest.fixture
 def elsewhere(clock):
     """Another host: what a hostile payload's response_url would name."""
     with FakeWeCom(clock=clock) as server:

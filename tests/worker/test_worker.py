@@ -6,19 +6,10 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
-
 from bot.config import load_settings
 from bot.outbound.queue import PROCESSING
 from tests.support.environment import make_env
-from tests.support.fake_wecom import FakeWeCom
 from tests.support.outbound import idle_reminder
-
-
-@pytest.fixture
-def wecom(clock):
-    with FakeWeCom(clock=clock) as server:
-        yield server
 
 
 def test_the_leader_sweeps_stranded_messages_while_it_leads(tmp_path, redis_client, wecom):
