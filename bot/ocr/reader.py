@@ -19,9 +19,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import socket
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -34,12 +32,12 @@ import redis
 
 from bot.channels.app.protocol import TRANSPORT as APP_TRANSPORT
 from bot.channels.kf.api import KfAPI
+from bot.cli.process import settings_or_report, stop_on_signals
 from bot.cli.progname import program
-from bot.config import ConfigError, Settings, kf_configured, load_settings
+from bot.config import Settings, kf_configured
 from bot.core.keys import OCR_GROUP
 from bot.core.store import EVENTS_STREAM, decode_event
 from bot.infra import redis_conn
-from bot.infra.logs import configure as configure_logging
 from bot.ocr import RECEIVED
 from bot.ocr.engine import Engine, Reading
 from bot.ocr.fetch import Fetcher, ImageRef
@@ -218,13 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=program("ocr"),
                                      description="read screenshots users send (OCR_CONCURRENCY at a time)")
     parser.parse_args(argv)
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
+    settings = settings_or_report()
+    if settings is None:
         return 2
-    configure_logging(settings.log_level)  # as every process: no access_token in urllib3's URLs, safe text
     worker = build(settings)
-    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
-    signal.signal(signal.SIGINT, lambda *_: worker.stop())
+    stop_on_signals(worker.stop)
     return worker.run()

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
-import sys
 import threading
 import time
 from collections.abc import Callable
 
 import redis
 
+from bot.cli.process import settings_or_report, stop_on_signals
 from bot.cli.progname import program
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import Settings
 from bot.outbound.config import SenderConfig
 from bot.outbound.sender import Sender
 from bot.wiring.services import build_core, wecom_api
@@ -149,21 +148,11 @@ class Worker:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=program("worker"), description="run reminders and the outbox")
     parser.parse_args(argv)
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
+    settings = settings_or_report()
+    if settings is None:
         return 2
-    from bot.infra.logs import configure as configure_logging
     from bot.wiring.services import redis_client
 
-    configure_logging(settings.log_level)
-
     worker = Worker(settings, redis_client(settings))
-
-    def stop(_signum, _frame) -> None:
-        worker.stop()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    stop_on_signals(worker.stop)
     return worker.run()

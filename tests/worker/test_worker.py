@@ -37,11 +37,12 @@ def test_the_leader_sweeps_stranded_messages_while_it_leads(tmp_path, redis_clie
 
 
 def test_worker_main_gets_its_client_from_services(monkeypatch, settings, redis_client):
+    import bot.cli.process
     import bot.wiring.services
     import bot.worker.process
 
     used = []
-    monkeypatch.setattr(bot.worker.process, "load_settings", lambda: settings)
+    monkeypatch.setattr(bot.cli.process, "load_settings", lambda: settings)  # what every process's main reads
     monkeypatch.setattr(bot.wiring.services, "redis_client", lambda s: used.append(s) or redis_client)
 
     class FakeWorker:
@@ -55,7 +56,7 @@ def test_worker_main_gets_its_client_from_services(monkeypatch, settings, redis_
             pass
 
     monkeypatch.setattr(bot.worker.process, "Worker", FakeWorker)
-    monkeypatch.setattr(bot.worker.process.signal, "signal", lambda *_args: None)
+    monkeypatch.setattr(bot.cli.process.signal, "signal", lambda *_args: None)
     assert settings.redis_url  # before the fix, a REDIS_URL bypassed bot.wiring.services
     assert bot.worker.process.main([]) == 0
     assert used == [settings]

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import sys
 import threading
 import time
@@ -29,11 +28,11 @@ import redis
 from bot.channels.longconn import relay
 from bot.channels.longconn.client import AuthFailed, Kicked, LongConnClient
 from bot.channels.longconn.inbound import LongConnChannel
+from bot.cli.process import settings_or_report, stop_on_signals
 from bot.cli.progname import program
-from bot.config import ConfigError, LongConnSettings, Settings, load_settings, longconn_settings
+from bot.config import ConfigError, LongConnSettings, Settings, longconn_settings
 from bot.core.keys import longconn_holder_epoch_key, longconn_holder_key, longconn_kicked_key
 from bot.core.pipeline import Pipeline
-from bot.infra.logs import configure as configure_logging
 from bot.ocr.answers import start as answer_ocr_text
 from bot.wiring.services import build_services, redis_client
 from bot.worker.leader import Heartbeat, LeaderLock, worker_identity
@@ -180,8 +179,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=program("connect"),
                                      description="hold the AI bot's long connection (WECOM_BOT_ID / WECOM_BOT_SECRET)")
     parser.parse_args(argv)
+    settings = settings_or_report()
+    if settings is None:
+        return 2
     try:
-        settings = load_settings()
         config = longconn_settings(settings)
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
@@ -190,18 +191,12 @@ def main(argv: list[str] | None = None) -> int:
         print("configuration error: set WECOM_BOT_ID and WECOM_BOT_SECRET (the AI bot's page in the WeCom admin "
               "console, API mode 长连接)", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
     holder = Holder(settings, redis_client(settings), config)
     # It holds the answering services: it answers what the ocr process read, as the web processes do (a
     # deployment on the long connection alone may run no web process).
     answerer = answer_ocr_text(holder.redis, holder.pipeline)
 
-    def stop(_signum, _frame) -> None:
-        holder.stop()
-        answerer.stop()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    stop_on_signals(holder.stop, answerer.stop)
     code = holder.run()
     if code == EXIT_AUTH:
         print("long connection: WeCom refused the Bot ID/Secret (see the log above)", file=sys.stderr)
