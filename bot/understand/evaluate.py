@@ -90,6 +90,8 @@ def is_harmful(case: Case, reading: Reading) -> bool:
         return case.context.pending is not None
     if reading.intent == "start":
         return case.context.step == 0
+    if reading.intent in ("done", "next") and case.context.step > 6:
+        return False  # all six steps are done: the handler says so and changes nothing
     return reading.intent in STATE_CHANGING
 
 

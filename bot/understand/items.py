@@ -19,7 +19,7 @@ ItemNames = dict[int, tuple[tuple[str, int], ...]]  # step -> (name, item number
 
 # "就剩最后一个没弄", "只差最后一项", "除了第3项都好了", "除了最后一个都弄完了"
 _LAST = r"(?:最后(?:一|1)?(?:个|项|条|步)?|最后那(?:个|项|条))"
-_BUT_LAST = re.compile(rf"(?:就|只)?(?:剩|差)(?:下)?{_LAST}")
+_BUT_LAST = re.compile(rf"(?:就|只)?(?:剩|差)(?:下)?(?:[^，,。；;\s]{{1,6}}?那)?{_LAST}")  # "就差审核那最后一项了"
 _EXCEPT = re.compile(r"除了(?P<what>.{1,10}?)(?:以外|之外)?(?:其他|其余|别的)?(?:的)?(?:都|全)")
 _LAST_ITEM = re.compile(_LAST)
 # clauses end at punctuation, "然后", and at spaces next to Chinese ("资质认证过了 300块也交了"); English
@@ -28,7 +28,8 @@ _LAST_ITEM = re.compile(_LAST)
 _CLAUSE = re.compile(r"[，,。；;！!？?~～…]+|\.\s|(?<=[^\x00-\x7f])\s+(?![✔✅✖❌√×])|\s+(?=[^\x00-\x7f✔✅✖❌√×])"
                      r"|然后|接着|\bbut\b|\band then\b")
 # "就剩审核那项没好", "就差开发资料和审核没弄", "只有权限集还没勾"
-_ONLY_LEFT = re.compile(r"(?:就|只|还)?(?:剩|差)(?:下)?(?P<what>.{1,14}?)(?:那项|那个|那一项|这项)?(?:还)?(?:没|未)")
+_ONLY_LEFT = re.compile(r"(?:就|只|还)?(?:剩|差)(?:下)?(?P<what>.{1,14}?)(?:那项|那个|那一项|这项)?"
+                        r"(?:(?:还)?(?:没|未)|了?[，,\s]*(?:别的|其他|其余|其它|剩下的)(?:的)?都)")  # "就差审核了 别的都好了"
 _BEFORE = re.compile(r"前面|之前的|前边")
 # "应该是3不是2", "是第二步不是第三步", "不是第三步，是第二步", "不是2是3"
 _PART = r"[^，,。；;！!]{1,10}"

@@ -14,6 +14,8 @@ from bot.understand.stance import Cues, UnderstandingDataError, contains_any
 
 CONTEXT_FILE = resource_dir("data/understanding") / "context.yaml"
 _SPACE = re.compile(r"\s+")
+# "管理员填我还是填我舅啊": X or Y, asked (还是 alone is "still": "还是不行")
+_EITHER_OR = re.compile(r"[^，,。]还是[^，,。不没]{1,12}[啊呢呀吧]$")
 
 
 def squash(text: str) -> str:
@@ -35,6 +37,9 @@ class ContextWords:
     request_words: tuple[str, ...] = ()
     cues: Cues = field(default_factory=Cues)  # what kind of statement a message is (stance:)
     step_acts: dict[int, tuple[str, ...]] = field(default_factory=dict)  # a step's own act, not an item
+    typos: tuple[tuple[str, str], ...] = ()  # (slip, meant), longest slip first: "注册号了" -> "注册好了"
+    status_questions: tuple[str, ...] = ()  # "到底在第几步": asks where the user is, moves nothing
+    yes_words: tuple[str, ...] = ()  # "中": a whole reply meaning yes / OK
 
     @classmethod
     def load(cls, path: Path = CONTEXT_FILE) -> ContextWords:
@@ -60,9 +65,25 @@ class ContextWords:
             if not isinstance(step, int) or not 1 <= step <= 6 or not isinstance(listed, list):
                 raise UnderstandingDataError(f"{path.name}: step_acts: {step!r} must be 1-6 with a list of words")
             acts[step] = tuple(str(w).strip().lower() if str(w).isascii() else squash(str(w)) for w in listed)
+        typos = data.get("typos") or {}
+        if not isinstance(typos, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in typos.items()):
+            raise UnderstandingDataError(f"{path.name}: typos must map a slip to what was meant")
+        slips = tuple(sorted(typos.items(), key=lambda pair: -len(pair[0])))
         return cls(tuple(names), words("cert_words"), words("not_cert_words"), words("question_words"),
                    words("command_questions"), words("negations"), words("feedback_no"), words("feedback_yes"),
-                   words("fillers"), words("request_words"), Cues.from_data(data.get("stance"), path.name), acts)
+                   words("fillers"), words("request_words"), Cues.from_data(data.get("stance"), path.name), acts,
+                   slips, words("status_questions"), words("yes_words"))
+
+    def corrected(self, text: str) -> str:
+        """The message with its known voice-input and handwriting slips put right ("绑号了" -> "绑好了")."""
+        for slip, meant in self.typos:
+            if slip in text:
+                text = text.replace(slip, meant)
+        return text
+
+    def asks_status(self, squashed: str) -> bool:
+        """"现在到底在第几步": the user asks where they are."""
+        return any(phrase in squashed for phrase in self.status_questions)
 
     def names_step_act(self, text: str, step: int) -> bool:
         """The message reports ``step``'s own act ("填好提交了" on step 3), not one of its items."""
@@ -96,4 +117,4 @@ class ContextWords:
         "重置的话勾过的还在吗" asks something (the hypothetical 的话 is a question word)."""
         for phrase in self.command_questions:
             squashed = squashed.replace(phrase, " ")
-        return any(w in squashed for w in self.question_words)
+        return any(w in squashed for w in self.question_words) or _EITHER_OR.search(squashed) is not None

@@ -27,10 +27,12 @@ _STEP_RE = re.compile(
 _FIRST_N_RE = re.compile(rf"前(?:面|边)?(?:的)?\s*(?P<n>{_NUM})\s*(?:项|个|条)")
 # "后两项" = the last two items of the step
 _LAST_N_RE = re.compile(rf"后(?:面|边)?(?:的)?\s*(?P<n>{_NUM})\s*(?:项|个|条)")
-_ITEM_MENTION_RE = re.compile(rf"第\s*{_NUM}\s*(?:项|条|个)(?!步)|{_NUM}\s*(?:项|条)"
+# "那一项", "这一条", "每一项": that item, not item 1
+_THAT = r"(?<![那这哪每某任])"
+_ITEM_MENTION_RE = re.compile(rf"第\s*{_NUM}\s*(?:项|条|个)(?!步)|{_THAT}{_NUM}\s*(?:项|条)"
                               rf"|[前后](?:面|边)?(?:的)?\s*{_NUM}\s*(?:项|个|条)")
 _RANGE_RE = re.compile(rf"(?P<lo>{_NUM})\s*(?:-|~|～|—|到|至)\s*(?P<hi>{_NUM})")
-_ITEM_RE = re.compile(rf"(?<![\d.])(?:第\s*)?(?P<n>\d{{1,2}}(?![\d.])|{_CN_NUM})")
+_ITEM_RE = re.compile(rf"(?<![\d.])(?:第\s*)?(?P<n>\d{{1,2}}(?![\d.])|{_THAT}{_CN_NUM})")
 # "三个都弄完了": all of them when the step has three items; otherwise not a list of items
 _ALL_N_RE = re.compile(rf"(?P<n>{_NUM})\s*(?:个|项|条)\s*(?:都|全)")
 _ALL_ITEMS_RE = re.compile(r"全部|全都|所有|都勾|all")

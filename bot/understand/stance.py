@@ -40,9 +40,11 @@ AFFIRMATIVE_ONLY = frozenset(("done", "next", "check", "cert_submitted", "cert_p
 # A plan or a problem report blocks these as well ("页面上找不到返回", "晚点再退回去看看").
 NOT_NOW = AFFIRMATIVE_ONLY | {"back", "uncheck", "unmute"}
 _KEYS = ("negation", "not_negation", "plan", "condition", "problem", "ui", "done_elsewhere", "completion",
-         "unfinished", "untick", "denial", "hypothetical", "still", "failure")
+         "unfinished", "untick", "denial", "hypothetical", "still", "failure", "hedge", "later_time")
 # "等密钥弄好了再说下一步", "等认证过了再继续": waiting for something first is a plan.
 _SPACE = re.compile(r"\s+")
+_HAPPENED = re.compile(r"[了过完的刚已]|终于|\b(?:did|done|was|were|have|has)\b|ed\b")
+_NOT_DONE = re.compile(r"(?<![是有])没(?:有)?(?:[\u4e00-\u9fff])|\b(?:not|never)\b|n't\b|\bnot? yet\b")
 _WAIT_THEN = re.compile(r"等.{1,14}(?:了|完|好|过)?.{0,6}(?:再|我就|就)")
 
 
@@ -62,6 +64,8 @@ class Cues:
     still: tuple[str, ...] = ()  # 还没通过: not yet, which is no failure
     failure: tuple[str, ...] = ()  # 失败, 驳回: a failure said outright, whatever else the message says
     hypothetical: tuple[str, ...] = ()  # 要是卡住了: a problem that has not happened is a plan
+    hedge: tuple[str, ...] = ()  # 应该, 好像, 同事说: a report the user is not sure of
+    later_time: tuple[str, ...] = ()  # 下午, 晚上: a plan when nothing in the message has happened (no 了/过/完)
 
     @classmethod
     def from_data(cls, data: Any, where: str) -> Cues:
@@ -84,6 +88,13 @@ class Cues:
             cleaned = cleaned.replace(phrase, " ")
         return contains_any(cleaned, self.negation)
 
+    def not_done(self, text: str) -> bool:
+        """A clause that says something was not done: a listed negation, or 没 before any verb ("压根没加进去")."""
+        cleaned = text
+        for phrase in self.not_negation:
+            cleaned = cleaned.replace(phrase, " ")
+        return self.negated(text) or _NOT_DONE.search(cleaned) is not None
+
     def stance(self, text: str) -> str:
         """affirmative | negation | plan | problem (a question is decided by the caller's word list)."""
         if contains_any(text, self.hypothetical) and contains_any(text, self.problem):
@@ -94,6 +105,8 @@ class Cues:
             return NEGATION
         if contains_any(text, self.plan) or contains_any(text, self.condition) or _WAIT_THEN.search(text):
             return PLAN
+        if contains_any(text, self.later_time) and not _HAPPENED.search(text):
+            return PLAN  # "下午想回第四步把上传密钥重新交一遍"
         return AFFIRMATIVE
 
     @staticmethod
@@ -111,6 +124,9 @@ class Cues:
 
     def pending(self, text: str) -> bool:
         return contains_any(text, self.still)
+
+    def hedged(self, text: str) -> bool:
+        return contains_any(text, self.hedge)
 
     def failed(self, text: str) -> bool:
         return contains_any(text, self.failure)

@@ -24,6 +24,7 @@ STORY_INTENTS = frozenset(("done", "next", "check", "cert_submitted", "cert_pass
 _ERROR_CODE = re.compile(r"(?<!\d)(?:4\d{4}|6\d{4}|8\d{4}|-1)(?!\d)")
 _DIGIT = re.compile(r"^\s*(\d{1,2})\s*$")
 _BARE_NUMBER = re.compile(r"^\s*(\d{1,2}|[一二两三四五六七八九十])\s*$")
+_QUOTED_ITEM = re.compile(r"^[「“\"']?\s*(?:[^：:]{1,12}[：:])?\s*(?P<n>[1-6])[.．、]\s*\S")  # "「微搭助手：2. 在…"
 _QUOTE_SEPARATOR = "- - -"  # a WeCom quote: the quoted text, this line, then what the user wrote
 # The bot's own prompt typed back: "回复是", "回复「完成」" mean "是", "完成".
 _ECHOED_PROMPT = re.compile(r"^(?:回复|reply)\s*[「“\"']?(?P<said>[^」”\"']{1,12})[」”\"']?$", re.IGNORECASE)
@@ -36,6 +37,8 @@ _FEEDBACK_LABELS = {"confirm", "cancel", "done", "smalltalk:ack", "smalltalk:tha
 _EMOJI_CODE = re.compile(r"\[[^\]\[]{1,6}\]")
 _LONE_DIGIT = re.compile(r"(?<![\d.])\d(?![\d.])")
 _TEMPORAL = re.compile(r"的时候|那时候")
+# A clause with no subject of its own that says "still" or "not": about the item named before it
+_STILL_ABOUT_IT = re.compile(r"^(?:但|但是|可是|不过|就是|只是|目前|现在|暂时|它|这个|那个)?(?:还|也还|都还|仍|尚|没|未|在)")
 _PUNCTUATION = re.compile(r"[\s,，.。!！?？~～、…]+")
 
 
@@ -77,12 +80,33 @@ class Understander:
 
     # ------------------------------------------------------------------ entry points
     def read(self, text: str, ctx: Context) -> Reading:
+        text = self.words.corrected(text)
+        quoted = self._quoted_item(text, ctx)
+        if quoted is not None:
+            return quoted
         reading = self._read(text, ctx)
         if ctx.pending is None and 1 <= ctx.step <= 6 and _unsure(reading):
             point = self._story_point(self.words.without_fillers(_own_words(text)), ctx)
             if point is not None:
                 return point
         return reading
+
+    def _quoted_item(self, text: str, ctx: Context) -> Reading | None:
+        """"「微搭助手：2. 在开通云开发页面勾选…」- - - 这个弄好了": the item quoted is the one reported."""
+        if _QUOTE_SEPARATOR not in text or ctx.pending is not None or not ctx.item_count:
+            return None
+        quote, said = text.rsplit(_QUOTE_SEPARATOR, 1)
+        item = _QUOTED_ITEM.search(quote.strip().splitlines()[0] if quote.strip() else "")
+        said = self.words.without_fillers(said.strip(" -\n"))
+        cues = self.words.cues
+        if item is None or not 1 <= int(item["n"]) <= ctx.item_count or len(said) > 12 or mentions_items(said) \
+                or mentions_step(said) or named_items(squash(said), ctx.step, self.item_names):
+            return None
+        if cues.completed(said) and not cues.not_done(said) and cues.stance(said) == stance.AFFIRMATIVE \
+                and not self.words.looks_like_question(squash(said)):
+            return policy.resolve(Reading("check", 0.9, items=(int(item["n"]),), kind="quoted_item", source="rule"),
+                                  ctx, squash(said), self.words)
+        return None
 
     def _story_point(self, text: str, ctx: Context) -> Reading | None:
         """A story the whole of which the model cannot place ("周末加班把测试弄完了，…，应该可以下一步了吧"):
@@ -93,7 +117,8 @@ class Understander:
             return None
         cues = self.words.cues
         whole = cues.stance(self._without_requests(text))
-        if whole == stance.PLAN or self.words.looks_like_question(squash(text)) or any(
+        if whole == stance.PLAN or self.words.looks_like_question(squash(text)) \
+                or self.words.asks_status(squash(text)) or any(
                 cues.stance(part) in (stance.NEGATION, stance.PLAN) for part in parts):
             return None
         denied = whole == stance.NEGATION or self.words.negates(text)  # 不要, 不对: only a failure report may say so
@@ -121,10 +146,20 @@ class Understander:
         squashed = squash(text)
         if not squashed:
             return policy.clarify("empty")
+        if _bare(squashed) in self.words.yes_words:  # "中": yes to what was asked, else an acknowledgement
+            if ctx.pending in CONFIRMING and ctx.proposal:
+                return Reading.from_slots(ctx.proposal, source="pending")
+            if ctx.pending in (*CONFIRMING, "faq_feedback"):
+                return Reading("confirm", 0.9, kind="feedback" if ctx.pending == "faq_feedback" else None,
+                               source="pending")
+            return Reading("smalltalk", 0.9, kind="ack", source="rule")
         pending = self._pending(text, squashed, ctx)
         if pending is not None:
             return pending
         kind = self.words.cues.stance(self._without_requests(text))
+        if self.words.asks_status(squashed) and len(text) <= MAX_COMMAND_CHARS and not _ERROR_CODE.search(text):
+            # "刚回上一步看了一眼 现在到底在第几步": where they are, whatever step word it also names
+            return Reading("status", 0.9, source="rule")
         if len(text) <= MAX_STORY_CHARS and "\n" not in text.strip() and not _ERROR_CODE.search(text):
             by_rule = self._items_by_rule(text, squashed, ctx, kind)  # a story may bury its report in it
             if by_rule is not None:
@@ -153,7 +188,8 @@ class Understander:
             # "认证没通过，不是通过了": a pass denied is a failure
             failed = Reading("cert_failed", confidence + dict(ranked)["cert_failed"], source="rule")
             return policy.resolve(failed, ctx, squashed, self.words)
-        if intent == "cert_failed" and self.words.cues.pending(text) and not self.words.cues.failed(text):
+        if intent == "cert_failed" and self.words.cues.pending(text) and not self.words.cues.failed(text) \
+                and not self.words.looks_like_question(squashed):
             # "认证还没通过": still under way, which is no failure (nothing changes; the bot waits with them)
             return Reading("smalltalk", confidence, kind="not_yet", alternatives=alternatives, source="rule")
         if stance.Cues.blocks(kind, intent) or (intent == "uncheck" and kind == stance.NEGATION
@@ -254,21 +290,36 @@ class Understander:
         cues = self.words.cues
         ticked: set[int] = set()
         denied: set[int] = set()
+        held: set[int] = set()  # named, then said to be still under way: neither ticked nor unticked
+        found: set[int] = set()
+        plain = True  # every clause a plain report: no plan, negation, problem, doubt or question in it
         for clause in clauses(text):
             clause = _TEMPORAL.split(clause)[-1]  # "云开发开通的时候关联也勾了": the time, not a report
             part = squash(clause)
-            found = set(named_items(part, ctx.step, self.item_names))
+            said = cues.stance(clause)
+            if said != stance.AFFIRMATIVE or cues.not_done(clause) or cues.pending(clause) \
+                    or (cues.hedged(clause) and cues.completed(clause)):
+                plain = False
+            named = set(named_items(part, ctx.step, self.item_names))
             if mentions_items(clause):
-                found |= set(find_items(clause, ctx.item_count)) | set(last_items(clause, ctx.item_count))
-            if not found:
+                named |= set(find_items(clause, ctx.item_count)) | set(last_items(clause, ctx.item_count))
+            if not named:
+                if found and _STILL_ABOUT_IT.match(part) and (
+                        said == stance.NEGATION or cues.pending(clause) or cues.not_finished(clause)):
+                    held |= found  # "资质认证交了300块 还在审着呢": the item before it is not done yet
                 continue
-            if cues.unticks(clause) or cues.stance(clause) == stance.NEGATION:
-                denied |= found
-            elif cues.completed(clause) and not cues.not_finished(clause) and cues.stance(clause) != stance.PLAN:
-                ticked |= found
-        ticked -= denied
-        if not ticked and kind == stance.AFFIRMATIVE and cues.completed(text) and not cues.not_finished(text):
-            ticked = set(named_items(squashed, ctx.step, self.item_names))
+            found = named
+            if cues.unticks(clause) or said == stance.NEGATION or cues.not_done(clause):
+                denied |= named
+            elif cues.completed(clause) and not cues.not_finished(clause) and said != stance.PLAN \
+                    and not cues.pending(clause):
+                ticked |= named
+        ticked -= denied | held
+        if not ticked and not denied and not held and plain and kind == stance.AFFIRMATIVE and cues.completed(text) \
+                and not cues.not_finished(text) and not any(
+                    self.words.looks_like_question(squash(c)) and named_items(squash(c), ctx.step, self.item_names)
+                    for c in clauses(text)):  # "开放平台注册的时候管理员填我还是填我舅啊" asks about the item
+            ticked = set(named_items(squashed, ctx.step, self.item_names))  # "权限集 18 30 31 49 勾好了"
         if denied and not ticked and cues.unticks(text):
             # "没有没有 第三个我还没弄 别勾", "取消勾选开发者资质认证 其实还在审"
             return policy.resolve(Reading("uncheck", 0.9, items=tuple(sorted(denied)), kind="named_item",
@@ -325,8 +376,10 @@ class Understander:
         return self.words.looks_like_question(squashed)
 
     def _reported(self, text: str) -> bool:
-        """A report with a question after it ("开发资料终于填好了，接下来做啥") still reports."""
-        return any(self.words.cues.completed(c) and not self.words.looks_like_question(squash(c))
+        """A report with a question after it ("开发资料终于填好了，接下来做啥") still reports; a report
+        the user doubts ("同事说应该绑好了，可我没看到，请问在哪看") is the question."""
+        cues = self.words.cues
+        return any(cues.completed(c) and not cues.hedged(c) and not self.words.looks_like_question(squash(c))
                    for c in clauses(text))
 
     def _other_step_item(self, text: str, squashed: str, ctx: Context, kind: str) -> Reading | None:
@@ -452,6 +505,8 @@ class Understander:
             return moved  # "不是第二步，是第三步，我要去第三步": the step meant
         elif self.words.negates(text):
             return Reading("cancel", 1.0, source="pending")
+        elif self.words.looks_like_question(squashed) and not _bare(squashed).endswith(("吗", "么")):
+            return None  # "等下，重置会不会把认证状态也清掉": a question of its own, not a yes
         label, confidence = self._ranked(squashed, text)[0]
         if confidence < policy.NOT_UNDERSTOOD:
             return None
