@@ -38,7 +38,8 @@ _EMOJI_CODE = re.compile(r"\[[^\]\[]{1,6}\]")
 _LONE_DIGIT = re.compile(r"(?<![\d.])\d(?![\d.])")
 _TEMPORAL = re.compile(r"的时候|那时候")
 # A clause with no subject of its own that says "still" or "not": about the item named before it
-_STILL_ABOUT_IT = re.compile(r"^(?:但|但是|可是|不过|就是|只是|目前|现在|暂时|它|这个|那个)?(?:还|也还|都还|仍|尚|没|未|在)")
+_STILL_ABOUT_IT = re.compile(r"^(?:但|但是|可是|不过|就是|只是|目前|现在|暂时|它|这个|那个)?"
+                             r"(?:还|也还|都还|仍|尚|没|未|在)")
 _PUNCTUATION = re.compile(r"[\s,，.。!！?？~～、…]+")
 
 
