@@ -301,20 +301,20 @@ class Understander:
             if said != stance.AFFIRMATIVE or cues.not_done(clause) or cues.pending(clause) \
                     or (cues.hedged(clause) and cues.completed(clause)):
                 plain = False
-            named = set(named_items(part, ctx.step, self.item_names))
+            in_clause = set(named_items(part, ctx.step, self.item_names))
             if mentions_items(clause):
-                named |= set(find_items(clause, ctx.item_count)) | set(last_items(clause, ctx.item_count))
-            if not named:
+                in_clause |= set(find_items(clause, ctx.item_count)) | set(last_items(clause, ctx.item_count))
+            if not in_clause:
                 if found and _STILL_ABOUT_IT.match(part) and (
                         said == stance.NEGATION or cues.pending(clause) or cues.not_finished(clause)):
                     held |= found  # "资质认证交了300块 还在审着呢": the item before it is not done yet
                 continue
-            found = named
+            found = in_clause
             if cues.unticks(clause) or said == stance.NEGATION or cues.not_done(clause):
-                denied |= named
+                denied |= in_clause
             elif cues.completed(clause) and not cues.not_finished(clause) and said != stance.PLAN \
                     and not cues.pending(clause):
-                ticked |= named
+                ticked |= in_clause
         ticked -= denied | held
         if not ticked and not denied and not held and plain and kind == stance.AFFIRMATIVE and cues.completed(text) \
                 and not cues.not_finished(text) and not any(
