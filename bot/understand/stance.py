@@ -40,7 +40,7 @@ AFFIRMATIVE_ONLY = frozenset(("done", "next", "check", "cert_submitted", "cert_p
 # A plan or a problem report blocks these as well ("页面上找不到返回", "晚点再退回去看看").
 NOT_NOW = AFFIRMATIVE_ONLY | {"back", "uncheck", "unmute"}
 _KEYS = ("negation", "not_negation", "plan", "condition", "problem", "ui", "done_elsewhere", "completion",
-         "unfinished", "untick", "denial", "hypothetical", "still", "failure", "hedge", "later_time")
+         "unfinished", "untick", "untick_named", "denial", "hypothetical", "still", "failure", "hedge", "later_time")
 # "等密钥弄好了再说下一步", "等认证过了再继续": waiting for something first is a plan.
 _SPACE = re.compile(r"\s+")
 _HAPPENED = re.compile(r"[了过完的刚已]|终于|\b(?:did|done|was|were|have|has)\b|ed\b")
@@ -61,6 +61,7 @@ class Cues:
     unfinished: tuple[str, ...] = ()  # 生成好了: a step towards the item, not the item (the key is not submitted)
     denial: tuple[str, ...] = ()  # 我没说…: the command named is what the user did NOT say
     untick: tuple[str, ...] = ()  # 别勾, 取消勾选: a negated item is unticked, not just left alone
+    untick_named: tuple[str, ...] = ()  # 取消, 去掉: untick an item named in the same clause
     still: tuple[str, ...] = ()  # 还没通过: not yet, which is no failure
     failure: tuple[str, ...] = ()  # 失败, 驳回: a failure said outright, whatever else the message says
     hypothetical: tuple[str, ...] = ()  # 要是卡住了: a problem that has not happened is a plan
@@ -134,8 +135,8 @@ class Cues:
     def denies(self, text: str) -> bool:
         return contains_any(text, self.denial)
 
-    def unticks(self, text: str) -> bool:
-        return contains_any(text, self.untick)
+    def unticks(self, text: str, names_an_item: bool = False) -> bool:
+        return contains_any(text, self.untick) or (names_an_item and contains_any(text, self.untick_named))
 
     def elsewhere(self, text: str) -> bool:
         return contains_any(text, self.done_elsewhere)

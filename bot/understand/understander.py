@@ -119,17 +119,24 @@ class Understander:
         cues = self.words.cues
         whole = cues.stance(self._without_requests(text))
         if whole == stance.PLAN or self.words.looks_like_question(squash(text)) \
-                or self.words.asks_status(squash(text)) or any(
-                cues.stance(part) in (stance.NEGATION, stance.PLAN) for part in parts):
+                or self.words.asks_status(squash(text)) or any(cues.stance(part) == stance.PLAN for part in parts):
             return None
-        denied = whole == stance.NEGATION or self.words.negates(text)  # 不要, 不对: only a failure report may say so
+        # 不要, 不对, "还在审着呢", "同事说应该好了": only a failure report may say so ("认证失败了 说没绑腾讯云")
+        denied = whole == stance.NEGATION or self.words.negates(text) or any(
+            cues.stance(part) == stance.NEGATION or cues.pending(part) or cues.not_done(part)
+            or (cues.hedged(part) and cues.completed(part)) for part in parts)
         found: list[Reading] = []
-        for part in parts:
+        failed_at = None
+        for at, part in enumerate(parts):
             reading = self._read(part, ctx)
             if reading.intent in STORY_INTENTS and reading.confidence >= STORY_POINT:
                 found.append(reading)
+                if reading.intent == "cert_failed" and failed_at is None and not cues.negated(part):
+                    failed_at = at
         if not found:
             return None
+        if denied and failed_at is not None and any(cues.negated(part) for part in parts[:failed_at + 1]):
+            return None  # "好像不是认证失败，页面上写的是认证中": the failure is what is denied
         first = found[-1]
         def effect(r: Reading) -> tuple[Any, ...]:
             return policy.SAME_EFFECT.get(r.intent, r.intent), r.step, r.items
@@ -292,6 +299,7 @@ class Understander:
         ticked: set[int] = set()
         denied: set[int] = set()
         held: set[int] = set()  # named, then said to be still under way: neither ticked nor unticked
+        untick: set[int] = set()  # what a clause asks to untick ("关联那一项先取消")
         found: set[int] = set()
         plain = True  # every clause a plain report: no plan, negation, problem, doubt or question in it
         for clause in clauses(text):
@@ -310,7 +318,10 @@ class Understander:
                     held |= found  # "资质认证交了300块 还在审着呢": the item before it is not done yet
                 continue
             found = in_clause
-            if cues.unticks(clause) or said == stance.NEGATION or cues.not_done(clause):
+            if cues.unticks(clause, names_an_item=True):
+                denied |= in_clause
+                untick |= in_clause
+            elif said == stance.NEGATION or cues.not_done(clause):
                 denied |= in_clause
             elif cues.completed(clause) and not cues.not_finished(clause) and said != stance.PLAN \
                     and not cues.pending(clause):
@@ -321,9 +332,10 @@ class Understander:
                     self.words.looks_like_question(squash(c)) and named_items(squash(c), ctx.step, self.item_names)
                     for c in clauses(text)):  # "开放平台注册的时候管理员填我还是填我舅啊" asks about the item
             ticked = set(named_items(squashed, ctx.step, self.item_names))  # "权限集 18 30 31 49 勾好了"
-        if denied and not ticked and cues.unticks(text):
-            # "没有没有 第三个我还没弄 别勾", "取消勾选开发者资质认证 其实还在审"
-            return policy.resolve(Reading("uncheck", 0.9, items=tuple(sorted(denied)), kind="named_item",
+        if denied and not ticked and (untick or cues.unticks(text)):
+            # "没有没有 第三个我还没弄 别勾", "取消勾选开发者资质认证 其实还在审"; with a clause that asks to
+            # untick, just what it names ("第二项取消一下，开通云开发那里其实没成功": item 2)
+            return policy.resolve(Reading("uncheck", 0.9, items=tuple(sorted(untick or denied)), kind="named_item",
                                           source="rule"), ctx, squashed, self.words)
         named = named_items(squashed, ctx.step, self.item_names)
         if not ticked and named and not denied and kind == stance.AFFIRMATIVE and cues.not_finished(text) and any(

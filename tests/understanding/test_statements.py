@@ -147,3 +147,49 @@ def test_stories_names_and_corrections_of_sets_7_and_8(understander, text, step,
 def test_what_sets_7_and_8_must_not_tick(understander, text, step, cert):
     reading = understander.read(text, _ctx(step, cert))
     assert reading.intent not in ("check", "done", "next", "reset"), reading
+
+
+# -- the third round (sets 11 and 12 written blind; these are new phrasings in their spirit) -----------------
+@pytest.mark.parametrize("text, step, cert", [
+    ("资质那项交了钱 还在审着呢", 1, "none"),  # named, then "still under way": not done
+    ("我同事说权限集应该勾好了，可我没看到，请问在哪看", 1, "none"),  # a doubted report that asks
+    ("开放平台注册的时候法人填我还是填老板啊", 1, "none"),  # X or Y, asked about the item
+    ("晚上回家再把开发资料填了", 1, "none"),  # a time to come, nothing happened yet
+    ("那个测试列表先取消 原始id没加进去", 5, "passed"),  # 没 before any verb: not done
+    ("the test list is set up but the app is not published yet", 5, "passed"),
+    ("现在到底在第几步 刚点了下一步没看懂", 2, "none"),  # asks where they are
+])
+def test_reports_doubted_still_pending_or_asked_about_tick_nothing(understander, text, step, cert):
+    reading = understander.read(text, _ctx(step, cert))
+    assert not (reading.intent == "check" and reading.items), reading
+    assert reading.intent not in ("done", "next", "goto", "back"), reading
+
+
+@pytest.mark.parametrize("text, step, intent, items", [
+    ("开放平台账号注册号了", 1, "check", [1]),  # voice input: 号 for 好
+    ("前俩都弄妥了 剩下那个还没", 2, "check", [1, 2]),
+    ("就差审核那最后一项 别的都好了", 1, "check", [1, 2, 3, 4, 5]),
+    ("关联那一项先取消", 2, "uncheck", [2]),  # 那一项 is "that item", not item 1
+])
+def test_slips_and_forms_of_the_third_round(understander, text, step, intent, items):
+    reading = understander.read(text, _ctx(step))
+    assert (reading.intent, list(reading.items)) == (intent, items), reading
+
+
+def test_a_quoted_checklist_item_is_the_item_reported(understander):
+    quoted = "「微搭助手：3. 开通后从开放平台直接跳转，检查第三方绑定的腾讯云账号」\n- - - - - - - -\n这个也弄好了"
+    reading = understander.read(quoted, _ctx(2))
+    assert (reading.intent, list(reading.items)) == ("check", [3]), reading
+    not_done = "「微搭助手：3. 开通后从开放平台直接跳转，检查第三方绑定的腾讯云账号」\n- - - - - - - -\n这个还没弄"
+    assert understander.read(not_done, _ctx(2)).intent not in STATE_CHANGING
+
+
+def test_a_regional_yes_is_a_yes_only_as_the_whole_reply(understander):
+    assert understander.read("中", _ctx(3, pending="confirm_reset")).intent == "confirm"
+    assert understander.read("中", _ctx(1)).intent == "smalltalk"
+    assert understander.read("一直显示审核中", _ctx(1)).intent not in STATE_CHANGING
+
+
+def test_a_question_while_the_bot_waits_for_yes_is_read_as_itself(understander):
+    reading = understander.read("稍等，重置以后勾过的项会不会全没了", _ctx(4, "passed", pending="confirm_reset"))
+    assert reading.intent != "confirm", reading
