@@ -92,7 +92,8 @@ def named_items(squashed: str, step: int, names: ItemNames) -> tuple[int, ...]:
 
 
 def all_but(text: str, item_count: int, names: ItemNames, step: int) -> tuple[int, ...] | None:
-    """"就剩最后一个没弄" / "除了第3项都好了": every item but the ones named; None when not this form."""
+    """"就剩最后一个没弄" / "除了第3项都好了": every item but the ones named; None when not this form, and
+    () when what is left out is no item but part of one ("权限集除了49其他都勾了")."""
     if item_count < 2:
         return None
     squashed = squash(text)
@@ -106,6 +107,8 @@ def all_but(text: str, item_count: int, names: ItemNames, step: int) -> tuple[in
         left = set(named_items(what, step, names)) | set(find_items(_BEFORE.sub(" ", what), item_count))
         if _LAST_ITEM.search(what):
             left.add(item_count)
+        if pattern is _EXCEPT and not left:
+            return ()  # "权限集除了49其他都勾了": part of one item, which is not done
         if left and all(1 <= n <= item_count for n in left):
             if pattern is _EXCEPT and _BEFORE.search(squashed[match.start():]):
                 return tuple(range(1, min(left)))  # "除了权限集 它前面的都搞了": the ones before it

@@ -40,6 +40,7 @@ class ContextWords:
     typos: tuple[tuple[str, str], ...] = ()  # (slip, meant), longest slip first: "注册号了" -> "注册好了"
     status_questions: tuple[str, ...] = ()  # "到底在第几步": asks where the user is, moves nothing
     yes_words: tuple[str, ...] = ()  # "中": a whole reply meaning yes / OK
+    next_questions: tuple[str, ...] = ()  # "接下来做啥": asks what comes next, so a report before it stands
 
     @classmethod
     def load(cls, path: Path = CONTEXT_FILE) -> ContextWords:
@@ -72,7 +73,7 @@ class ContextWords:
         return cls(tuple(names), words("cert_words"), words("not_cert_words"), words("question_words"),
                    words("command_questions"), words("negations"), words("feedback_no"), words("feedback_yes"),
                    words("fillers"), words("request_words"), Cues.from_data(data.get("stance"), path.name), acts,
-                   slips, words("status_questions"), words("yes_words"))
+                   slips, words("status_questions"), words("yes_words"), words("next_questions"))
 
     def corrected(self, text: str) -> str:
         """The message with its known voice-input and handwriting slips put right ("绑号了" -> "绑好了")."""
@@ -80,6 +81,10 @@ class ContextWords:
             if slip in text:
                 text = text.replace(slip, meant)
         return text
+
+    def asks_next(self, squashed: str) -> bool:
+        """"开发资料终于填好了，接下来做啥": the question is what to do next."""
+        return any(phrase in squashed for phrase in self.next_questions)
 
     def asks_status(self, squashed: str) -> bool:
         """"现在到底在第几步": the user asks where they are."""

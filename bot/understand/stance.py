@@ -40,11 +40,13 @@ AFFIRMATIVE_ONLY = frozenset(("done", "next", "check", "cert_submitted", "cert_p
 # A plan or a problem report blocks these as well ("页面上找不到返回", "晚点再退回去看看").
 NOT_NOW = AFFIRMATIVE_ONLY | {"back", "uncheck", "unmute"}
 _KEYS = ("negation", "not_negation", "plan", "condition", "problem", "ui", "done_elsewhere", "completion",
-         "unfinished", "untick", "untick_named", "denial", "hypothetical", "still", "failure", "hedge", "later_time")
+         "unfinished", "untick", "untick_named", "denial", "other_user", "hypothetical", "still", "failure", "hedge",
+         "later_time")
 # "等密钥弄好了再说下一步", "等认证过了再继续": waiting for something first is a plan.
 _SPACE = re.compile(r"\s+")
 _HAPPENED = re.compile(r"[了过完的刚已]|终于|\b(?:did|done|was|were|have|has)\b|ed\b")
-_NOT_DONE = re.compile(r"(?<![是有])没(?:有)?(?:[\u4e00-\u9fff])|\b(?:not|never)\b|n't\b|\bnot? yet\b")
+_NOT_DONE = re.compile(r"(?<![是有])没(?:有)?(?:[\u4e00-\u9fff])"
+                       r"|\b(?:not|never|havent|hasnt|didnt|dont|isnt|wasnt)\b|n't\b|\bnot? yet\b")
 _WAIT_THEN = re.compile(r"等.{1,14}(?:了|完|好|过)?.{0,6}(?:再|我就|就)")
 
 
@@ -62,6 +64,7 @@ class Cues:
     denial: tuple[str, ...] = ()  # 我没说…: the command named is what the user did NOT say
     untick: tuple[str, ...] = ()  # 别勾, 取消勾选: a negated item is unticked, not just left alone
     untick_named: tuple[str, ...] = ()  # 取消, 去掉: untick an item named in the same clause
+    other_user: tuple[str, ...] = ()  # 上个客户, 另一个客户: about someone else's registration, not this one
     still: tuple[str, ...] = ()  # 还没通过: not yet, which is no failure
     failure: tuple[str, ...] = ()  # 失败, 驳回: a failure said outright, whatever else the message says
     hypothetical: tuple[str, ...] = ()  # 要是卡住了: a problem that has not happened is a plan
@@ -125,6 +128,9 @@ class Cues:
 
     def pending(self, text: str) -> bool:
         return contains_any(text, self.still)
+
+    def elsewhere_user(self, text: str) -> bool:
+        return contains_any(text, self.other_user)
 
     def hedged(self, text: str) -> bool:
         return contains_any(text, self.hedge)

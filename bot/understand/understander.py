@@ -26,6 +26,12 @@ _DIGIT = re.compile(r"^\s*(\d{1,2})\s*$")
 _BARE_NUMBER = re.compile(r"^\s*(\d{1,2}|[一二两三四五六七八九十])\s*$")
 _QUOTED_ITEM = re.compile(r"^[「“\"']?\s*(?:[^：:]{1,12}[：:])?\s*(?P<n>[1-6])[.．、]\s*\S")  # "「微搭助手：2. 在…"
 _QUOTE_SEPARATOR = "- - -"  # a WeCom quote: the quoted text, this line, then what the user wrote
+# "先帮我看下进度", "先给我跳回第四步": what the user asks for now, whatever they plan for later
+_FIRST_DO = re.compile(r"^(?:那|你|麻烦)?先(?:帮我|给我|帮忙)?")
+_NOW_REQUESTS = frozenset(("status", "details", "goto", "back", "help", "human", "mute", "unmute",
+                           "appid_where"))
+_MISMATCH = re.compile(r"不是|不对|不一样|不一致")
+_THAT_ONE = re.compile(r"那个|那项|那一项|这个|这项|这一项|那框|的勾|那栏")  # "关联腾讯云账号那个": an item
 # The bot's own prompt typed back: "回复是", "回复「完成」" mean "是", "完成".
 _ECHOED_PROMPT = re.compile(r"^(?:回复|reply)\s*[「“\"']?(?P<said>[^」”\"']{1,12})[」”\"']?$", re.IGNORECASE)
 # Replies to "解决了吗？1 已解决 / 2 还不行".
@@ -39,7 +45,8 @@ _LONE_DIGIT = re.compile(r"(?<![\d.])\d(?![\d.])")
 _TEMPORAL = re.compile(r"的时候|那时候")
 # A clause with no subject of its own that says "still" or "not": about the item named before it
 _STILL_ABOUT_IT = re.compile(r"^(?:但|但是|可是|不过|就是|只是|目前|现在|暂时|它|这个|那个)?"
-                             r"(?:还|也还|都还|仍|尚|没|未|在)")
+                             r"(?:还|也还|都还|仍|尚|没|未|在|等)")
+_PARTICLES = re.compile(r"(?<=.)[吧啊呀哈呢嘛哦喔]+$")  # "2吧" is a 2
 _PUNCTUATION = re.compile(r"[\s,，.。!！?？~～、…]+")
 
 
@@ -92,6 +99,22 @@ class Understander:
                 return point
         return reading
 
+    def _request_now(self, text: str, ctx: Context) -> Reading | None:
+        """"秘钥等会儿再生成，先帮我看下这客户进度": the plan waits, the request with 先 is for now."""
+        for part in clauses(text):
+            now = _FIRST_DO.sub("", part.strip(), count=1)
+            if now == part.strip() or len(squash(now)) < 2 or self.words.cues.stance(now) == stance.PLAN:
+                continue
+            reading = self._read(now, replace(ctx, pending=None))
+            if reading.intent in _NOW_REQUESTS and reading.confidence >= policy.ACT:
+                return replace(reading, source="rule")
+        return None
+
+    def _not_yet(self, text: str) -> bool:
+        """The negation says "not done yet" (还没, 没弄), not "not this one" (不是我登录的这个)."""
+        cues = self.words.cues
+        return cues.pending(text) or any(cues.not_done(c) and not _MISMATCH.search(c) for c in clauses(text))
+
     def _quoted_item(self, text: str, ctx: Context) -> Reading | None:
         """"「微搭助手：2. 在开通云开发页面勾选…」- - - 这个弄好了": the item quoted is the one reported."""
         if _QUOTE_SEPARATOR not in text or ctx.pending is not None or not ctx.item_count:
@@ -131,11 +154,12 @@ class Understander:
             reading = self._read(part, ctx)
             if reading.intent in STORY_INTENTS and reading.confidence >= STORY_POINT:
                 found.append(reading)
-                if reading.intent == "cert_failed" and failed_at is None and not cues.negated(part):
+                if reading.intent == "cert_failed" and failed_at is None and not cues.not_done(part):
                     failed_at = at
         if not found:
             return None
-        if denied and failed_at is not None and any(cues.negated(part) for part in parts[:failed_at + 1]):
+        if denied and (failed_at is None or any(cues.not_done(part) for part in parts[:failed_at + 1])) \
+                and any(r.intent == "cert_failed" for r in found):
             return None  # "好像不是认证失败，页面上写的是认证中": the failure is what is denied
         first = found[-1]
         def effect(r: Reading) -> tuple[Any, ...]:
@@ -165,6 +189,8 @@ class Understander:
         if pending is not None:
             return pending
         kind = self.words.cues.stance(self._without_requests(text))
+        if kind == stance.PLAN and (asked := self._request_now(text, ctx)) is not None:
+            return asked
         if self.words.asks_status(squashed) and len(text) <= MAX_COMMAND_CHARS and not _ERROR_CODE.search(text):
             # "刚回上一步看了一眼 现在到底在第几步": where they are, whatever step word it also names
             return Reading("status", 0.9, source="rule")
@@ -206,13 +232,16 @@ class Understander:
         if kind == stance.PROBLEM and intent not in ("question", "cert_failed", "human", "mute", "unmute"):
             return self.question(text, ctx, confidence)  # "搞错了 不是认证失败 是微搭页面打不开"
         if kind in (stance.PLAN, stance.NEGATION) and intent in ("question", "help", "human", "clarify", "status") \
-                and not self._asks_now(squashed):
+                and not self._asks_now(squashed) and (kind == stance.PLAN or self._not_yet(text)):
+            # "还没弄好，晚点再说" — but "绑的腾讯云账号不是我现在登录的这个" is a problem, asked about
             return Reading("smalltalk", confidence, kind="later", alternatives=alternatives, source="rule")
         if intent == "question" or (intent in policy.STATE_CHANGING and self._asks(text, squashed, ranked)):
             return self.question(text, ctx, confidence if intent == "question" else 1 - confidence)
         if confidence < policy.NOT_UNDERSTOOD:
             if self.words.looks_like_question(squashed):
                 return self.question(text, ctx, confidence)
+            if kind == stance.PLAN:  # "等下班了再去提交认证凭证哈": a plan, whatever else the model makes of it
+                return Reading("smalltalk", confidence, kind="later", alternatives=alternatives, source="rule")
             found = self._search(text, ctx)
             if found is not None and found.confident:
                 return self.question(text, ctx, found=found)
@@ -281,25 +310,31 @@ class Understander:
             if corrected is not None:
                 return corrected
             meant = fixed[0].strip()
-            if len(squash(meant)) >= 2 and meant != text:
+            if len(squash(meant)) >= 2 and meant != text and kind != stance.PROBLEM:
                 what = self.read(meant, replace(ctx, pending=None))  # "不是认证失败，是已经提交了": what is meant
                 if what.intent != "clarify":
                     return what  # else "不是取消勾选，是勾选！第一项我真的做完了": the rest of it says what
-        if kind == stance.PROBLEM or not ctx.item_count or (kind == stance.PLAN and self._plans_items(text, ctx)):
-            return None
+        explicit_untick = any(self.words.cues.unticks(c, names_an_item=bool(mentions_items(c))) for c in clauses(text))
+        if kind == stance.PROBLEM or not ctx.item_count or (
+                kind == stance.PLAN and self._plans_items(text, ctx) and not explicit_untick):
+            return None  # ("取消勾3，三方回头得重建": the untick is now, the plan is why)
         rest = all_but(text, ctx.item_count, self.item_names, ctx.step)
+        if rest == ():
+            return Reading("smalltalk", 0.9, kind="not_yet", source="rule")
         if rest:
             return policy.resolve(Reading("check", 0.9, items=rest, kind="all_but", source="rule"), ctx,
                                   squashed, self.words)
         if mentions_step(text) and not self._locates_item(text, squashed, ctx):
             return None
-        if self.words.looks_like_question(squashed) and not self._reported(text):
+        if self.words.looks_like_question(squashed) and not self._reported(text) \
+                and not (explicit_untick and self.words.requests(text)):  # "请问能否将第五项恢复为未完成状态？"
             return None
         cues = self.words.cues
         ticked: set[int] = set()
         denied: set[int] = set()
         held: set[int] = set()  # named, then said to be still under way: neither ticked nor unticked
         untick: set[int] = set()  # what a clause asks to untick ("关联那一项先取消")
+        doubted: set[int] = set()  # reported with a doubt ("老板说资质认证好像去年就做过了"): asked about
         found: set[int] = set()
         plain = True  # every clause a plain report: no plan, negation, problem, doubt or question in it
         for clause in clauses(text):
@@ -307,7 +342,7 @@ class Understander:
             part = squash(clause)
             said = cues.stance(clause)
             if said != stance.AFFIRMATIVE or cues.not_done(clause) or cues.pending(clause) \
-                    or (cues.hedged(clause) and cues.completed(clause)):
+                    or cues.elsewhere_user(clause) or (cues.hedged(clause) and cues.completed(clause)):
                 plain = False
             in_clause = set(named_items(part, ctx.step, self.item_names))
             if mentions_items(clause):
@@ -325,13 +360,22 @@ class Understander:
                 denied |= in_clause
             elif cues.completed(clause) and not cues.not_finished(clause) and said != stance.PLAN \
                     and not cues.pending(clause):
-                ticked |= in_clause
+                if cues.hedged(clause) or cues.elsewhere_user(clause):
+                    held |= in_clause  # "好像绑过了", "上个客户三项我都弄好了": not a report of this user's item
+                    if not cues.elsewhere_user(clause):
+                        doubted |= in_clause
+                else:
+                    ticked |= in_clause
         ticked -= denied | held
         if not ticked and not denied and not held and plain and kind == stance.AFFIRMATIVE and cues.completed(text) \
                 and not cues.not_finished(text) and not any(
                     self.words.looks_like_question(squash(c)) and named_items(squash(c), ctx.step, self.item_names)
                     for c in clauses(text)):  # "开放平台注册的时候管理员填我还是填我舅啊" asks about the item
             ticked = set(named_items(squashed, ctx.step, self.item_names))  # "权限集 18 30 31 49 勾好了"
+        if doubted and not ticked and not denied and not self.words.looks_like_question(squashed) \
+                and all(1 <= n <= ctx.item_count for n in doubted):
+            return policy.clarify("unsure", proposal=Reading("check", 0.5, items=tuple(sorted(doubted))),
+                                  confidence=0.5, asked_by="")
         if denied and not ticked and (untick or cues.unticks(text)):
             # "没有没有 第三个我还没弄 别勾", "取消勾选开发者资质认证 其实还在审"; with a clause that asks to
             # untick, just what it names ("第二项取消一下，开通云开发那里其实没成功": item 2)
@@ -392,6 +436,9 @@ class Understander:
         """A report with a question after it ("开发资料终于填好了，接下来做啥") still reports; a report
         the user doubts ("同事说应该绑好了，可我没看到，请问在哪看") is the question."""
         cues = self.words.cues
+        asked = [c for c in clauses(text) if self.words.looks_like_question(squash(c)) and not cues.not_done(c)]
+        if any(not self.words.asks_next(squash(c)) for c in asked):
+            return False  # "全网发布提交了三次都检测失败，到底检测些啥": the report is why they ask
         return any(cues.completed(c) and not cues.hedged(c) and not self.words.looks_like_question(squash(c))
                    for c in clauses(text))
 
@@ -412,8 +459,8 @@ class Understander:
     def _names_the_step(self, squashed: str, step: int) -> bool:
         """The message names ``step`` by a name longer than any of its items' names it contains."""
         step_name = next((name for name, number in self.words.step_names if number == step and name in squashed), "")
-        if not step_name:
-            return False
+        if not step_name or _THAT_ONE.search(squashed):
+            return False  # "关联腾讯云账号那个勾上了": that one, an item
         longest_item = max((len(name) for name, _ in self.item_names.get(step, ()) if name in squashed), default=0)
         return len(step_name) > longest_item
 
@@ -547,7 +594,7 @@ def _unsure(reading: Reading) -> bool:
 
 def _bare(squashed: str) -> str:
     """Without WeCom emoji codes ([流泪]) and punctuation."""
-    return _PUNCTUATION.sub("", _EMOJI_CODE.sub("", squashed))
+    return _PARTICLES.sub("", _PUNCTUATION.sub("", _EMOJI_CODE.sub("", squashed)))
 
 
 def _own_words(text: str) -> str:
