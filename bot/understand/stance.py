@@ -41,7 +41,7 @@ AFFIRMATIVE_ONLY = frozenset(("done", "next", "check", "cert_submitted", "cert_p
 NOT_NOW = AFFIRMATIVE_ONLY | {"back", "uncheck", "unmute"}
 _KEYS = ("negation", "not_negation", "plan", "condition", "problem", "ui", "done_elsewhere", "completion",
          "unfinished", "untick", "untick_named", "denial", "other_user", "hypothetical", "still", "failure", "hedge",
-         "later_time")
+         "later_time", "under_way")
 # "等密钥弄好了再说下一步", "等认证过了再继续": waiting for something first is a plan.
 _SPACE = re.compile(r"\s+")
 _HAPPENED = re.compile(r"[了过完的刚已]|终于|\b(?:did|done|was|were|have|has)\b|ed\b")
@@ -69,6 +69,7 @@ class Cues:
     failure: tuple[str, ...] = ()  # 失败, 驳回: a failure said outright, whatever else the message says
     hypothetical: tuple[str, ...] = ()  # 要是卡住了: a problem that has not happened is a plan
     hedge: tuple[str, ...] = ()  # 应该, 好像, 同事说: a report the user is not sure of
+    under_way: tuple[str, ...] = ()  # 审核中, 在审: a review still running (about the thing reported before it)
     later_time: tuple[str, ...] = ()  # 下午, 晚上: a plan when nothing in the message has happened (no 了/过/完)
 
     @classmethod
@@ -128,6 +129,10 @@ class Cues:
 
     def pending(self, text: str) -> bool:
         return contains_any(text, self.still)
+
+    def still_under_way(self, text: str) -> bool:
+        """Waiting on someone else's review ("还在审着呢", "等审核中"), whatever it names."""
+        return contains_any(text, self.under_way)
 
     def elsewhere_user(self, text: str) -> bool:
         return contains_any(text, self.other_user)

@@ -345,12 +345,14 @@ class Understander:
                     or cues.elsewhere_user(clause) or (cues.hedged(clause) and cues.completed(clause)):
                 plain = False
             in_clause = set(named_items(part, ctx.step, self.item_names))
+            if found and _STILL_ABOUT_IT.match(part) and (cues.still_under_way(clause) or (not in_clause and (
+                    said == stance.NEGATION or cues.pending(clause) or cues.not_finished(clause)))):
+                # "资质认证交了300块 还在审着呢", "资质认证提交了 等审核中": the item before it is not done yet
+                # (but "云开发开通了，还没核对账号" names its own item)
+                held |= found
             if mentions_items(clause):
                 in_clause |= set(find_items(clause, ctx.item_count)) | set(last_items(clause, ctx.item_count))
             if not in_clause:
-                if found and _STILL_ABOUT_IT.match(part) and (
-                        said == stance.NEGATION or cues.pending(clause) or cues.not_finished(clause)):
-                    held |= found  # "资质认证交了300块 还在审着呢": the item before it is not done yet
                 continue
             found = in_clause
             if cues.unticks(clause, names_an_item=True):
@@ -382,7 +384,7 @@ class Understander:
             return policy.resolve(Reading("uncheck", 0.9, items=tuple(sorted(untick or denied)), kind="named_item",
                                           source="rule"), ctx, squashed, self.words)
         named = named_items(squashed, ctx.step, self.item_names)
-        if not ticked and named and not denied and kind == stance.AFFIRMATIVE and cues.not_finished(text) and any(
+        if not ticked and named and not denied and plain and kind == stance.AFFIRMATIVE and cues.not_finished(text) and any(
                 cues.completed(c) and not cues.not_finished(c) for c in clauses(text)):
             ticked = set(named)  # "代码上传密钥生成了 也在微搭那边提交了": generated, then submitted
         if not ticked and cues.not_finished(text) and named and kind == stance.AFFIRMATIVE:
