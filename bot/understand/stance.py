@@ -44,6 +44,7 @@ _KEYS = ("negation", "not_negation", "plan", "condition", "problem", "ui", "done
          "later_time", "under_way")
 # "等密钥弄好了再说下一步", "等认证过了再继续": waiting for something first is a plan.
 _SPACE = re.compile(r"\s+")
+_ALREADY = re.compile(r"(?<![不未并])已(?:经)?(?:[\u4e00-\u9fff])")  # 已提交, 已经开通: done (not 未/不)
 _HAPPENED = re.compile(r"[了过完的刚已]|终于|\b(?:did|done|was|were|have|has)\b|ed\b")
 _NOT_DONE = re.compile(r"(?<![是有])没(?:有)?(?:[\u4e00-\u9fff])"
                        r"|\b(?:not|never|havent|hasnt|didnt|dont|isnt|wasnt)\b|n't\b|\bnot? yet\b")
@@ -122,7 +123,8 @@ class Cues:
         return stance in (PLAN, PROBLEM) and intent in NOT_NOW
 
     def completed(self, text: str) -> bool:
-        return contains_any(text, self.completion)
+        """"X 好了", "已确认发布": a report that something is done."""
+        return contains_any(text, self.completion) or _ALREADY.search(text) is not None
 
     def not_finished(self, text: str) -> bool:
         return contains_any(text, self.unfinished)

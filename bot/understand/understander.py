@@ -28,6 +28,7 @@ _QUOTED_ITEM = re.compile(r"^[「“\"']?\s*(?:[^：:]{1,12}[：:])?\s*(?P<n>[1-
 _QUOTE_SEPARATOR = "- - -"  # a WeCom quote: the quoted text, this line, then what the user wrote
 # "先帮我看下进度", "先给我跳回第四步": what the user asks for now, whatever they plan for later
 _FIRST_DO = re.compile(r"^(?:那|你|麻烦)?先(?:帮我|给我|帮忙)?")
+_THEN_SEE = re.compile(r"(?:再说|再看|再讲)[吧啊呀哈]?$")  # "先看下进度再说": the first thing is now
 _NOW_REQUESTS = frozenset(("status", "details", "goto", "back", "help", "human", "mute", "unmute",
                            "appid_where"))
 _MISMATCH = re.compile(r"不是|不对|不一样|不一致")
@@ -102,7 +103,7 @@ class Understander:
     def _request_now(self, text: str, ctx: Context) -> Reading | None:
         """"秘钥等会儿再生成，先帮我看下这客户进度": the plan waits, the request with 先 is for now."""
         for part in clauses(text):
-            now = _FIRST_DO.sub("", part.strip(), count=1)
+            now = _THEN_SEE.sub("", _FIRST_DO.sub("", part.strip(), count=1))
             if now == part.strip() or len(squash(now)) < 2 or self.words.cues.stance(now) == stance.PLAN:
                 continue
             reading = self._read(now, replace(ctx, pending=None))
@@ -447,16 +448,21 @@ class Understander:
     def _other_step_item(self, text: str, squashed: str, ctx: Context, kind: str) -> Reading | None:
         """"云开发也开通了" on step 1 names an item of step 2: asked about (or, for a step already behind
         the user, said so), never a tick on this step."""
-        if kind != stance.AFFIRMATIVE or not self.words.cues.completed(text):
+        if kind != stance.AFFIRMATIVE or named_items(squashed, ctx.step, self.item_names) \
+                or self._names_the_step(squashed, ctx.step):
             return None
-        for step in self.item_names:
-            if step != ctx.step and named_items(squashed, step, self.item_names) and not named_items(
-                    squashed, ctx.step, self.item_names):
-                if self._names_the_step(squashed, ctx.step):
-                    return None
-                return policy.resolve(Reading("done", 0.9, step=step, kind="other_step_item", source="rule"), ctx,
-                                      squashed, self.words)
-        return None
+        reported = [squash(c) for c in clauses(text) if self.words.cues.completed(c)]  # "已提交，等审核": not 审核
+        best, longest = None, 0
+        for step, names in self.item_names.items():
+            if step == ctx.step:
+                continue
+            length = max((len(name) for name, _ in names if any(name in c for c in reported)), default=0)
+            if length > longest:  # the step whose item is named most exactly ("原始ID加进授权测试列表了": step 5)
+                best, longest = step, length
+        if best is None:
+            return None
+        return policy.resolve(Reading("done", 0.9, step=best, kind="other_step_item", source="rule"), ctx,
+                              squashed, self.words)
 
     def _names_the_step(self, squashed: str, step: int) -> bool:
         """The message names ``step`` by a name longer than any of its items' names it contains."""
