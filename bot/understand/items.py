@@ -14,6 +14,7 @@ import yaml
 
 from bot.understand.lexicon import UnderstandingDataError, squash
 from bot.understand.slots import find_items
+from bot.understand.slots import number as numeral
 
 ItemNames = dict[int, tuple[tuple[str, int], ...]]  # step -> (name, item number), longest name first
 
@@ -31,6 +32,7 @@ _CLAUSE = re.compile(r"[，,。；;！!？?~～…]+|\.\s|(?<=[^\x00-\x7f])\s+(?
 _ONLY_LEFT = re.compile(r"(?:就|只|还)?(?:剩|差)(?:下)?(?P<what>.{1,14}?)(?:那项|那个|那一项|这项)?"
                         r"(?:(?:还)?(?:没|未)|了?[，,\s]*(?:别的|其他|其余|其它|剩下的)(?:的)?都)")
 _BEFORE = re.compile(r"前面|之前的|前边")
+_SCOPE = re.compile(r"前(?P<n>\d|[一二两三四五六])(?:项|个|条)(?:里|中|当中|里面)")
 # "应该是3不是2", "是第二步不是第三步", "不是第三步，是第二步", "不是2是3"
 _PART = r"[^，,。；;！!]{1,10}"
 _IS_NOT = re.compile(rf"(?:应该|其实|而)?是(?P<yes>{_PART}?)[，,\s]*(?:而)?不是(?P<no>{_PART})")
@@ -109,7 +111,11 @@ def all_but(text: str, item_count: int, names: ItemNames, step: int) -> tuple[in
             left.add(item_count)
         if pattern is _EXCEPT and not left:
             return ()  # "权限集除了49其他都勾了": part of one item, which is not done
+        scope = _SCOPE.search(squashed)  # "前四项里除了资质认证，其他都好了": within the first four
+        upto = min(item_count, numeral(scope["n"])) if scope else item_count
         if left and all(1 <= n <= item_count for n in left):
+            if scope:
+                return tuple(n for n in range(1, upto + 1) if n not in left)
             if pattern is _EXCEPT and _BEFORE.search(squashed[match.start():]):
                 return tuple(range(1, min(left)))  # "除了权限集 它前面的都搞了": the ones before it
             return tuple(n for n in range(1, item_count + 1) if n not in left)

@@ -24,13 +24,13 @@ _STEP_RE = re.compile(
     rf"|\b(?:goto|go\s*to|jump\s*to|switch\s*to)\s*(?P<e>\d|{_EN})\b|(?:跳到?|切到|转到)\s*(?P<f>\d)(?![\d项条个])"
 )
 # "前两项" = items 1 and 2; "第3项", "3条": an item, not a step (第3个步骤 is a step)
-_FIRST_N_RE = re.compile(rf"前(?:面|边)?(?:的)?\s*(?P<n>{_NUM})\s*(?:项|个|条)")
+_FIRST_N_RE = re.compile(rf"(?<![以之从提目])前(?:面|边)?(?:的)?\s*(?P<n>{_NUM})\s*(?:项|个|条)")  # not 以前一个
 # "后两项" = the last two items of the step
 _LAST_N_RE = re.compile(rf"后(?:面|边)?(?:的)?\s*(?P<n>{_NUM})\s*(?:项|个|条)")
 # "那一项", "这一条", "每一项": that item, not item 1
-_THAT = r"(?<![那这哪每某任])"
+_THAT = r"(?<![那这哪每某任上])"  # "撤回上一条": the message before, not item 1
 _ITEM_MENTION_RE = re.compile(rf"第\s*{_NUM}\s*(?:项|条|个)(?!步)|{_THAT}{_NUM}\s*(?:项|条)"
-                              rf"|[前后](?:面|边)?(?:的)?\s*{_NUM}\s*(?:项|个|条)")
+                              rf"|(?<![以之从提目然])[前后](?:面|边)?(?:的)?\s*{_NUM}\s*(?:项|个|条)")
 _RANGE_RE = re.compile(rf"(?P<lo>{_NUM})\s*(?:-|~|～|—|到|至)\s*(?P<hi>{_NUM})")
 _ITEM_RE = re.compile(rf"(?<![\d.])(?:第\s*)?(?P<n>\d{{1,2}}(?![\d.])|{_THAT}{_CN_NUM})")
 # "三个都弄完了": all of them when the step has three items; otherwise not a list of items

@@ -41,7 +41,7 @@ AFFIRMATIVE_ONLY = frozenset(("done", "next", "check", "cert_submitted", "cert_p
 NOT_NOW = AFFIRMATIVE_ONLY | {"back", "uncheck", "unmute"}
 _KEYS = ("negation", "not_negation", "plan", "condition", "problem", "ui", "done_elsewhere", "completion",
          "unfinished", "untick", "untick_named", "denial", "other_user", "hypothetical", "still", "failure", "hedge",
-         "later_time", "under_way")
+         "later_time", "under_way", "secondhand")
 # "等密钥弄好了再说下一步", "等认证过了再继续": waiting for something first is a plan.
 _SPACE = re.compile(r"\s+")
 _ALREADY = re.compile(r"(?<![不未并])已(?:经)?(?:[\u4e00-\u9fff])")  # 已提交, 已经开通: done (not 未/不)
@@ -69,7 +69,8 @@ class Cues:
     still: tuple[str, ...] = ()  # 还没通过: not yet, which is no failure
     failure: tuple[str, ...] = ()  # 失败, 驳回: a failure said outright, whatever else the message says
     hypothetical: tuple[str, ...] = ()  # 要是卡住了: a problem that has not happened is a plan
-    hedge: tuple[str, ...] = ()  # 应该, 好像, 同事说: a report the user is not sure of
+    hedge: tuple[str, ...] = ()  # 应该, 好像: a report the user is not sure of
+    secondhand: tuple[str, ...] = ()  # 不太清楚, 不确定: the user cannot vouch for what they report
     under_way: tuple[str, ...] = ()  # 审核中, 在审: a review still running (about the thing reported before it)
     later_time: tuple[str, ...] = ()  # 下午, 晚上: a plan when nothing in the message has happened (no 了/过/完)
 
@@ -138,6 +139,9 @@ class Cues:
 
     def elsewhere_user(self, text: str) -> bool:
         return contains_any(text, self.other_user)
+
+    def hearsay(self, text: str) -> bool:
+        return contains_any(text, self.secondhand)
 
     def hedged(self, text: str) -> bool:
         return contains_any(text, self.hedge)

@@ -27,14 +27,19 @@ _BARE_NUMBER = re.compile(r"^\s*(\d{1,2}|[一二两三四五六七八九十])\s*
 _QUOTED_ITEM = re.compile(r"^[「“\"']?\s*(?:[^：:]{1,12}[：:])?\s*(?P<n>[1-6])[.．、]\s*\S")  # "「微搭助手：2. 在…"
 _QUOTE_SEPARATOR = "- - -"  # a WeCom quote: the quoted text, this line, then what the user wrote
 # "先帮我看下进度", "先给我跳回第四步": what the user asks for now, whatever they plan for later
-_FIRST_DO = re.compile(r"^(?:那|你|麻烦)?先(?:帮我|给我|帮忙)?")
+_FIRST_DO = re.compile(r"^(?:这几天|这两天|最近|今天|那|你|麻烦)?先(?:帮我|给我|帮忙)?")
 _THEN_SEE = re.compile(r"(?:再说|再看|再讲)[吧啊呀哈]?$")  # "先看下进度再说": the first thing is now
 _NOW_REQUESTS = frozenset(("status", "details", "goto", "back", "help", "human", "mute", "unmute",
                            "appid_where"))
 _MISMATCH = re.compile(r"不是|不对|不一样|不一致")
+_YES_FIRST = re.compile(r"^(?:是的|是啊|是|对的|对|嗯嗯|嗯|好的|应该是吧|应该是|没错|yes|yep|yeah)[吧啊呀哈的]?"
+                        r"(?:[，,。！!\s]+)", re.IGNORECASE)
+_RETRACT = re.compile(r"(?:哦|额|呃|唉)?\s*算了(?:算了)?[，,。…\s]*")
+_REPORTS = frozenset(("done", "next", "check", "cert_submitted", "cert_passed"))
+_QUOTED_PHRASE = re.compile(r"[“\"「『][^”\"」』]{1,10}[”\"」』]")
 _THAT_ONE = re.compile(r"那个|那项|那一项|这个|这项|这一项|那框|的勾|那栏")  # "关联腾讯云账号那个": an item
 # The bot's own prompt typed back: "回复是", "回复「完成」" mean "是", "完成".
-_ECHOED_PROMPT = re.compile(r"^(?:回复|reply)\s*[「“\"']?(?P<said>[^」”\"']{1,12})[」”\"']?$", re.IGNORECASE)
+_ECHOED_PROMPT = re.compile(r"^(?:回复|reply|选择|选)\s*[「“\"']?(?P<said>[^」”\"']{1,12})[」”\"']?$", re.IGNORECASE)
 # Replies to "解决了吗？1 已解决 / 2 还不行".
 FEEDBACK_YES = {"1": "confirm", "一": "confirm"}
 FEEDBACK_NO = {"2": "cancel", "二": "cancel"}
@@ -90,6 +95,16 @@ class Understander:
     # ------------------------------------------------------------------ entry points
     def read(self, text: str, ctx: Context) -> Reading:
         text = self.words.corrected(text)
+        retracted = _RETRACT.split(text)
+        if len(retracted) > 1 and len(squash(retracted[0])) >= 2:
+            # "不用提醒了 哦 算了还是提醒吧", "上一步 额算了 不用回去了": the last thought is what is meant
+            meant = retracted[-1].strip(" ，,。.…吧")
+            if len(squash(meant)) < 2:  # "会把我前面弄的都清掉吗？那算了算了": no to what was asked
+                if ctx.pending is not None:
+                    return Reading("cancel", 0.9, kind="feedback" if ctx.pending == "faq_feedback" else None,
+                                   source="pending")
+                return Reading("smalltalk", 0.9, kind="ack", source="rule")
+            text = meant
         quoted = self._quoted_item(text, ctx)
         if quoted is not None:
             return quoted
@@ -146,7 +161,7 @@ class Understander:
                 or self.words.asks_status(squash(text)) or any(cues.stance(part) == stance.PLAN for part in parts):
             return None
         # 不要, 不对, "还在审着呢", "同事说应该好了": only a failure report may say so ("认证失败了 说没绑腾讯云")
-        denied = whole == stance.NEGATION or self.words.negates(text) or any(
+        denied = whole == stance.NEGATION or self.words.negates(text) or cues.hearsay(text) or any(
             cues.stance(part) == stance.NEGATION or cues.pending(part) or cues.not_done(part)
             or (cues.hedged(part) and cues.completed(part)) for part in parts)
         found: list[Reading] = []
@@ -172,7 +187,9 @@ class Understander:
         return replace(first, kind=first.kind or "story", source="rule")
 
     def _read(self, text: str, ctx: Context) -> Reading:
-        text = self.words.without_fillers(_own_words(text))
+        text = _own_words(text)
+        if ctx.pending not in CONFIRMING:  # while a yes/no is asked, "嗯 提交了" begins with its answer
+            text = self.words.without_fillers(text)
         echoed = _ECHOED_PROMPT.match(text)
         if echoed:
             text = echoed["said"]
@@ -211,12 +228,15 @@ class Understander:
             # a bare "3" (or "三") answers nothing the bot asked: perhaps an item, but ask before ticking it
             guess = Reading("check", 0.5, items=(number(digit[1]),))
             return policy.clarify("unsure", proposal=guess, confidence=0.5)
-        ranked = self._ranked(squashed, text)
+        said = _without_mentions(text)  # "刚才那句“别提醒了”是发错群了，麻烦恢复": a command quoted is not given
+        ranked = self._ranked(squash(said), said)
         label, confidence = ranked[0]
         margin = confidence - (ranked[1][1] if len(ranked) > 1 else 0.0)
         alternatives = tuple(ranked[1:])
         intent, _, sub = label.partition(":")
         if intent in policy.STATE_CHANGING and self.words.cues.denies(text):
+            if self.words.looks_like_question(squashed):
+                return self.question(text, ctx, confidence)  # "我没说要回第三步啊 我是问secret在哪看"
             return policy.clarify("unsure", confidence=confidence)  # "我没说别提醒啊": not what it names
         if kind == stance.NEGATION and intent == "cert_passed" and not self.words.cues.pending(text) \
                 and dict(ranked).get("cert_failed", 0.0) >= policy.NOT_UNDERSTOOD:
@@ -230,6 +250,10 @@ class Understander:
         if stance.Cues.blocks(kind, intent) or (intent == "uncheck" and kind == stance.NEGATION
                                                 and not find_items(text, ctx.item_count)):
             return self._not_affirmative(text, ctx, kind, confidence, alternatives)
+        if intent in _REPORTS and self.words.cues.hearsay(text) and self.words.cues.completed(text) \
+                and not self.words.looks_like_question(squashed):
+            # "同事说第一步第二步都弄好了 他今天请假我也不太清楚": a report the user doubts is asked about
+            return policy.clarify("unsure", confidence=confidence, alternatives=alternatives)
         if kind == stance.PROBLEM and intent not in ("question", "cert_failed", "human", "mute", "unmute"):
             return self.question(text, ctx, confidence)  # "搞错了 不是认证失败 是微搭页面打不开"
         if kind in (stance.PLAN, stance.NEGATION) and intent in ("question", "help", "human", "clarify", "status") \
@@ -467,10 +491,17 @@ class Understander:
     def _names_the_step(self, squashed: str, step: int) -> bool:
         """The message names ``step`` by a name longer than any of its items' names it contains."""
         step_name = next((name for name, number in self.words.step_names if number == step and name in squashed), "")
-        if not step_name or _THAT_ONE.search(squashed):
-            return False  # "关联腾讯云账号那个勾上了": that one, an item
+        if not step_name or _THAT_ONE.search(squashed) or named_items(self._without_step_names(squashed, step), step,
+                                                                       self.item_names):
+            return False  # "关联腾讯云账号那个勾上了", "平台型第三方创建好了，开发模式选的传统模式": an item
         longest_item = max((len(name) for name, _ in self.item_names.get(step, ()) if name in squashed), default=0)
         return len(step_name) > longest_item
+
+    def _without_step_names(self, squashed: str, step: int) -> str:
+        for name, named_step in self.words.step_names:
+            if named_step == step:
+                squashed = squashed.replace(name, " ")
+        return squashed
 
     def _step_correction(self, text: str) -> Reading | None:
         """"不是第三步，我还在第二步": the step not denied."""
@@ -488,6 +519,17 @@ class Understander:
         """"不是第三步，是第二步" goes to step 2; "勾错了，应该是3不是2" unticks 2 and ticks 3."""
         meant_step, _ = find_step(meant, self.words)
         said_step, _ = find_step(said, self.words)
+        cues = self.words.cues
+        if (cues.not_done(meant) or cues.failed(meant) or cues.stance(meant) == stance.PROBLEM) \
+                and not self.words.mentions_cert(squash(meant)):
+            return self.question(text, ctx)  # "不是开放平台账号的问题，是资质认证没过": a problem, not a tick
+        if mentions_items(meant) and ctx.item_count and not find_items(said, ctx.item_count) \
+                and not named_items(squash(said), ctx.step, self.item_names):
+            # "不是说第二步整个做完了，是第二步的第①项做完了": the item, not the step
+            items = find_items(meant, ctx.item_count)
+            if items and all(1 <= n <= ctx.item_count for n in items):
+                intent = "uncheck" if cues.unticks(meant) else "check"
+                return Reading(intent, 0.9, items=items, kind="correction", source="rule")
         if meant_step is not None and (said_step is not None or "步" in text):
             return Reading("goto", 0.9, step=meant_step, kind="correction", source="rule")
         if not ctx.item_count:
@@ -567,12 +609,19 @@ class Understander:
                 return Reading("cancel", 1.0, kind="feedback", source="pending")
             if squashed in FEEDBACK_YES or contains_any(text, words.feedback_yes):
                 return Reading("confirm", 1.0, kind="feedback", source="pending")
+            if words.cues.stance(text) in (stance.PLAN, stance.NEGATION):
+                return Reading("smalltalk", 0.9, kind="later", source="pending")  # "还没试呢 等下我去试试"
         elif pending not in CONFIRMING:
             return None
         elif (moved := self._step_correction(text)) is not None:
             return moved  # "不是第二步，是第三步，我要去第三步": the step meant
-        elif self.words.negates(text):
-            return Reading("cancel", 1.0, source="pending")
+        elif self.words.negates(text) or self.words.cues.hearsay(text):
+            return Reading("cancel", 1.0, source="pending")  # "不太确定诶 我问下同事": not a yes
+        elif (first := _YES_FIRST.match(text)) is not None and first.end() < len(text):
+            # "应该是吧 页面上写着已认证", "嗯 提交了 同事弄的": a yes, then why
+            if ctx.proposal and pending == "confirm_reading":
+                return Reading.from_slots(ctx.proposal, source="pending")
+            return Reading("confirm", 0.9, source="pending")
         elif self.words.looks_like_question(squashed) and not _bare(squashed).endswith(("吗", "么")):
             return None  # "等下，重置会不会把认证状态也清掉": a question of its own, not a yes
         label, confidence = self._ranked(squashed, text)[0]
@@ -603,6 +652,12 @@ def _unsure(reading: Reading) -> bool:
 def _bare(squashed: str) -> str:
     """Without WeCom emoji codes ([流泪]) and punctuation."""
     return _PARTICLES.sub("", _PUNCTUATION.sub("", _EMOJI_CODE.sub("", squashed)))
+
+
+def _without_mentions(text: str) -> str:
+    """The message without the short phrases it quotes ("“别提醒了”"), when enough is left to read."""
+    rest = _QUOTED_PHRASE.sub(" ", text)
+    return rest if rest != text and len(squash(rest)) >= 6 else text
 
 
 def _own_words(text: str) -> str:
