@@ -14,6 +14,13 @@ from bot.understand.stance import Cues, UnderstandingDataError, contains_any
 
 CONTEXT_FILE = resource_dir("data/understanding") / "context.yaml"
 _SPACE = re.compile(r"\s+")
+def _asks_with(word: str, squashed: str) -> bool:
+    """A question word in the message: an English one only where a word may begin ("scans" asks nothing)."""
+    if not word.isalpha() or not word.isascii():
+        return word in squashed
+    return re.search(rf"(?:^|[^a-z']){re.escape(word)}", squashed) is not None
+
+
 # "管理员填我还是填我舅啊": X or Y, asked (还是 alone is "still": "还是不行")
 _EITHER_OR = re.compile(r"[^，,。]还是[^，,。不没]{1,12}[啊呢呀吧]$")
 
@@ -41,6 +48,7 @@ class ContextWords:
     status_questions: tuple[str, ...] = ()  # "到底在第几步": asks where the user is, moves nothing
     yes_words: tuple[str, ...] = ()  # "中": a whole reply meaning yes / OK
     next_questions: tuple[str, ...] = ()  # "接下来做啥": asks what comes next, so a report before it stands
+    thanks: tuple[str, ...] = ()  # "这几天麻烦你了 谢谢": thanks, when nothing else in the message can be placed
 
     @classmethod
     def load(cls, path: Path = CONTEXT_FILE) -> ContextWords:
@@ -73,7 +81,7 @@ class ContextWords:
         return cls(tuple(names), words("cert_words"), words("not_cert_words"), words("question_words"),
                    words("command_questions"), words("negations"), words("feedback_no"), words("feedback_yes"),
                    words("fillers"), words("request_words"), Cues.from_data(data.get("stance"), path.name), acts,
-                   slips, words("status_questions"), words("yes_words"), words("next_questions"))
+                   slips, words("status_questions"), words("yes_words"), words("next_questions"), words("thanks"))
 
     def corrected(self, text: str) -> str:
         """The message with its known voice-input and handwriting slips put right ("绑号了" -> "绑好了")."""
@@ -122,4 +130,7 @@ class ContextWords:
         "重置的话勾过的还在吗" asks something (the hypothetical 的话 is a question word)."""
         for phrase in self.command_questions:
             squashed = squashed.replace(phrase, " ")
-        return any(w in squashed for w in self.question_words) or _EITHER_OR.search(squashed) is not None
+        return any(_asks_with(w, squashed) for w in self.question_words) or _EITHER_OR.search(squashed) is not None
+
+    def thanks_for(self, squashed: str) -> bool:
+        return any(word in squashed for word in self.thanks)

@@ -108,6 +108,9 @@ def _certification(reading: Reading, ctx: Context, squashed: str, words: Context
     if intent == "cert_failed":
         if on_cert:
             return reading
+        if step > CERT_STEP and not explicit:
+            # "失败了" on step 5 or 6 is the test or the release check: a problem to look up, not a step
+            return Reading("question", reading.confidence, kind="what_failed", source=reading.source)
         return clarify("what_failed", confidence=reading.confidence)
     if intent == "cert_passed":
         if on_cert:

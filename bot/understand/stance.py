@@ -48,7 +48,7 @@ _ALREADY = re.compile(r"(?<![不未并])已(?:经)?(?:[\u4e00-\u9fff])")  # 已�
 _HAPPENED = re.compile(r"[了过完的刚已]|终于|\b(?:did|done|was|were|have|has)\b|ed\b")
 _NOT_DONE = re.compile(r"(?<![是有])没(?:有)?(?:[\u4e00-\u9fff])"
                        r"|\b(?:not|never|havent|hasnt|didnt|dont|isnt|wasnt)\b|n't\b|\bnot? yet\b")
-_WAIT_THEN = re.compile(r"等.{1,14}(?:了|完|好|过)?.{0,6}(?:再|我就|就)")
+WAIT_THEN = re.compile(r"等.{1,14}(?:了|完|好|过)?.{0,6}(?:再|我就|就)")
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ class Cues:
             return PROBLEM
         if self.negated(text):
             return NEGATION
-        if contains_any(text, self.plan) or contains_any(text, self.condition) or _WAIT_THEN.search(text):
+        if contains_any(text, self.plan) or contains_any(text, self.condition) or WAIT_THEN.search(text):
             return PLAN
         if contains_any(text, self.later_time) and not _HAPPENED.search(text):
             return PLAN  # "下午想回第四步把上传密钥重新交一遍"

@@ -270,7 +270,8 @@ class Understander:
             found = self._search(text, ctx)
             if found is not None and found.confident:
                 return self.question(text, ctx, found=found)
-            return policy.clarify("unknown", confidence=confidence, alternatives=alternatives)
+            return self._settled(policy.clarify("unknown", confidence=confidence, alternatives=alternatives), kind,
+                                 text, ctx)
         if label in self.answers:
             if confidence < policy.ACT or margin < policy.MARGIN:  # not sure: the knowledge base may know better
                 return self.question(text, ctx, confidence)
@@ -301,7 +302,23 @@ class Understander:
             reading = replace(reading, kind="done_before")
         if reading.source == "taught":
             return policy.resolve(reading, ctx, squashed, self.words)
-        return policy.gate(policy.resolve(reading, ctx, squashed, self.words), margin)
+        return self._settled(policy.gate(policy.resolve(reading, ctx, squashed, self.words), margin), kind, text,
+                             ctx)
+
+    def _settled(self, reading: Reading, kind: str, text: str, ctx: Context) -> Reading:
+        """A guess the bot would ask about, in a message that plans or says "not yet" or thanks: nothing to ask
+        ("先不开始，合同签完再启动", "全部搞定啦 这几天麻烦你了 谢谢"); a problem the context found ("失败了" on step
+        5) is looked up."""
+        if reading.intent == "question" and reading.search is None:
+            return self.question(text, ctx, reading.confidence)
+        if reading.intent != "clarify" or reading.kind not in ("unsure", "unknown"):
+            return reading
+        if kind == stance.PLAN or (kind == stance.NEGATION and self._not_yet(text)):
+            return Reading("smalltalk", reading.confidence, kind="later" if kind == stance.PLAN else "not_yet",
+                           alternatives=reading.alternatives, source="rule")
+        if self.words.thanks_for(squash(text)):
+            return Reading("smalltalk", reading.confidence, kind="thanks", source="rule")
+        return reading
 
     def question(self, text: str, ctx: Context, confidence: float = 1.0, found: Any = None) -> Reading:
         """A troubleshooting question: the knowledge base's best topic (or none, when it is unsure)."""
@@ -457,6 +474,7 @@ class Understander:
             return True
         for word in self.words.cues.condition:
             squashed = squashed.replace(word.replace(" ", ""), " ")
+        squashed = stance.WAIT_THEN.sub(" ", squashed)  # "等客户确认好用哪个账号，再去勾": what is waited for
         return self.words.looks_like_question(squashed)
 
     def _reported(self, text: str) -> bool:
@@ -473,8 +491,8 @@ class Understander:
         """"云开发也开通了" on step 1 names an item of step 2: asked about (or, for a step already behind
         the user, said so), never a tick on this step."""
         if kind != stance.AFFIRMATIVE or named_items(squashed, ctx.step, self.item_names) \
-                or self._names_the_step(squashed, ctx.step):
-            return None
+                or self._names_the_step(squashed, ctx.step) or self.words.names_step_act(text, ctx.step):
+            return None  # ("已在微搭服务商注册页填好AppID并点了确认": step 3's own act, not step 1's 注册)
         reported = [squash(c) for c in clauses(text) if self.words.cues.completed(c)]  # "已提交，等审核": not 审核
         best, longest = None, 0
         for step, names in self.item_names.items():
