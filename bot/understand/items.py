@@ -42,7 +42,8 @@ _WRONG_IS = re.compile(rf"(?P<no>{_PART}?)(?:不对|错了)[，,\s]*(?:我)?(?:�
                        rf"是(?P<yes>{_PART})")
 # "取消第2项，改勾第3项", "把2去掉，勾上3"
 # "uncheck 4 i meant 5"
-_MEANT = re.compile(r"(?P<no>\d)\s*,?\s*i\s*meant\s*(?P<yes>\d)\b", re.IGNORECASE)
+_MEANT = re.compile(r"(?P<no>\d)\s*[,，]?\s*(?:nvm|never\s*mind|sorry|oops)?\s*[,，]?\s*i\s*mean[t]?\s*(?P<yes>\d)\b",
+                    re.IGNORECASE)  # "勾选3 nvm I mean 4"
 _THEN_TICK = r"[，,\s]*(?:然后|再)?(?:改成|换成|改勾|勾上|勾选|勾)"
 _UNDO = r"(?:去掉|取消|撤销|撤回)"
 _DROP_THEN = re.compile(rf"把(?P<no>{_PART}?){_UNDO}{_THEN_TICK}(?P<yes>{_PART})")

@@ -45,6 +45,7 @@ _KEYS = ("negation", "not_negation", "plan", "condition", "problem", "ui", "done
 # "等密钥弄好了再说下一步", "等认证过了再继续": waiting for something first is a plan.
 _SPACE = re.compile(r"\s+")
 _ALREADY = re.compile(r"(?<![不未并])已(?:经)?(?:[\u4e00-\u9fff])")  # 已提交, 已经开通: done (not 未/不)
+_PARTS = re.compile(r"[，,。；;！!？?\s]+")
 _HAPPENED = re.compile(r"[了过完的刚已]|终于|\b(?:did|done|was|were|have|has)\b|ed\b")
 _NOT_DONE = re.compile(r"(?<![是有])没(?:有)?(?:[\u4e00-\u9fff])"
                        r"|\b(?:not|never|havent|hasnt|didnt|dont|isnt|wasnt)\b|n't\b|\bnot? yet\b")
@@ -112,8 +113,8 @@ class Cues:
             return NEGATION
         if contains_any(text, self.plan) or contains_any(text, self.condition) or WAIT_THEN.search(text):
             return PLAN
-        if contains_any(text, self.later_time) and not _HAPPENED.search(text):
-            return PLAN  # "下午想回第四步把上传密钥重新交一遍"
+        if any(contains_any(part, self.later_time) and not _HAPPENED.search(part) for part in _PARTS.split(text)):
+            return PLAN  # "下午想回第四步把上传密钥重新交一遍", "我下午提交认证，交了你提醒我看结果哈"
         return AFFIRMATIVE
 
     @staticmethod

@@ -398,6 +398,8 @@ class Understander:
                 continue
             found = in_clause
             if cues.unticks(clause, names_an_item=True):
+                if not in_clause and cues.unticks(clause):  # "untick 3 pls": a number next to the verb is an item
+                    in_clause = {n for n in find_items(clause, ctx.item_count) if 1 <= n <= ctx.item_count}
                 denied |= in_clause
                 untick |= in_clause
             elif said == stance.NEGATION or cues.not_done(clause):
@@ -558,6 +560,7 @@ class Understander:
             return None
         if not all(1 <= n <= ctx.item_count for n in (*meant_items, *said_items)):
             return policy.clarify("bad_item", confidence=0.9)
+        # the item said wrongly is unticked too: if it was never ticked that changes nothing
         return Reading("check", 0.9, items=meant_items, uncheck=tuple(n for n in said_items if n not in meant_items),
                        kind="correction", source="rule")
 
