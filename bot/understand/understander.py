@@ -48,7 +48,8 @@ CONFIRMING = ("confirm_reading", "confirm_reset")
 _FEEDBACK_LABELS = {"confirm", "cancel", "done", "smalltalk:ack", "smalltalk:thanks", "question", "human"}
 _EMOJI_CODE = re.compile(r"\[[^\]\[]{1,6}\]")
 _LONE_DIGIT = re.compile(r"(?<![\d.])\d(?![\d.])")
-_TEMPORAL = re.compile(r"的时候|那时候")
+_TEMPORAL = re.compile(r"的时候|那时候|以后|之后")
+_WAITING = re.compile(r"^(?:我)?(?:等|等到|待)")  # "等运维把回调URL配好": what is waited for has not happened
 # A clause with no subject of its own that says "still" or "not": about the item named before it
 _STILL_ABOUT_IT = re.compile(r"^(?:但|但是|可是|不过|就是|只是|目前|现在|暂时|它|这个|那个)?"
                              r"(?:还|也还|都还|仍|尚|没|未|在|等)")
@@ -358,7 +359,8 @@ class Understander:
                     return what  # else "不是取消勾选，是勾选！第一项我真的做完了": the rest of it says what
         explicit_untick = any(self.words.cues.unticks(c, names_an_item=bool(mentions_items(c))) for c in clauses(text))
         if kind == stance.PROBLEM or not ctx.item_count or (
-                kind == stance.PLAN and self._plans_items(text, ctx) and not explicit_untick):
+                kind == stance.PLAN and self._plans_items(text, ctx) and not explicit_untick
+                and not self._reports_beside_plan(text, ctx)):
             return None  # ("取消勾3，三方回头得重建": the untick is now, the plan is why)
         rest = all_but(text, ctx.item_count, self.item_names, ctx.step)
         if rest == ():
@@ -448,6 +450,13 @@ class Understander:
                                               squashed, self.words), 1.0)
         return policy.resolve(Reading("check", 0.9, items=tuple(sorted(ticked)), kind="named_item", source="rule"),
                               ctx, squashed, self.words)
+
+    def _reports_beside_plan(self, text: str, ctx: Context) -> bool:
+        """"开发小程序已经绑了，密钥准备下午再交": one clause reports an item, another plans the next."""
+        cues = self.words.cues
+        return any(cues.stance(c) == stance.AFFIRMATIVE and cues.completed(c) and not cues.pending(c)
+                   and not _WAITING.match(c.strip()) and not _TEMPORAL.search(c)
+                   and named_items(squash(c), ctx.step, self.item_names) for c in clauses(text))
 
     def _plans_items(self, text: str, ctx: Context) -> bool:
         """A plan about the items themselves ("晚点再勾权限集"), not one clause about next week in a story
