@@ -49,6 +49,7 @@ _FEEDBACK_LABELS = {"confirm", "cancel", "done", "smalltalk:ack", "smalltalk:tha
 _EMOJI_CODE = re.compile(r"\[[^\]\[]{1,6}\]")
 _LONE_DIGIT = re.compile(r"(?<![\d.])\d(?![\d.])")
 _TEMPORAL = re.compile(r"的时候|那时候|以后|之后")
+_TOO = re.compile(r"(?:^|[^a-z])(?:too|as well|also)(?:$|[^a-z])|也是|也一样|同样")
 _WAITING = re.compile(r"^(?:我)?(?:等|等到|待)")  # "等运维把回调URL配好": what is waited for has not happened
 # A clause with no subject of its own that says "still" or "not": about the item named before it
 _STILL_ABOUT_IT = re.compile(r"^(?:但|但是|可是|不过|就是|只是|目前|现在|暂时|它|这个|那个)?"
@@ -125,6 +126,20 @@ class Understander:
             reading = self._read(now, replace(ctx, pending=None))
             if reading.intent in _NOW_REQUESTS and reading.confidence >= policy.ACT:
                 return replace(reading, source="rule")
+        return None
+
+    def _pass_not_failure(self, text: str, ctx: Context) -> Reading | None:
+        """"不是失败 是我看错了，其实认证已经通过了", "it didn't fail, it was just slow. it's passed now"."""
+        cues = self.words.cues
+        parts = clauses(text)
+        if len(parts) < 2 or not any(cues.failed(c) and cues.not_done(c) for c in parts):
+            return None
+        for part in parts:
+            if cues.failed(part) or cues.not_done(part):
+                continue
+            reading = self._read(part, replace(ctx, pending=None))
+            if reading.intent == "cert_passed" and reading.confidence >= STORY_POINT:
+                return replace(reading, kind="failure_denied", source="rule")
         return None
 
     def _not_yet(self, text: str) -> bool:
@@ -210,6 +225,8 @@ class Understander:
         kind = self.words.cues.stance(self._without_requests(text))
         if kind == stance.PLAN and (asked := self._request_now(text, ctx)) is not None:
             return asked
+        if kind == stance.NEGATION and (passed := self._pass_not_failure(text, ctx)) is not None:
+            return passed
         if self.words.asks_status(squashed) and len(text) <= MAX_COMMAND_CHARS and not _ERROR_CODE.search(text):
             # "刚回上一步看了一眼 现在到底在第几步": where they are, whatever step word it also names
             return Reading("status", 0.9, source="rule")
@@ -378,6 +395,7 @@ class Understander:
         denied: set[int] = set()
         held: set[int] = set()  # named, then said to be still under way: neither ticked nor unticked
         untick: set[int] = set()  # what a clause asks to untick ("关联那一项先取消")
+        previous_ticked = False  # the clause before reported something done ("…done, permission sets too")
         doubted: set[int] = set()  # reported with a doubt ("老板说资质认证好像去年就做过了"): asked about
         found: set[int] = set()
         plain = True  # every clause a plain report: no plan, negation, problem, doubt or question in it
@@ -398,6 +416,8 @@ class Understander:
                 in_clause |= set(find_items(clause, ctx.item_count)) | set(last_items(clause, ctx.item_count))
             if not in_clause:
                 continue
+            if previous_ticked and not cues.completed(clause) and said == stance.AFFIRMATIVE and _TOO.search(clause.lower()):
+                ticked |= in_clause  # "dev qualification verification done, permission sets too"
             found = in_clause
             if cues.unticks(clause, names_an_item=True):
                 if not in_clause and cues.unticks(clause):  # "untick 3 pls": a number next to the verb is an item
@@ -408,6 +428,7 @@ class Understander:
                 denied |= in_clause
             elif cues.completed(clause) and not cues.not_finished(clause) and said != stance.PLAN \
                     and not cues.pending(clause):
+                previous_ticked = True
                 if cues.hedged(clause) or cues.elsewhere_user(clause):
                     held |= in_clause  # "好像绑过了", "上个客户三项我都弄好了": not a report of this user's item
                     if not cues.elsewhere_user(clause):
