@@ -21,6 +21,7 @@ ItemNames = dict[int, tuple[tuple[str, int], ...]]  # step -> (name, item number
 # "就剩最后一个没弄", "只差最后一项", "除了第3项都好了", "除了最后一个都弄完了"
 _LAST = r"(?:最后(?:一|1)?(?:个|项|条|步)?|最后那(?:个|项|条))"
 _BUT_LAST = re.compile(rf"(?:就|只)?(?:剩|差)(?:下)?(?:[^，,。；;\s]{{1,6}}?那)?{_LAST}")  # "就差审核那最后一项了"
+_BUT_LAST_N = re.compile(r"(?:就|只)?(?:剩|差)(?:下)?最后(?P<n>两|俩|二|2|三|3)(?:个|项|条)?")
 _EXCEPT = re.compile(r"除了(?P<what>.{1,10}?)(?:以外|之外)?(?:其他|其余|别的)?(?:的)?(?:都|全)")
 _LAST_ITEM = re.compile(_LAST)
 # clauses end at punctuation, "然后", and at spaces next to Chinese ("资质认证过了 300块也交了"); English
@@ -100,6 +101,9 @@ def all_but(text: str, item_count: int, names: ItemNames, step: int) -> tuple[in
     if item_count < 2:
         return None
     squashed = squash(text)
+    last_n = _BUT_LAST_N.search(squashed)
+    if last_n and numeral(last_n["n"]) < item_count:  # "就剩最后俩没弄了"
+        return tuple(range(1, item_count - numeral(last_n["n"]) + 1))
     if _BUT_LAST.search(squashed):
         return tuple(range(1, item_count))
     for pattern in (_EXCEPT, _ONLY_LEFT):

@@ -21,6 +21,12 @@ def _asks_with(word: str, squashed: str) -> bool:
     return re.search(rf"(?:^|[^a-z']){re.escape(word)}", squashed) is not None
 
 
+# "正常不", "是真的不", "这样可以不": a yes-no question with its second half left off
+_A_NOT = re.compile(r"(?:正常|真的|可以|能|行|对|有效|有时效|要紧|管用|得行|中|成)不"
+                    r"[？?。~～]*$")
+# "is that a problem", "should i wait": an English question by its first words
+_ASKS_EN = re.compile(r"^(?:is|are|do|does|did|can|could|should|will|would|may|shall)"
+                      r"(?:i|it|that|this|there|we|you|my|the)")
 # "管理员填我还是填我舅啊": X or Y, asked (还是 alone is "still": "还是不行")
 _EITHER_OR = re.compile(r"[^，,。]还是[^，,。不没]{1,12}[啊呢呀吧]$")
 
@@ -128,9 +134,10 @@ class ContextWords:
     def looks_like_question(self, squashed: str) -> bool:
         """Question words outside the command questions: "人工客服在吗" asks for a person, but
         "重置的话勾过的还在吗" asks something (the hypothetical 的话 is a question word)."""
-        for phrase in self.command_questions:
+        for phrase in (*self.command_questions, "不是不是"):  # "不是不是，我还在第四步" asks nothing
             squashed = squashed.replace(phrase, " ")
-        return any(_asks_with(w, squashed) for w in self.question_words) or _EITHER_OR.search(squashed) is not None
+        return any(_asks_with(w, squashed) for w in self.question_words) or _EITHER_OR.search(squashed) is not None \
+            or _A_NOT.search(squashed) is not None or _ASKS_EN.match(squashed) is not None
 
     def thanks_for(self, squashed: str) -> bool:
         return any(word in squashed for word in self.thanks)

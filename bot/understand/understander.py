@@ -34,7 +34,7 @@ _NOW_REQUESTS = frozenset(("status", "details", "goto", "back", "help", "human",
 _MISMATCH = re.compile(r"不是|不对|不一样|不一致")
 _YES_FIRST = re.compile(r"^(?:是的|是啊|是|对的|对|嗯嗯|嗯|好的|应该是吧|应该是|没错|yes|yep|yeah)[吧啊呀哈的]?"
                         r"(?:[，,。！!\s]+)", re.IGNORECASE)
-_RETRACT = re.compile(r"(?:哦|额|呃|唉)?\s*算了(?:算了)?[，,。…\s]*")
+_RETRACT = re.compile(r"(?:(?:哦|额|呃|唉)?\s*算了(?:算了)?|(?:啊|哦|噢|额|呃)\s*不对(?:不对)?|不对不对)[，,。…\s]*")
 _REPORTS = frozenset(("done", "next", "check", "cert_submitted", "cert_passed"))
 _QUOTED_PHRASE = re.compile(r"[“\"「『][^”\"」』]{1,10}[”\"」』]")
 _THAT_ONE = re.compile(r"那个|那项|那一项|这个|这项|这一项|那框|的勾|那栏")  # "关联腾讯云账号那个": an item
@@ -49,10 +49,11 @@ _FEEDBACK_LABELS = {"confirm", "cancel", "done", "smalltalk:ack", "smalltalk:tha
 _EMOJI_CODE = re.compile(r"\[[^\]\[]{1,6}\]")
 _LONE_DIGIT = re.compile(r"(?<![\d.])\d(?![\d.])")
 _TEMPORAL = re.compile(r"的时候|那时候|以后|之后")
+_UNTICK_VERB = re.compile(r"取消勾|去掉|撤销|uncheck|untick", re.IGNORECASE)  # not 别勾: "don't tick it yet"
 _TOO = re.compile(r"(?:^|[^a-z])(?:too|as well|also)(?:$|[^a-z])|也是|也一样|同样")
 _WAITING = re.compile(r"^(?:我)?(?:等|等到|待)")  # "等运维把回调URL配好": what is waited for has not happened
 # A clause with no subject of its own that says "still" or "not": about the item named before it
-_STILL_ABOUT_IT = re.compile(r"^(?:但|但是|可是|不过|就是|只是|目前|现在|暂时|它|这个|那个)?"
+_STILL_ABOUT_IT = re.compile(r"^(?:\d{1,3})?(?:但|但是|可是|不过|就是|只是|目前|现在|暂时|它|这个|那个)?"
                              r"(?:还|也还|都还|仍|尚|没|未|在|等)")
 _PARTICLES = re.compile(r"(?<=.)[吧啊呀哈呢嘛哦喔]+$")  # "2吧" is a 2
 _PUNCTUATION = re.compile(r"[\s,，.。!！?？~～、…]+")
@@ -396,6 +397,7 @@ class Understander:
         held: set[int] = set()  # named, then said to be still under way: neither ticked nor unticked
         untick: set[int] = set()  # what a clause asks to untick ("关联那一项先取消")
         previous_ticked = False  # the clause before reported something done ("…done, permission sets too")
+        unreported: set[int] = set()  # the clause before named items and said nothing of them yet
         doubted: set[int] = set()  # reported with a doubt ("老板说资质认证好像去年就做过了"): asked about
         found: set[int] = set()
         plain = True  # every clause a plain report: no plan, negation, problem, doubt or question in it
@@ -414,14 +416,21 @@ class Understander:
                 held |= found
             if mentions_items(clause):
                 in_clause |= set(find_items(clause, ctx.item_count)) | set(last_items(clause, ctx.item_count))
+            if not in_clause and _UNTICK_VERB.search(clause):  # "untick 3 pls": a number next to the verb is an item
+                in_clause = {n for n in find_items(clause, ctx.item_count) if 1 <= n <= ctx.item_count}
             if not in_clause:
+                reports = cues.completed(clause) and said == stance.AFFIRMATIVE and not cues.pending(clause) \
+                    and not cues.not_done(clause)
+                if unreported and reports:
+                    ticked |= unreported  # "还有那个资质认证 交了三百块钱哦": the report follows its item
+                unreported = set()
                 continue
-            if previous_ticked and not cues.completed(clause) and said == stance.AFFIRMATIVE and _TOO.search(clause.lower()):
+            silent = not cues.completed(clause) and said == stance.AFFIRMATIVE and not cues.unticks(clause)
+            unreported = unreported | in_clause if silent else set()  # "注册 资质认证 建平台 这仨都弄完了"
+            if silent and previous_ticked and _TOO.search(clause.lower()):
                 ticked |= in_clause  # "dev qualification verification done, permission sets too"
             found = in_clause
             if cues.unticks(clause, names_an_item=True):
-                if not in_clause and cues.unticks(clause):  # "untick 3 pls": a number next to the verb is an item
-                    in_clause = {n for n in find_items(clause, ctx.item_count) if 1 <= n <= ctx.item_count}
                 denied |= in_clause
                 untick |= in_clause
             elif said == stance.NEGATION or cues.not_done(clause):
@@ -513,7 +522,10 @@ class Understander:
         """A report with a question after it ("开发资料终于填好了，接下来做啥") still reports; a report
         the user doubts ("同事说应该绑好了，可我没看到，请问在哪看") is the question."""
         cues = self.words.cues
-        asked = [c for c in clauses(text) if self.words.looks_like_question(squash(c)) and not cues.not_done(c)]
+        parts = clauses(text)
+        asked = [c for c in parts if self.words.looks_like_question(squash(c)) and not cues.not_done(c)]
+        if text.rstrip().endswith(("?", "？")) and parts:
+            asked.append(parts[-1])  # the question mark is lost when the message is split into clauses
         if any(not self.words.asks_next(squash(c)) for c in asked):
             return False  # "全网发布提交了三次都检测失败，到底检测些啥": the report is why they ask
         return any(cues.completed(c) and not cues.hedged(c) and not self.words.looks_like_question(squash(c))
@@ -554,8 +566,8 @@ class Understander:
         return squashed
 
     def _step_correction(self, text: str) -> Reading | None:
-        """"不是第三步，我还在第二步": the step not denied."""
-        if "不是" not in text:
+        """"不是第三步，我还在第二步": the step not denied (but "不是第五步 我说的是第四步那个密钥 在哪生成的" asks)."""
+        if "不是" not in text or self.words.looks_like_question(squash(text)):
             return None
         said_at = text.index("不是")
         mentions = step_mentions(text)
@@ -656,12 +668,12 @@ class Understander:
             if self._something_else(text, squashed, ctx):
                 return None  # "开放平台账号注册好了" after "解决了吗？" is a report, read as itself
             squashed = _bare(squashed)  # "2 [流泪]" is a 2
+            if len(squashed) > 4 and contains_any(text, words.cues.plan):
+                return Reading("smalltalk", 0.9, kind="later", source="pending")  # "还没试呢 等下我去试试"
             if squashed in FEEDBACK_NO or contains_any(text, words.feedback_no):
                 return Reading("cancel", 1.0, kind="feedback", source="pending")
             if squashed in FEEDBACK_YES or contains_any(text, words.feedback_yes):
                 return Reading("confirm", 1.0, kind="feedback", source="pending")
-            if words.cues.stance(text) in (stance.PLAN, stance.NEGATION):
-                return Reading("smalltalk", 0.9, kind="later", source="pending")  # "还没试呢 等下我去试试"
         elif pending not in CONFIRMING:
             return None
         elif (moved := self._step_correction(text)) is not None:
