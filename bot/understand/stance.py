@@ -47,7 +47,7 @@ _SPACE = re.compile(r"\s+")
 _ALREADY = re.compile(r"(?<![不未并])已(?:经)?(?:[\u4e00-\u9fff])")  # 已提交, 已经开通: done (not 未/不)
 _PARTS = re.compile(r"[，,。；;！!？?\s]+")
 _HAPPENED = re.compile(r"[了过完的刚已]|终于|\b(?:did|done|was|were|have|has)\b|ed\b")
-_NOT_DONE = re.compile(r"(?<![是有])没(?:有)?(?:[\u4e00-\u9fff])"
+_NOT_DONE = re.compile(r"(?<![是有])[没未](?:有)?(?:[\u4e00-\u9fff])"
                        r"|\b(?:not|never|havent|hasnt|didnt|dont|isnt|wasnt)\b|n't\b|\bnot? yet\b")
 WAIT_THEN = re.compile(r"等.{1,14}(?:了|完|好|过)?.{0,6}(?:再|我就|就)")
 

@@ -524,8 +524,9 @@ class Understander:
         cues = self.words.cues
         parts = clauses(text)
         asked = [c for c in parts if self.words.looks_like_question(squash(c)) and not cues.not_done(c)]
-        if text.rstrip().endswith(("?", "？")) and parts:
-            asked.append(parts[-1])  # the question mark is lost when the message is split into clauses
+        if parts and (text.rstrip().endswith(("?", "？")) or (
+                not asked and self.words.looks_like_question(squash(text)))):
+            asked.append(parts[-1])  # what asks may be lost in the split ("？", "…AppId 是吧")
         if any(not self.words.asks_next(squash(c)) for c in asked):
             return False  # "全网发布提交了三次都检测失败，到底检测些啥": the report is why they ask
         return any(cues.completed(c) and not cues.hedged(c) and not self.words.looks_like_question(squash(c))

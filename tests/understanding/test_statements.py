@@ -193,3 +193,56 @@ def test_a_regional_yes_is_a_yes_only_as_the_whole_reply(understander):
 def test_a_question_while_the_bot_waits_for_yes_is_read_as_itself(understander):
     reading = understander.read("稍等，重置以后勾过的项会不会全没了", _ctx(4, "passed", pending="confirm_reset"))
     assert reading.intent != "confirm", reading
+
+
+@pytest.mark.parametrize("text, step, cert, pending, intent", [
+    ("先关掉提醒吧 哦算了 还是留着提醒", 2, "none", None, "unmute"),  # the last thought is what is meant
+    ("回到上一步 额算了 不用了", 4, "passed", None, "smalltalk"),
+    ("会把勾过的都清掉吗？那算了", 4, "passed", "confirm_reset", "cancel"),
+    ("对 刚刚已经提交了", 3, "none", "confirm_reading", "confirm"),  # a yes, then why
+    ("我也说不准 得问问同事", 6, "passed", "confirm_reading", "cancel"),
+    ("还是不得行", 6, "passed", "faq_feedback", "cancel"),
+    ("还没来得及试 晚点试试", 3, "none", "faq_feedback", "smalltalk"),
+    ("选2", 4, "passed", "faq_feedback", "cancel"),
+    ("上一条说的“别提醒了”是发错了，提醒还要的，帮我恢复", 3, "submitted", None, "unmute"),
+])
+def test_retractions_and_replies_with_more_in_them(understander, text, step, cert, pending, intent):
+    assert understander.read(text, _ctx(step, cert, pending)).intent == intent
+
+
+@pytest.mark.parametrize("text, step, cert", [
+    ("认证审核了快一个钟头还是认证中，正常不", 3, "submitted"),  # "X不": a yes-no question
+    ("表弟说全网发布提交了要等一周 真的不", 6, "passed"),
+    ("测试都做完了再给我标完成 先别急", 5, "passed"),  # 了再: a plan
+    ("等领导把腾讯云账号发我再去勾关联", 2, "none"),
+    ("开发小程序我同事绑了，但好像绑错号了", 4, "passed"),  # a report with a problem after it
+    ("密钥交上去了，还是扫不了码", 5, "passed"),
+    ("我表妹在别的公司弄过，她说审核过了就能拿到AppId 是吧", 1, "none"),
+])
+def test_a_report_that_asks_plans_or_has_a_problem_changes_nothing(understander, text, step, cert):
+    reading = understander.read(text, _ctx(step, cert))
+    assert reading.intent not in STATE_CHANGING, reading
+
+
+@pytest.mark.parametrize("text, step, cert, intent, items", [
+    ("开发小程序已经绑好了，密钥明天再交", 4, "passed", "check", [1]),  # a report beside a plan
+    ("资质认证过了，权限集也是", 1, "none", "check", [2, 4]),  # "…, Y too"
+    ("开放平台账号注册了 还有那个资质认证 也交了钱", 1, "none", "check", [1, 2]),
+    ("就剩最后俩没弄", 1, "none", "check", [1, 2, 3, 4]),
+    ("前三项里除了资质认证都好了", 1, "none", "check", [1, 3]),
+    ("未搞掂嘅系资质认证，注册同埋建平台都搞掂咗", 1, "none", "check", [1, 3]),  # Cantonese written as spoken
+])
+def test_reports_read_clause_by_clause(understander, text, step, cert, intent, items):
+    reading = understander.read(text, _ctx(step, cert))
+    assert (reading.intent, list(reading.items)) == (intent, items), reading
+
+
+def test_a_failure_denied_beside_a_pass_is_the_pass(understander):
+    reading = understander.read("不是失败，刚才看错了，现在显示认证通过了", _ctx(3, "failed"))
+    assert reading.intent == "cert_passed", reading
+    assert understander.read("认证没有失败 还在审核中", _ctx(3, "submitted")).intent not in STATE_CHANGING
+
+
+def test_a_plan_that_asks_for_something_now_gets_it(understander):
+    assert understander.read("密钥晚点再弄，先帮我看下进度", _ctx(4, "passed")).intent == "status"
+    assert understander.read("全网发布下周才提交，这几天先别发提醒了", _ctx(6, "passed")).intent == "mute"
