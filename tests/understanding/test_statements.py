@@ -246,3 +246,16 @@ def test_a_failure_denied_beside_a_pass_is_the_pass(understander):
 def test_a_plan_that_asks_for_something_now_gets_it(understander):
     assert understander.read("密钥晚点再弄，先帮我看下进度", _ctx(4, "passed")).intent == "status"
     assert understander.read("全网发布下周才提交，这几天先别发提醒了", _ctx(6, "passed")).intent == "mute"
+
+
+def test_through_the_callback_a_quoted_item_is_ticked_and_a_retraction_changes_nothing(say):
+    say("开始", user="qin")
+    say("下一步", user="qin")  # step 2: three items
+    quoted = "「微搭助手：2. 在开通云开发页面勾选关联腾讯云账号」\n- - - - - - - -\n这个弄好了"
+    assert "已勾选第 2 项" in say(quoted, user="qin")
+    before = say("进度", user="qin")
+    reply = say("回到上一步 额算了 不用回去了", user="qin")
+    assert "第1步" not in reply.splitlines()[0], reply
+    assert say("进度", user="qin") == before  # nothing moved
+    plan = say("开发资料明天再填，云服务已经开通了", user="qin")  # a report beside a plan: item 1 of step 2
+    assert "已勾选第 1 项" in plan, plan

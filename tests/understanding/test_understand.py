@@ -242,6 +242,32 @@ def test_held_out_blind_sets_of_issue_21_stay_above_their_floor(name, understand
     assert right >= 0.80 and harmful <= 0.04, (right, harmful)
 
 
+# Sets 9 and 10 (issue 21, third round) were never read: scored twice in all, before and after the round, as
+# figures only (82.5 % / 6.9 % harmful and 85.0 % / 4.4 %). Their floor keeps what the round reached.
+@pytest.mark.parametrize("name", ["commands_eval9.jsonl", "commands_eval10.jsonl"])
+def test_the_unread_blind_sets_stay_above_their_floor(name, understander):
+    from bot.understand.evaluate import read_cases, score
+    from bot.understand.factory import item_counts
+
+    whole = score(read_cases(Path(ROOT) / "tests" / "data" / name, item_counts()), understander.read)["all"]
+    right, harmful = whole.accuracy, whole.harmful_rate  # plain numbers: a failure must not print their rows
+    assert right >= 0.80 and harmful <= 0.07, (right, harmful)
+
+
+# Sets 11-20 (issue 21, third round) were tuned on, every row: a regression guard for what they taught
+# (90.1 % right, 21 of 1,600 harmful when they were added), not a measure of how well the bot reads.
+def test_the_sets_tuned_on_keep_what_they_taught(understander):
+    from bot.understand.evaluate import read_cases, score
+    from bot.understand.factory import item_counts
+
+    right = harmful = total = 0
+    for n in range(11, 21):
+        whole = score(read_cases(Path(ROOT) / "tests" / "data" / f"commands_eval{n}.jsonl", item_counts()),
+                      understander.read)["all"]
+        right, harmful, total = right + whole.right, harmful + whole.harmful, total + whole.total
+    assert total == 1600 and right / total >= 0.88 and harmful / total <= 0.02, (right, harmful, total)
+
+
 # -- guarding the steps -----------------------------------------------------------------------------------
 def test_done_with_part_of_the_checklist_open_says_what_is_open_and_asks_once(say, redis_client, settings):
     from bot.core.store import Store
