@@ -10,11 +10,13 @@ from typing import Any, Protocol
 
 from bot.understand import policy, stance
 from bot.understand.examples import IntentSpec, training_pairs
-from bot.understand.items import ItemNames, all_but, clauses, correction, named_items
+from bot.understand.item_reports import QUOTE_SEPARATOR as _QUOTE_SEPARATOR
+from bot.understand.item_reports import ItemReports
+from bot.understand.items import ItemNames, clauses
 from bot.understand.lexicon import ContextWords, contains_any, squash
 from bot.understand.model import IntentModel
 from bot.understand.reading import Context, Reading
-from bot.understand.slots import find_items, find_step, last_items, mentions_items, mentions_step, number, step_mentions
+from bot.understand.slots import find_items, find_step, mentions_items, mentions_step, number, step_mentions
 
 MAX_COMMAND_CHARS = 60  # longer messages are questions or pasted logs, never commands ...
 MAX_STORY_CHARS = 200  # ... unless they name checklist items as done ("折腾了一下午，开发资料终于填好了")
@@ -24,8 +26,6 @@ STORY_INTENTS = frozenset(("done", "next", "check", "cert_submitted", "cert_pass
 _ERROR_CODE = re.compile(r"(?<!\d)(?:4\d{4}|6\d{4}|8\d{4}|-1)(?!\d)")
 _DIGIT = re.compile(r"^\s*(\d{1,2})\s*$")
 _BARE_NUMBER = re.compile(r"^\s*(\d{1,2}|[一二两三四五六七八九十])\s*$")
-_QUOTED_ITEM = re.compile(r"^[「“\"']?\s*(?:[^：:]{1,12}[：:])?\s*(?P<n>[1-6])[.．、]\s*\S")  # "「微搭助手：2. 在…"
-_QUOTE_SEPARATOR = "- - -"  # a WeCom quote: the quoted text, this line, then what the user wrote
 # "先帮我看下进度", "先给我跳回第四步": what the user asks for now, whatever they plan for later
 _FIRST_DO = re.compile(r"^(?:这几天|这两天|最近|今天|那|你|麻烦)?先(?:帮我|给我|帮忙)?")
 _THEN_SEE = re.compile(r"(?:再说|再看|再讲)[吧啊呀哈]?$")  # "先看下进度再说": the first thing is now
@@ -37,7 +37,6 @@ _YES_FIRST = re.compile(r"^(?:是的|是啊|是|对的|对|嗯嗯|嗯|好的|应
 _RETRACT = re.compile(r"(?:(?:哦|额|呃|唉)?\s*算了(?:算了)?|(?:啊|哦|噢|额|呃)\s*不对(?:不对)?|不对不对)[，,。…\s]*")
 _REPORTS = frozenset(("done", "next", "check", "cert_submitted", "cert_passed"))
 _QUOTED_PHRASE = re.compile(r"[“\"「『][^”\"」』]{1,10}[”\"」』]")
-_THAT_ONE = re.compile(r"那个|那项|那一项|这个|这项|这一项|那框|的勾|那栏")  # "关联腾讯云账号那个": an item
 # The bot's own prompt typed back: "回复是", "回复「完成」" mean "是", "完成".
 _ECHOED_PROMPT = re.compile(r"^(?:回复|reply|选择|选)\s*[「“\"']?(?P<said>[^」”\"']{1,12})[」”\"']?$", re.IGNORECASE)
 # Replies to "解决了吗？1 已解决 / 2 还不行".
@@ -48,13 +47,6 @@ CONFIRMING = ("confirm_reading", "confirm_reset")
 _FEEDBACK_LABELS = {"confirm", "cancel", "done", "smalltalk:ack", "smalltalk:thanks", "question", "human"}
 _EMOJI_CODE = re.compile(r"\[[^\]\[]{1,6}\]")
 _LONE_DIGIT = re.compile(r"(?<![\d.])\d(?![\d.])")
-_TEMPORAL = re.compile(r"的时候|那时候|以后|之后")
-_UNTICK_VERB = re.compile(r"取消勾|去掉|撤销|uncheck|untick", re.IGNORECASE)  # not 别勾: "don't tick it yet"
-_TOO = re.compile(r"(?:^|[^a-z])(?:too|as well|also)(?:$|[^a-z])|也是|也一样|同样")
-_WAITING = re.compile(r"^(?:我)?(?:等|等到|待)")  # "等运维把回调URL配好": what is waited for has not happened
-# A clause with no subject of its own that says "still" or "not": about the item named before it
-_STILL_ABOUT_IT = re.compile(r"^(?:\d{1,3})?(?:但|但是|可是|不过|就是|只是|目前|现在|暂时|它|这个|那个)?"
-                             r"(?:还|也还|都还|仍|尚|没|未|在|等)")
 _PARTICLES = re.compile(r"(?<=.)[吧啊呀哈呢嘛哦喔]+$")  # "2吧" is a 2
 _PUNCTUATION = re.compile(r"[\s,，.。!！?？~～、…]+")
 
@@ -87,6 +79,7 @@ class Understander:
         self.words = words
         self.item_names: ItemNames = item_names or {}
         self.closing = closing or {}
+        self.items = ItemReports(words, self.item_names, self.closing)
         self.knowledge = knowledge
         self.taught = {squash(text): label for text, label in taught}
         self.answers = {spec.name: spec.answer for spec in specs if spec.answer}  # commands answered from data
@@ -108,7 +101,7 @@ class Understander:
                                    source="pending")
                 return Reading("smalltalk", 0.9, kind="ack", source="rule")
             text = meant
-        quoted = self._quoted_item(text, ctx)
+        quoted = self.items.quoted(text, ctx)
         if quoted is not None:
             return quoted
         reading = self._read(text, ctx)
@@ -147,23 +140,6 @@ class Understander:
         """The negation says "not done yet" (还没, 没弄), not "not this one" (不是我登录的这个)."""
         cues = self.words.cues
         return cues.pending(text) or any(cues.not_done(c) and not _MISMATCH.search(c) for c in clauses(text))
-
-    def _quoted_item(self, text: str, ctx: Context) -> Reading | None:
-        """"「微搭助手：2. 在开通云开发页面勾选…」- - - 这个弄好了": the item quoted is the one reported."""
-        if _QUOTE_SEPARATOR not in text or ctx.pending is not None or not ctx.item_count:
-            return None
-        quote, said = text.rsplit(_QUOTE_SEPARATOR, 1)
-        item = _QUOTED_ITEM.search(quote.strip().splitlines()[0] if quote.strip() else "")
-        said = self.words.without_fillers(said.strip(" -\n"))
-        cues = self.words.cues
-        if item is None or not 1 <= int(item["n"]) <= ctx.item_count or len(said) > 12 or mentions_items(said) \
-                or mentions_step(said) or named_items(squash(said), ctx.step, self.item_names):
-            return None
-        if cues.completed(said) and not cues.not_done(said) and cues.stance(said) == stance.AFFIRMATIVE \
-                and not self.words.looks_like_question(squash(said)):
-            return policy.resolve(Reading("check", 0.9, items=(int(item["n"]),), kind="quoted_item", source="rule"),
-                                  ctx, squash(said), self.words)
-        return None
 
     def _story_point(self, text: str, ctx: Context) -> Reading | None:
         """A story the whole of which the model cannot place ("周末加班把测试弄完了，…，应该可以下一步了吧"):
@@ -232,7 +208,8 @@ class Understander:
             # "刚回上一步看了一眼 现在到底在第几步": where they are, whatever step word it also names
             return Reading("status", 0.9, source="rule")
         if len(text) <= MAX_STORY_CHARS and "\n" not in text.strip() and not _ERROR_CODE.search(text):
-            by_rule = self._items_by_rule(text, squashed, ctx, kind)  # a story may bury its report in it
+            # a story may bury its report in it
+            by_rule = self.items.reading(text, squashed, ctx, kind, self.read, self.question)
             if by_rule is not None:
                 return by_rule
         if len(text) > MAX_COMMAND_CHARS or "\n" in text.strip() or _ERROR_CODE.search(text):
@@ -358,150 +335,6 @@ class Understander:
         return Reading("smalltalk", confidence, kind="not_yet" if kind == stance.NEGATION else "later",
                        alternatives=alternatives, source="rule")
 
-    def _items_by_rule(self, text: str, squashed: str, ctx: Context, kind: str) -> Reading | None:
-        """Corrections, "all but" forms and items named by what they are; None when none of these."""
-        if not 1 <= ctx.step <= 6:
-            return None
-        moved = self._step_correction(text)
-        if moved is not None:
-            return moved
-        fixed = correction(text)
-        if fixed is not None:
-            corrected = self._correction(text, ctx, *fixed)
-            if corrected is not None:
-                return corrected
-            meant = fixed[0].strip()
-            if len(squash(meant)) >= 2 and meant != text and kind != stance.PROBLEM:
-                what = self.read(meant, replace(ctx, pending=None))  # "不是认证失败，是已经提交了": what is meant
-                if what.intent != "clarify":
-                    return what  # else "不是取消勾选，是勾选！第一项我真的做完了": the rest of it says what
-        explicit_untick = any(self.words.cues.unticks(c, names_an_item=bool(mentions_items(c))) for c in clauses(text))
-        if kind == stance.PROBLEM or not ctx.item_count or (
-                kind == stance.PLAN and self._plans_items(text, ctx) and not explicit_untick
-                and not self._reports_beside_plan(text, ctx)):
-            return None  # ("取消勾3，三方回头得重建": the untick is now, the plan is why)
-        rest = all_but(text, ctx.item_count, self.item_names, ctx.step)
-        if rest == ():
-            return Reading("smalltalk", 0.9, kind="not_yet", source="rule")
-        if rest:
-            return policy.resolve(Reading("check", 0.9, items=rest, kind="all_but", source="rule"), ctx,
-                                  squashed, self.words)
-        if mentions_step(text) and not self._locates_item(text, squashed, ctx):
-            return None
-        if self.words.looks_like_question(squashed) and not self._reported(text) \
-                and not (explicit_untick and self.words.requests(text)):  # "请问能否将第五项恢复为未完成状态？"
-            return None
-        cues = self.words.cues
-        ticked: set[int] = set()
-        denied: set[int] = set()
-        held: set[int] = set()  # named, then said to be still under way: neither ticked nor unticked
-        untick: set[int] = set()  # what a clause asks to untick ("关联那一项先取消")
-        previous_ticked = False  # the clause before reported something done ("…done, permission sets too")
-        unreported: set[int] = set()  # the clause before named items and said nothing of them yet
-        doubted: set[int] = set()  # reported with a doubt ("老板说资质认证好像去年就做过了"): asked about
-        found: set[int] = set()
-        plain = True  # every clause a plain report: no plan, negation, problem, doubt or question in it
-        for clause in clauses(text):
-            clause = _TEMPORAL.split(clause)[-1]  # "云开发开通的时候关联也勾了": the time, not a report
-            part = squash(clause)
-            said = cues.stance(clause)
-            if said != stance.AFFIRMATIVE or cues.not_done(clause) or cues.pending(clause) \
-                    or cues.elsewhere_user(clause) or (cues.hedged(clause) and cues.completed(clause)):
-                plain = False
-            in_clause = set(named_items(part, ctx.step, self.item_names))
-            if found and _STILL_ABOUT_IT.match(part) and (cues.still_under_way(clause) or (not in_clause and (
-                    said == stance.NEGATION or cues.pending(clause) or cues.not_finished(clause)))):
-                # "资质认证交了300块 还在审着呢", "资质认证提交了 等审核中": the item before it is not done yet
-                # (but "云开发开通了，还没核对账号" names its own item)
-                held |= found
-            if mentions_items(clause):
-                in_clause |= set(find_items(clause, ctx.item_count)) | set(last_items(clause, ctx.item_count))
-            if not in_clause and _UNTICK_VERB.search(clause):  # "untick 3 pls": a number next to the verb is an item
-                in_clause = {n for n in find_items(clause, ctx.item_count) if 1 <= n <= ctx.item_count}
-            if not in_clause:
-                reports = cues.completed(clause) and said == stance.AFFIRMATIVE and not cues.pending(clause) \
-                    and not cues.not_done(clause)
-                if unreported and reports:
-                    ticked |= unreported  # "还有那个资质认证 交了三百块钱哦": the report follows its item
-                unreported = set()
-                continue
-            silent = not cues.completed(clause) and said == stance.AFFIRMATIVE and not cues.unticks(clause)
-            unreported = unreported | in_clause if silent else set()  # "注册 资质认证 建平台 这仨都弄完了"
-            if silent and previous_ticked and _TOO.search(clause.lower()):
-                ticked |= in_clause  # "dev qualification verification done, permission sets too"
-            found = in_clause
-            if cues.unticks(clause, names_an_item=True):
-                denied |= in_clause
-                untick |= in_clause
-            elif said == stance.NEGATION or cues.not_done(clause):
-                denied |= in_clause
-            elif cues.completed(clause) and not cues.not_finished(clause) and said != stance.PLAN \
-                    and not cues.pending(clause):
-                previous_ticked = True
-                if cues.hedged(clause) or cues.elsewhere_user(clause):
-                    held |= in_clause  # "好像绑过了", "上个客户三项我都弄好了": not a report of this user's item
-                    if not cues.elsewhere_user(clause):
-                        doubted |= in_clause
-                else:
-                    ticked |= in_clause
-        ticked -= denied | held
-        if not ticked and not denied and not held and plain and kind == stance.AFFIRMATIVE and cues.completed(text) \
-                and not cues.not_finished(text) and not any(
-                    self.words.looks_like_question(squash(c)) and named_items(squash(c), ctx.step, self.item_names)
-                    for c in clauses(text)):  # "开放平台注册的时候管理员填我还是填我舅啊" asks about the item
-            ticked = set(named_items(squashed, ctx.step, self.item_names))  # "权限集 18 30 31 49 勾好了"
-        if doubted and not ticked and not denied and not self.words.looks_like_question(squashed) \
-                and all(1 <= n <= ctx.item_count for n in doubted):
-            return policy.clarify("unsure", proposal=Reading("check", 0.5, items=tuple(sorted(doubted))),
-                                  confidence=0.5, asked_by="")
-        if denied and not ticked and (untick or cues.unticks(text)):
-            # "没有没有 第三个我还没弄 别勾", "取消勾选开发者资质认证 其实还在审"; with a clause that asks to
-            # untick, just what it names ("第二项取消一下，开通云开发那里其实没成功": item 2)
-            return policy.resolve(Reading("uncheck", 0.9, items=tuple(sorted(untick or denied)), kind="named_item",
-                                          source="rule"), ctx, squashed, self.words)
-        named = named_items(squashed, ctx.step, self.item_names)
-        if not ticked and named and not denied and plain and kind == stance.AFFIRMATIVE and cues.not_finished(text) \
-                and any(cues.completed(c) and not cues.not_finished(c) for c in clauses(text)):
-            ticked = set(named)  # "代码上传密钥生成了 也在微搭那边提交了": generated, then submitted
-        if not ticked and cues.not_finished(text) and named and kind == stance.AFFIRMATIVE:
-            # "代码上传密钥生成好了": on the way to the item, not the item; ask before ticking it
-            return policy.clarify("unsure", proposal=Reading("check", 0.5, items=named), confidence=0.5,
-                                  asked_by="")
-        if not ticked:
-            return self._other_step_item(text, squashed, ctx, kind)
-        if self._names_the_step(squashed, ctx.step) or self.words.names_step_act(text, ctx.step):
-            return None  # "全网发布提交了": the step by its own name, not one of its items
-        if not all(1 <= n <= ctx.item_count for n in ticked):
-            return None
-        if len(ticked) == ctx.item_count or ticked & self.closing.get(ctx.step, frozenset()):
-            # every item, or the step's closing act ("审核过了，拿到AppId了"): the step, whose open items
-            # the handler asks about
-            return policy.gate(policy.resolve(Reading("done", 0.9, kind="named_item", source="model"), ctx,
-                                              squashed, self.words), 1.0)
-        return policy.resolve(Reading("check", 0.9, items=tuple(sorted(ticked)), kind="named_item", source="rule"),
-                              ctx, squashed, self.words)
-
-    def _reports_beside_plan(self, text: str, ctx: Context) -> bool:
-        """"开发小程序已经绑了，密钥准备下午再交": one clause reports an item, another plans the next."""
-        cues = self.words.cues
-        return any(cues.stance(c) == stance.AFFIRMATIVE and cues.completed(c) and not cues.pending(c)
-                   and not _WAITING.match(c.strip()) and not _TEMPORAL.search(c)
-                   and named_items(squash(c), ctx.step, self.item_names) for c in clauses(text))
-
-    def _plans_items(self, text: str, ctx: Context) -> bool:
-        """A plan about the items themselves ("晚点再勾权限集"), not one clause about next week in a story
-        that reports an item ("…资质认证就通过了，老板说下周要把小程序搞起来")."""
-        cues = self.words.cues
-        planned = [c for c in clauses(text) if cues.stance(c) == stance.PLAN]
-        return not planned or any(named_items(squash(c), ctx.step, self.item_names) or mentions_items(c)
-                                  or mentions_step(c) for c in planned)
-
-    def _locates_item(self, text: str, squashed: str, ctx: Context) -> bool:
-        """"第一步开放平台账号刚注册好": the current step named only to say where the item is."""
-        if {step for _, step in step_mentions(text)} != {ctx.step}:
-            return False
-        return all(named_items(squash(c), ctx.step, self.item_names) for c in clauses(text) if step_mentions(c))
-
     def _without_requests(self, text: str) -> str:
         """"方便的话请继续提醒我" is a request, not a condition."""
         for word in self.words.request_words:
@@ -517,95 +350,6 @@ class Understander:
             squashed = squashed.replace(word.replace(" ", ""), " ")
         squashed = stance.WAIT_THEN.sub(" ", squashed)  # "等客户确认好用哪个账号，再去勾": what is waited for
         return self.words.looks_like_question(squashed)
-
-    def _reported(self, text: str) -> bool:
-        """A report with a question after it ("开发资料终于填好了，接下来做啥") still reports; a report
-        the user doubts ("同事说应该绑好了，可我没看到，请问在哪看") is the question."""
-        cues = self.words.cues
-        parts = clauses(text)
-        asked = [c for c in parts if self.words.looks_like_question(squash(c)) and not cues.not_done(c)]
-        if parts and (text.rstrip().endswith(("?", "？")) or (
-                not asked and self.words.looks_like_question(squash(text)))):
-            asked.append(parts[-1])  # what asks may be lost in the split ("？", "…AppId 是吧")
-        if any(not self.words.asks_next(squash(c)) for c in asked):
-            return False  # "全网发布提交了三次都检测失败，到底检测些啥": the report is why they ask
-        return any(cues.completed(c) and not cues.hedged(c) and not self.words.looks_like_question(squash(c))
-                   for c in clauses(text))
-
-    def _other_step_item(self, text: str, squashed: str, ctx: Context, kind: str) -> Reading | None:
-        """"云开发也开通了" on step 1 names an item of step 2: asked about (or, for a step already behind
-        the user, said so), never a tick on this step."""
-        if kind != stance.AFFIRMATIVE or named_items(squashed, ctx.step, self.item_names) \
-                or self._names_the_step(squashed, ctx.step) or self.words.names_step_act(text, ctx.step):
-            return None  # ("已在微搭服务商注册页填好AppID并点了确认": step 3's own act, not step 1's 注册)
-        reported = [squash(c) for c in clauses(text) if self.words.cues.completed(c)]  # "已提交，等审核": not 审核
-        best, longest = None, 0
-        for step, names in self.item_names.items():
-            if step == ctx.step:
-                continue
-            length = max((len(name) for name, _ in names if any(name in c for c in reported)), default=0)
-            if length > longest:  # the step whose item is named most exactly ("原始ID加进授权测试列表了": step 5)
-                best, longest = step, length
-        if best is None:
-            return None
-        return policy.resolve(Reading("done", 0.9, step=best, kind="other_step_item", source="rule"), ctx,
-                              squashed, self.words)
-
-    def _names_the_step(self, squashed: str, step: int) -> bool:
-        """The message names ``step`` by a name longer than any of its items' names it contains."""
-        step_name = next((name for name, number in self.words.step_names if number == step and name in squashed), "")
-        if not step_name or _THAT_ONE.search(squashed) or named_items(self._without_step_names(squashed, step), step,
-                                                                       self.item_names):
-            return False  # "关联腾讯云账号那个勾上了", "平台型第三方创建好了，开发模式选的传统模式": an item
-        longest_item = max((len(name) for name, _ in self.item_names.get(step, ()) if name in squashed), default=0)
-        return len(step_name) > longest_item
-
-    def _without_step_names(self, squashed: str, step: int) -> str:
-        for name, named_step in self.words.step_names:
-            if named_step == step:
-                squashed = squashed.replace(name, " ")
-        return squashed
-
-    def _step_correction(self, text: str) -> Reading | None:
-        """"不是第三步，我还在第二步": the step not denied (but "不是第五步 我说的是第四步那个密钥 在哪生成的" asks)."""
-        if "不是" not in text or self.words.looks_like_question(squash(text)):
-            return None
-        said_at = text.index("不是")
-        mentions = step_mentions(text)
-        said = [step for at, step in mentions if at >= said_at][:1]
-        meant = [step for _, step in mentions if step not in said]
-        if said and len(set(meant)) == 1:
-            return Reading("goto", 0.9, step=meant[0], kind="correction", source="rule")
-        return None
-
-    def _correction(self, text: str, ctx: Context, meant: str, said: str) -> Reading | None:
-        """"不是第三步，是第二步" goes to step 2; "勾错了，应该是3不是2" unticks 2 and ticks 3."""
-        meant_step, _ = find_step(meant, self.words)
-        said_step, _ = find_step(said, self.words)
-        cues = self.words.cues
-        if (cues.not_done(meant) or cues.failed(meant) or cues.stance(meant) == stance.PROBLEM) \
-                and not self.words.mentions_cert(squash(meant)):
-            return self.question(text, ctx)  # "不是开放平台账号的问题，是资质认证没过": a problem, not a tick
-        if mentions_items(meant) and ctx.item_count and not find_items(said, ctx.item_count) \
-                and not named_items(squash(said), ctx.step, self.item_names):
-            # "不是说第二步整个做完了，是第二步的第①项做完了": the item, not the step
-            items = find_items(meant, ctx.item_count)
-            if items and all(1 <= n <= ctx.item_count for n in items):
-                intent = "uncheck" if cues.unticks(meant) else "check"
-                return Reading(intent, 0.9, items=items, kind="correction", source="rule")
-        if meant_step is not None and (said_step is not None or "步" in text):
-            return Reading("goto", 0.9, step=meant_step, kind="correction", source="rule")
-        if not ctx.item_count:
-            return None
-        meant_items = find_items(meant, ctx.item_count) or named_items(squash(meant), ctx.step, self.item_names)
-        said_items = find_items(said, ctx.item_count) or named_items(squash(said), ctx.step, self.item_names)
-        if not meant_items or not said_items:
-            return None
-        if not all(1 <= n <= ctx.item_count for n in (*meant_items, *said_items)):
-            return policy.clarify("bad_item", confidence=0.9)
-        # the item said wrongly is unticked too: if it was never ticked that changes nothing
-        return Reading("check", 0.9, items=meant_items, uncheck=tuple(n for n in said_items if n not in meant_items),
-                       kind="correction", source="rule")
 
     def _ranked(self, squashed: str, text: str) -> list[tuple[str, float]]:
         taught = self.taught.get(squashed)
@@ -649,7 +393,7 @@ class Understander:
             return False
         if _ERROR_CODE.search(text):
             return True  # "解决了一半 现在又报89020": a new problem
-        if self._items_by_rule(text, squashed, ctx, self.words.cues.stance(text)) is not None:
+        if self.items.reading(text, squashed, ctx, self.words.cues.stance(text), self.read, self.question) is not None:
             return True
         if mentions_step(text) or mentions_items(text):
             return True
@@ -677,7 +421,7 @@ class Understander:
                 return Reading("confirm", 1.0, kind="feedback", source="pending")
         elif pending not in CONFIRMING:
             return None
-        elif (moved := self._step_correction(text)) is not None:
+        elif (moved := self.items.step_correction(text)) is not None:
             return moved  # "不是第二步，是第三步，我要去第三步": the step meant
         elif self.words.negates(text) or self.words.cues.hearsay(text):
             return Reading("cancel", 1.0, source="pending")  # "不太确定诶 我问下同事": not a yes
