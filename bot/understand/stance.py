@@ -90,18 +90,19 @@ class Cues:
                                for w in value)
         return cls(**lists)
 
-    def negated(self, text: str) -> bool:
-        cleaned = text
+    def _affirming_removed(self, text: str) -> str:
+        """The text without the negative words that affirm (没问题, 不错)."""
         for phrase in self.not_negation:
-            cleaned = cleaned.replace(phrase, " ")
-        return contains_any(cleaned, self.negation)
+            text = text.replace(phrase, " ")
+        return text
+
+    def negated(self, text: str) -> bool:
+        return contains_any(self._affirming_removed(text), self.negation)
 
     def not_done(self, text: str) -> bool:
         """A clause that says something was not done: a listed negation, or 没 before any verb ("压根没加进去")."""
-        cleaned = text
-        for phrase in self.not_negation:
-            cleaned = cleaned.replace(phrase, " ")
-        return self.negated(text) or _NOT_DONE.search(cleaned) is not None
+        cleaned = self._affirming_removed(text)
+        return contains_any(cleaned, self.negation) or _NOT_DONE.search(cleaned) is not None
 
     def stance(self, text: str) -> str:
         """affirmative | negation | plan | problem (a question is decided by the caller's word list)."""

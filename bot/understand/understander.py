@@ -77,9 +77,7 @@ class Understander:
                  taught: Sequence[tuple[str, str]] = (), item_names: ItemNames | None = None,
                  closing: dict[int, frozenset[int]] | None = None) -> None:
         self.words = words
-        self.item_names: ItemNames = item_names or {}
-        self.closing = closing or {}
-        self.items = ItemReports(words, self.item_names, self.closing)
+        self.items = ItemReports(words, item_names or {}, closing or {})
         self.knowledge = knowledge
         self.taught = {squash(text): label for text, label in taught}
         self.answers = {spec.name: spec.answer for spec in specs if spec.answer}  # commands answered from data
@@ -97,8 +95,7 @@ class Understander:
             meant = retracted[-1].strip(" ，,。.…吧")
             if len(squash(meant)) < 2:  # "会把我前面弄的都清掉吗？那算了算了": no to what was asked
                 if ctx.pending is not None:
-                    return Reading("cancel", 0.9, kind="feedback" if ctx.pending == "faq_feedback" else None,
-                                   source="pending")
+                    return _no(ctx, 0.9)
                 return Reading("smalltalk", 0.9, kind="ack", source="rule")
             text = meant
         quoted = self.items.quoted(text, ctx)
@@ -190,11 +187,8 @@ class Understander:
         if not squashed:
             return policy.clarify("empty")
         if _bare(squashed) in self.words.yes_words:  # "中": yes to what was asked, else an acknowledgement
-            if ctx.pending in CONFIRMING and ctx.proposal:
-                return Reading.from_slots(ctx.proposal, source="pending")
             if ctx.pending in (*CONFIRMING, "faq_feedback"):
-                return Reading("confirm", 0.9, kind="feedback" if ctx.pending == "faq_feedback" else None,
-                               source="pending")
+                return _yes(ctx, 0.9)
             return Reading("smalltalk", 0.9, kind="ack", source="rule")
         pending = self._pending(text, squashed, ctx)
         if pending is not None:
@@ -416,20 +410,17 @@ class Understander:
             if len(squashed) > 4 and contains_any(text, words.cues.plan):
                 return Reading("smalltalk", 0.9, kind="later", source="pending")  # "还没试呢 等下我去试试"
             if squashed in FEEDBACK_NO or contains_any(text, words.feedback_no):
-                return Reading("cancel", 1.0, kind="feedback", source="pending")
+                return _no(ctx, 1.0)
             if squashed in FEEDBACK_YES or contains_any(text, words.feedback_yes):
-                return Reading("confirm", 1.0, kind="feedback", source="pending")
+                return _yes(ctx, 1.0)
         elif pending not in CONFIRMING:
             return None
         elif (moved := self.items.step_correction(text)) is not None:
             return moved  # "不是第二步，是第三步，我要去第三步": the step meant
         elif self.words.negates(text) or self.words.cues.hearsay(text):
-            return Reading("cancel", 1.0, source="pending")  # "不太确定诶 我问下同事": not a yes
+            return _no(ctx, 1.0)  # "不太确定诶 我问下同事": not a yes
         elif (first := _YES_FIRST.match(text)) is not None and first.end() < len(text):
-            # "应该是吧 页面上写着已认证", "嗯 提交了 同事弄的": a yes, then why
-            if ctx.proposal and pending == "confirm_reading":
-                return Reading.from_slots(ctx.proposal, source="pending")
-            return Reading("confirm", 0.9, source="pending")
+            return _yes(ctx, 0.9)  # "应该是吧 页面上写着已认证", "嗯 提交了 同事弄的": a yes, then why
         elif self.words.looks_like_question(squashed) and not _bare(squashed).endswith(("吗", "么")):
             return None  # "等下，重置会不会把认证状态也清掉": a question of its own, not a yes
         label, confidence = self._ranked(squashed, text)[0]
@@ -437,17 +428,28 @@ class Understander:
             return None
         proposal = ctx.proposal or {}
         if pending == "confirm_reading" and proposal and label == proposal.get("asked_by"):
-            return Reading.from_slots(proposal, source="pending")  # asked once; saying it again means yes
-        kind = "feedback" if pending == "faq_feedback" else None
+            return _yes(ctx, confidence)  # asked once; saying it again means yes
         if label in ("confirm", "smalltalk:ack") or (label == "smalltalk:thanks" and pending == "faq_feedback"):
-            if pending == "confirm_reading" and ctx.proposal:
-                return Reading.from_slots(ctx.proposal, source="pending")
-            return Reading("confirm", confidence, kind=kind, source="pending")
+            return _yes(ctx, confidence)
         if label == "cancel" or (label == "uncheck" and not find_items(text, ctx.item_count)):
-            return Reading("cancel", confidence, kind=kind, source="pending")
+            return _no(ctx, confidence)
         if pending == "confirm_reset" and label == "reset":
-            return Reading("confirm", confidence, source="pending")
+            return _yes(ctx, confidence)
         return None
+
+
+def _yes(ctx: Context, confidence: float) -> Reading:
+    """Yes to what the bot asked: the reading it proposed ("你是说…吗？"), else a plain confirm."""
+    if ctx.pending == "confirm_reading" and ctx.proposal:
+        return Reading.from_slots(ctx.proposal, source="pending")
+    return Reading("confirm", confidence, kind="feedback" if ctx.pending == "faq_feedback" else None,
+                   source="pending")
+
+
+def _no(ctx: Context, confidence: float) -> Reading:
+    """No to what the bot asked."""
+    return Reading("cancel", confidence, kind="feedback" if ctx.pending == "faq_feedback" else None,
+                   source="pending")
 
 
 def _unsure(reading: Reading) -> bool:
