@@ -12,6 +12,7 @@ from bot.infra.resources import resource_dir
 from bot.understand.examples import INTENTS_FILE, load_specs
 from bot.understand.items import closing_items, load_item_names
 from bot.understand.lexicon import CONTEXT_FILE, ContextWords
+from bot.understand.statement_gate import load_statements
 from bot.understand.understander import Understander
 
 GUIDE_FILE = resource_dir("data/guide") / "steps.yaml"
@@ -50,7 +51,8 @@ def _cached(knowledge: Any, taught: tuple[tuple[str, str], ...], intents_file: P
             context_file: Path, _b: int) -> Understander:
     """Training takes about a second: processes (and tests) that build many apps share one model."""
     return Understander(load_specs(intents_file), ContextWords.load(context_file), with_lessons(knowledge, taught),
-                        taught, item_names=load_item_names(GUIDE_FILE), closing=closing_items(GUIDE_FILE))
+                        taught, item_names=load_item_names(GUIDE_FILE), closing=closing_items(GUIDE_FILE),
+                        statements=load_statements())
 
 
 @lru_cache(maxsize=8)

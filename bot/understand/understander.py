@@ -15,8 +15,9 @@ from bot.understand.item_reports import ItemReports
 from bot.understand.items import ItemNames, clauses
 from bot.understand.lexicon import ContextWords, contains_any, squash
 from bot.understand.model import IntentModel
-from bot.understand.reading import Context, Reading
+from bot.understand.reading import STATE_CHANGING, Context, Reading
 from bot.understand.slots import find_items, find_step, mentions_items, mentions_step, number, step_mentions
+from bot.understand.statement_gate import StatementGate
 
 MAX_COMMAND_CHARS = 60  # longer messages are questions or pasted logs, never commands ...
 MAX_STORY_CHARS = 200  # ... unless they name checklist items as done ("折腾了一下午，开发资料终于填好了")
@@ -48,6 +49,10 @@ _FEEDBACK_LABELS = {"confirm", "cancel", "done", "smalltalk:ack", "smalltalk:tha
 _EMOJI_CODE = re.compile(r"\[[^\]\[]{1,6}\]")
 _LONE_DIGIT = re.compile(r"(?<![\d.])\d(?![\d.])")
 _PARTICLES = re.compile(r"(?<=.)[吧啊呀哈呢嘛哦喔]+$")  # "2吧" is a 2
+# Readings the statement gate may doubt: not a button, a yes to the bot's own question, or a taught lesson.
+_GATED_SOURCES = frozenset(("model", "rule"))
+# ... nor a failed certification: "还没通过，被驳回了" is told in the very words that deny other reports.
+_GATED_INTENTS = STATE_CHANGING - {"cert_failed"}
 _PUNCTUATION = re.compile(r"[\s,，.。!！?？~～、…]+")
 
 
@@ -75,7 +80,8 @@ class Understander:
 
     def __init__(self, specs: Sequence[IntentSpec], words: ContextWords, knowledge: Knowledge | None,
                  taught: Sequence[tuple[str, str]] = (), item_names: ItemNames | None = None,
-                 closing: dict[int, frozenset[int]] | None = None) -> None:
+                 closing: dict[int, frozenset[int]] | None = None,
+                 statements: Sequence[tuple[str, Context, bool]] = ()) -> None:
         self.words = words
         self.items = ItemReports(words, item_names or {}, closing or {})
         self.knowledge = knowledge
@@ -85,9 +91,18 @@ class Understander:
         self.model = IntentModel(training_pairs(specs, question_phrasings(knowledge),
                                                 [(t, lbl) for t, lbl in taught if not lbl.startswith("topic:")],
                                                 step_names=names))
+        self.statements = StatementGate(statements, specs)
 
     # ------------------------------------------------------------------ entry points
     def read(self, text: str, ctx: Context) -> Reading:
+        reading = self._read_message(text, ctx)
+        if (reading.intent in _GATED_INTENTS and reading.source in _GATED_SOURCES
+                and self.statements.doubts(text, ctx)):
+            # the rules found a command, the statement gate doubts the user made one: ask first
+            return policy.clarify("statement", proposal=reading, confidence=reading.confidence, asked_by="")
+        return reading
+
+    def _read_message(self, text: str, ctx: Context) -> Reading:
         text = self.words.corrected(text)
         retracted = _RETRACT.split(text)
         if len(retracted) > 1 and len(squash(retracted[0])) >= 2:
