@@ -12,7 +12,7 @@ from bot.understand import policy, stance
 from bot.understand.examples import IntentSpec, training_pairs
 from bot.understand.item_reports import QUOTE_SEPARATOR as _QUOTE_SEPARATOR
 from bot.understand.item_reports import ItemReports
-from bot.understand.items import ItemNames, clauses
+from bot.understand.items import ItemNames, clauses, named_items
 from bot.understand.lexicon import ContextWords, contains_any, squash
 from bot.understand.model import IntentModel
 from bot.understand.reading import STATE_CHANGING, Context, Reading
@@ -208,6 +208,9 @@ class Understander:
         pending = self._pending(text, squashed, ctx)
         if pending is not None:
             return pending
+        lesson = self.taught.get(squashed)
+        if lesson is not None and not lesson.startswith("topic:"):
+            return self._lesson(text, squashed, lesson, ctx)  # staff taught these very words: before every rule
         kind = self.words.cues.stance(self._without_requests(text))
         if kind == stance.PLAN and (asked := self._request_now(text, ctx)) is not None:
             return asked
@@ -281,7 +284,7 @@ class Understander:
             if confidence < policy.ACT or margin < policy.MARGIN:  # not sure: the knowledge base may know better
                 return self.question(text, ctx, confidence)
             return Reading(label, confidence, answer=self.answers[label], alternatives=alternatives,
-                           source="taught" if squashed in self.taught else "model")
+                           source="model")
         if intent in ("confirm", "cancel"):
             # 是 / 嗯 / 不是 with nothing asked: an acknowledgement, nothing to act on
             return Reading("smalltalk", confidence, kind="ack", alternatives=alternatives)
@@ -296,7 +299,7 @@ class Understander:
         reading = Reading(intent, confidence, step=step if intent in ("goto", "done", "next") else None,
                           items=find_items(rest, ctx.item_count) if intent in ("check", "uncheck") else (),
                           kind=sub or None, alternatives=alternatives,
-                          source="taught" if squashed in self.taught else "model")
+                          source="model")
         if intent in ("back", "next") and len({s for _, s in step_mentions(text)}) == 1:
             # "上一步点错了，我其实还在第五步", "不是上一步 我要回第一步": the step named is where the user means to be
             named_step = step_mentions(text)[0][1]
@@ -305,10 +308,25 @@ class Understander:
         if intent == "goto" and step is not None and self.words.cues.elsewhere(text):
             # "第一步的东西我之前都弄完了，直接跳到第二步": the steps before were done outside the bot
             reading = replace(reading, kind="done_before")
-        if reading.source == "taught":
-            return policy.resolve(reading, ctx, squashed, self.words)
         return self._settled(policy.gate(policy.resolve(reading, ctx, squashed, self.words), margin), kind, text,
                              ctx)
+
+    def _lesson(self, text: str, squashed: str, label: str, ctx: Context) -> Reading:
+        """What staff taught for these exact words, with the step or items the words name."""
+        intent, _, sub = label.partition(":")
+        if intent == "question":
+            return self.question(text, ctx)
+        if label in self.answers:
+            return Reading(label, 1.0, answer=self.answers[label], source="taught")
+        if intent in ("confirm", "cancel"):  # a yes or no with nothing asked: nothing to act on
+            return Reading("smalltalk", 1.0, kind="ack", source="taught")
+        step, rest = find_step(text, self.words)
+        items: tuple[int, ...] = ()
+        if intent in ("check", "uncheck"):  # by number, else by name ("开发资料那项")
+            items = find_items(rest, ctx.item_count) or named_items(squash(rest), ctx.step, self.items.item_names)
+        reading = Reading(intent, 1.0, step=step if intent in ("goto", "done", "next") else None, items=items,
+                          kind=sub or None, source="taught")
+        return policy.resolve(reading, ctx, squashed, self.words)
 
     def _settled(self, reading: Reading, kind: str, text: str, ctx: Context) -> Reading:
         """A guess the bot would ask about, in a message that plans or says "not yet" or thanks: nothing to ask
@@ -361,9 +379,6 @@ class Understander:
         return self.words.looks_like_question(squashed)
 
     def _ranked(self, squashed: str, text: str) -> list[tuple[str, float]]:
-        taught = self.taught.get(squashed)
-        if taught is not None and not taught.startswith("topic:"):
-            return [(taught, 1.0)]
         # Labels that do the same thing (next, done) count as one, named after the likelier.
         merged: dict[str, float] = {}
         name: dict[str, str] = {}

@@ -89,3 +89,15 @@ def test_a_change_the_gate_doubts_is_asked_about_and_a_yes_makes_it():
                       proposal=asked.proposal.slots_json())
     assert reader.read("是的", pending).intent == ruled.intent  # the user's yes makes the change
     assert reader.read("完成", ctx).intent == "done"  # a plain command is not doubted
+
+
+@pytest.mark.parametrize("label, intent, items", [("question", "question", ()), ("check", "check", (5,)),
+                                                  ("status", "status", ())])
+def test_a_lesson_wins_over_the_rules_even_with_a_quote_in_it(label, intent, items):
+    # the item rules read "开发资料那项" as a tick of item 5, and the quoted “完成” used to hide the lesson from its
+    # exact match: what staff taught for these words is what they mean, with the item the words name
+    from bot.understand.factory import build_understander
+
+    text = "我说的“完成”是开发资料那项，不是整步"
+    reading = build_understander(taught=((text, label),)).read(text, _ctx(1))
+    assert (reading.intent, reading.items) == (intent, items)
