@@ -45,9 +45,9 @@ _WRONG_IS = re.compile(rf"(?P<no>{_PART}?)(?:不对|错了)[，,\s]*(?:我)?(?:�
 # "uncheck 4 i meant 5"
 _MEANT = re.compile(r"(?P<no>\d)\s*[,，]?\s*(?:nvm|never\s*mind|sorry|oops)?\s*[,，]?\s*i\s*mean[t]?\s*(?P<yes>\d)\b",
                     re.IGNORECASE)  # "勾选3 nvm I mean 4"
-_THEN_TICK = r"[，,\s]*(?:然后|再)?(?:改成|换成|改勾|勾上|勾选|勾)"
-_UNDO = r"(?:去掉|取消|撤销|撤回)"
-_DROP_THEN = re.compile(rf"把(?P<no>{_PART}?){_UNDO}{_THEN_TICK}(?P<yes>{_PART})")
+_THEN_TICK = r"[，,\s]*(?:然后|再)?(?:应该是勾选|应该勾|应该是|改成|换成|改勾|勾上|勾选|勾)"
+_UNDO = r"(?:去掉|取消|撤销|撤回)掉?"
+_DROP_THEN = re.compile(rf"(?:把|勾选)?(?P<no>{_PART}?){_UNDO}{_THEN_TICK}(?P<yes>{_PART})")  # "勾选3取消掉，应该是4"
 _UNDO_THEN = re.compile(rf"{_UNDO}(?:勾选)?(?P<no>{_PART}?){_THEN_TICK}(?P<yes>{_PART})")
 
 
@@ -131,7 +131,7 @@ def correction(text: str) -> tuple[str, str] | None:
     """(what is meant, what was wrongly said) in "应该是3不是2" / "不是第三步，是第二步"; None otherwise."""
     if "是不是" in text:
         return None  # a question ("是不是就是失败了"), not a correction
-    for pattern in (_MEANT, _NOT_IS, _IS_NOT, _WRONG_IS, _UNDO_THEN, _DROP_THEN):
+    for pattern in (_MEANT, _NOT_IS, _IS_NOT, _WRONG_IS, _DROP_THEN, _UNDO_THEN):
         match = pattern.search(text)
         if match:
             return match["yes"], match["no"]

@@ -134,6 +134,18 @@ class Understander:
                 return replace(reading, source="rule")
         return None
 
+    def _request_instead(self, text: str, ctx: Context) -> Reading | None:
+        """"我不是要转人工 刚才点错了 帮我看看进度就行": what is denied is not wanted; the request after it is."""
+        parts = [c for c in clauses(text) if len(squash(c)) >= 2]
+        if len(parts) < 2 or not self.words.requests(parts[-1]) \
+                or self.words.cues.stance(parts[-1]) != stance.AFFIRMATIVE:
+            return None
+        reading = self._read(parts[-1], replace(ctx, pending=None))
+        enough = policy.ACT if reading.intent in STATE_CHANGING else policy.NOT_UNDERSTOOD
+        if reading.intent in _NOW_REQUESTS and reading.confidence >= enough:
+            return replace(reading, source="rule")
+        return None
+
     def _pass_not_failure(self, text: str, ctx: Context) -> Reading | None:
         """"不是失败 是我看错了，其实认证已经通过了", "it didn't fail, it was just slow. it's passed now"."""
         cues = self.words.cues
@@ -216,6 +228,8 @@ class Understander:
             return asked
         if kind == stance.NEGATION and (passed := self._pass_not_failure(text, ctx)) is not None:
             return passed
+        if kind == stance.NEGATION and (instead := self._request_instead(text, ctx)) is not None:
+            return instead
         if self.words.asks_status(squashed) and len(text) <= MAX_COMMAND_CHARS and not _ERROR_CODE.search(text):
             # "刚回上一步看了一眼 现在到底在第几步": where they are, whatever step word it also names
             return Reading("status", 0.9, source="rule")
@@ -305,6 +319,10 @@ class Understander:
             named_step = step_mentions(text)[0][1]
             if named_step != ctx.step + (1 if intent == "next" else -1):
                 reading = replace(reading, intent="goto", step=named_step, kind="correction")
+        if intent == "goto" and step == ctx.step == policy.CERT_STEP and self.words.names_step_act(text, step) \
+                and self.words.cues.completed(text) and kind == stance.AFFIRMATIVE:
+            # "我单位已于今日提交服务商认证凭证": the step named by its act, reported done, not a move to it
+            reading = replace(reading, intent="cert_submitted", step=None, kind="step_act")
         if intent == "goto" and step is not None and self.words.cues.elsewhere(text):
             # "第一步的东西我之前都弄完了，直接跳到第二步": the steps before were done outside the bot
             reading = replace(reading, kind="done_before")
