@@ -29,7 +29,7 @@ _UNTICK_VERB = re.compile(r"取消勾|去掉|撤销|uncheck|untick", re.IGNORECA
 _TOO = re.compile(r"(?:^|[^a-z])(?:too|as well|also)(?:$|[^a-z])|也是|也一样|同样")
 _WAITING = re.compile(r"^(?:我)?(?:等|等到|待)")  # "等运维把回调URL配好": what is waited for has not happened
 # A clause with no subject of its own that says "still" or "not": about the item named before it
-_STILL_ABOUT_IT = re.compile(r"^(?:\d{1,3})?(?:但|但是|可是|不过|就是|只是|目前|现在|暂时|它|这个|那个)?"
+_STILL_ABOUT_IT = re.compile(r"^(?:\d{1,3})?(?:但|但是|可是|不过|就是|只是|目前|现在|暂时|它|这个|那个|就)?"
                              r"(?:还|也还|都还|仍|尚|没|未|在|等)")
 
 
@@ -110,10 +110,11 @@ class ItemReports:
                     or cues.elsewhere_user(clause) or (cues.hedged(clause) and cues.completed(clause)):
                 plain = False
             in_clause = set(named_items(part, ctx.step, self.item_names))
-            if found and _STILL_ABOUT_IT.match(part) and (cues.still_under_way(clause) or (not in_clause and (
-                    said == stance.NEGATION or cues.pending(clause) or cues.not_finished(clause)))):
+            if found and _STILL_ABOUT_IT.match(part) and not self.words.names_step_act(clause, ctx.step) and (
+                    cues.still_under_way(clause) or (not in_clause and (
+                        said == stance.NEGATION or cues.pending(clause) or cues.not_finished(clause)))):
                 # "资质认证交了300块 还在审着呢", "资质认证提交了 等审核中": the item before it is not done yet
-                # (but "云开发开通了，还没核对账号" names its own item)
+                # (but "云开发开通了，还没核对账号" names its own item; "AppID拿到了，还没提交" is step 3's act)
                 held |= found
             if mentions_items(clause):
                 in_clause |= set(find_items(clause, ctx.item_count)) | set(last_items(clause, ctx.item_count))
@@ -170,8 +171,10 @@ class ItemReports:
                                   asked_by="")
         if not ticked:
             return self._other_step_item(text, squashed, ctx, kind)
-        if self._names_the_step(squashed, ctx.step) or self.words.names_step_act(text, ctx.step):
-            return None  # "全网发布提交了": the step by its own name, not one of its items
+        if self._names_the_step(squashed, ctx.step) or any(
+                self.words.names_step_act(c, ctx.step) and cues.stance(c) == stance.AFFIRMATIVE and not cues.not_done(c)
+                for c in clauses(text)):
+            return None  # "全网发布提交了": the step by its own name, not one of its items (but "…还没提交" is not it)
         if not all(1 <= n <= ctx.item_count for n in ticked):
             return None
         if len(ticked) == ctx.item_count or ticked & self.closing.get(ctx.step, frozenset()):
@@ -179,6 +182,12 @@ class ItemReports:
             # the handler asks about
             return policy.gate(policy.resolve(Reading("done", 0.9, kind="named_item", source="model"), ctx,
                                               squashed, self.words), 1.0)
+        last = clauses(text)[-1]
+        if len(clauses(text)) > 1 and cues.stance(last) == stance.AFFIRMATIVE \
+                and self.words.requests_next(squash(last)) and not text.rstrip().endswith(("?", "？")):
+            then = read(last, replace(ctx, pending=None))
+            if then.intent == "next" and then.confidence >= policy.ACT:
+                return then  # "测试那边发布到商家小程序了 扫码也能授权了 下一步吧": the report, then the step
         return policy.resolve(Reading("check", 0.9, items=tuple(sorted(ticked)), kind="named_item", source="rule"),
                               ctx, squashed, self.words)
 

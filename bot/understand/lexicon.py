@@ -55,6 +55,7 @@ class ContextWords:
     yes_words: tuple[str, ...] = ()  # "中": a whole reply meaning yes / OK
     next_questions: tuple[str, ...] = ()  # "接下来做啥": asks what comes next, so a report before it stands
     thanks: tuple[str, ...] = ()  # "这几天麻烦你了 谢谢": thanks, when nothing else in the message can be placed
+    next_commands: tuple[str, ...] = ()  # "下一步": the command itself, which asks nothing ("…扫码也能授权了 下一步吧")
 
     @classmethod
     def load(cls, path: Path = CONTEXT_FILE) -> ContextWords:
@@ -87,7 +88,8 @@ class ContextWords:
         return cls(tuple(names), words("cert_words"), words("not_cert_words"), words("question_words"),
                    words("command_questions"), words("negations"), words("feedback_no"), words("feedback_yes"),
                    words("fillers"), words("request_words"), Cues.from_data(data.get("stance"), path.name), acts,
-                   slips, words("status_questions"), words("yes_words"), words("next_questions"), words("thanks"))
+                   slips, words("status_questions"), words("yes_words"), words("next_questions"), words("thanks"),
+                   words("next_commands"))
 
     def corrected(self, text: str) -> str:
         """The message with its known voice-input and handwriting slips put right ("绑号了" -> "绑好了")."""
@@ -99,6 +101,15 @@ class ContextWords:
     def asks_next(self, squashed: str) -> bool:
         """"开发资料终于填好了，接下来做啥": the question is what to do next."""
         return any(phrase in squashed for phrase in self.next_questions)
+
+    def requests_next(self, squashed: str) -> bool:
+        """"下一步吧", "ok下一步": the next step asked for, not asked about ("接下来干嘛", "下一步做啥")."""
+        if not any(word in squashed for word in self.next_commands):
+            return False
+        rest = squashed
+        for word in self.next_commands:
+            rest = rest.replace(word, " ")
+        return not self.asks_next(rest) and not self.looks_like_question(rest)
 
     def asks_status(self, squashed: str) -> bool:
         """"现在到底在第几步": the user asks where they are."""
