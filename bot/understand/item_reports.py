@@ -297,6 +297,9 @@ class ItemReports:
             return None
         if not all(1 <= n <= ctx.item_count for n in (*meant_items, *said_items)):
             return policy.clarify("bad_item", confidence=0.9)
+        if _UNTICK_VERB.search(said) or _UNTICK_VERB.search(meant):
+            # "取消勾选3 不对 是4": the untick was right, its item wrong
+            return Reading("uncheck", 0.9, items=meant_items, kind="correction", source="rule")
         # the item said wrongly is unticked too: if it was never ticked that changes nothing
         return Reading("check", 0.9, items=meant_items, uncheck=tuple(n for n in said_items if n not in meant_items),
                        kind="correction", source="rule")

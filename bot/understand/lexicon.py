@@ -55,6 +55,7 @@ class ContextWords:
     yes_words: tuple[str, ...] = ()  # "中": a whole reply meaning yes / OK
     next_questions: tuple[str, ...] = ()  # "接下来做啥": asks what comes next, so a report before it stands
     thanks: tuple[str, ...] = ()  # "这几天麻烦你了 谢谢": thanks, when nothing else in the message can be placed
+    no_words: tuple[str, ...] = ()  # "没": a whole reply meaning no
     next_commands: tuple[str, ...] = ()  # "下一步": the command itself, which asks nothing ("…扫码也能授权了 下一步吧")
 
     @classmethod
@@ -89,7 +90,7 @@ class ContextWords:
                    words("command_questions"), words("negations"), words("feedback_no"), words("feedback_yes"),
                    words("fillers"), words("request_words"), Cues.from_data(data.get("stance"), path.name), acts,
                    slips, words("status_questions"), words("yes_words"), words("next_questions"), words("thanks"),
-                   words("next_commands"))
+                   words("no_words"), words("next_commands"))
 
     def corrected(self, text: str) -> str:
         """The message with its known voice-input and handwriting slips put right ("绑号了" -> "绑好了")."""

@@ -35,7 +35,8 @@ _NOW_REQUESTS = frozenset(("status", "details", "goto", "back", "help", "human",
 _MISMATCH = re.compile(r"不是|不对|不一样|不一致")
 _YES_FIRST = re.compile(r"^(?:是的|是啊|是|对的|对|嗯嗯|嗯|好的|应该是吧|应该是|没错|yes|yep|yeah)[吧啊呀哈的]?"
                         r"(?:[，,。！!\s]+)", re.IGNORECASE)
-_RETRACT = re.compile(r"(?:(?:哦|额|呃|唉)?\s*算了(?:算了)?|(?:啊|哦|噢|额|呃)\s*不对(?:不对)?|不对不对)[，,。…\s]*")
+_RETRACT = re.compile(r"(?:(?:哦|额|呃|唉)?\s*算了(?:算了)?|(?:啊|哦|噢|额|呃)\s*不对(?:不对)?|不对不对"
+                      r"|(?:啊|哦|噢|额|呃)\s*不是(?=[，,。…\s]))[，,。…\s]*")
 _REPORTS = frozenset(("done", "next", "check", "cert_submitted", "cert_passed"))
 _QUOTED_PHRASE = re.compile(r"[“\"「『][^”\"」』]{1,10}[”\"」』]")
 # The bot's own prompt typed back: "回复是", "回复「完成」" mean "是", "完成".
@@ -217,6 +218,10 @@ class Understander:
             if ctx.pending in (*CONFIRMING, "faq_feedback"):
                 return _yes(ctx, 0.9)
             return Reading("smalltalk", 0.9, kind="ack", source="rule")
+        if _bare(squashed) in self.words.no_words:  # "没": no to what was asked, else nothing to act on
+            if ctx.pending in (*CONFIRMING, "faq_feedback"):
+                return _no(ctx, 0.9)
+            return Reading("smalltalk", 0.9, kind="ack", source="rule")
         pending = self._pending(text, squashed, ctx)
         if pending is not None:
             return pending
@@ -265,7 +270,7 @@ class Understander:
             # "认证没通过，不是通过了": a pass denied is a failure
             failed = Reading("cert_failed", confidence + dict(ranked)["cert_failed"], source="rule")
             return policy.resolve(failed, ctx, squashed, self.words)
-        if intent == "cert_failed" and self.words.cues.pending(text) and not self.words.cues.failed(text) \
+        if intent == "cert_failed" and self.words.cues.pending(text) and not self.words.cues.failure_said(text) \
                 and not self.words.looks_like_question(squashed):
             # "认证还没通过": still under way, which is no failure (nothing changes; the bot waits with them)
             return Reading("smalltalk", confidence, kind="not_yet", alternatives=alternatives, source="rule")
