@@ -177,9 +177,9 @@ class ItemReports:
             return None  # "全网发布提交了": the step by its own name, not one of its items (but "…还没提交" is not it)
         if not all(1 <= n <= ctx.item_count for n in ticked):
             return None
-        if len(ticked) == ctx.item_count or ticked & self.closing.get(ctx.step, frozenset()):
+        if len(ticked) == ctx.item_count or (ticked & self.closing.get(ctx.step, frozenset()) and not denied | held):
             # every item, or the step's closing act ("审核过了，拿到AppId了"): the step, whose open items
-            # the handler asks about
+            # the handler asks about (but "密钥提交了 不过开发小程序好像还没绑" says one is open: the item)
             return policy.gate(policy.resolve(Reading("done", 0.9, kind="named_item", source="model"), ctx,
                                               squashed, self.words), 1.0)
         last = clauses(text)[-1]
