@@ -162,7 +162,8 @@ class ItemReports:
             return policy.resolve(Reading("uncheck", 0.9, items=tuple(sorted(untick or denied)), kind="named_item",
                                           source="rule"), ctx, squashed, self.words)
         named = named_items(squashed, ctx.step, self.item_names)
-        if not ticked and named and not denied and plain and kind == stance.AFFIRMATIVE and cues.not_finished(text) \
+        if not ticked and named and not denied | held and plain and kind == stance.AFFIRMATIVE \
+                and cues.not_finished(text) \
                 and any(cues.completed(c) and not cues.not_finished(c) for c in clauses(text)):
             ticked = set(named)  # "代码上传密钥生成了 也在微搭那边提交了": generated, then submitted
         if not ticked and cues.not_finished(text) and named and kind == stance.AFFIRMATIVE:

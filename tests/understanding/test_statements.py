@@ -259,3 +259,31 @@ def test_through_the_callback_a_quoted_item_is_ticked_and_a_retraction_changes_n
     assert say("进度", user="qin") == before  # nothing moved
     plan = say("开发资料明天再填，云服务已经开通了", user="qin")  # a report beside a plan: item 1 of step 2
     assert "已勾选第 1 项" in plan, plan
+
+
+# Fourth round (sets 23-26): new phrasings of what those writers taught, not their rows.
+@pytest.mark.parametrize("text, step, cert, pending, intent, slots", [
+    ("取消勾选2 不对 是5", 1, "none", None, "uncheck", ([5], [])),  # the untick was right, its item wrong
+    ("勾选4取消掉，应该是勾选5", 1, "none", None, "check", ([5], [4])),
+    ("我不是要重置 点错了 帮我看下进度就行", 2, "none", None, "status", ([], [])),  # the request after a denial
+    ("我司已于昨日提交服务商认证凭证", 3, "none", None, "cert_submitted", ([], [])),  # step 3's act, not a move
+    ("AppSecret拿到了，认证还没提交", 3, "none", None, "check", ([1], [])),  # "not yet" is about the act
+    ("权限集勾好了 资质认证也过了 下一步吧", 1, "none", None, "next", ([], [])),  # a report, then the step
+    ("密钥提交了 开发小程序还没绑", 4, "passed", None, "check", ([2], [])),  # a closing item, another open
+    ("没", 3, "submitted", "faq_feedback", "cancel", ([], [])),
+    ("没问题", 4, "passed", "confirm_reset", "confirm", ([], [])),
+])
+def test_corrections_requests_and_replies_of_the_fourth_round(understander, text, step, cert, pending, intent, slots):
+    reading = understander.read(text, _ctx(step, cert, pending))
+    assert (reading.intent, list(reading.items), list(reading.uncheck)) == (intent, *slots), reading
+
+
+@pytest.mark.parametrize("text, step, cert", [
+    ("待领导审批后，我方将尽快完成权限集配置", 1, "none"),  # a formal plan
+    ("资质认证材料交上去了，就等审核了", 1, "none"),  # handed in, still under review
+    ("认证没失败 页面还在转圈", 3, "submitted"),  # a failure denied is no failure
+    ("测试跑完我会回来点完成的，先挂着", 5, "passed"),
+])
+def test_what_the_fourth_round_must_not_change(understander, text, step, cert):
+    reading = understander.read(text, _ctx(step, cert))
+    assert reading.intent not in STATE_CHANGING, reading

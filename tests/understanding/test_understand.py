@@ -268,6 +268,20 @@ def test_the_sets_tuned_on_keep_what_they_taught(understander):
     assert total == 1600 and right / total >= 0.88 and harmful / total <= 0.02, (right, harmful, total)
 
 
+# Sets 23-26 (issue 21, fourth round) were each scored once before being read, then tuned on: a regression
+# guard (89.8 % right, 10 of 640 harmful when they were added; docs/understanding.md has the first scores).
+def test_the_fourth_round_sets_keep_what_they_taught(understander):
+    from bot.understand.evaluate import read_cases, score
+    from bot.understand.factory import item_counts
+
+    right = harmful = total = 0
+    for n in range(23, 27):
+        whole = score(read_cases(Path(ROOT) / "tests" / "data" / f"commands_eval{n}.jsonl", item_counts()),
+                      understander.read)["all"]
+        right, harmful, total = right + whole.right, harmful + whole.harmful, total + whole.total
+    assert total == 640 and right / total >= 0.87 and harmful / total <= 0.025, (right, harmful, total)
+
+
 # -- guarding the steps -----------------------------------------------------------------------------------
 def test_done_with_part_of_the_checklist_open_says_what_is_open_and_asks_once(say, redis_client, settings):
     from bot.core.store import Store
