@@ -57,6 +57,10 @@ class ContextWords:
     thanks: tuple[str, ...] = ()  # "这几天麻烦你了 谢谢": thanks, when nothing else in the message can be placed
     no_words: tuple[str, ...] = ()  # "没": a whole reply meaning no
     next_commands: tuple[str, ...] = ()  # "下一步": the command itself, which asks nothing ("…扫码也能授权了 下一步吧")
+    # "嗯 提交了 同事弄的": a yes that opens a longer reply (yes_openers); "上一步 额算了 不用回去了": the thought
+    # before it is taken back (retractions; retractions_before_pause only where a pause follows: "啊不是，…")
+    yes_opening: re.Pattern[str] = re.compile(r"(?!)")
+    retraction: re.Pattern[str] = re.compile(r"(?!)")
 
     @classmethod
     def load(cls, path: Path = CONTEXT_FILE) -> ContextWords:
@@ -77,6 +81,10 @@ class ContextWords:
                 raise UnderstandingDataError(f"{path.name}: {key} must be a list")
             return tuple(squash(str(w)) for w in value)
 
+        def raw(key: str) -> tuple[str, ...]:
+            words(key)  # the same checks
+            return tuple(str(w) for w in data.get(key) or [])
+
         acts: dict[int, tuple[str, ...]] = {}
         for step, listed in (data.get("step_acts") or {}).items():
             if not isinstance(step, int) or not 1 <= step <= 6 or not isinstance(listed, list):
@@ -90,7 +98,8 @@ class ContextWords:
                    words("command_questions"), words("negations"), words("feedback_no"), words("feedback_yes"),
                    words("fillers"), words("request_words"), Cues.from_data(data.get("stance"), path.name), acts,
                    slips, words("status_questions"), words("yes_words"), words("next_questions"), words("thanks"),
-                   words("no_words"), words("next_commands"))
+                   words("no_words"), words("next_commands"),
+                   _opening(raw("yes_openers")), _retraction(raw("retractions"), raw("retractions_before_pause")))
 
     def corrected(self, text: str) -> str:
         """The message with its known voice-input and handwriting slips put right ("绑号了" -> "绑好了")."""
@@ -153,3 +162,25 @@ class ContextWords:
 
     def thanks_for(self, squashed: str) -> bool:
         return any(word in squashed for word in self.thanks)
+
+
+def _spaced(word: str) -> str:
+    """A word as a pattern that allows spaces between its characters ("哦 算了")."""
+    return r"\s*".join(re.escape(char) for char in word)
+
+
+def _opening(words: tuple[str, ...]) -> re.Pattern[str]:
+    """One of ``words`` at the start, a particle perhaps, then a pause: a reply that opens with it."""
+    if not words:
+        return re.compile(r"(?!)")
+    alternatives = "|".join(_spaced(w) for w in sorted(words, key=len, reverse=True))
+    return re.compile(rf"^(?:{alternatives})[吧啊呀哈的]?(?:[，,。！!\s]+)", re.IGNORECASE)
+
+
+def _retraction(words: tuple[str, ...], before_pause: tuple[str, ...]) -> re.Pattern[str]:
+    """Where a message takes back what came before: split on it, the last part is what is meant."""
+    parts = [_spaced(w) for w in sorted(words, key=len, reverse=True)]
+    parts += [rf"{_spaced(w)}(?=[，,。…\s])" for w in sorted(before_pause, key=len, reverse=True)]
+    if not parts:
+        return re.compile(r"(?!)")
+    return re.compile(rf"(?:{'|'.join(parts)})[，,。…\s]*")

@@ -33,10 +33,6 @@ _THEN_SEE = re.compile(r"(?:再说|再看|再讲)[吧啊呀哈]?$")  # "先看�
 _NOW_REQUESTS = frozenset(("status", "details", "goto", "back", "help", "human", "mute", "unmute",
                            "appid_where"))
 _MISMATCH = re.compile(r"不是|不对|不一样|不一致")
-_YES_FIRST = re.compile(r"^(?:是的|是啊|是|对的|对|嗯嗯|嗯|好的|应该是吧|应该是|没错|yes|yep|yeah)[吧啊呀哈的]?"
-                        r"(?:[，,。！!\s]+)", re.IGNORECASE)
-_RETRACT = re.compile(r"(?:(?:哦|额|呃|唉)?\s*算了(?:算了)?|(?:啊|哦|噢|额|呃)\s*不对(?:不对)?|不对不对"
-                      r"|(?:啊|哦|噢|额|呃)\s*不是(?=[，,。…\s]))[，,。…\s]*")
 _REPORTS = frozenset(("done", "next", "check", "cert_submitted", "cert_passed"))
 _QUOTED_PHRASE = re.compile(r"[“\"「『][^”\"」』]{1,10}[”\"」』]")
 # The bot's own prompt typed back: "回复是", "回复「完成」" mean "是", "完成".
@@ -105,7 +101,7 @@ class Understander:
 
     def _read_message(self, text: str, ctx: Context) -> Reading:
         text = self.words.corrected(text)
-        retracted = _RETRACT.split(text)
+        retracted = self.words.retraction.split(text)
         if len(retracted) > 1 and len(squash(retracted[0])) >= 2:
             # "不用提醒了 哦 算了还是提醒吧", "上一步 额算了 不用回去了": the last thought is what is meant
             meant = retracted[-1].strip(" ，,。.…吧")
@@ -472,7 +468,7 @@ class Understander:
             return moved  # "不是第二步，是第三步，我要去第三步": the step meant
         elif self.words.negates(text) or self.words.cues.hearsay(text):
             return _no(ctx, 1.0)  # "不太确定诶 我问下同事": not a yes
-        elif (first := _YES_FIRST.match(text)) is not None and first.end() < len(text):
+        elif (first := self.words.yes_opening.match(text)) is not None and first.end() < len(text):
             return _yes(ctx, 0.9)  # "应该是吧 页面上写着已认证", "嗯 提交了 同事弄的": a yes, then why
         elif self.words.looks_like_question(squashed) and not _bare(squashed).endswith(("吗", "么")):
             return None  # "等下，重置会不会把认证状态也清掉": a question of its own, not a yes
