@@ -15,6 +15,7 @@ from bot.understand.lexicon import ContextWords
 from bot.understand.stance import UnderstandingDataError
 from bot.understand.statement_gate import STATEMENTS_FILE, StatementGate, load_statements
 from bot.understand.understander import Understander
+from tests.support.phrases import SUBMITTED_CERTIFICATION, TICK_ITEM_2
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 COUNTS = item_counts()
@@ -59,10 +60,10 @@ def test_the_context_is_part_of_what_the_gate_learns():
 @pytest.mark.parametrize("text, step, cert, intent", [
     ("完成", 2, "none", "done"),
     ("下一步", 4, "passed", "next"),
-    ("勾选 2", 1, "none", "check"),
+    (TICK_ITEM_2, 1, "none", "check"),
     ("第3步", 1, "none", "goto"),
     ("开放平台账号注册好了", 1, "none", "check"),
-    ("我已经提交认证了", 3, "none", "cert_submitted"),
+    (SUBMITTED_CERTIFICATION, 3, "none", "cert_submitted"),
     ("认证失败了，说没绑腾讯云", 3, "submitted", "cert_failed"),
 ])
 def test_plain_commands_and_reports_pass_the_gate(understander, text, step, cert, intent):
