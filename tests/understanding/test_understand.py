@@ -242,8 +242,8 @@ def test_held_out_blind_sets_of_issue_21_stay_above_their_floor(name, understand
     assert right >= 0.80 and harmful <= 0.04, (right, harmful)
 
 
-# Sets 9 and 10 (issue 21, third round) were never read: scored twice in all, before and after the round, as
-# figures only (82.5 % / 6.9 % harmful and 85.0 % / 4.4 %). Their floor keeps what the round reached.
+# Sets 9 and 10 (issue 21, third round) were never read: scored before and after the third round, as figures only
+# (82.5 % / 6.9 % harmful and 85.0 % / 4.4 %), and once after the fourth (83.1 % / 5.6 %, 83.1 % / 5.0 %).
 @pytest.mark.parametrize("name", ["commands_eval9.jsonl", "commands_eval10.jsonl"])
 def test_the_unread_blind_sets_stay_above_their_floor(name, understander):
     from bot.understand.evaluate import read_cases, score
@@ -252,6 +252,18 @@ def test_the_unread_blind_sets_stay_above_their_floor(name, understander):
     whole = score(read_cases(Path(ROOT) / "tests" / "data" / name, item_counts()), understander.read)["all"]
     right, harmful = whole.accuracy, whole.harmful_rate  # plain numbers: a failure must not print their rows
     assert right >= 0.80 and harmful <= 0.07, (right, harmful)
+
+
+# Sets 21 and 22 (issue 21, fourth round) were never read: scored before the round and once after it, as figures
+# only (85.0 % / 2.5 % harmful and 87.5 % / 1.9 %). Their floor keeps what the round reached.
+@pytest.mark.parametrize("name", ["commands_eval21.jsonl", "commands_eval22.jsonl"])
+def test_the_unread_sets_of_the_fourth_round_stay_above_their_floor(name, understander):
+    from bot.understand.evaluate import read_cases, score
+    from bot.understand.factory import item_counts
+
+    whole = score(read_cases(Path(ROOT) / "tests" / "data" / name, item_counts()), understander.read)["all"]
+    right, harmful = whole.accuracy, whole.harmful_rate  # plain numbers: a failure must not print their rows
+    assert right >= 0.83 and harmful <= 0.03, (right, harmful)
 
 
 # Sets 11-20 (issue 21, third round) were tuned on, every row: a regression guard for what they taught
