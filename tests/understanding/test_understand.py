@@ -242,56 +242,36 @@ def test_held_out_blind_sets_of_issue_21_stay_above_their_floor(name, understand
     assert right >= 0.80 and harmful <= 0.04, (right, harmful)
 
 
-# Sets 9 and 10 (issue 21, third round) were never read: scored before and after the third round, as figures only
-# (82.5 % / 6.9 % harmful and 85.0 % / 4.4 %), and once after the fourth (83.1 % / 5.6 %, 83.1 % / 5.0 %).
-@pytest.mark.parametrize("name", ["commands_eval9.jsonl", "commands_eval10.jsonl"])
-def test_the_unread_blind_sets_stay_above_their_floor(name, understander):
-    from bot.understand.evaluate import read_cases, score
-    from bot.understand.factory import item_counts
-
-    whole = score(read_cases(Path(ROOT) / "tests" / "data" / name, item_counts()), understander.read)["all"]
+# Sealed sets, never read (issue 21): each scored before its round and after it, as figures only; the floor keeps
+# what the rounds reached. Sets 9 and 10 (third round): 82.5 % / 6.9 % harmful and 85.0 % / 4.4 % after it, 83.1 % /
+# 5.6 % and 83.1 % / 5.0 % after the fourth. Sets 21 and 22 (fourth round): 85.0 % / 2.5 % and 87.5 % / 1.9 %.
+@pytest.mark.parametrize("number, right_floor, harmful_ceiling", [(9, 0.80, 0.07), (10, 0.80, 0.07),
+                                                                   (21, 0.83, 0.03), (22, 0.83, 0.03)])
+def test_the_unread_blind_sets_stay_above_their_floor(number, right_floor, harmful_ceiling, understander):
+    whole = _whole_sets([number], understander)
     right, harmful = whole.accuracy, whole.harmful_rate  # plain numbers: a failure must not print their rows
-    assert right >= 0.80 and harmful <= 0.07, (right, harmful)
+    assert right >= right_floor and harmful <= harmful_ceiling, (right, harmful)
 
 
-# Sets 21 and 22 (issue 21, fourth round) were never read: scored before the round and once after it, as figures
-# only (85.0 % / 2.5 % harmful and 87.5 % / 1.9 %). Their floor keeps what the round reached.
-@pytest.mark.parametrize("name", ["commands_eval21.jsonl", "commands_eval22.jsonl"])
-def test_the_unread_sets_of_the_fourth_round_stay_above_their_floor(name, understander):
-    from bot.understand.evaluate import read_cases, score
+# Sets tuned on, every row: a regression guard for what they taught, not a measure of how well the bot reads.
+# Sets 11-20 (third round): 90.1 % right, 21 of 1,600 harmful when they were added. Sets 23-26 (fourth round), each
+# scored once before being read: 89.8 % right, 10 of 640 harmful when added (docs/understanding.md has first scores).
+@pytest.mark.parametrize("numbers, rows, right_floor, harmful_ceiling", [(range(11, 21), 1600, 0.88, 0.02),
+                                                                         (range(23, 27), 640, 0.87, 0.025)])
+def test_the_sets_tuned_on_keep_what_they_taught(numbers, rows, right_floor, harmful_ceiling, understander):
+    whole = _whole_sets(numbers, understander)
+    assert whole.total == rows and whole.accuracy >= right_floor and whole.harmful_rate <= harmful_ceiling, (
+        whole.right, whole.harmful, whole.total)
+
+
+def _whole_sets(numbers, understander):
+    """Every row of the numbered sets, scored together."""
+    from bot.understand.evaluate import Score, read_cases, score
     from bot.understand.factory import item_counts
 
-    whole = score(read_cases(Path(ROOT) / "tests" / "data" / name, item_counts()), understander.read)["all"]
-    right, harmful = whole.accuracy, whole.harmful_rate  # plain numbers: a failure must not print their rows
-    assert right >= 0.83 and harmful <= 0.03, (right, harmful)
-
-
-# Sets 11-20 (issue 21, third round) were tuned on, every row: a regression guard for what they taught
-# (90.1 % right, 21 of 1,600 harmful when they were added), not a measure of how well the bot reads.
-def test_the_sets_tuned_on_keep_what_they_taught(understander):
-    from bot.understand.evaluate import read_cases, score
-    from bot.understand.factory import item_counts
-
-    right = harmful = total = 0
-    for n in range(11, 21):
-        whole = score(read_cases(Path(ROOT) / "tests" / "data" / f"commands_eval{n}.jsonl", item_counts()),
-                      understander.read)["all"]
-        right, harmful, total = right + whole.right, harmful + whole.harmful, total + whole.total
-    assert total == 1600 and right / total >= 0.88 and harmful / total <= 0.02, (right, harmful, total)
-
-
-# Sets 23-26 (issue 21, fourth round) were each scored once before being read, then tuned on: a regression
-# guard (89.8 % right, 10 of 640 harmful when they were added; docs/understanding.md has the first scores).
-def test_the_fourth_round_sets_keep_what_they_taught(understander):
-    from bot.understand.evaluate import read_cases, score
-    from bot.understand.factory import item_counts
-
-    right = harmful = total = 0
-    for n in range(23, 27):
-        whole = score(read_cases(Path(ROOT) / "tests" / "data" / f"commands_eval{n}.jsonl", item_counts()),
-                      understander.read)["all"]
-        right, harmful, total = right + whole.right, harmful + whole.harmful, total + whole.total
-    assert total == 640 and right / total >= 0.87 and harmful / total <= 0.025, (right, harmful, total)
+    cases = [case for n in numbers
+             for case in read_cases(Path(ROOT) / "tests" / "data" / f"commands_eval{n}.jsonl", item_counts())]
+    return score(cases, understander.read).get("all", Score())
 
 
 # -- guarding the steps -----------------------------------------------------------------------------------
