@@ -102,3 +102,23 @@ def test_a_lesson_wins_over_the_rules_even_with_a_quote_in_it(label, intent, ite
     text = "我说的“完成”是开发资料那项，不是整步"
     reading = build_understander(taught=((text, label),)).read(text, _ctx(1))
     assert (reading.intent, reading.items) == (intent, items)
+
+
+def test_the_question_the_gate_asks_names_the_change_and_waits_for_a_yes(runtime, clock):
+    from bot.core.messages import Incoming
+    from bot.core.progress import Progress
+    from bot.core.render import TEXT
+    from bot.understand import Reading
+    from handlers.context import HandlerContext
+    from handlers.registry import dispatch
+
+    progress = Progress.new("c", "u", clock())
+    progress.move_to(2, clock())
+    doubted = Reading("clarify", 0.9, kind="statement", proposal=Reading("check", 0.9, items=(2,)), asked_by="")
+    result = dispatch(HandlerContext(Incoming("sim", "c", "u", "m-1", text="…"), doubted, progress, clock(),
+                                     runtime.services))
+    assert [change.pending for change in result.changes] == ["confirm_reading"]  # the guess is kept for the yes
+    renderer = runtime.services.renderer
+    zh, en = (renderer.render(result.reply, lang, TEXT) for lang in ("zh", "en"))
+    assert "要我现在「勾选第 2 项」吗" in zh and "「是」" in zh, zh
+    assert 'shall I "tick item 2" now' in en, en
