@@ -25,8 +25,6 @@ QUOTE_SEPARATOR = "- - -"  # a WeCom quote: the quoted text, this line, then wha
 _QUOTED_ITEM = re.compile(r"^[「“\"']?\s*(?:[^：:]{1,12}[：:])?\s*(?P<n>[1-6])[.．、]\s*\S")  # "「微搭助手：2. 在…"
 _THAT_ONE = re.compile(r"那个|那项|那一项|这个|这项|这一项|那框|的勾|那栏")  # "关联腾讯云账号那个": an item
 _TEMPORAL = re.compile(r"的时候|那时候|以后|之后")
-_UNTICK_VERB = re.compile(r"取消勾|去掉|撤销|uncheck|untick", re.IGNORECASE)  # not 别勾: "don't tick it yet"
-_TOO = re.compile(r"(?:^|[^a-z])(?:too|as well|also)(?:$|[^a-z])|也是|也一样|同样")
 _WAITING = re.compile(r"^(?:我)?(?:等|等到|待)")  # "等运维把回调URL配好": what is waited for has not happened
 # A clause with no subject of its own that says "still" or "not": about the item named before it
 _STILL_ABOUT_IT = re.compile(r"^(?:\d{1,3})?(?:但|但是|可是|不过|就是|只是|目前|现在|暂时|它|这个|那个|就)?"
@@ -118,7 +116,7 @@ class ItemReports:
                 held |= found
             if mentions_items(clause):
                 in_clause |= set(find_items(clause, ctx.item_count)) | set(last_items(clause, ctx.item_count))
-            if not in_clause and _UNTICK_VERB.search(clause):  # "untick 3 pls": a number next to the verb is an item
+            if not in_clause and cues.untick_verb(clause):  # "untick 3 pls": a number next to the verb is an item
                 in_clause = {n for n in find_items(clause, ctx.item_count) if 1 <= n <= ctx.item_count}
             if not in_clause:
                 reports = cues.completed(clause) and said == stance.AFFIRMATIVE and not cues.pending(clause) \
@@ -129,7 +127,7 @@ class ItemReports:
                 continue
             silent = not cues.completed(clause) and said == stance.AFFIRMATIVE and not cues.unticks(clause)
             unreported = unreported | in_clause if silent else set()  # "注册 资质认证 建平台 这仨都弄完了"
-            if silent and previous_ticked and _TOO.search(clause.lower()):
+            if silent and previous_ticked and cues.also(clause):
                 ticked |= in_clause  # "dev qualification verification done, permission sets too"
             found = in_clause
             if cues.unticks(clause, names_an_item=True):
@@ -298,7 +296,7 @@ class ItemReports:
             return None
         if not all(1 <= n <= ctx.item_count for n in (*meant_items, *said_items)):
             return policy.clarify("bad_item", confidence=0.9)
-        if _UNTICK_VERB.search(said) or _UNTICK_VERB.search(meant):
+        if cues.untick_verb(said) or cues.untick_verb(meant):
             # "取消勾选3 不对 是4": the untick was right, its item wrong
             return Reading("uncheck", 0.9, items=meant_items, kind="correction", source="rule")
         # the item said wrongly is unticked too: if it was never ticked that changes nothing
