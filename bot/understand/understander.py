@@ -398,6 +398,9 @@ class Understander:
         return self.words.looks_like_question(squashed)
 
     def _ranked(self, squashed: str, text: str) -> list[tuple[str, float]]:
+        taught = self.taught.get(squashed)
+        if taught is not None and not taught.startswith("topic:"):
+            return [(taught, 1.0)]  # a lesson is sure wherever the ranking is asked (a reply to a question too)
         # Labels that do the same thing (next, done) count as one, named after the likelier.
         merged: dict[str, float] = {}
         name: dict[str, str] = {}

@@ -122,3 +122,4 @@ def test_the_question_the_gate_asks_names_the_change_and_waits_for_a_yes(runtime
     zh, en = (renderer.render(result.reply, lang, TEXT) for lang in ("zh", "en"))
     assert "要我现在「勾选第 2 项」吗" in zh and "「是」" in zh, zh
     assert 'shall I "tick item 2" now' in en, en
+
