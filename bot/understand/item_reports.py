@@ -18,9 +18,15 @@ from bot.understand.items import ItemNames, all_but, clauses, correction, named_
 from bot.understand.lexicon import ContextWords, squash
 from bot.understand.reading import Context, Reading
 from bot.understand.slots import find_items, find_step, last_items, mentions_items, mentions_step, step_mentions
+from bot.understand.stance import contains_any
 
 Reader = Callable[[str, Context], Reading]  # the whole reader, for the part of a message a correction means
 
+_WRONG_TICK = re.compile(r"勾错|勾反")
+_NUMBERS_ONLY = re.compile(r"^[\d、和跟及,，&]+$")
+_COUNT = re.compile(r"(?:有|差|剩)[\d一二两三四五六](?:个|项|条)|\d+(?:分钟|小时|天|次|块|遍|元)")  # "还有1个没弄"
+_DIGIT = re.compile(r"[\d①②③④⑤⑥]")  # a number written as one ("全部" is not)
+_SHORT_CLAUSE = 10  # "1和3是好的", "4没好": a clause this short next to an untick is about the numbers in it
 QUOTE_SEPARATOR = "- - -"  # a WeCom quote: the quoted text, this line, then what the user wrote
 _QUOTED_ITEM = re.compile(r"^[「“\"']?\s*(?:[^：:]{1,12}[：:])?\s*(?P<n>[1-6])[.．、]\s*\S")  # "「微搭助手：2. 在…"
 _THAT_ONE = re.compile(r"那个|那项|那一项|这个|这项|这一项|那框|的勾|那栏")  # "关联腾讯云账号那个": an item
@@ -51,7 +57,8 @@ class ItemReports:
                 or mentions_step(said) or named_items(squash(said), ctx.step, self.item_names):
             return None
         if cues.completed(said) and not cues.not_done(said) and cues.stance(said) == stance.AFFIRMATIVE \
-                and not self.words.looks_like_question(squash(said)):
+                and not cues.pending(said) and not cues.still_under_way(said) \
+                and not self.words.looks_like_question(squash(said)):  # (but "提交了 在审" is not done yet)
             return policy.resolve(Reading("check", 0.9, items=(int(item["n"]),), kind="quoted_item", source="rule"),
                                   ctx, squash(said), self.words)
         return None
@@ -100,7 +107,12 @@ class ItemReports:
         doubted: set[int] = set()  # reported with a doubt ("老板说资质认证好像去年就做过了"): asked about
         found: set[int] = set()
         plain = True  # every clause a plain report: no plan, negation, problem, doubt or question in it
-        for clause in clauses(text):
+        parts = clauses(text)
+        # "1 2 3好了 4没好 刚才你勾的4去掉": beside a clause that unticks or names items, bare numbers are items
+        numbered = len(parts) > 1 and any(mentions_items(c) or (
+            (cues.untick_verb(c) or contains_any(c, cues.untick_named) or cues.tick_verb(c))
+            and find_items(c, ctx.item_count)) for c in parts)
+        for clause in parts:
             clause = _TEMPORAL.split(clause)[-1]  # "云开发开通的时候关联也勾了": the time, not a report
             part = squash(clause)
             said = cues.stance(clause)
@@ -108,6 +120,11 @@ class ItemReports:
                     or cues.elsewhere_user(clause) or (cues.hedged(clause) and cues.completed(clause)):
                 plain = False
             in_clause = set(named_items(part, ctx.step, self.item_names))
+            if not in_clause and numbered and len(part) <= _SHORT_CLAUSE and not mentions_step(clause) \
+                    and _DIGIT.search(part) and not _COUNT.search(part) and (
+                    cues.unticks(clause, names_an_item=True) or cues.completed(clause) or cues.not_done(clause)
+                    or cues.tick_verb(clause) or _NUMBERS_ONLY.match(part)):  # ("1 2 都好了": numbers, then a report)
+                in_clause = {n for n in find_items(clause, ctx.item_count) if 1 <= n <= ctx.item_count}
             if found and _STILL_ABOUT_IT.match(part) and not self.words.names_step_act(clause, ctx.step) and (
                     cues.still_under_way(clause) or (not in_clause and (
                         said == stance.NEGATION or cues.pending(clause) or cues.not_finished(clause)))):
@@ -127,7 +144,7 @@ class ItemReports:
                 continue
             silent = not cues.completed(clause) and said == stance.AFFIRMATIVE and not cues.unticks(clause)
             unreported = unreported | in_clause if silent else set()  # "注册 资质认证 建平台 这仨都弄完了"
-            if silent and previous_ticked and cues.also(clause):
+            if silent and previous_ticked and (cues.also(clause) or _NUMBERS_ONLY.match(part)):  # ("勾一下3 和4")
                 ticked |= in_clause  # "dev qualification verification done, permission sets too"
             found = in_clause
             if cues.unticks(clause, names_an_item=True):
@@ -135,8 +152,8 @@ class ItemReports:
                 untick |= in_clause
             elif said == stance.NEGATION or cues.not_done(clause):
                 denied |= in_clause
-            elif cues.completed(clause) and not cues.not_finished(clause) and said != stance.PLAN \
-                    and not cues.pending(clause):
+            elif (cues.completed(clause) or (numbered and cues.tick_verb(clause))) and not cues.not_finished(clause) \
+                    and said != stance.PLAN and not cues.pending(clause):
                 previous_ticked = True
                 if cues.hedged(clause) or cues.elsewhere_user(clause):
                     held |= in_clause  # "好像绑过了", "上个客户三项我都弄好了": not a report of this user's item
@@ -176,6 +193,10 @@ class ItemReports:
             return None  # "全网发布提交了": the step by its own name, not one of its items (but "…还没提交" is not it)
         if not all(1 <= n <= ctx.item_count for n in ticked):
             return None
+        if untick - ticked:  # "刚才勾的2取消 1和3是好的": the untick and the report, both
+            return policy.resolve(Reading("check", 0.9, items=tuple(sorted(ticked)),
+                                          uncheck=tuple(sorted(untick - ticked)), kind="named_item", source="rule"),
+                                  ctx, squashed, self.words)
         if len(ticked) == ctx.item_count or (ticked & self.closing.get(ctx.step, frozenset()) and not denied | held):
             # every item, or the step's closing act ("审核过了，拿到AppId了"): the step, whose open items
             # the handler asks about (but "密钥提交了 不过开发小程序好像还没绑" says one is open: the item)
@@ -292,6 +313,11 @@ class ItemReports:
             return None
         meant_items = find_items(meant, ctx.item_count) or named_items(squash(meant), ctx.step, self.item_names)
         said_items = find_items(said, ctx.item_count) or named_items(squash(said), ctx.step, self.item_names)
+        if meant_items and not said_items and _WRONG_TICK.search(text) and len(squash(meant)) <= _SHORT_CLAUSE \
+                and cues.stance(text) != stance.PROBLEM and not self.words.looks_like_question(squash(text)) \
+                and find_items(meant, ctx.item_count) and all(1 <= n <= ctx.item_count for n in meant_items):
+            # "勾错了 应该是3": 3 is the one meant (which was ticked by mistake, the message does not say)
+            return Reading("check", 0.9, items=meant_items, kind="correction", source="rule")
         if not meant_items or not said_items:
             return None
         if not all(1 <= n <= ctx.item_count for n in (*meant_items, *said_items)):

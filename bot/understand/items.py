@@ -39,7 +39,7 @@ _PART = r"[^，,。；;！!]{1,10}"
 _IS_NOT = re.compile(rf"(?:应该|其实|而)?是(?P<yes>{_PART}?)[，,\s]*(?:而)?不是(?P<no>{_PART})")
 _NOT_IS = re.compile(rf"不是(?P<no>{_PART}?)[，,\s]*(?:而|应该|其实)?是(?P<yes>{_PART})")
 # "2不对，勾的是3", "第二项错了 应该是第三项"
-_WRONG_IS = re.compile(rf"(?P<no>{_PART}?)(?:不对|错了)[，,\s]*(?:我)?(?:勾的|要勾的|应该|其实|说的)?"
+_WRONG_IS = re.compile(rf"(?P<no>{_PART}?)(?:不对|错了|错啦|错咯|错喽)[，,\s]*(?:我)?(?:勾的|要勾的|应该|其实|说的)?"
                        rf"是(?P<yes>{_PART})")
 # "取消第2项，改勾第3项", "把2去掉，勾上3"
 # "uncheck 4 i meant 5"
@@ -49,6 +49,8 @@ _THEN_TICK = r"[，,\s]*(?:然后|再)?(?:应该是勾选|应该勾|应该是|�
 _UNDO = r"(?:去掉|取消|撤销|撤回)掉?"
 _DROP_THEN = re.compile(rf"(?:把|勾选)?(?P<no>{_PART}?){_UNDO}{_THEN_TICK}(?P<yes>{_PART})")  # "勾选3取消掉，应该是4"
 _UNDO_THEN = re.compile(rf"{_UNDO}(?:勾选)?(?P<no>{_PART}?){_THEN_TICK}(?P<yes>{_PART})")
+# "不是 不是下一步 是上一步", "不不不 不是勾2 是勾3": the stammer before the correction says nothing more
+_STAMMER = re.compile(r"^\s*(?:(?:不是|不对|不)[\s，,!！。.]*)+(?=不是)")
 
 
 def closing_items(guide_file: Path) -> dict[int, frozenset[int]]:
@@ -131,6 +133,7 @@ def correction(text: str) -> tuple[str, str] | None:
     """(what is meant, what was wrongly said) in "应该是3不是2" / "不是第三步，是第二步"; None otherwise."""
     if "是不是" in text:
         return None  # a question ("是不是就是失败了"), not a correction
+    text = _STAMMER.sub("", text)
     for pattern in (_MEANT, _NOT_IS, _IS_NOT, _WRONG_IS, _DROP_THEN, _UNDO_THEN):
         match = pattern.search(text)
         if match:

@@ -81,6 +81,11 @@ class ContextWords:
                 raise UnderstandingDataError(f"{path.name}: {key} must be a list")
             return tuple(squash(str(w)) for w in value)
 
+        def phrases(key: str) -> tuple[str, ...]:
+            """Latin phrases keep their spaces: they are matched as whole words ("never say", "mei shuo")."""
+            words(key)  # the same checks
+            return tuple(str(w).strip().lower() if str(w).isascii() else squash(str(w)) for w in data.get(key) or [])
+
         def raw(key: str) -> tuple[str, ...]:
             words(key)  # the same checks
             return tuple(str(w) for w in data.get(key) or [])
@@ -95,7 +100,7 @@ class ContextWords:
             raise UnderstandingDataError(f"{path.name}: typos must map a slip to what was meant")
         slips = tuple(sorted(typos.items(), key=lambda pair: -len(pair[0])))
         return cls(tuple(names), words("cert_words"), words("not_cert_words"), words("question_words"),
-                   words("command_questions"), words("negations"), words("feedback_no"), words("feedback_yes"),
+                   words("command_questions"), phrases("negations"), words("feedback_no"), words("feedback_yes"),
                    words("fillers"), words("request_words"), Cues.from_data(data.get("stance"), path.name), acts,
                    slips, words("status_questions"), words("yes_words"), words("next_questions"), words("thanks"),
                    words("no_words"), words("next_commands"),

@@ -41,7 +41,8 @@ AFFIRMATIVE_ONLY = frozenset(("done", "next", "check", "cert_submitted", "cert_p
 NOT_NOW = AFFIRMATIVE_ONLY | {"back", "uncheck", "unmute"}
 _KEYS = ("negation", "not_negation", "plan", "condition", "problem", "ui", "done_elsewhere", "completion",
          "unfinished", "untick", "untick_named", "denial", "other_user", "hypothetical", "still", "failure", "hedge",
-         "later_time", "under_way", "secondhand", "failure_denied", "untick_verbs", "also_words")
+         "later_time", "under_way", "secondhand", "failure_denied", "untick_verbs", "also_words",
+         "tick_verbs")
 # "等密钥弄好了再说下一步", "等认证过了再继续": waiting for something first is a plan.
 _SPACE = re.compile(r"\s+")
 _ALREADY = re.compile(r"(?<![不未并])已(?:经)?(?:[\u4e00-\u9fff])")  # 已提交, 已经开通: done (not 未/不)
@@ -71,6 +72,7 @@ class Cues:
     failure: tuple[str, ...] = ()  # 失败, 驳回: a failure said outright, whatever else the message says
     failure_denied: tuple[str, ...] = ()  # 没失败, 不是失败: a failure word that says there was none
     untick_verbs: tuple[str, ...] = ()  # 取消勾, untick: a number next to one is an item (not 别勾: "don't tick yet")
+    tick_verbs: tuple[str, ...] = ()  # 只勾, 勾上: "第三项还没弄 只勾1和2就行" asks to tick the numbers next to it
     also_words: tuple[str, ...] = ()  # 也是, too: "dev qualification done, permission sets too" reports the later item
     hypothetical: tuple[str, ...] = ()  # 要是卡住了: a problem that has not happened is a plan
     hedge: tuple[str, ...] = ()  # 应该, 好像: a report the user is not sure of
@@ -157,6 +159,9 @@ class Cues:
 
     def untick_verb(self, text: str) -> bool:
         return contains_any(text, self.untick_verbs)
+
+    def tick_verb(self, text: str) -> bool:
+        return contains_any(text, self.tick_verbs)
 
     def also(self, text: str) -> bool:
         return contains_any(text, self.also_words)

@@ -93,7 +93,7 @@ class Understander:
     # ------------------------------------------------------------------ entry points
     def read(self, text: str, ctx: Context) -> Reading:
         reading = self._read_message(text, ctx)
-        if (reading.intent in _GATED_INTENTS and reading.source in _GATED_SOURCES
+        if (reading.intent in _GATED_INTENTS and reading.source in _GATED_SOURCES and not _corrects_items(reading)
                 and self.statements.doubts(text, ctx)):
             # the rules found a command, the statement gate doubts the user made one: ask first
             return policy.clarify("statement", proposal=reading, confidence=reading.confidence, asked_by="")
@@ -311,6 +311,11 @@ class Understander:
             # "done 2": step 2 or item 2? ask, naming the item
             guess = Reading("check", 0.5, items=find_items(rest, ctx.item_count))
             return policy.clarify("unsure", proposal=guess, confidence=confidence, asked_by="")
+        if intent in ("check", "uncheck") and step is not None and step != ctx.step and mentions_items(rest):
+            return policy.clarify("unsure", confidence=confidence)  # "第3步第2项好了" on step 2: which is meant?
+        if intent == "goto" and step == ctx.step and step != policy.CERT_STEP and self.words.cues.completed(text) \
+                and kind == stance.AFFIRMATIVE and not self.words.looks_like_question(squashed):
+            intent = "done"  # "step 2 settle liao" on step 2: the step reported, not a move to it
         reading = Reading(intent, confidence, step=step if intent in ("goto", "done", "next") else None,
                           items=find_items(rest, ctx.item_count) if intent in ("check", "uncheck") else (),
                           kind=sub or None, alternatives=alternatives,
@@ -502,6 +507,11 @@ def _no(ctx: Context, confidence: float) -> Reading:
     """No to what the bot asked."""
     return Reading("cancel", confidence, kind="feedback" if ctx.pending == "faq_feedback" else None,
                    source="pending")
+
+
+def _corrects_items(reading: Reading) -> bool:
+    """"不是勾2 是勾3": a correction of numbered items says exactly what it means; the gate need not doubt it."""
+    return reading.kind == "correction" and reading.intent in ("check", "uncheck")
 
 
 def _unsure(reading: Reading) -> bool:

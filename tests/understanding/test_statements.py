@@ -73,6 +73,45 @@ def test_a_correction_does_exactly_what_was_said(understander, text, step, inten
         assert (list(reading.items), list(reading.uncheck)) == slots
 
 
+@pytest.mark.parametrize("text, step, items, uncheck", [
+    ("不不 不是勾1 是勾2", 1, [2], [1]),  # the stammer before a correction
+    ("勾错啦，应该是2", 2, [2], []),  # the one meant; which was ticked by mistake the message does not say
+    ("第2个取消 1和3没问题是好的", 2, [1, 3], [2]),  # an untick and a report in one message
+    ("1 2好了 3还没 刚才勾的3去掉", 2, [1, 2], [3]),
+    ("1 3 都好了，第二项还没弄", 2, [1, 3], []),  # bare numbers beside a numbered item are items too
+    ("第二项还没弄 只勾1和3就行", 2, [1, 3], []),  # a request to tick them
+])
+def test_numbers_beside_an_untick_or_an_item_say_exactly_what_changes(understander, text, step, items, uncheck):
+    reading = understander.read(text, _ctx(step))
+    assert (reading.intent, list(reading.items), list(reading.uncheck)) == ("check", items, uncheck), reading
+
+
+@pytest.mark.parametrize("text, step, cert, pending, intent", [
+    ("不是 不是上一步 是下一步", 4, "passed", None, "next"),
+    ("wo mei shuo yao chongzhi a", 4, "passed", "confirm_reset", "cancel"),  # Latin phrases keep their spaces
+    ("i never say reset lah", 4, "passed", "confirm_reset", "cancel"),
+    ("👎", 2, "none", "confirm_reading", "cancel"),
+])
+def test_denials_and_corrections_of_commands(understander, text, step, cert, pending, intent):
+    assert understander.read(text, _ctx(step, cert, pending)).intent == intent
+
+
+@pytest.mark.parametrize("text, step, cert", [
+    ("第4步第1项好了", 2, "none"),  # an item of another step, named by number: which one is meant?
+    ("假设密钥交了 下一步是测试吗", 4, "passed"),
+    ("ruguo shibai le zenme ban", 3, "submitted"),
+    ("资质认证 提交了 在审", 1, "none"),
+    ("「2. 完成开发者资质认证」\n- - - - - - - - - - - - - - -\n提交了 在审", 1, "none"),
+    ("第二项还没好 一和三是好的吗", 2, "none"),
+])
+def test_what_is_not_yet_done_or_only_supposed_ticks_nothing(understander, text, step, cert):
+    assert understander.read(text, _ctx(step, cert)).intent not in STATE_CHANGING
+
+
+def test_the_current_step_reported_done_is_done_not_a_move(understander):
+    assert understander.read("step 2 settled", _ctx(2)).intent in ("done", "next")
+
+
 def test_earlier_steps_done_elsewhere_are_read_with_the_jump(understander):
     reading = understander.read(STEP_1_DONE_EARLIER_SKIP_TO_STEP_2, _ctx(1))
     assert (reading.intent, reading.step, reading.kind) == ("goto", 2, "done_before")
