@@ -142,7 +142,8 @@ class ItemReports:
                     ticked |= unreported  # "还有那个资质认证 交了三百块钱哦": the report follows its item
                 unreported = set()
                 continue
-            silent = not cues.completed(clause) and said == stance.AFFIRMATIVE and not cues.unticks(clause)
+            silent = not cues.completed(clause) and said == stance.AFFIRMATIVE and not cues.unticks(clause) \
+                and not cues.pending(clause)  # ("资质认证还在审" says how it is: no later report is about it)
             unreported = unreported | in_clause if silent else set()  # "注册 资质认证 建平台 这仨都弄完了"
             if silent and previous_ticked and (cues.also(clause) or _NUMBERS_ONLY.match(part)):  # ("勾一下3 和4")
                 ticked |= in_clause  # "dev qualification verification done, permission sets too"

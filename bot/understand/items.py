@@ -41,6 +41,8 @@ _NOT_IS = re.compile(rf"不是(?P<no>{_PART}?)[，,\s]*(?:而|应该|其实)?是
 # "2不对，勾的是3", "第二项错了 应该是第三项"
 _WRONG_IS = re.compile(rf"(?P<no>{_PART}?)(?:不对|错了|错啦|错咯|错喽)[，,\s]*(?:我)?(?:勾的|要勾的|应该|其实|说的)?"
                        rf"是(?P<yes>{_PART})")
+# "第4个不是，我说的是第5个"
+_NO_I_MEANT = re.compile(rf"(?P<no>{_PART}?)不是[，,\s]*(?:我)?(?:说的|要的|指的|要勾的)是(?P<yes>{_PART})")
 # "取消第2项，改勾第3项", "把2去掉，勾上3"
 # "uncheck 4 i meant 5"
 _MEANT = re.compile(r"(?P<no>\d)\s*[,，]?\s*(?:nvm|never\s*mind|sorry|oops)?\s*[,，]?\s*i\s*mean[t]?\s*(?P<yes>\d)\b",
@@ -134,7 +136,7 @@ def correction(text: str) -> tuple[str, str] | None:
     if "是不是" in text:
         return None  # a question ("是不是就是失败了"), not a correction
     text = _STAMMER.sub("", text)
-    for pattern in (_MEANT, _NOT_IS, _IS_NOT, _WRONG_IS, _DROP_THEN, _UNDO_THEN):
+    for pattern in (_MEANT, _NO_I_MEANT, _NOT_IS, _IS_NOT, _WRONG_IS, _DROP_THEN, _UNDO_THEN):
         match = pattern.search(text)
         if match:
             return match["yes"], match["no"]

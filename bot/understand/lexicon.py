@@ -59,6 +59,7 @@ class ContextWords:
     next_commands: tuple[str, ...] = ()  # "下一步": the command itself, which asks nothing ("…扫码也能授权了 下一步吧")
     # "嗯 提交了 同事弄的": a yes that opens a longer reply (yes_openers); "上一步 额算了 不用回去了": the thought
     # before it is taken back (retractions; retractions_before_pause only where a pause follows: "啊不是，…")
+    pinyin_questions: tuple[str, ...] = ()  # "zenme", "zuosha": inside run-together pinyin, wherever they are
     yes_opening: re.Pattern[str] = re.compile(r"(?!)")
     retraction: re.Pattern[str] = re.compile(r"(?!)")
 
@@ -103,7 +104,7 @@ class ContextWords:
                    words("command_questions"), phrases("negations"), words("feedback_no"), words("feedback_yes"),
                    words("fillers"), words("request_words"), Cues.from_data(data.get("stance"), path.name), acts,
                    slips, words("status_questions"), words("yes_words"), words("next_questions"), words("thanks"),
-                   words("no_words"), words("next_commands"),
+                   words("no_words"), words("next_commands"), words("pinyin_questions"),
                    _opening(raw("yes_openers")), _retraction(raw("retractions"), raw("retractions_before_pause")))
 
     def corrected(self, text: str) -> str:
@@ -163,6 +164,7 @@ class ContextWords:
         for phrase in (*self.command_questions, "不是不是"):  # "不是不是，我还在第四步" asks nothing
             squashed = squashed.replace(phrase, " ")
         return any(_asks_with(w, squashed) for w in self.question_words) or _EITHER_OR.search(squashed) is not None \
+            or any(w in squashed for w in self.pinyin_questions) \
             or _A_NOT.search(squashed) is not None or _ASKS_EN.match(squashed) is not None
 
     def thanks_for(self, squashed: str) -> bool:
