@@ -28,6 +28,18 @@ _COUNT = re.compile(r"(?:有|差|剩)[\d一二两三四五六](?:个|项|条)|\d
 _DIGIT = re.compile(r"[\d①②③④⑤⑥]")  # a number written as one ("全部" is not)
 _SHORT_CLAUSE = 10  # "1和3是好的", "4没好": a clause this short next to an untick is about the numbers in it
 QUOTE_SEPARATOR = "- - -"  # a WeCom quote: the quoted text, this line, then what the user wrote
+_QUOTED_LINES = re.compile(r"^(?P<quote>(?:[ \t]*[>＞][^\n]*\n)+)(?P<said>[\s\S]*\S[\s\S]*)$")  # "> 1. …\n这个好了"
+
+
+def split_quote(text: str) -> tuple[str, str] | None:
+    """(what is quoted, what the user wrote) of a message that quotes: WeCom's quote, or lines pasted with ">"."""
+    if QUOTE_SEPARATOR in text:
+        quote, said = text.rsplit(QUOTE_SEPARATOR, 1)
+        return quote, said.strip(" -\n")
+    lines = _QUOTED_LINES.match(text)
+    if lines is None:
+        return None
+    return "\n".join(line.strip().lstrip(">＞").strip() for line in lines["quote"].splitlines()), lines["said"].strip()
 _QUOTED_ITEM = re.compile(r"^[「“\"']?\s*(?:[^：:]{1,12}[：:])?\s*(?P<n>[1-6])[.．、]\s*\S")  # "「微搭助手：2. 在…"
 _THAT_ONE = re.compile(r"那个|那项|那一项|这个|这项|这一项|那框|的勾|那栏")  # "关联腾讯云账号那个": an item
 _TEMPORAL = re.compile(r"的时候|那时候|以后|之后")
@@ -47,11 +59,12 @@ class ItemReports:
 
     def quoted(self, text: str, ctx: Context) -> Reading | None:
         """"「微搭助手：2. 在开通云开发页面勾选…」- - - 这个弄好了": the item quoted is the one reported."""
-        if QUOTE_SEPARATOR not in text or ctx.pending is not None or not ctx.item_count:
+        quoting = split_quote(text)
+        if quoting is None or ctx.pending is not None or not ctx.item_count:
             return None
-        quote, said = text.rsplit(QUOTE_SEPARATOR, 1)
+        quote, said = quoting
         item = _QUOTED_ITEM.search(quote.strip().splitlines()[0] if quote.strip() else "")
-        said = self.words.without_fillers(said.strip(" -\n"))
+        said = self.words.without_fillers(said)
         cues = self.words.cues
         if item is None or not 1 <= int(item["n"]) <= ctx.item_count or len(said) > 12 or mentions_items(said) \
                 or mentions_step(said) or named_items(squash(said), ctx.step, self.item_names):

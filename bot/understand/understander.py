@@ -10,8 +10,7 @@ from typing import Any, Protocol
 
 from bot.understand import policy, stance
 from bot.understand.examples import IntentSpec, training_pairs
-from bot.understand.item_reports import QUOTE_SEPARATOR as _QUOTE_SEPARATOR
-from bot.understand.item_reports import ItemReports
+from bot.understand.item_reports import ItemReports, split_quote
 from bot.understand.items import ItemNames, clauses, named_items
 from bot.understand.lexicon import ContextWords, contains_any, squash
 from bot.understand.model import IntentModel
@@ -534,6 +533,7 @@ def _without_mentions(text: str) -> str:
 
 def _own_words(text: str) -> str:
     """What the user wrote: a quoted message's quote is context, not the reply."""
-    if _QUOTE_SEPARATOR in text:
-        text = text.rsplit(_QUOTE_SEPARATOR, 1)[1]
+    quoting = split_quote(text)
+    if quoting is not None:
+        text = quoting[1]
     return text.strip()

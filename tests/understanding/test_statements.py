@@ -223,6 +223,15 @@ def test_a_quoted_checklist_item_is_the_item_reported(understander):
     assert understander.read(not_done, _ctx(2)).intent not in STATE_CHANGING
 
 
+def test_a_checklist_line_pasted_with_a_quote_mark_is_the_item_reported(understander):
+    pasted = "> 2. 在开通云开发页面勾选关联腾讯云账号\n这个好了"
+    reading = understander.read(pasted, _ctx(2))
+    assert (reading.intent, list(reading.items)) == ("check", [2]), reading
+    still = "> 2. 在开通云开发页面勾选关联腾讯云账号\n这个还在弄"
+    assert understander.read(still, _ctx(2)).intent not in STATE_CHANGING
+    assert understander.read("> 3", _ctx(2)).intent not in STATE_CHANGING  # a quote mark and nothing said
+
+
 def test_a_regional_yes_is_a_yes_only_as_the_whole_reply(understander):
     assert understander.read("中", _ctx(3, pending="confirm_reset")).intent == "confirm"
     assert understander.read("中", _ctx(1)).intent == "smalltalk"

@@ -232,21 +232,27 @@ def test_held_out_commands_are_read_right_and_rarely_harmfully(name, understande
 
 # Sets 5, 7 and 8 (issue 21, written blind) held out: a lower floor, as measured (84.2 %, 87.8 %, 81.6 % right;
 # 2 of 57, 1 of 49, 0 of 49 harmful). Set 6 is left out: its held-out harm (13.6 %) is above any honest floor.
-@pytest.mark.parametrize("name", ["commands_eval5.jsonl", "commands_eval7.jsonl", "commands_eval8.jsonl"])
-def test_held_out_blind_sets_of_issue_21_stay_above_their_floor(name, understander):
+# Set 30 (fifth round) held out: 79.6 % right, 2 of 49 harmful, before and after the round that tuned on its dev rows.
+# Set 29 is left out like set 6: its held-out harm (6 of 49) is above any honest floor.
+@pytest.mark.parametrize("name, right_floor, harmful_ceiling", [
+    ("commands_eval5.jsonl", 0.80, 0.04), ("commands_eval7.jsonl", 0.80, 0.04), ("commands_eval8.jsonl", 0.80, 0.04),
+    ("commands_eval30.jsonl", 0.77, 0.05)])
+def test_held_out_blind_sets_of_issue_21_stay_above_their_floor(name, right_floor, harmful_ceiling, understander):
     from bot.understand.evaluate import read_cases, score
     from bot.understand.factory import item_counts
 
     held = score(read_cases(Path(ROOT) / "tests" / "data" / name, item_counts()), understander.read)["holdout"]
     right, harmful = held.accuracy, held.harmful_rate  # plain numbers: a failure must not print held-out rows
-    assert right >= 0.80 and harmful <= 0.04, (right, harmful)
+    assert right >= right_floor and harmful <= harmful_ceiling, (right, harmful)
 
 
 # Sealed sets, never read (issue 21): each scored before its round and after it, as figures only; the floor keeps
 # what the rounds reached. Sets 9 and 10 (third round): 82.5 % / 6.9 % harmful and 85.0 % / 4.4 % after it, 83.1 % /
 # 5.6 % and 83.1 % / 5.0 % after the fourth. Sets 21 and 22 (fourth round): 85.0 % / 2.5 % and 87.5 % / 1.9 %.
+# Sets 27 and 28 (fifth round): 84.4 % / 4.4 % and 82.5 % / 2.5 % after it (84.4 % / 4.4 % and 81.9 % / 2.5 % before).
 @pytest.mark.parametrize("number, right_floor, harmful_ceiling", [(9, 0.80, 0.07), (10, 0.80, 0.07),
-                                                                   (21, 0.83, 0.03), (22, 0.83, 0.03)])
+                                                                   (21, 0.83, 0.03), (22, 0.83, 0.03),
+                                                                   (27, 0.82, 0.05), (28, 0.80, 0.03)])
 def test_the_unread_blind_sets_stay_above_their_floor(number, right_floor, harmful_ceiling, understander):
     whole = _whole_sets([number], understander)
     right, harmful = whole.accuracy, whole.harmful_rate  # plain numbers: a failure must not print their rows
@@ -262,6 +268,18 @@ def test_the_sets_tuned_on_keep_what_they_taught(numbers, rows, right_floor, har
     whole = _whole_sets(numbers, understander)
     assert whole.total == rows and whole.accuracy >= right_floor and whole.harmful_rate <= harmful_ceiling, (
         whole.right, whole.harmful, whole.total)
+
+
+# Sets 29 and 30 (fifth round), their dev rows, tuned on: 69.4 % right and 18 of 222 harmful at first, 77.0 % and 4
+# after the round.
+def test_the_dev_rows_tuned_on_in_the_fifth_round_keep_what_they_taught(understander):
+    from bot.understand.evaluate import read_cases, score
+    from bot.understand.factory import item_counts
+
+    cases = [case for n in (29, 30)
+             for case in read_cases(Path(ROOT) / "tests" / "data" / f"commands_eval{n}.jsonl", item_counts())]
+    dev = score(cases, understander.read)["dev"]
+    assert dev.total == 222 and dev.accuracy >= 0.75 and dev.harmful <= 6, (dev.right, dev.harmful)
 
 
 def _whole_sets(numbers, understander):
