@@ -18,7 +18,6 @@ from bot.understand.items import ItemNames, all_but, clauses, correction, named_
 from bot.understand.lexicon import ContextWords, squash
 from bot.understand.reading import Context, Reading
 from bot.understand.slots import find_items, find_step, last_items, mentions_items, mentions_step, step_mentions
-from bot.understand.stance import contains_any
 
 Reader = Callable[[str, Context], Reading]  # the whole reader, for the part of a message a correction means
 
@@ -29,6 +28,13 @@ _DIGIT = re.compile(r"[\d①②③④⑤⑥]")  # a number written as one ("全�
 _SHORT_CLAUSE = 10  # "1和3是好的", "4没好": a clause this short next to an untick is about the numbers in it
 QUOTE_SEPARATOR = "- - -"  # a WeCom quote: the quoted text, this line, then what the user wrote
 _QUOTED_LINES = re.compile(r"^(?P<quote>(?:[ \t]*[>＞][^\n]*\n)+)(?P<said>[\s\S]*\S[\s\S]*)$")  # "> 1. …\n这个好了"
+_QUOTED_ITEM = re.compile(r"^[「“\"']?\s*(?:[^：:]{1,12}[：:])?\s*(?P<n>[1-6])[.．、]\s*\S")  # "「微搭助手：2. 在…"
+_THAT_ONE = re.compile(r"那个|那项|那一项|这个|这项|这一项|那框|的勾|那栏")  # "关联腾讯云账号那个": an item
+_TEMPORAL = re.compile(r"的时候|那时候|以后|之后")
+_WAITING = re.compile(r"^(?:我)?(?:等|等到|待)")  # "等运维把回调URL配好": what is waited for has not happened
+# A clause with no subject of its own that says "still" or "not": about the item named before it
+_STILL_ABOUT_IT = re.compile(r"^(?:\d{1,3})?(?:但|但是|可是|不过|就是|只是|目前|现在|暂时|它|这个|那个|就)?"
+                             r"(?:还|也还|都还|仍|尚|没|未|在|等)")
 
 
 def split_quote(text: str) -> tuple[str, str] | None:
@@ -40,13 +46,6 @@ def split_quote(text: str) -> tuple[str, str] | None:
     if lines is None:
         return None
     return "\n".join(line.strip().lstrip(">＞").strip() for line in lines["quote"].splitlines()), lines["said"].strip()
-_QUOTED_ITEM = re.compile(r"^[「“\"']?\s*(?:[^：:]{1,12}[：:])?\s*(?P<n>[1-6])[.．、]\s*\S")  # "「微搭助手：2. 在…"
-_THAT_ONE = re.compile(r"那个|那项|那一项|这个|这项|这一项|那框|的勾|那栏")  # "关联腾讯云账号那个": an item
-_TEMPORAL = re.compile(r"的时候|那时候|以后|之后")
-_WAITING = re.compile(r"^(?:我)?(?:等|等到|待)")  # "等运维把回调URL配好": what is waited for has not happened
-# A clause with no subject of its own that says "still" or "not": about the item named before it
-_STILL_ABOUT_IT = re.compile(r"^(?:\d{1,3})?(?:但|但是|可是|不过|就是|只是|目前|现在|暂时|它|这个|那个|就)?"
-                             r"(?:还|也还|都还|仍|尚|没|未|在|等)")
 
 
 class ItemReports:
@@ -123,8 +122,7 @@ class ItemReports:
         parts = clauses(text)
         # "1 2 3好了 4没好 刚才你勾的4去掉": beside a clause that unticks or names items, bare numbers are items
         numbered = len(parts) > 1 and any(mentions_items(c) or (
-            (cues.untick_verb(c) or contains_any(c, cues.untick_named) or cues.tick_verb(c))
-            and find_items(c, ctx.item_count)) for c in parts)
+            (cues.untick_word(c) or cues.tick_verb(c)) and find_items(c, ctx.item_count)) for c in parts)
         for clause in parts:
             clause = _TEMPORAL.split(clause)[-1]  # "云开发开通的时候关联也勾了": the time, not a report
             part = squash(clause)

@@ -57,9 +57,9 @@ class ContextWords:
     thanks: tuple[str, ...] = ()  # "这几天麻烦你了 谢谢": thanks, when nothing else in the message can be placed
     no_words: tuple[str, ...] = ()  # "没": a whole reply meaning no
     next_commands: tuple[str, ...] = ()  # "下一步": the command itself, which asks nothing ("…扫码也能授权了 下一步吧")
+    pinyin_questions: tuple[str, ...] = ()  # "zenme", "zuosha": inside run-together pinyin, wherever they are
     # "嗯 提交了 同事弄的": a yes that opens a longer reply (yes_openers); "上一步 额算了 不用回去了": the thought
     # before it is taken back (retractions; retractions_before_pause only where a pause follows: "啊不是，…")
-    pinyin_questions: tuple[str, ...] = ()  # "zenme", "zuosha": inside run-together pinyin, wherever they are
     yes_opening: re.Pattern[str] = re.compile(r"(?!)")
     retraction: re.Pattern[str] = re.compile(r"(?!)")
 

@@ -72,7 +72,7 @@ class Cues:
     failure: tuple[str, ...] = ()  # 失败, 驳回: a failure said outright, whatever else the message says
     failure_denied: tuple[str, ...] = ()  # 没失败, 不是失败: a failure word that says there was none
     untick_verbs: tuple[str, ...] = ()  # 取消勾, untick: a number next to one is an item (not 别勾: "don't tick yet")
-    tick_verbs: tuple[str, ...] = ()  # 只勾, 勾上: "第三项还没弄 只勾1和2就行" asks to tick the numbers next to it
+    tick_verbs: tuple[str, ...] = ()  # 只勾, 帮我勾: "第三项还没弄 只勾1和2就行" asks to tick the numbers next to it
     also_words: tuple[str, ...] = ()  # 也是, too: "dev qualification done, permission sets too" reports the later item
     hypothetical: tuple[str, ...] = ()  # 要是卡住了: a problem that has not happened is a plan
     hedge: tuple[str, ...] = ()  # 应该, 好像: a report the user is not sure of
@@ -159,6 +159,10 @@ class Cues:
 
     def untick_verb(self, text: str) -> bool:
         return contains_any(text, self.untick_verbs)
+
+    def untick_word(self, text: str) -> bool:
+        """取消, 去掉 (not 别勾: "don't tick yet" unticks nothing that was never ticked)."""
+        return contains_any(text, self.untick_verbs) or contains_any(text, self.untick_named)
 
     def tick_verb(self, text: str) -> bool:
         return contains_any(text, self.tick_verbs)
