@@ -33,7 +33,8 @@ def _rows(path: Path) -> list[dict]:
 
 def test_the_gate_learns_nothing_from_the_rows_that_measure_it():
     learned = {row["text"] for row in _rows(STATEMENTS_FILE)}
-    measuring = {row["text"] for n in (9, 10, 21, 22, 27, 28) for row in _rows(DATA / f"commands_eval{n}.jsonl")}
+    sealed = (9, 10, 21, 22, 27, 28, 31, 32)
+    measuring = {row["text"] for n in sealed for row in _rows(DATA / f"commands_eval{n}.jsonl")}
     measuring |= {row["text"] for n in (*range(1, 9), 29, 30)
                   for row in _rows(DATA / ("commands_eval.jsonl" if n == 1 else f"commands_eval{n}.jsonl"))
                   if row.get("split") == "holdout"}
