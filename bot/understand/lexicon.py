@@ -36,6 +36,12 @@ def squash(text: str) -> str:
     return _SPACE.sub("", unicodedata.normalize("NFKC", text).lower())
 
 
+def _phrase(word: object) -> str:
+    """A listed word as contains_any matches it: Latin phrases keep their spaces (whole words), the rest squashed."""
+    text = str(word)
+    return text.strip().lower() if text.isascii() else squash(text)
+
+
 @dataclass(frozen=True)
 class ContextWords:
     step_names: tuple[tuple[str, int], ...]  # longest name first
@@ -85,7 +91,7 @@ class ContextWords:
         def phrases(key: str) -> tuple[str, ...]:
             """Latin phrases keep their spaces: they are matched as whole words ("never say", "mei shuo")."""
             words(key)  # the same checks
-            return tuple(str(w).strip().lower() if str(w).isascii() else squash(str(w)) for w in data.get(key) or [])
+            return tuple(_phrase(w) for w in data.get(key) or [])
 
         def raw(key: str) -> tuple[str, ...]:
             words(key)  # the same checks
@@ -95,7 +101,7 @@ class ContextWords:
         for step, listed in (data.get("step_acts") or {}).items():
             if not isinstance(step, int) or not 1 <= step <= 6 or not isinstance(listed, list):
                 raise UnderstandingDataError(f"{path.name}: step_acts: {step!r} must be 1-6 with a list of words")
-            acts[step] = tuple(str(w).strip().lower() if str(w).isascii() else squash(str(w)) for w in listed)
+            acts[step] = tuple(_phrase(w) for w in listed)
         typos = data.get("typos") or {}
         if not isinstance(typos, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in typos.items()):
             raise UnderstandingDataError(f"{path.name}: typos must map a slip to what was meant")

@@ -162,7 +162,7 @@ class Cues:
 
     def untick_word(self, text: str) -> bool:
         """取消, 去掉 (not 别勾: "don't tick yet" unticks nothing that was never ticked)."""
-        return contains_any(text, self.untick_verbs) or contains_any(text, self.untick_named)
+        return self.untick_verb(text) or contains_any(text, self.untick_named)
 
     def tick_verb(self, text: str) -> bool:
         return contains_any(text, self.tick_verbs)
