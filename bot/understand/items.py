@@ -63,6 +63,25 @@ def closing_items(guide_file: Path) -> dict[int, frozenset[int]]:
             for step in data.get("steps") or []}
 
 
+_BULLET = re.compile(r"^(?P<mention>\s*@\S+\s+)?\s*[-–—•·*]\s+")
+_LIST_LINE_CHARS = 60  # a longer line is prose or a pasted log, not a point of a list
+_LIST_LINES = 8
+_ENDS_CLAUSE = tuple("，,。；;！!？?…~～")
+
+
+def listed_lines(text: str) -> str | None:
+    """A message written as a short list ("- 开发小程序 已绑定\n- 上传密钥 已提交") as one line of clauses,
+    so that it is read as the story it is; None when it is not such a list (one line, long lines: a log).
+
+    Why: a line break is where a list writer pauses, as a comma is for others; without this every list
+    was read as a pasted log and so as a question. Bullets are dropped, numbers are kept ("1好了\n2还没")."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not 2 <= len(lines) <= _LIST_LINES or any(len(line) > _LIST_LINE_CHARS for line in lines):
+        return None
+    points = [_BULLET.sub(lambda m: m["mention"] or "", line).strip() for line in lines]
+    return "".join(p if p.endswith(_ENDS_CLAUSE) else p + "，" for p in points if p).rstrip("，")
+
+
 def clauses(text: str) -> list[str]:
     """A story split where people pause: "资质认证过了 300块也交了" -> two clauses."""
     return [c for c in _CLAUSE.split(text) if c.strip()]

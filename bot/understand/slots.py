@@ -35,6 +35,7 @@ _RANGE_RE = re.compile(rf"(?P<lo>{_NUM})\s*(?:-|~|～|—|到|至)\s*(?P<hi>{_NU
 _ITEM_RE = re.compile(rf"(?<![\d.])(?:第\s*)?(?P<n>\d{{1,2}}(?![\d.])|{_THAT}{_CN_NUM})")
 # "三个都弄完了": all of them when the step has three items; otherwise not a list of items
 _ALL_N_RE = re.compile(rf"(?P<n>{_NUM})\s*(?:个|项|条)\s*(?:都|全)")
+_ONE_ITEM = re.compile(r"(?<=[\u4e00-\u9fff])(?<![第和跟与及或、前后])一(?=\s*[项条])")
 _ALL_ITEMS_RE = re.compile(r"全部|全都|所有|都勾|all")
 
 
@@ -47,9 +48,10 @@ def number(raw: str) -> int:
 
 
 def _plain(text: str) -> str:
-    """Half-width, lower-case: ⑤ and ５ are 5, "Step" is "step"; ①② are two numbers, not 12."""
+    """Half-width, lower-case: ⑤ and ５ are 5, "Step" is "step"; ①② are two numbers, not 12; the 一 of
+    "密钥一项", "还差一项" counts items (one item), it does not name item 1 (第一项, 和一项 still do)."""
     text = _CIRCLED.sub(lambda m: f" {ord(m[0]) - 0x245F} ", text)
-    return unicodedata.normalize("NFKC", text).lower()
+    return _ONE_ITEM.sub("单", unicodedata.normalize("NFKC", text).lower())
 
 
 def mentions_items(text: str) -> bool:

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from bot.understand import policy, stance
 from bot.understand.examples import IntentSpec, training_pairs
 from bot.understand.item_reports import ItemReports, split_quote
-from bot.understand.items import ItemNames, clauses, named_items
+from bot.understand.items import ItemNames, clauses, listed_lines, named_items
 from bot.understand.lexicon import ContextWords, contains_any, squash
 from bot.understand.model import IntentModel
 from bot.understand.reading import STATE_CHANGING, Context, Reading
@@ -29,6 +29,7 @@ _BARE_NUMBER = re.compile(r"^\s*(\d{1,2}|[一二两三四五六七八九十])\s*
 # "先帮我看下进度", "先给我跳回第四步": what the user asks for now, whatever they plan for later
 _FIRST_DO = re.compile(r"^(?:这几天|这两天|最近|今天|那|你|麻烦)?先(?:帮我|给我|帮忙)?")
 _THEN_SEE = re.compile(r"(?:再说|再看|再讲)[吧啊呀哈]?$")  # "先看下进度再说": the first thing is now
+_SHORT_MOVE = 6  # "退回去嘛", "回第二步吧": a clause this short that reads as a move asks for it
 _NOW_REQUESTS = frozenset(("status", "details", "goto", "back", "help", "human", "mute", "unmute",
                            "appid_where"))
 _MISMATCH = re.compile(r"不是|不对|不一样|不一致")
@@ -39,6 +40,7 @@ _ECHOED_PROMPT = re.compile(r"^(?:回复|reply|选择|选)\s*[「“\"']?(?P<sai
 # Replies to "解决了吗？1 已解决 / 2 还不行".
 FEEDBACK_YES = {"1": "confirm", "一": "confirm"}
 FEEDBACK_NO = {"2": "cancel", "二": "cancel"}
+_FEEDBACK_LEAD = re.compile(r"^\s*([12一二])\s*[，,。.、：:；;]")
 CONFIRMING = ("confirm_reading", "confirm_reset")
 # Labels a reply to "解决了吗？" may carry and still be an answer to it.
 _FEEDBACK_LABELS = {"confirm", "cancel", "done", "smalltalk:ack", "smalltalk:thanks", "question", "human"}
@@ -100,6 +102,8 @@ class Understander:
 
     def _read_message(self, text: str, ctx: Context) -> Reading:
         text = self.words.corrected(text)
+        if "\n" in text.strip() and split_quote(text) is None and not _ERROR_CODE.search(text):
+            text = listed_lines(text) or text
         retracted = self.words.retraction.split(text)
         if len(retracted) > 1 and len(squash(retracted[0])) >= 2:
             # "不用提醒了 哦 算了还是提醒吧", "上一步 额算了 不用回去了": the last thought is what is meant
@@ -126,19 +130,22 @@ class Understander:
             if now == part.strip() or len(squash(now)) < 2 or self.words.cues.stance(now) == stance.PLAN:
                 continue
             reading = self._read(now, replace(ctx, pending=None))
-            if reading.intent in _NOW_REQUESTS and reading.confidence >= policy.ACT:
+            ticks = reading.intent in ("check", "uncheck") and mentions_items(now)  # "…，先标一下第1项"
+            if (reading.intent in _NOW_REQUESTS or ticks) and reading.confidence >= policy.ACT:
                 return replace(reading, source="rule")
         return None
 
     def _request_instead(self, text: str, ctx: Context) -> Reading | None:
         """"我不是要转人工 刚才点错了 帮我看看进度就行": what is denied is not wanted; the request after it is."""
         parts = [c for c in clauses(text) if len(squash(c)) >= 2]
-        if len(parts) < 2 or not self.words.requests(parts[-1]) \
-                or self.words.cues.stance(parts[-1]) != stance.AFFIRMATIVE:
+        if len(parts) < 2 or self.words.cues.stance(parts[-1]) != stance.AFFIRMATIVE:
             return None
         reading = self._read(parts[-1], replace(ctx, pending=None))
         enough = policy.ACT if reading.intent in STATE_CHANGING else policy.NOT_UNDERSTOOD
-        if reading.intent in _NOW_REQUESTS and reading.confidence >= enough:
+        # "…上传密钥还没弄，退回去嘛": a short move at the end is a request without 帮我 or 请
+        moves = reading.intent in ("back", "goto") and len(squash(parts[-1])) <= _SHORT_MOVE
+        if (self.words.requests(parts[-1]) or moves) and reading.intent in _NOW_REQUESTS \
+                and reading.confidence >= enough:
             return replace(reading, source="rule")
         return None
 
@@ -168,6 +175,10 @@ class Understander:
         parts = [c for c in clauses(text) if len(squash(c)) >= 2]
         if not 2 <= len(parts) <= 8 or len(text) > MAX_STORY_CHARS or "\n" in text.strip():
             return None
+        # "…开发小程序终于绑定上了，密钥也提交了，下一步是测试吧": the story's reports, then on to the next step
+        asks_next = self.words.asks_next(squash(parts[-1])) and not mentions_items(parts[-1])
+        if asks_next:
+            text = "，".join(parts[:-1])  # what it asks is asked of the bot, not of the story
         cues = self.words.cues
         whole = cues.stance(self._without_requests(text))
         if whole == stance.PLAN or self.words.looks_like_question(squash(text)) \
@@ -185,6 +196,9 @@ class Understander:
                 found.append(reading)
                 if reading.intent == "cert_failed" and failed_at is None and not cues.not_done(part):
                     failed_at = at
+        if asks_next and found and found[-1].intent not in ("done", "next") \
+                and all(r.intent in ("check", "done", "next") for r in found):
+            found.append(Reading("next", STORY_POINT))
         if not found:
             return None
         if denied and (failed_at is None or any(cues.not_done(part) for part in parts[:failed_at + 1])) \
@@ -195,6 +209,8 @@ class Understander:
             return policy.SAME_EFFECT.get(r.intent, r.intent), r.step, r.items
 
         same = all(effect(r) == effect(first) for r in found)
+        if not same and first.intent in ("done", "next") and all(r.intent in ("check", "done", "next") for r in found):
+            same = True  # "审核通过了，spAppId已改，第一步收尾 ok next": the items reported, then the step itself
         if not same or ((whole == stance.PROBLEM or denied) and first.intent != "cert_failed"):
             return None
         return replace(first, kind=first.kind or "story", source="rule")
@@ -322,7 +338,8 @@ class Understander:
         if intent in ("back", "next") and len({s for _, s in step_mentions(text)}) == 1:
             # "上一步点错了，我其实还在第五步", "不是上一步 我要回第一步": the step named is where the user means to be
             named_step = step_mentions(text)[0][1]
-            if named_step != ctx.step + (1 if intent == "next" else -1):
+            reported = intent == "next" and named_step == ctx.step and self.words.cues.completed(text)
+            if named_step != ctx.step + (1 if intent == "next" else -1) and not reported:  # "第4步完成了 下一步"
                 reading = replace(reading, intent="goto", step=named_step, kind="correction")
         if intent == "goto" and step == ctx.step == policy.CERT_STEP and self.words.names_step_act(text, step) \
                 and self.words.cues.completed(text) and kind == stance.AFFIRMATIVE:
@@ -460,6 +477,9 @@ class Understander:
             return Reading("question", 1.0, items=(int(digit[1]),), kind="choice", source="pending") if digit else None
         if pending == "faq_feedback":
             words = self.words
+            lead = _FEEDBACK_LEAD.match(text)
+            if lead and not re.search(r"\d", text[lead.end():]):  # "2，问题依旧存在。": the option chosen, then why
+                return _yes(ctx, 1.0) if lead[1] in FEEDBACK_YES else _no(ctx, 1.0)
             if self._something_else(text, squashed, ctx):
                 return None  # "开放平台账号注册好了" after "解决了吗？" is a report, read as itself
             squashed = _bare(squashed)  # "2 [流泪]" is a 2

@@ -335,3 +335,38 @@ def test_corrections_requests_and_replies_of_the_fourth_round(understander, text
 def test_what_the_fourth_round_must_not_change(understander, text, step, cert):
     reading = understander.read(text, _ctx(step, cert))
     assert reading.intent not in STATE_CHANGING, reading
+
+
+@pytest.mark.parametrize("text, step, cert, pending, intent, slots", [
+    # a list written line by line is read as one story, not as a pasted log
+    ("- 开发小程序已经绑好\n- 上传密钥也交了", 4, "passed", None, "done", {}),
+    ("• 资质认证那一条撤回\n• 对公打款被退回来了", 1, "none", None, "uncheck", {"items": [2]}),
+    # the step named is the one reported, then on to the next
+    ("第3步已经弄完了，进入下一步吧", 3, "passed", None, "next", {}),
+    # "一项" counts one item; it does not name item 1
+    ("上传密钥一项请撤掉，选错小程序了", 4, "passed", None, "uncheck", {"items": [2]}),
+    # the option chosen, then why
+    ("2，还是报同样的错", 1, "none", "faq_feedback", "cancel", {}),
+    ("1。可以了谢谢", 1, "none", "faq_feedback", "confirm", {}),
+    # a short move at the end of a correction is asked for
+    ("弄错了，密钥还没提交呢，退回去吧", 5, "passed", None, "back", {}),
+    # reports, then "what next": the step is done
+    ("昨晚终于把开发小程序绑定了，代码上传密钥也提交了，接下来是测试吧", 4, "passed", None, "done", {}),
+])
+def test_lists_corrections_and_stories_of_the_sixth_round(understander, text, step, cert, pending, intent, slots):
+    reading = understander.read(text, _ctx(step, cert, pending))
+    assert reading.intent in ({intent, "next"} if intent == "done" else {intent}), reading
+    assert all(list(getattr(reading, slot)) == value for slot, value in slots.items()), reading
+
+
+@pytest.mark.parametrize("text, step, cert, pending", [
+    ("errcode 61004\nerrmsg access clientip is not registered", 3, "passed", None),  # a log stays a question
+    ("审核还在排队，过了直接推第二步", 1, "none", None),  # a condition, not a move now
+    ("2，3 都弄好了", 1, "none", "faq_feedback"),  # items, not the option 2
+])
+def test_what_the_sixth_round_must_not_change(understander, text, step, cert, pending):
+    reading = understander.read(text, _ctx(step, cert, pending))
+    if pending is None:
+        assert reading.intent not in STATE_CHANGING, reading
+    else:
+        assert reading.intent != "cancel", reading
