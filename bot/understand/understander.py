@@ -15,6 +15,7 @@ from bot.understand.items import ItemNames, clauses, listed_lines, named_items
 from bot.understand.lexicon import ContextWords, contains_any, squash
 from bot.understand.model import IntentModel
 from bot.understand.reading import STATE_CHANGING, Context, Reading
+from bot.understand.script import simplified
 from bot.understand.slots import find_items, find_step, mentions_items, mentions_step, number, step_mentions
 from bot.understand.statement_gate import StatementGate
 
@@ -93,6 +94,7 @@ class Understander:
 
     # ------------------------------------------------------------------ entry points
     def read(self, text: str, ctx: Context) -> Reading:
+        text = simplified(text)
         reading = self._read_message(text, ctx)
         if (reading.intent in _GATED_INTENTS and reading.source in _GATED_SOURCES and not _corrects_items(reading)
                 and self.statements.doubts(text, ctx)):

@@ -352,6 +352,9 @@ def test_what_the_fourth_round_must_not_change(understander, text, step, cert):
     ("弄错了，密钥还没提交呢，退回去吧", 5, "passed", None, "back", {}),
     # reports, then "what next": the step is done
     ("昨晚终于把开发小程序绑定了，代码上传密钥也提交了，接下来是测试吧", 4, "passed", None, "done", {}),
+    # traditional characters are read as simplified: an item, not the whole step
+    ("開放平台帳號註冊好了", 1, "none", None, "check", {"items": [1]}),
+    ("權限集都勾完了", 1, "none", None, "check", {"items": [4]}),
 ])
 def test_lists_corrections_and_stories_of_the_sixth_round(understander, text, step, cert, pending, intent, slots):
     reading = understander.read(text, _ctx(step, cert, pending))
@@ -363,6 +366,7 @@ def test_lists_corrections_and_stories_of_the_sixth_round(understander, text, st
     ("errcode 61004\nerrmsg access clientip is not registered", 3, "passed", None),  # a log stays a question
     ("审核还在排队，过了直接推第二步", 1, "none", None),  # a condition, not a move now
     ("2，3 都弄好了", 1, "none", "faq_feedback"),  # items, not the option 2
+    ("這樣第四步算是完成了嗎", 4, "passed", None),  # 嗎 asks
 ])
 def test_what_the_sixth_round_must_not_change(understander, text, step, cert, pending):
     reading = understander.read(text, _ctx(step, cert, pending))
