@@ -234,9 +234,11 @@ def test_held_out_commands_are_read_right_and_rarely_harmfully(name, understande
 # 2 of 57, 1 of 49, 0 of 49 harmful). Set 6 is left out: its held-out harm (13.6 %) is above any honest floor.
 # Set 30 (fifth round) held out: 79.6 % right, 2 of 49 harmful, before and after the round that tuned on its dev rows.
 # Set 29 is left out like set 6: its held-out harm (6 of 49) is above any honest floor.
+# Set 33 (sixth round) held out: 71.4 % right, 2 of 49 harmful at first; 79.6 % and 1 after the round. Set 34 is left
+# out like 29: 4 of 49 held-out rows (5 at first) are wrong changes.
 @pytest.mark.parametrize("name, right_floor, harmful_ceiling", [
     ("commands_eval5.jsonl", 0.80, 0.04), ("commands_eval7.jsonl", 0.80, 0.04), ("commands_eval8.jsonl", 0.80, 0.04),
-    ("commands_eval30.jsonl", 0.77, 0.05)])
+    ("commands_eval30.jsonl", 0.77, 0.05), ("commands_eval33.jsonl", 0.77, 0.03)])
 def test_held_out_blind_sets_of_issue_21_stay_above_their_floor(name, right_floor, harmful_ceiling, understander):
     from bot.understand.evaluate import read_cases, score
     from bot.understand.factory import item_counts
@@ -251,10 +253,12 @@ def test_held_out_blind_sets_of_issue_21_stay_above_their_floor(name, right_floo
 # 5.6 % and 83.1 % / 5.0 % after the fourth. Sets 21 and 22 (fourth round): 85.0 % / 2.5 % and 87.5 % / 1.9 %.
 # Sets 27 and 28 (fifth round): 84.4 % / 4.4 % and 82.5 % / 2.5 % after it (84.4 % / 4.4 % and 81.9 % / 2.5 % before).
 # Sets 31 and 32, written after the fifth round's changes and scored once on them: 76.9 % / 5.0 % and 78.8 % / 5.0 %.
-@pytest.mark.parametrize("number, right_floor, harmful_ceiling", [(9, 0.80, 0.07), (10, 0.80, 0.07),
-                                                                   (21, 0.83, 0.03), (22, 0.83, 0.03),
-                                                                   (27, 0.82, 0.05), (28, 0.80, 0.03),
-                                                                   (31, 0.74, 0.06), (32, 0.76, 0.06)])
+# After the sixth round (traditional characters read as simplified, lists, short moves): 9 85.6 % / 4.4 %, 10 83.8 % /
+# 5.0 %, 21 88.1 % / 1.2 %, 22 87.5 % / 1.9 %, 27 87.5 % / 2.5 %, 28 85.0 % / 2.5 %, 31 77.5 % / 5.0 %, 32 80.0 % / 5.0 %.
+@pytest.mark.parametrize("number, right_floor, harmful_ceiling", [(9, 0.82, 0.06), (10, 0.80, 0.07),
+                                                                   (21, 0.85, 0.025), (22, 0.83, 0.03),
+                                                                   (27, 0.85, 0.035), (28, 0.82, 0.03),
+                                                                   (31, 0.75, 0.06), (32, 0.78, 0.06)])
 def test_the_unread_blind_sets_stay_above_their_floor(number, right_floor, harmful_ceiling, understander):
     whole = _whole_sets([number], understander)
     right, harmful = whole.accuracy, whole.harmful_rate  # plain numbers: a failure must not print their rows
@@ -282,6 +286,18 @@ def test_the_dev_rows_tuned_on_in_the_fifth_round_keep_what_they_taught(understa
              for case in read_cases(Path(ROOT) / "tests" / "data" / f"commands_eval{n}.jsonl", item_counts())]
     dev = score(cases, understander.read)["dev"]
     assert dev.total == 222 and dev.accuracy >= 0.75 and dev.harmful <= 6, (dev.right, dev.harmful)
+
+
+# Sets 33 and 34 (sixth round), their dev rows, read for the rules (not learned by the statement gate): 73.4 % right
+# and 5 of 222 harmful at first, 78.4 % and 2 after the round.
+def test_the_dev_rows_tuned_on_in_the_sixth_round_keep_what_they_taught(understander):
+    from bot.understand.evaluate import read_cases, score
+    from bot.understand.factory import item_counts
+
+    cases = [case for n in (33, 34)
+             for case in read_cases(Path(ROOT) / "tests" / "data" / f"commands_eval{n}.jsonl", item_counts())]
+    dev = score(cases, understander.read)["dev"]
+    assert dev.total == 222 and dev.accuracy >= 0.76 and dev.harmful <= 3, (dev.right, dev.harmful)
 
 
 def _whole_sets(numbers, understander):
