@@ -386,8 +386,9 @@ class Understander:
         return reading
 
     def question(self, text: str, ctx: Context, confidence: float = 1.0, found: Any = None) -> Reading:
-        """A troubleshooting question: the knowledge base's best topic (or none, when it is unsure)."""
-        found = found if found is not None else self._search(text, ctx)
+        """A troubleshooting question: the knowledge base's best topic (or none, when it is unsure). Also the
+        entry for text read from a screenshot, so its script is simplified here too (idempotent, ~2 µs)."""
+        found = found if found is not None else self._search(simplified(text), ctx)
         if found is None:
             return Reading("question", confidence)
         topic = found.topic.id if found.confident and found.topic is not None else None
@@ -479,9 +480,10 @@ class Understander:
             return Reading("question", 1.0, items=(int(digit[1]),), kind="choice", source="pending") if digit else None
         if pending == "faq_feedback":
             words = self.words
-            lead = _FEEDBACK_LEAD.match(text)
-            if lead and not re.search(r"\d", text[lead.end():]):  # "2，问题依旧存在。": the option chosen, then why
-                return _yes(ctx, 1.0) if lead[1] in FEEDBACK_YES else _no(ctx, 1.0)
+            opening = _FEEDBACK_LEAD.match(text)
+            lead = opening[1] if opening and not re.search(r"\d", text[opening.end():]) else None  # "2，问题依旧存在"
+            if lead is not None:  # the option the bot offered, then why ("1。可以了", "2，还是报同样的错")
+                return _yes(ctx, 1.0) if lead in FEEDBACK_YES else _no(ctx, 1.0)
             if self._something_else(text, squashed, ctx):
                 return None  # "开放平台账号注册好了" after "解决了吗？" is a report, read as itself
             squashed = _bare(squashed)  # "2 [流泪]" is a 2
