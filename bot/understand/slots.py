@@ -48,10 +48,9 @@ def number(raw: str) -> int:
 
 
 def _plain(text: str) -> str:
-    """Half-width, lower-case: ⑤ and ５ are 5, "Step" is "step"; ①② are two numbers, not 12; the 一 of
-    "密钥一项", "还差一项" counts items (one item), it does not name item 1 (第一项, 和一项 still do)."""
+    """Half-width, lower-case: ⑤ and ５ are 5, "Step" is "step"; ①② are two numbers, not 12."""
     text = _CIRCLED.sub(lambda m: f" {ord(m[0]) - 0x245F} ", text)
-    return _ONE_ITEM.sub("单", unicodedata.normalize("NFKC", text).lower())
+    return unicodedata.normalize("NFKC", text).lower()
 
 
 def mentions_items(text: str) -> bool:
@@ -96,7 +95,9 @@ def last_items(text: str, item_count: int) -> tuple[int, ...]:
 def find_items(text: str, item_count: int) -> tuple[int, ...]:
     """Checklist items: "1 2 3", "1-3", "1和3", "第三个"; "全部" means every item of the step."""
     found: set[int] = set()
-    text = _plain(text)
+    # the 一 of "密钥一项", "还差一项" counts (one item), it names no item (第一项, 和一项 still do); the message
+    # still mentions items, so a "done" in it stays a question of which
+    text = _ONE_ITEM.sub("单", _plain(text))
     for match in _FIRST_N_RE.finditer(text):
         found.update(range(1, min(number(match["n"]), 20) + 1))
     text = _LAST_N_RE.sub(" ", _FIRST_N_RE.sub(" ", text))

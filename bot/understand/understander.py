@@ -31,6 +31,7 @@ _BARE_NUMBER = re.compile(r"^\s*(\d{1,2}|[一二两三四五六七八九十])\s*
 _FIRST_DO = re.compile(r"^(?:这几天|这两天|最近|今天|那|你|麻烦)?先(?:帮我|给我|帮忙)?")
 _THEN_SEE = re.compile(r"(?:再说|再看|再讲)[吧啊呀哈]?$")  # "先看下进度再说": the first thing is now
 _SHORT_MOVE = 6  # "退回去嘛", "回第二步吧": a clause this short that reads as a move asks for it
+_MOVE_DONE = re.compile(r"[了错过]")
 _NOW_REQUESTS = frozenset(("status", "details", "goto", "back", "help", "human", "mute", "unmute",
                            "appid_where"))
 _MISMATCH = re.compile(r"不是|不对|不一样|不一致")
@@ -42,6 +43,7 @@ _ECHOED_PROMPT = re.compile(r"^(?:回复|reply|选择|选)\s*[「“\"']?(?P<sai
 FEEDBACK_YES = {"1": "confirm", "一": "confirm"}
 FEEDBACK_NO = {"2": "cancel", "二": "cancel"}
 _FEEDBACK_LEAD = re.compile(r"^\s*([12一二])\s*[，,。.、：:；;]")
+_ANY_NUMBER = re.compile(r"[\d一二两三四五六七八九十]")
 CONFIRMING = ("confirm_reading", "confirm_reset")
 # Labels a reply to "解决了吗？" may carry and still be an answer to it.
 _FEEDBACK_LABELS = {"confirm", "cancel", "done", "smalltalk:ack", "smalltalk:thanks", "question", "human"}
@@ -145,7 +147,8 @@ class Understander:
         reading = self._read(parts[-1], replace(ctx, pending=None))
         enough = policy.ACT if reading.intent in STATE_CHANGING else policy.NOT_UNDERSTOOD
         # "…上传密钥还没弄，退回去嘛": a short move at the end is a request without 帮我 or 请
-        moves = reading.intent in ("back", "goto") and len(squash(parts[-1])) <= _SHORT_MOVE
+        moves = (reading.intent in ("back", "goto") and len(squash(parts[-1])) <= _SHORT_MOVE
+                 and not _MOVE_DONE.search(parts[-1]))  # "…，退回去了", "上一步点错了": what happened, not a request
         if (self.words.requests(parts[-1]) or moves) and reading.intent in _NOW_REQUESTS \
                 and reading.confidence >= enough:
             return replace(reading, source="rule")
@@ -470,6 +473,17 @@ class Understander:
         label, confidence = self._ranked(squashed, text)[0]
         return label not in _FEEDBACK_LABELS and confidence >= policy.ACT
 
+    def _feedback_option(self, text: str) -> str | None:
+        """The option a reply to "解决了吗？1 已解决 / 2 还不行" opens with, then why; None when the number starts a
+        list ("一、二都试了还是不行", "2，3 都弄好了") or the words after a 1 say it is not solved ("1.还是报错")."""
+        opening = _FEEDBACK_LEAD.match(text)
+        if opening is None or _ANY_NUMBER.search(text[opening.end():]):
+            return None
+        rest = text[opening.end():]
+        if opening[1] in FEEDBACK_YES and (contains_any(rest, self.words.feedback_no) or self.words.negates(rest)):
+            return None
+        return opening[1]
+
     def _pending(self, text: str, squashed: str, ctx: Context) -> Reading | None:
         """A reply to what the bot just asked; None when the message is about something else."""
         pending = ctx.pending
@@ -480,9 +494,7 @@ class Understander:
             return Reading("question", 1.0, items=(int(digit[1]),), kind="choice", source="pending") if digit else None
         if pending == "faq_feedback":
             words = self.words
-            opening = _FEEDBACK_LEAD.match(text)
-            lead = opening[1] if opening and not re.search(r"\d", text[opening.end():]) else None  # "2，问题依旧存在"
-            if lead is not None:  # the option the bot offered, then why ("1。可以了", "2，还是报同样的错")
+            if (lead := self._feedback_option(text)) is not None:  # "1。可以了", "2，还是报同样的错"
                 return _yes(ctx, 1.0) if lead in FEEDBACK_YES else _no(ctx, 1.0)
             if self._something_else(text, squashed, ctx):
                 return None  # "开放平台账号注册好了" after "解决了吗？" is a report, read as itself

@@ -367,6 +367,9 @@ def test_lists_corrections_and_stories_of_the_sixth_round(understander, text, st
     ("审核还在排队，过了直接推第二步", 1, "none", None),  # a condition, not a move now
     ("2，3 都弄好了", 1, "none", "faq_feedback"),  # items, not the option 2
     ("這樣第四步算是完成了嗎", 4, "passed", None),  # 嗎 asks
+    ("都弄好了，就差一项", 2, "none", None),  # one item still open: the step is not done
+    ("不是要退回去，上一步点错了", 3, "passed", None),  # a move that happened, not one asked for
+    ("我没说完成，跳到第三步了", 2, "none", None),
 ])
 def test_what_the_sixth_round_must_not_change(understander, text, step, cert, pending):
     reading = understander.read(text, _ctx(step, cert, pending))
@@ -374,3 +377,8 @@ def test_what_the_sixth_round_must_not_change(understander, text, step, cert, pe
         assert reading.intent not in STATE_CHANGING, reading
     else:
         assert reading.intent != "cancel", reading
+
+
+@pytest.mark.parametrize("text", ["一、二都试了还是不行", "1.还是报同样的错", "2，问题依旧存在"])
+def test_a_reply_to_solved_that_says_it_is_not_is_a_no_whatever_number_opens_it(understander, text):
+    assert understander.read(text, _ctx(2, pending="faq_feedback")).intent == "cancel"
