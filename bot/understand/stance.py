@@ -41,7 +41,7 @@ AFFIRMATIVE_ONLY = frozenset(("done", "next", "check", "cert_submitted", "cert_p
 NOT_NOW = AFFIRMATIVE_ONLY | {"back", "uncheck", "unmute"}
 _KEYS = ("negation", "not_negation", "plan", "condition", "problem", "ui", "done_elsewhere", "completion",
          "unfinished", "untick", "untick_named", "denial", "other_user", "hypothetical", "still", "failure", "hedge",
-         "later_time", "under_way", "secondhand", "failure_denied", "untick_verbs", "also_words",
+         "later_time", "turn", "under_way", "secondhand", "failure_denied", "untick_verbs", "also_words",
          "tick_verbs")
 # "等密钥弄好了再说下一步", "等认证过了再继续": waiting for something first is a plan.
 _SPACE = re.compile(r"\s+")
@@ -79,6 +79,7 @@ class Cues:
     secondhand: tuple[str, ...] = ()  # 不太清楚, 不确定: the user cannot vouch for what they report
     under_way: tuple[str, ...] = ()  # 审核中, 在审: a review still running (about the thing reported before it)
     later_time: tuple[str, ...] = ()  # 下午, 晚上: a plan when nothing in the message has happened (no 了/过/完)
+    turn: tuple[str, ...] = ()  # 这回, 后来: where a story of a failure turns; what comes after is how it stands
 
     @classmethod
     def from_data(cls, data: Any, where: str) -> Cues:

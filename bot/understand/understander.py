@@ -173,6 +173,19 @@ class Understander:
         cues = self.words.cues
         return cues.pending(text) or any(cues.not_done(c) and not _MISMATCH.search(c) for c in clauses(text))
 
+    def _after_turn(self, parts: list[str]) -> list[str] | None:
+        """The clauses after the last one that says something was not done or failed, when a turn (这回, 后来,
+        finally) is among them; None when the story has no trouble, or no turn after it."""
+        cues = self.words.cues
+
+        def troubled(part: str) -> bool:
+            return cues.not_done(part) or cues.failed(part) or cues.pending(part) or cues.stance(part) == stance.PROBLEM
+
+        last = max((at for at, part in enumerate(parts) if troubled(part)), default=None)
+        if last is None or not any(contains_any(part, cues.turn) for part in parts[last + 1:]):
+            return None
+        return parts[last + 1:]
+
     def _story_point(self, text: str, ctx: Context) -> Reading | None:
         """A story the whole of which the model cannot place ("周末加班把测试弄完了，…，应该可以下一步了吧"):
         the one thing its clauses report or ask for, when exactly one confident change of state is in
@@ -185,6 +198,9 @@ class Understander:
         if asks_next:
             text = "，".join(parts[:-1])  # what it asks is asked of the bot, not of the story
         cues = self.words.cues
+        turned = self._after_turn(parts)
+        if turned is not None:  # "第一回检测没过，…，这回过了": the failure is history, how it stands is after the turn
+            parts, text = turned, "，".join(turned)
         whole = cues.stance(self._without_requests(text))
         if whole == stance.PLAN or self.words.looks_like_question(squash(text)) \
                 or self.words.asks_status(squash(text)) or any(cues.stance(part) == stance.PLAN for part in parts):

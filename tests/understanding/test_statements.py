@@ -352,6 +352,9 @@ def test_what_the_fourth_round_must_not_change(understander, text, step, cert):
     ("弄错了，密钥还没提交呢，退回去吧", 5, "passed", None, "back", {}),
     # reports, then "what next": the step is done
     ("昨晚终于把开发小程序绑定了，代码上传密钥也提交了，接下来是测试吧", 4, "passed", None, "done", {}),
+    # a story of a failure that turns: how it stands after the turn
+    ("第一次检测没过，后来改了一下回调地址，这回过了", 6, "passed", None, "done", {}),
+    ("头一回认证失败了，是secret填错了，后来改过来重新提交了", 3, "failed", None, "cert_submitted", {}),
     # traditional characters are read as simplified: an item, not the whole step
     ("開放平台帳號註冊好了", 1, "none", None, "check", {"items": [1]}),
     ("權限集都勾完了", 1, "none", None, "check", {"items": [4]}),
@@ -370,6 +373,8 @@ def test_lists_corrections_and_stories_of_the_sixth_round(understander, text, st
     ("都弄好了，就差一项", 2, "none", None),  # one item still open: the step is not done
     ("不是要退回去，上一步点错了", 3, "passed", None),  # a move that happened, not one asked for
     ("我没说完成，跳到第三步了", 2, "none", None),
+    ("第一次检测没过，后来改了一下，现在还在检测中", 6, "passed", None),  # still under way after the turn
+    ("第一次检测没过，后来改了一下，这回还是没过", 6, "passed", None),  # the trouble is the last word
 ])
 def test_what_the_sixth_round_must_not_change(understander, text, step, cert, pending):
     reading = understander.read(text, _ctx(step, cert, pending))
