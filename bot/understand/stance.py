@@ -42,13 +42,13 @@ NOT_NOW = AFFIRMATIVE_ONLY | {"back", "uncheck", "unmute"}
 _KEYS = ("negation", "not_negation", "plan", "condition", "problem", "ui", "done_elsewhere", "completion",
          "unfinished", "untick", "untick_named", "denial", "other_user", "hypothetical", "still", "failure", "hedge",
          "later_time", "turn", "under_way", "secondhand", "failure_denied", "untick_verbs", "also_words",
-         "tick_verbs")
+         "tick_verbs", "refused")
 # "等密钥弄好了再说下一步", "等认证过了再继续": waiting for something first is a plan.
 _SPACE = re.compile(r"\s+")
 _ALREADY = re.compile(r"(?<![不未并])已(?:经)?(?:[\u4e00-\u9fff])")  # 已提交, 已经开通: done (not 未/不)
 _PARTS = re.compile(r"[，,。；;！!？?\s]+")
 _HAPPENED = re.compile(r"[了过完的刚已]|终于|\b(?:did|done|was|were|have|has)\b|ed\b")
-_NOT_DONE = re.compile(r"(?<![是有])[没未](?:有)?(?:[\u4e00-\u9fff])"
+_NOT_DONE = re.compile(r"(?<![是有])[没未](?:有)?(?:[\u4e00-\u9fff])|(?<![是有])[没未](?:有)?[呢啊呀哦]*\s*$"
                        r"|\b(?:not|never|havent|hasnt|didnt|dont|isnt|wasnt)\b|n't\b|\bnot? yet\b")
 WAIT_THEN = re.compile(r"等.{1,14}(?:了|完|好|过)?.{0,6}(?:再|我就|就)")
 
@@ -80,6 +80,7 @@ class Cues:
     under_way: tuple[str, ...] = ()  # 审核中, 在审: a review still running (about the thing reported before it)
     later_time: tuple[str, ...] = ()  # 下午, 晚上: a plan when nothing in the message has happened (no 了/过/完)
     turn: tuple[str, ...] = ()  # 这回, 后来: where a story of a failure turns; what comes after is how it stands
+    refused: tuple[str, ...] = ()  # 不要上一步, 别退回去: the move named is the one the user does not want
 
     @classmethod
     def from_data(cls, data: Any, where: str) -> Cues:
@@ -130,6 +131,11 @@ class Cues:
         if stance == NEGATION:
             return intent in AFFIRMATIVE_ONLY
         return stance in (PLAN, PROBLEM) and intent in NOT_NOW
+
+    def refuses_move(self, text: str) -> bool:
+        """"上一步 不对 不要上一步 我点错了": a move named only to be turned down (a negation does not rule out a
+        move by itself: "密钥还没弄，退回去嘛" asks for it)."""
+        return contains_any(text, self.refused)
 
     def completed(self, text: str) -> bool:
         """"X 好了", "已确认发布": a report that something is done."""
