@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from bot.understand import policy, stance
 from bot.understand.examples import IntentSpec, training_pairs
 from bot.understand.item_reports import ItemReports, split_quote
-from bot.understand.items import ItemNames, clauses, listed_lines, named_items
+from bot.understand.items import ItemNames, clauses, correction, listed_lines, named_items
 from bot.understand.lexicon import ContextWords, contains_any, squash
 from bot.understand.model import IntentModel
 from bot.understand.reading import STATE_CHANGING, Context, Reading
@@ -43,7 +43,11 @@ _ECHOED_PROMPT = re.compile(r"^(?:回复|reply|选择|选)\s*[「“\"']?(?P<sai
 FEEDBACK_YES = {"1": "confirm", "一": "confirm"}
 FEEDBACK_NO = {"2": "cancel", "二": "cancel"}
 _FEEDBACK_LEAD = re.compile(r"^\s*([12一二])\s*[，,。.、：:；;]")
+# "嗯 第二个", "选1": the option by its place
+_FEEDBACK_NAMED = re.compile(r"^(?:选|第|选第)([12一二])(?:个|项|条|号)?$")
 _ANY_NUMBER = re.compile(r"[\d一二两三四五六七八九十]")
+_MEANT_INSTEAD = ("i mean", "i meant", "应该是", "我是说", "说错", "勾错", "搞错", "点错", "写错")
+_HELD_BACK = re.compile(r"[别不没未待再等]")  # a tick asked for later, or not at all
 CONFIRMING = ("confirm_reading", "confirm_reset")
 # Labels a reply to "解决了吗？" may carry and still be an answer to it.
 _FEEDBACK_LABELS = {"confirm", "cancel", "done", "smalltalk:ack", "smalltalk:thanks", "question", "human"}
@@ -270,6 +274,8 @@ class Understander:
         if self.words.asks_status(squashed) and len(text) <= MAX_COMMAND_CHARS and not _ERROR_CODE.search(text):
             # "刚回上一步看了一眼 现在到底在第几步": where they are, whatever step word it also names
             return Reading("status", 0.9, source="rule")
+        if (asked := self._tick_request_last(text, ctx)) is not None:
+            return asked
         if len(text) <= MAX_STORY_CHARS and "\n" not in text.strip() and not _ERROR_CODE.search(text):
             # a story may bury its report in it
             by_rule = self.items.reading(text, squashed, ctx, kind, self.read, self.question)
@@ -306,8 +312,12 @@ class Understander:
                 and not self.words.looks_like_question(squashed):
             # "认证还没通过": still under way, which is no failure (nothing changes; the bot waits with them)
             return Reading("smalltalk", confidence, kind="not_yet", alternatives=alternatives, source="rule")
+        if intent == "check" and kind in (stance.NEGATION, stance.PLAN) and not mentions_step(text) \
+                and (beside := self._ticks_beside_holds(text, ctx)) is not None:
+            return beside
         if stance.Cues.blocks(kind, intent) or (intent == "uncheck" and kind == stance.NEGATION
-                                                and not find_items(text, ctx.item_count)):
+                                                and not find_items(text, ctx.item_count)) \
+                or (intent in ("back", "goto") and self.words.cues.refuses_move(text)):
             return self._not_affirmative(text, ctx, kind, confidence, alternatives)
         if intent in _REPORTS and self.words.cues.hearsay(text) and self.words.cues.completed(text) \
                 and not self.words.looks_like_question(squashed):
@@ -353,7 +363,7 @@ class Understander:
                 and kind == stance.AFFIRMATIVE and not self.words.looks_like_question(squashed):
             intent = "done"  # "step 2 settle liao" on step 2: the step reported, not a move to it
         reading = Reading(intent, confidence, step=step if intent in ("goto", "done", "next") else None,
-                          items=find_items(rest, ctx.item_count) if intent in ("check", "uncheck") else (),
+                          items=self._items_said(rest, ctx, intent) if intent in ("check", "uncheck") else (),
                           kind=sub or None, alternatives=alternatives,
                           source="model")
         if intent in ("back", "next") and len({s for _, s in step_mentions(text)}) == 1:
@@ -371,6 +381,63 @@ class Understander:
             reading = replace(reading, kind="done_before")
         return self._settled(policy.gate(policy.resolve(reading, ctx, squashed, self.words), margin), kind, text,
                              ctx)
+
+    def _items_said(self, text: str, ctx: Context, intent: str) -> tuple[int, ...]:
+        """The items a tick names, less those only named in a clause that says they are not done yet
+        ("1-5都好了，6还在审核": 1 to 5)."""
+        items = find_items(text, ctx.item_count)
+        if intent != "check" or len(clauses(text)) < 2:
+            return items
+        said, held = self._items_by_clause(text, ctx)
+        return tuple(n for n in items if n not in held - said) or items
+
+    def _items_by_clause(self, text: str, ctx: Context) -> tuple[set[int], set[int]]:
+        """(items a clause reports done or asks to tick, items a clause holds back: not done, waiting, planned)."""
+        cues = self.words.cues
+        said: set[int] = set()
+        held: set[int] = set()
+        for part in clauses(text):
+            named = set(find_items(part, ctx.item_count))
+            if cues.not_done(part) or cues.pending(part) or cues.still_under_way(part) \
+                    or cues.stance(part) in (stance.NEGATION, stance.PLAN):
+                held |= named
+            elif (cues.completed(part) or "勾" in part or cues.tick_verb(part)) and not cues.untick_verb(part) \
+                    and not cues.hedged(part) and not cues.elsewhere_user(part) and not cues.hearsay(part) \
+                    and not self.words.looks_like_question(squash(part)):
+                said |= named
+        return said, held
+
+    def _tick_request_last(self, text: str, ctx: Context) -> Reading | None:
+        """"…权限还没勾. 先 check 1 2 3", "…请先勾选前三项": a story that ends asking to tick numbered items asks
+        for those (and for the numbered ones its clauses report done: "2和3好了，勾一下1"), not for the items its
+        story names."""
+        parts = [c for c in clauses(_without_mentions(text)) if len(squash(c)) >= 2]
+        if len(parts) < 2 or not ctx.item_count or correction(text) is not None or contains_any(text, _MEANT_INSTEAD):
+            return None
+        last = parts[-1]
+        cues = self.words.cues
+        asks = ("勾" in last or cues.tick_verb(last) or contains_any(last, ("check", "tick"))) \
+            and cues.stance(last) == stance.AFFIRMATIVE and not _HELD_BACK.search(last) \
+            and not cues.untick_verb(text) and not cues.unticks(text) and cues.stance(text) != stance.PROBLEM
+        items = find_items(last, ctx.item_count)
+        if not asks or not items or not _ANY_NUMBER.search(last) or mentions_step(last) \
+                or not all(1 <= n <= ctx.item_count for n in find_items(text, 20)) \
+                or self.words.looks_like_question(squash(last)):
+            return None  # ("18 30 31 49 都勾上了" names permission sets, "第2项…再勾" plans, "别把5也勾上" refuses)
+        said, held = self._items_by_clause(text, ctx)
+        return Reading("check", 0.9, items=tuple(sorted(set(items) | (said - held))), kind="named_item",
+                       source="rule")
+
+    def _ticks_beside_holds(self, text: str, ctx: Context) -> Reading | None:
+        """"第1–3项已完成，请勾选；第4项预计明天配置，暂不勾", "勾1和2，3还没弄": the items reported or asked for,
+        in a message whose other clauses hold items back."""
+        if correction(text) is not None or contains_any(text, _MEANT_INSTEAD):
+            return None  # "勾选3 nvm I mean 4": a correction, read as one elsewhere
+        said, held = self._items_by_clause(text, ctx)
+        said -= held
+        if not said or not all(1 <= n <= ctx.item_count for n in said) or len(clauses(text)) < 2:
+            return None
+        return Reading("check", 0.9, items=tuple(sorted(said)), kind="named_item", source="rule")
 
     def _lesson(self, text: str, squashed: str, label: str, ctx: Context) -> Reading:
         """What staff taught for these exact words, with the step or items the words name."""
@@ -510,7 +577,9 @@ class Understander:
             return Reading("question", 1.0, items=(int(digit[1]),), kind="choice", source="pending") if digit else None
         if pending == "faq_feedback":
             words = self.words
-            if (lead := self._feedback_option(text)) is not None:  # "1。可以了", "2，还是报同样的错"
+            named = _FEEDBACK_NAMED.match(_bare(squashed))
+            lead = self._feedback_option(text) or (named[1] if named else None)  # "1。可以了", "2，还是报同样的错"
+            if lead is not None:
                 return _yes(ctx, 1.0) if lead in FEEDBACK_YES else _no(ctx, 1.0)
             if self._something_else(text, squashed, ctx):
                 return None  # "开放平台账号注册好了" after "解决了吗？" is a report, read as itself

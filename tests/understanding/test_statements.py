@@ -387,3 +387,38 @@ def test_what_the_sixth_round_must_not_change(understander, text, step, cert, pe
 @pytest.mark.parametrize("text", ["一、二都试了还是不行", "1.还是报同样的错", "2，问题依旧存在"])
 def test_a_reply_to_solved_that_says_it_is_not_is_a_no_whatever_number_opens_it(understander, text):
     assert understander.read(text, _ctx(2, pending="faq_feedback")).intent == "cancel"
+
+
+# -- the seventh round: Cantonese, time that went by, items held back beside the ones reported -------------
+@pytest.mark.parametrize("text, step, cert, pending, intent, slots", [
+    ("前两项搞掂咗", 1, "none", None, "check", {"items": [1, 2]}),  # 搞掂咗 = 搞定了
+    ("仲系唔得", 5, "passed", "faq_feedback", "cancel", {}),  # 还是不行
+    ("未啊，仲等紧", 3, "submitted", "confirm_reading", "cancel", {}),  # 还没啊，还在等
+    ("嗯 第一个", 2, "none", "faq_feedback", "confirm", {}),  # the option by its place, not item 1
+    ("1到4都好了，5还在弄", 1, "none", None, "check", {"items": [1, 2, 3, 4]}),
+    ("1-2 done, 3 still waiting", 2, "none", None, "check", {"items": [1, 2]}),
+    ("第1–2项已完成，请勾选；第3项明天再核对，暂不勾。", 2, "none", None, "check", {"items": [1, 2]}),
+    ("勾1，2还没绑", 2, "none", None, "check", {"items": [1]}),
+    ("资质认证昨天下来了 第三方平台也建好了 权限集还没弄 先勾1到3", 1, "none", None, "check", {"items": [1, 2, 3]}),
+    ("2和3好了，勾一下1", 2, "none", None, "check", {"items": [1, 2, 3]}),
+    ("3项已全部完成", 2, "none", None, "done", {}),  # a count of all the items: the step
+    ("第2步3项已全部完成，请勾选", 2, "none", None, "check", {"items": [1, 2, 3]}),
+])
+def test_what_the_seventh_round_reads(understander, text, step, cert, pending, intent, slots):
+    reading = understander.read(text, _ctx(step, cert, pending))
+    assert reading.intent == intent, reading
+    assert all(list(getattr(reading, slot)) == value for slot, value in slots.items()), reading
+
+
+@pytest.mark.parametrize("text, step, cert", [
+    ("提交完已经过了二十分钟，还是显示认证中", 3, "submitted"),  # time that went by, not a pass
+    ("过了 10 分钟了还没结果", 3, "submitted"),
+    ("下一步 不对 不要下一步 退回去 也不要 我点错了", 4, "passed"),
+    ("不用回上一步了，我按错了", 5, "passed"),  # a move turned down
+    ("密钥等审核完再勾", 4, "passed"),  # a plan (完再)
+    ("先别勾2，3也别勾", 2, "none"),  # nothing is reported
+    ("18 30 31 49 晚点再勾", 1, "none"),  # permission sets, later
+    ("领导说暂不提交，请勿标记", 3, "none"),
+])
+def test_what_the_seventh_round_must_not_change(understander, text, step, cert):
+    assert understander.read(text, _ctx(step, cert)).intent not in STATE_CHANGING
