@@ -22,7 +22,9 @@ ItemNames = dict[int, tuple[tuple[str, int], ...]]  # step -> (name, item number
 _LAST = r"(?:最后(?:一|1)?(?:个|项|条|步)?|最后那(?:个|项|条))"
 _BUT_LAST = re.compile(rf"(?:就|只)?(?:剩|差)(?:下)?(?:[^，,。；;\s]{{1,6}}?那)?{_LAST}")  # "就差审核那最后一项了"
 _BUT_LAST_N = re.compile(r"(?:就|只)?(?:剩|差)(?:下)?最后(?P<n>两|俩|二|2|三|3)(?:个|项|条)?")
-_EXCEPT = re.compile(r"除了(?P<what>.{1,10}?)(?:以外|之外)?(?:其他|其余|别的)?(?:的)?(?:都|全)")
+# "除了第3项都好了", "除核对绑定账号一项外，其余均已完成" (not "…其他都还没弄")
+_EXCEPT = re.compile(r"除(?:了)?(?P<what>.{1,12}?)(?:一项|那项|这项)?(?:以外|之外|外)?[，,]?"
+                     r"(?:其他|其余|别的|其它)?(?:的)?(?:都|全|均)(?!还?[没未不])")
 _LAST_ITEM = re.compile(_LAST)
 # clauses end at punctuation, "然后", and at spaces next to Chinese ("资质认证过了 300块也交了"); English
 # keeps its spaces ("registered the open platform acct"); a tick or cross belongs to what comes before it
@@ -32,6 +34,9 @@ _CLAUSE = re.compile(r"[，,。；;！!？?~～…]+|\.\s|(?<=[^\x00-\x7f])\s+(?
 # "就剩审核那项没好", "就差开发资料和审核没弄", "只有权限集还没勾", "就差审核了 别的都好了"
 _ONLY_LEFT = re.compile(r"(?:就|只|还)?(?:剩|差)(?:下)?(?P<what>.{1,14}?)(?:那项|那个|那一项|这项)?"
                         r"(?:(?:还)?(?:没|未)|了?[，,\s]*(?:别的|其他|其余|其它|剩下的)(?:的)?都)")
+# "最后那个审核还没过 其他的都好了": what is not done, then all the others
+_OTHERS_DONE = re.compile(r"(?P<what>[^，,。；;]{1,14}?)(?:还|仍|尚)?(?:没|未)[^，,。；;]{0,4}?[，,]?"
+                          r"(?:其他|其余|别的|其它|剩下)的?(?:都|全|均)(?!还?[没未不])")
 _BEFORE = re.compile(r"前面|之前的|前边")
 _SCOPE = re.compile(r"前(?P<n>\d|[一二两三四五六])(?:项|个|条)(?:里|中|当中|里面)")
 # "应该是3不是2", "是第二步不是第三步", "不是第三步，是第二步", "不是2是3"
@@ -82,6 +87,35 @@ def listed_lines(text: str) -> str | None:
     return "".join(p if p.endswith(_ENDS_CLAUSE) else p + "，" for p in points if p).rstrip("，")
 
 
+_CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
+_SPACED_WORDS = 4  # spaces between Chinese words, at least ...
+_SPACED_CHUNK = 3.2  # ... around chunks this short on average: a word, not a clause
+_CLAUSE_END = "了"  # where a speaker who spaces every word pauses: "都完成了 第三方 平台 还没建"
+
+
+def word_spaced(text: str) -> str | None:
+    """A message typed with a space after every word ("注册 账号 跟 资质认证 都完成了 第三方 平台 还没建") with its
+    spaces dropped and a comma after each 了, so that its clauses are clauses, not words; None when its spaces
+    already separate clauses ("注册好了 资质认证还在审") or it has punctuation of its own.
+
+    Why: a space between Chinese words is read as a pause (people who type no punctuation put one between
+    clauses); an older user on a pinyin keyboard puts one between words, and every word became a clause."""
+    if len(_CJK_GAP.findall(text)) < _SPACED_WORDS or any(mark in text for mark in "，。；！？,;!?\n"):
+        return None
+    chunks = text.split()
+    chinese = [c for c in chunks if re.search(r"[\u4e00-\u9fff]", c)]
+    if sum(len(c) for c in chinese) / len(chinese) > _SPACED_CHUNK:
+        return None
+    out = ""
+    for at, chunk in enumerate(chunks):
+        if out and not out.endswith("，") and (out[-1].isascii() or chunk[0].isascii()):
+            out += " "  # "确认发布 wancheng": English keeps its spaces
+        out += chunk
+        if chunk.endswith(_CLAUSE_END) and at < len(chunks) - 1:
+            out += "，"
+    return out
+
+
 def clauses(text: str) -> list[str]:
     """A story split where people pause: "资质认证过了 300块也交了" -> two clauses."""
     return [c for c in _CLAUSE.split(text) if c.strip()]
@@ -129,7 +163,7 @@ def all_but(text: str, item_count: int, names: ItemNames, step: int) -> tuple[in
         return tuple(range(1, item_count - numeral(last_n["n"]) + 1))
     if _BUT_LAST.search(squashed):
         return tuple(range(1, item_count))
-    for pattern in (_EXCEPT, _ONLY_LEFT):
+    for pattern in (_EXCEPT, _ONLY_LEFT, _OTHERS_DONE):
         match = pattern.search(squashed)
         if not match:
             continue

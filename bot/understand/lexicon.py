@@ -28,10 +28,11 @@ _A_NOT = re.compile(r"(?:(?:正常|真的|可以|能|行|对|有效|有时效|�
 _ASKS_EN = re.compile(r"^(?:is|are|do|does|did|can|could|should|will|would|may|shall)"
                       r"(?:i|it|that|this|there|we|you|my|the)")
 # "管理员填我还是填我舅啊": X or Y, asked (还是 alone is "still": "还是不行")
-_EITHER_OR = re.compile(r"[^，,。]还是[^，,。不没]{1,12}[啊呢呀吧]$")
+_EITHER_OR = re.compile(r"[^，,。]还是[^，,。不没]{1,12}[啊呢呀吧]$"
+                        r"|(?:是先|要先|该先)[^，,。]{1,12}还是[^，,。不没]{1,12}$")  # "我是先点完成还是等换完"
 # "过了半个小时还是认证中", "已经过了 10 分钟": a span of time after 过了 is time going by, not a review passed
-_TIME_PASSED = re.compile(r"过了(?=\s*[半一两二三四五六七八九十几好\d]+\s*(?:个\s*)?"
-                          r"(?:小时|钟头|分钟|天|周|星期|礼拜|hour|min|day))")
+_TIME_PASSED = re.compile(r"(?<!通)过了(?=\s*[半一两俩二三四五六七八九十几好大\d]+\s*(?:个\s*)?(?:多|半)?\s*"
+                          r"(?:小时|钟头|分钟|天|周|星期|礼拜|月|夜|晚上|晚|会儿|hour|min|day))")
 
 
 def squash(text: str) -> str:
@@ -117,11 +118,15 @@ class ContextWords:
                    _opening(raw("yes_openers")), _retraction(raw("retractions"), raw("retractions_before_pause")))
 
     def corrected(self, text: str) -> str:
-        """The message with its known voice-input and handwriting slips put right ("绑号了" -> "绑好了"), and
-        time that went by told apart from a review that went through ("过了半个小时" is 过去了, not 通过了)."""
+        """The message with its known voice-input and handwriting slips put right ("绑号了" -> "绑好了")."""
         for slip, meant in self.typos:
             if slip in text:
                 text = text.replace(slip, meant)
+        return text
+
+    @staticmethod
+    def time_told_apart(text: str) -> str:
+        """"过了半个小时还是认证中": time that went by (过去了), not a review that went through (过了)."""
         return _TIME_PASSED.sub("过去了", text)
 
     def asks_next(self, squashed: str) -> bool:

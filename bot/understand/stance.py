@@ -42,14 +42,15 @@ NOT_NOW = AFFIRMATIVE_ONLY | {"back", "uncheck", "unmute"}
 _KEYS = ("negation", "not_negation", "plan", "condition", "problem", "ui", "done_elsewhere", "completion",
          "unfinished", "untick", "untick_named", "denial", "other_user", "hypothetical", "still", "failure", "hedge",
          "later_time", "turn", "under_way", "secondhand", "failure_denied", "untick_verbs", "also_words",
-         "tick_verbs", "refused")
+         "tick_verbs", "refused", "meant_instead")
 # "等密钥弄好了再说下一步", "等认证过了再继续": waiting for something first is a plan.
 _SPACE = re.compile(r"\s+")
 _ALREADY = re.compile(r"(?<![不未并])已(?:经)?(?:[\u4e00-\u9fff])")  # 已提交, 已经开通: done (not 未/不)
 _PARTS = re.compile(r"[，,。；;！!？?\s]+")
 _HAPPENED = re.compile(r"[了过完的刚已]|终于|\b(?:did|done|was|were|have|has)\b|ed\b")
-_NOT_DONE = re.compile(r"(?<![是有])[没未](?:有)?(?:[\u4e00-\u9fff])|(?<![是有])[没未](?:有)?[呢啊呀哦]*\s*$"
+_NOT_DONE = re.compile(r"(?<![是有])[没未](?:有)?(?:[\u4e00-\u9fff])|(?<![是有了])[没未](?:有)?[呢啊呀哦]*\s*$"
                        r"|\b(?:not|never|havent|hasnt|didnt|dont|isnt|wasnt)\b|n't\b|\bnot? yet\b")
+_MOVE_NAMED = re.compile(r"上一步|下一步|第\s*[\d一二三四五六]\s*步|回到|退回|返回|\bgo back\b|\bstep\s*\d")
 WAIT_THEN = re.compile(r"等.{1,14}(?:了|完|好|过)?.{0,6}(?:再|我就|就)")
 
 
@@ -81,6 +82,7 @@ class Cues:
     later_time: tuple[str, ...] = ()  # 下午, 晚上: a plan when nothing in the message has happened (no 了/过/完)
     turn: tuple[str, ...] = ()  # 这回, 后来: where a story of a failure turns; what comes after is how it stands
     refused: tuple[str, ...] = ()  # 不要上一步, 别退回去: the move named is the one the user does not want
+    meant_instead: tuple[str, ...] = ()  # 应该是, I mean: what comes after replaces what came before
 
     @classmethod
     def from_data(cls, data: Any, where: str) -> Cues:
@@ -134,8 +136,13 @@ class Cues:
 
     def refuses_move(self, text: str) -> bool:
         """"上一步 不对 不要上一步 我点错了": a move named only to be turned down (a negation does not rule out a
-        move by itself: "密钥还没弄，退回去嘛" asks for it)."""
-        return contains_any(text, self.refused)
+        move by itself: "密钥还没弄，退回去嘛" asks for it), unless a later clause names the move wanted instead
+        ("不用退回第一步，退回第二步就行")."""
+        parts = _PARTS.split(text)
+        turned_down = [at for at, part in enumerate(parts) if contains_any(part, self.refused)]
+        if not turned_down:
+            return False
+        return not any(_MOVE_NAMED.search(part) for part in parts[turned_down[-1] + 1:])
 
     def completed(self, text: str) -> bool:
         """"X 好了", "已确认发布": a report that something is done."""

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from bot.understand import policy, stance
 from bot.understand.examples import IntentSpec, training_pairs
 from bot.understand.item_reports import ItemReports, split_quote
-from bot.understand.items import ItemNames, clauses, correction, listed_lines, named_items
+from bot.understand.items import ItemNames, clauses, correction, listed_lines, named_items, word_spaced
 from bot.understand.lexicon import ContextWords, contains_any, squash
 from bot.understand.model import IntentModel
 from bot.understand.reading import STATE_CHANGING, Context, Reading
@@ -46,8 +46,11 @@ _FEEDBACK_LEAD = re.compile(r"^\s*([12一二])\s*[，,。.、：:；;]")
 # "嗯 第二个", "选1": the option by its place
 _FEEDBACK_NAMED = re.compile(r"^(?:选|第|选第)([12一二])(?:个|项|条|号)?$")
 _ANY_NUMBER = re.compile(r"[\d一二两三四五六七八九十]")
-_MEANT_INSTEAD = ("i mean", "i meant", "应该是", "我是说", "说错", "勾错", "搞错", "点错", "写错")
-_HELD_BACK = re.compile(r"[别不没未待再等]")  # a tick asked for later, or not at all
+# A tick asked for later, or not at all ("第2项…再勾", "别把5也勾上"): one character says so, 不错 too (the safe way).
+_HELD_BACK = re.compile(r"[别不没未待再等]")
+_WAITS_FOR = re.compile(r"等(?!着|等|一?下|会)")  # "等审核结果出来，勾第2项" waits for something ("行，等着" does not)
+# the message asks ("…你帮我勾上第3项？", "1和2好了不？还没吧"), whatever its clauses say
+_ASKED = re.compile(r"[？?]\s*$|[吗么]\s*$|(?:好了不|了没)(?=[？?，,\s]|$)")
 CONFIRMING = ("confirm_reading", "confirm_reset")
 # Labels a reply to "解决了吗？" may carry and still be an answer to it.
 _FEEDBACK_LABELS = {"confirm", "cancel", "done", "smalltalk:ack", "smalltalk:thanks", "question", "human"}
@@ -109,7 +112,8 @@ class Understander:
         return reading
 
     def _read_message(self, text: str, ctx: Context) -> Reading:
-        text = self.words.corrected(text)
+        text = self.words.time_told_apart(text)
+        text = self.words.corrected(word_spaced(text) or text)
         if "\n" in text.strip() and split_quote(text) is None and not _ERROR_CODE.search(text):
             text = listed_lines(text) or text
         retracted = self.words.retraction.split(text)
@@ -366,6 +370,9 @@ class Understander:
                           items=self._items_said(rest, ctx, intent) if intent in ("check", "uncheck") else (),
                           kind=sub or None, alternatives=alternatives,
                           source="model")
+        if intent == "check" and ctx.item_count and len(reading.items) == ctx.item_count \
+                and self.words.requests_next(squash(clauses(text)[-1])) and kind == stance.AFFIRMATIVE:
+            reading = replace(reading, intent="next", items=())  # "第2步3项已全部完成，进入下一步": every item, then on
         if intent in ("back", "next") and len({s for _, s in step_mentions(text)}) == 1:
             # "上一步点错了，我其实还在第五步", "不是上一步 我要回第一步": the step named is where the user means to be
             named_step = step_mentions(text)[0][1]
@@ -388,31 +395,52 @@ class Understander:
         items = find_items(text, ctx.item_count)
         if intent != "check" or len(clauses(text)) < 2:
             return items
-        said, held = self._items_by_clause(text, ctx)
+        said, held, _ = self._items_by_clause(text, ctx)
         return tuple(n for n in items if n not in held - said) or items
 
-    def _items_by_clause(self, text: str, ctx: Context) -> tuple[set[int], set[int]]:
-        """(items a clause reports done or asks to tick, items a clause holds back: not done, waiting, planned)."""
+    def _items_by_clause(self, text: str, ctx: Context) -> tuple[set[int], set[int], bool]:
+        """(numbered items a clause reports done or asks to tick, numbered items a clause holds back: not done,
+        waiting, planned; whether a clause that names nothing takes back the report before it: "1和2好了，不代表能
+        勾", "第2项好了是骗你的，没好")."""
         cues = self.words.cues
         said: set[int] = set()
         held: set[int] = set()
+        last_said = taken_back = False
         for part in clauses(text):
             named = set(find_items(part, ctx.item_count))
-            if cues.not_done(part) or cues.pending(part) or cues.still_under_way(part) \
-                    or cues.stance(part) in (stance.NEGATION, stance.PLAN):
+            holds = cues.not_done(part) or cues.pending(part) or cues.still_under_way(part) \
+                or cues.stance(part) in (stance.NEGATION, stance.PLAN)
+            if not named and not named_items(squash(part), ctx.step, self.items.item_names):
+                taken_back = taken_back or (holds and last_said)
+                continue
+            last_said = False
+            if holds:
                 held |= named
             elif (cues.completed(part) or "勾" in part or cues.tick_verb(part)) and not cues.untick_verb(part) \
-                    and not cues.hedged(part) and not cues.elsewhere_user(part) and not cues.hearsay(part) \
+                    and not cues.hedged(part) and not cues.elsewhere_user(part) \
                     and not self.words.looks_like_question(squash(part)):
                 said |= named
-        return said, held
+                last_said = True
+        return said, held, taken_back
+
+    def _tick_vetoed(self, text: str, ctx: Context) -> bool:
+        """What rules out reading numbered ticks clause by clause: a correction ("勾选3 nvm I mean 4", read as one
+        elsewhere), hearsay, a question ("…你帮我勾上第3项？"), a condition ("如果认证过了，就勾第3项"), a clause that
+        waits or plans and names nothing ("等审核结果出来，勾第2项")."""
+        cues = self.words.cues
+        if correction(text) is not None or contains_any(text, cues.meant_instead) or cues.hearsay(text) \
+                or _ASKED.search(text.strip()) or contains_any(text, cues.condition + cues.hypothetical):
+            return True
+        return any(not mentions_items(part) and (_WAITS_FOR.match(part.strip()) is not None or (
+            cues.stance(part) == stance.PLAN and not named_items(squash(part), ctx.step, self.items.item_names)))
+            for part in clauses(text)[:-1])  # (but "权限集需待领导审批后方可勾选" plans for the item it names)
 
     def _tick_request_last(self, text: str, ctx: Context) -> Reading | None:
         """"…权限还没勾. 先 check 1 2 3", "…请先勾选前三项": a story that ends asking to tick numbered items asks
         for those (and for the numbered ones its clauses report done: "2和3好了，勾一下1"), not for the items its
         story names."""
-        parts = [c for c in clauses(_without_mentions(text)) if len(squash(c)) >= 2]
-        if len(parts) < 2 or not ctx.item_count or correction(text) is not None or contains_any(text, _MEANT_INSTEAD):
+        parts = [c for c in clauses(text) if len(squash(c)) >= 2]
+        if len(parts) < 2 or not ctx.item_count or self._tick_vetoed(text, ctx):
             return None
         last = parts[-1]
         cues = self.words.cues
@@ -424,18 +452,18 @@ class Understander:
                 or not all(1 <= n <= ctx.item_count for n in find_items(text, 20)) \
                 or self.words.looks_like_question(squash(last)):
             return None  # ("18 30 31 49 都勾上了" names permission sets, "第2项…再勾" plans, "别把5也勾上" refuses)
-        said, held = self._items_by_clause(text, ctx)
+        said, held, _ = self._items_by_clause(text, ctx)
         return Reading("check", 0.9, items=tuple(sorted(set(items) | (said - held))), kind="named_item",
                        source="rule")
 
     def _ticks_beside_holds(self, text: str, ctx: Context) -> Reading | None:
         """"第1–3项已完成，请勾选；第4项预计明天配置，暂不勾", "勾1和2，3还没弄": the items reported or asked for,
         in a message whose other clauses hold items back."""
-        if correction(text) is not None or contains_any(text, _MEANT_INSTEAD):
-            return None  # "勾选3 nvm I mean 4": a correction, read as one elsewhere
-        said, held = self._items_by_clause(text, ctx)
+        if len(clauses(text)) < 2 or self._tick_vetoed(text, ctx):
+            return None
+        said, held, taken_back = self._items_by_clause(text, ctx)
         said -= held
-        if not said or not all(1 <= n <= ctx.item_count for n in said) or len(clauses(text)) < 2:
+        if taken_back or not said or not all(1 <= n <= ctx.item_count for n in said):
             return None
         return Reading("check", 0.9, items=tuple(sorted(said)), kind="named_item", source="rule")
 

@@ -401,7 +401,15 @@ def test_a_reply_to_solved_that_says_it_is_not_is_a_no_whatever_number_opens_it(
     ("勾1，2还没绑", 2, "none", None, "check", {"items": [1]}),
     ("资质认证昨天下来了 第三方平台也建好了 权限集还没弄 先勾1到3", 1, "none", None, "check", {"items": [1, 2, 3]}),
     ("2和3好了，勾一下1", 2, "none", None, "check", {"items": [1, 2, 3]}),
+    ("第2项现在来看已经好了", 1, "none", None, "check", {"items": [2]}),  # 现在来看 is no 再来看
+    ("认证通过了一天了，我去下一步", 3, "submitted", None, "cert_passed", {}),  # 通过了一天: passed
     ("3项已全部完成", 2, "none", None, "done", {}),  # a count of all the items: the step
+    ("第2步3项都弄完了，进入下一步", 2, "none", None, "next", {}),  # every item, then on
+    ("除核对绑定账号一项外，其余均已完成", 2, "none", None, "check", {"items": [1, 2]}),  # all but, formally
+    ("最后那个审核还没过，其他的都好了", 1, "none", None, "check", {"items": [1, 2, 3, 4, 5]}),
+    # a space after every word
+    ("注册 账号 跟 资质认证 都完成了 第三方 平台 还没建", 1, "none", None, "check", {"items": [1, 2]}),
+    ("A公司的密钥传了 那我是先点完成还是等换完小程序", 4, "passed", None, "question", {}),
     ("第2步3项已全部完成，请勾选", 2, "none", None, "check", {"items": [1, 2, 3]}),
 ])
 def test_what_the_seventh_round_reads(understander, text, step, cert, pending, intent, slots):
@@ -419,6 +427,34 @@ def test_what_the_seventh_round_reads(understander, text, step, cert, pending, i
     ("先别勾2，3也别勾", 2, "none"),  # nothing is reported
     ("18 30 31 49 晚点再勾", 1, "none"),  # permission sets, later
     ("领导说暂不提交，请勿标记", 3, "none"),
+    ("资质认证没过，其他都还没弄", 1, "none"),  # all but, denied: nothing done (it ticked 1, 3, 4, 5, 6)
+    ("除了资质认证其他都还没弄", 1, "none"),
+    # a review's findings: conditions, waits, questions and take-backs beside numbered ticks
+    ("如果认证过了，就勾第3项", 1, "none"),
+    ("审核通过的话，勾1 2 3", 1, "none"),
+    ("等审核结果出来，勾第2项", 1, "none"),
+    ("第3项我还没弄，你帮我勾上第3项？", 1, "none"),
+    ("1和2好了，不代表能勾，先别动", 1, "none"),
+    ("第2项好了是骗你的，没好", 1, "none"),
+    ("过了一晚上 还是认证中", 3, "submitted"),
 ])
 def test_what_the_seventh_round_must_not_change(understander, text, step, cert):
     assert understander.read(text, _ctx(step, cert)).intent not in STATE_CHANGING
+
+
+@pytest.mark.parametrize("text, joined", [
+    ("注册 账号 跟 资质认证 都完成了 第三方 平台 还没建", "注册账号跟资质认证都完成了，第三方平台还没建"),
+    ("提交 了 全网 发布 我 也点了 确认 发布 wancheng", "提交了，全网发布我也点了，确认发布 wancheng"),
+    ("注册好了 资质认证还在审 平台先建了 选的传统模式", None),  # spaces between clauses stay clause breaks
+    ("开发 小程序 绑 好了，密钥 还 没 传", None),  # punctuation of its own: its commas say where clauses end
+    ("好的 谢谢", None),
+])
+def test_a_message_with_a_space_after_every_word_is_read_in_clauses(text, joined):
+    from bot.understand.items import word_spaced
+
+    assert word_spaced(text) == joined
+
+
+def test_a_move_turned_down_beside_the_move_wanted_is_the_move_wanted(understander):
+    reading = understander.read("不用退回第一步，退回第二步就行", _ctx(3, "submitted"))
+    assert (reading.intent, reading.step) == ("goto", 2), reading
