@@ -458,3 +458,8 @@ def test_a_message_with_a_space_after_every_word_is_read_in_clauses(text, joined
 def test_a_move_turned_down_beside_the_move_wanted_is_the_move_wanted(understander):
     reading = understander.read("不用退回第一步，退回第二步就行", _ctx(3, "submitted"))
     assert (reading.intent, reading.step) == ("goto", 2), reading
+
+
+def test_an_item_said_to_be_fine_is_not_left_out_as_if_it_were_not_done(understander):
+    reading = understander.read("权限集没问题，其他都好了", _ctx(1))  # 没问题 is no 没: not "all but 权限集"
+    assert reading.intent == "done" or 4 in reading.items, reading
