@@ -22,8 +22,8 @@ def _asks_with(word: str, squashed: str) -> bool:
 
 
 # "正常不", "是真的不", "这样可以不": a yes-no question with its second half left off
-_A_NOT = re.compile(r"(?:(?:正常|真的|可以|能|行|对|有效|有时效|要紧|管用|得行|中|成)不|.{5}是吧|.{5}对吧)"
-                    r"[？?。~～]*$")  # "…就能拿到AppId 是吧" (but "开是吧" is a slip for 开始吧)
+_A_NOT = re.compile(r"(?:(?:正常|真的|可以|能|行|对|有效|有时效|要紧|管用|得行|中|成)不|.{5}是吧|.{5}对吧|了没有?)"
+                    r"[？?。~～]*$")  # "…就能拿到AppId 是吧" (but "开是吧" is a slip for 开始吧); "认证通过了没"
 # "is that a problem", "should i wait": an English question by its first words
 _ASKS_EN = re.compile(r"^(?:is|are|do|does|did|can|could|should|will|would|may|shall)"
                       r"(?:i|it|that|this|there|we|you|my|the)")

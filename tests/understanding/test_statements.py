@@ -437,6 +437,8 @@ def test_what_the_seventh_round_reads(understander, text, step, cert, pending, i
     ("1和2好了，不代表能勾，先别动", 1, "none"),
     ("第2项好了是骗你的，没好", 1, "none"),
     ("过了一晚上 还是认证中", 3, "submitted"),
+    ("认证通过了没", 3, "submitted"),  # 了没 at the end asks (it was certification passed)
+    ("第2项勾上了没有？", 2, "none"),
 ])
 def test_what_the_seventh_round_must_not_change(understander, text, step, cert):
     assert understander.read(text, _ctx(step, cert)).intent not in STATE_CHANGING
