@@ -170,7 +170,7 @@ class Pipeline:
         if incoming.kind == "ocr" and understanding is not None:
             # Text read from a screenshot is never a command (a 「完成」 button in the picture is no "done"):
             # codes and errmsg texts first, then the words, through the same FAQ decision.
-            return understanding.current.question(incoming.text, context_of(progress, self.services.guide))
+            return understanding.current.screenshot(incoming.text, context_of(progress, self.services.guide))
         if incoming.kind != "text" or understanding is None:
             return NO_READING
         return understanding.read(incoming.text, context_of(progress, self.services.guide))

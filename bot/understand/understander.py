@@ -499,10 +499,14 @@ class Understander:
             return Reading("smalltalk", reading.confidence, kind="thanks", source="rule")
         return reading
 
+    def screenshot(self, text: str, ctx: Context) -> Reading:
+        """Text read from a screenshot: never a command (a 「完成」 button in the picture is no "done"), only a
+        question, in simplified characters as every message is (read() simplifies its own text once)."""
+        return self.question(simplified(text), ctx)
+
     def question(self, text: str, ctx: Context, confidence: float = 1.0, found: Any = None) -> Reading:
-        """A troubleshooting question: the knowledge base's best topic (or none, when it is unsure). Also the
-        entry for text read from a screenshot, so its script is simplified here too (idempotent, ~2 µs)."""
-        found = found if found is not None else self._search(simplified(text), ctx)
+        """A troubleshooting question: the knowledge base's best topic (or none, when it is unsure)."""
+        found = found if found is not None else self._search(text, ctx)
         if found is None:
             return Reading("question", confidence)
         topic = found.topic.id if found.confident and found.topic is not None else None

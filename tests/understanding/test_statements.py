@@ -465,3 +465,10 @@ def test_a_move_turned_down_beside_the_move_wanted_is_the_move_wanted(understand
 def test_an_item_said_to_be_fine_is_not_left_out_as_if_it_were_not_done(understander):
     reading = understander.read("权限集没问题，其他都好了", _ctx(1))  # 没问题 is no 没: not "all but 权限集"
     assert reading.intent == "done" or 4 in reading.items, reading
+
+
+def test_text_read_from_a_screenshot_in_traditional_characters_finds_the_topic_simplified_text_finds(understander):
+    ctx = _ctx(3, "submitted")
+    shot = understander.screenshot("認證失敗：AppSecret錯誤，請檢查後重新提交", ctx)
+    assert shot.intent == "question" and shot.topic is not None
+    assert shot.topic == understander.question("认证失败：AppSecret错误，请检查后重新提交", ctx).topic
