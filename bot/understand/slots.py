@@ -35,6 +35,7 @@ _RANGE_RE = re.compile(rf"(?P<lo>{_NUM})\s*(?:-|~|～|—|–|−|到|至)\s*(?P
 _ITEM_RE = re.compile(rf"(?<![\d.])(?:第\s*)?(?P<n>\d{{1,2}}(?![\d.])|{_THAT}{_CN_NUM})")
 # "三个都弄完了": all of them when the step has three items; otherwise not a list of items
 _ALL_N_RE = re.compile(rf"(?P<n>{_NUM})\s*(?:个|项|条)\s*(?:已经?|也)?\s*(?:都|全|均)")
+_LIST_BEFORE = re.compile(rf"{_NUM}\s*[、,，和跟与及/\-~～到至]?\s*$")
 _ONE_ITEM = re.compile(r"(?<=[\u4e00-\u9fff])(?<![第和跟与及或、前后])一(?=\s*[项条])")
 _ALL_ITEMS_RE = re.compile(r"全部|全都|所有|都勾|all")
 
@@ -104,7 +105,8 @@ def find_items(text: str, item_count: int) -> tuple[int, ...]:
     for match in _ALL_N_RE.finditer(text):
         if item_count and number(match["n"]) == item_count:
             found.update(range(1, item_count + 1))
-    text = _ALL_N_RE.sub(" ", text)
+    # "1 2 3项都好了", "1-3项都": the last number of a list or range, not a count of all
+    text = _ALL_N_RE.sub(lambda m: m[0] if _LIST_BEFORE.search(text, 0, m.start()) else " ", text)
     for match in _RANGE_RE.finditer(text):
         lo, hi = number(match["lo"]), number(match["hi"])
         if 0 < lo <= hi <= 20:

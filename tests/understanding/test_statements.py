@@ -472,3 +472,19 @@ def test_text_read_from_a_screenshot_in_traditional_characters_finds_the_topic_s
     shot = understander.screenshot("認證失敗：AppSecret錯誤，請檢查後重新提交", ctx)
     assert shot.intent == "question" and shot.topic is not None
     assert shot.topic == understander.question("认证失败：AppSecret错误，请检查后重新提交", ctx).topic
+
+
+# -- eighth round ----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, step, items", [
+    ("1 2 3项都好了", 1, [1, 2, 3]),  # "3项都" ends the list: it is no count of all items (it lost item 3)
+    ("1、2、3项都弄好了", 1, [1, 2, 3]),
+    ("1-3项都好了", 1, [1, 2, 3]),
+])
+def test_the_last_number_of_a_list_before_items_all_is_an_item(understander, text, step, items):
+    reading = understander.read(text, _ctx(step))
+    assert (reading.intent, sorted(reading.items)) == ("check", items), reading
+
+
+def test_a_count_of_all_items_is_still_a_count(understander):
+    assert understander.read("三个都弄完了", _ctx(2)).intent in ("done", "check")
+    assert understander.read("三个都弄完了", _ctx(1)).intent not in STATE_CHANGING  # three of six: which?
