@@ -31,12 +31,13 @@ _LAST_N_RE = re.compile(rf"后(?:面|边)?(?:的)?\s*(?P<n>{_NUM})\s*(?:项|个|
 _THAT = r"(?<![那这哪每某任上])"  # "撤回上一条": the message before, not item 1
 _ITEM_MENTION_RE = re.compile(rf"第\s*{_NUM}\s*(?:项|条|个)(?!步)|{_THAT}{_NUM}\s*(?:项|条)"
                               rf"|(?<![以之从提目然])[前后](?:面|边)?(?:的)?\s*{_NUM}\s*(?:项|个|条)")
-_RANGE_RE = re.compile(rf"(?P<lo>{_NUM})\s*(?:-|~|～|—|–|−|到|至)\s*(?P<hi>{_NUM})")
+_RANGE_RE = re.compile(rf"(?P<lo>{_NUM})\s*(?:项|个|条)?\s*(?:-|~|～|—|–|−|到|至)\s*(?:第\s*)?(?P<hi>{_NUM})")  # "第二到第四个"
 _ITEM_RE = re.compile(rf"(?<![\d.])(?:第\s*)?(?P<n>\d{{1,2}}(?![\d.])|{_THAT}{_CN_NUM})")
 # "三个都弄完了": all of them when the step has three items; otherwise not a list of items
 _ALL_N_RE = re.compile(rf"(?P<n>{_NUM})\s*(?:个|项|条)\s*(?:已经?|也)?\s*(?:都|全|均)")
-_LIST_BEFORE = re.compile(rf"{_NUM}\s*[、,，和跟与及/\-~～到至]?\s*$")
-_ONE_ITEM = re.compile(r"(?<=[\u4e00-\u9fff])(?<![第和跟与及或、前后])一(?=\s*[项条])")
+_LIST_BEFORE = re.compile(rf"{_NUM}\s*(?:项|个|条)?\s*[、,，和跟与及/\-~～到至]?\s*(?:第\s*)?$")
+_ONE_ITEM = re.compile(r"(?<=[\u4e00-\u9fff])(?<![第和跟与及或、前后])一(?=\s*[项条])"
+                       r"|(?<![第前后\d])[两俩](?=\s*[项条])(?!\s*[项条]\s*(?:已经?|也)?\s*[都全均])")  # "已完成的两项": a count (no one says 第两项)
 _ALL_ITEMS_RE = re.compile(r"全部|全都|所有|都勾|all")
 
 
@@ -102,11 +103,14 @@ def find_items(text: str, item_count: int) -> tuple[int, ...]:
     for match in _FIRST_N_RE.finditer(text):
         found.update(range(1, min(number(match["n"]), 20) + 1))
     text = _LAST_N_RE.sub(" ", _FIRST_N_RE.sub(" ", text))
-    for match in _ALL_N_RE.finditer(text):
+    # "1 2 3项都好了", "第二到第四个都", "第三个都": the last of a list or range, or an ordinal; not a count of all
+    counts = [m for m in _ALL_N_RE.finditer(text) if m["n"] in "两俩" or (  # "1和3两个都好了": 两 counts
+        not _LIST_BEFORE.search(text, 0, m.start()) and not text[:m.start()].rstrip().endswith("第"))]
+    for match in counts:
         if item_count and number(match["n"]) == item_count:
             found.update(range(1, item_count + 1))
-    # "1 2 3项都好了", "1-3项都": the last number of a list or range, not a count of all
-    text = _ALL_N_RE.sub(lambda m: m[0] if _LIST_BEFORE.search(text, 0, m.start()) else " ", text)
+    for match in reversed(counts):
+        text = text[:match.start()] + " " + text[match.end():]
     for match in _RANGE_RE.finditer(text):
         lo, hi = number(match["lo"]), number(match["hi"])
         if 0 < lo <= hi <= 20:
