@@ -153,6 +153,9 @@ class ItemReports:
                     ticked |= unreported  # "还有那个资质认证 交了三百块钱哦": the report follows its item
                 unreported = set()
                 continue
+            if not cues.completed(clause) and (cues.still_under_way(clause) or cues.pending(clause)) \
+                    and not _WAITING.match(clause.strip()):  # ("等审核结果出来，勾第2项" waits: a condition)
+                held |= in_clause  # "1到5都好了，6还在等审核", "4还在勾": named, and still under way
             silent = not cues.completed(clause) and said == stance.AFFIRMATIVE and not cues.unticks(clause) \
                 and not cues.pending(clause)  # ("资质认证还在审" says how it is: no later report is about it)
             unreported = unreported | in_clause if silent else set()  # "注册 资质认证 建平台 这仨都弄完了"
@@ -193,7 +196,7 @@ class ItemReports:
                 and cues.not_finished(text) \
                 and any(cues.completed(c) and not cues.not_finished(c) for c in clauses(text)):
             ticked = set(named)  # "代码上传密钥生成了 也在微搭那边提交了": generated, then submitted
-        if not ticked and cues.not_finished(text) and named and kind == stance.AFFIRMATIVE:
+        if not ticked and cues.not_finished(text) and named and kind == stance.AFFIRMATIVE and not held & set(named):
             # "代码上传密钥生成好了": on the way to the item, not the item; ask before ticking it
             return policy.clarify("unsure", proposal=Reading("check", 0.5, items=named), confidence=0.5,
                                   asked_by="")

@@ -37,6 +37,11 @@ _ONLY_LEFT = re.compile(r"(?:就|只|还)?(?:剩|差)(?:下)?(?P<what>.{1,14}?)(
 # "最后那个审核还没过 其他的都好了": what is not done, then all the others
 _OTHERS_DONE = re.compile(r"(?P<what>[^，,。；;]{1,14}?)(?:还|仍|尚)?(?:没|未)(?!问题|毛病|事|错)[^，,。；;]{0,4}?"
                           r"[，,]?(?:其他|其余|别的|其它|剩下)的?(?:都|全|均)(?!还?[没未不])")
+# "all 完成 except 开发资料 和 审核", "everything done except the permission sets", "except 2 all done"
+_ALL_EXCEPT = re.compile(r"(?:all|everything|全部|都)(?:is|are|was|were)?(?:done|完成|好了|搞定|ok|finished|ticked|checked)?(?:except|apartfrom|"
+                         r"otherthan|besides|但是?除了)(?P<what>[^，,。.;；]{1,24}?)(?:[，,。.;；]|$)"
+                         r"|(?:except|apartfrom|otherthan)(?P<what2>[^，,。.;；]{1,24}?)[，,]?(?:all|everything|the"
+                         r"rest|其他|其余)(?:is|are|都)?(?:done|完成|好了|搞定|ok|finished)")
 _BEFORE = re.compile(r"前面|之前的|前边")
 _SCOPE = re.compile(r"前(?P<n>\d|[一二两三四五六])(?:项|个|条)(?:里|中|当中|里面)")
 # "应该是3不是2", "是第二步不是第三步", "不是第三步，是第二步", "不是2是3"
@@ -46,6 +51,9 @@ _NOT_IS = re.compile(rf"不是(?P<no>{_PART}?)[，,\s]*(?:而|应该|其实)?是
 # "2不对，勾的是3", "第二项错了 应该是第三项"
 _WRONG_IS = re.compile(rf"(?P<no>{_PART}?)(?:不对|错了|错啦|错咯|错喽)[，,\s]*(?:我)?(?:勾的|要勾的|应该|其实|说的)?"
                        rf"是(?P<yes>{_PART})")
+# "勾选3，更正一下，是4", "第5项不要勾……更正一下：第5项可以勾": what follows the amendment is meant
+_AMENDED = re.compile(rf"(?P<no>{_PART}?)[…\.。，,\s]*(?:更正|纠正|改正)(?:一下)?[：:，,\s]*(?:应该)?(?:是)?"
+                      rf"(?P<yes>{_PART})\s*$")  # (a longer amendment is read on its own: understander)
 # "第4个不是，我说的是第5个"
 _NO_I_MEANT = re.compile(rf"(?P<no>{_PART}?)不是[，,\s]*(?:我)?(?:说的|要的|指的|要勾的)是(?P<yes>{_PART})")
 # "取消第2项，改勾第3项", "把2去掉，勾上3"
@@ -90,30 +98,41 @@ def listed_lines(text: str) -> str | None:
 _CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
 _SPACED_WORDS = 4  # spaces between Chinese words, at least ...
 _SPACED_CHUNK = 3.2  # ... around chunks this short on average: a word, not a clause
+_PUNCTUATION = re.compile(r"([，。；！？,;!?\n]+)")  # split keeping the marks: odd parts are punctuation
 _CLAUSE_END = "了"  # where a speaker who spaces every word pauses: "都完成了 第三方 平台 还没建"
 
 
 def word_spaced(text: str) -> str | None:
     """A message typed with a space after every word ("注册 账号 跟 资质认证 都完成了 第三方 平台 还没建") with its
     spaces dropped and a comma after each 了, so that its clauses are clauses, not words; None when its spaces
-    already separate clauses ("注册好了 资质认证还在审") or it has punctuation of its own.
+    already separate clauses ("注册好了 资质认证还在审"). Punctuation of its own stays where it is, and only the
+    spaces between its marks go ("1 到 5 都 完成 了, 6 还 在 等 审核").
 
     Why: a space between Chinese words is read as a pause (people who type no punctuation put one between
     clauses); an older user on a pinyin keyboard puts one between words, and every word became a clause."""
-    if len(_CJK_GAP.findall(text)) < _SPACED_WORDS or any(mark in text for mark in "，。；！？,;!?\n"):
+    if len(_CJK_GAP.findall(text)) < _SPACED_WORDS:
         return None
-    chunks = text.split()
-    chinese = [c for c in chunks if re.search(r"[\u4e00-\u9fff]", c)]
-    if sum(len(c) for c in chinese) / len(chinese) > _SPACED_CHUNK:
+    parts = _PUNCTUATION.split(text)
+    chinese = [c for part in parts[::2] for c in part.split() if re.search(r"[\u4e00-\u9fff]", c)]
+    if not chinese or sum(len(c) for c in chinese) / len(chinese) > _SPACED_CHUNK:
         return None
+    return "".join(part if at % 2 else _joined(part.split()) for at, part in enumerate(parts))
+
+
+def _joined(chunks: list[str]) -> str:
+    """Words typed apart, written together again: a comma after each 了 inside, English keeps its spaces."""
     out = ""
     for at, chunk in enumerate(chunks):
-        if out and not out.endswith("，") and (out[-1].isascii() or chunk[0].isascii()):
-            out += " "  # "确认发布 wancheng": English keeps its spaces
+        if out and not out.endswith("，") and (_latin(out[-1]) or _latin(chunk[0])):
+            out += " "  # "确认发布 wancheng" (but "6 还在等" is "6还在等", as the number belongs to the clause)
         out += chunk
         if chunk.endswith(_CLAUSE_END) and at < len(chunks) - 1:
             out += "，"
     return out
+
+
+def _latin(char: str) -> bool:
+    return char.isascii() and char.isalpha()
 
 
 def clauses(text: str) -> list[str]:
@@ -163,11 +182,11 @@ def all_but(text: str, item_count: int, names: ItemNames, step: int) -> tuple[in
         return tuple(range(1, item_count - numeral(last_n["n"]) + 1))
     if _BUT_LAST.search(squashed):
         return tuple(range(1, item_count))
-    for pattern in (_EXCEPT, _ONLY_LEFT, _OTHERS_DONE):
+    for pattern in (_EXCEPT, _ALL_EXCEPT, _ONLY_LEFT, _OTHERS_DONE):
         match = pattern.search(squashed)
         if not match:
             continue
-        what = match["what"]
+        what = match["what"] or match.groupdict().get("what2") or ""
         left = set(named_items(what, step, names)) | set(find_items(_BEFORE.sub(" ", what), item_count))
         if _LAST_ITEM.search(what):
             left.add(item_count)
@@ -189,7 +208,7 @@ def correction(text: str) -> tuple[str, str] | None:
     if "是不是" in text:
         return None  # a question ("是不是就是失败了"), not a correction
     text = _STAMMER.sub("", text)
-    for pattern in (_MEANT, _NO_I_MEANT, _NOT_IS, _IS_NOT, _WRONG_IS, _DROP_THEN, _UNDO_THEN):
+    for pattern in (_MEANT, _NO_I_MEANT, _NOT_IS, _IS_NOT, _WRONG_IS, _DROP_THEN, _UNDO_THEN, _AMENDED):
         match = pattern.search(text)
         if match:
             return match["yes"], match["no"]

@@ -47,6 +47,8 @@ _FEEDBACK_LEAD = re.compile(r"^\s*([12一二])\s*[，,。.、：:；;]")
 _FEEDBACK_NAMED = re.compile(r"^(?:选|第|选第)([12一二])(?:个|项|条|号)?$")
 _ANY_NUMBER = re.compile(r"[\d一二两三四五六七八九十]")
 # A tick asked for later, or not at all ("第2项…再勾", "别把5也勾上"): one character says so, 不错 too (the safe way).
+_AMENDMENT = re.compile(r"(?:更正|纠正)一下[：:，,。\s]*|(?:更正|纠正)[：:]\s*")  # "更正一下：" takes back what came before
+_AMENDMENT_READ_ALONE = 6  # shorter, it leans on what it amends ("勾选3，更正一下，是4"): items.correction reads it
 _HELD_BACK = re.compile(r"[别不没未待再等]")
 _WAITS_FOR = re.compile(r"等(?!着|等|一?下|会)")  # "等审核结果出来，勾第2项" waits for something ("行，等着" does not)
 # the message asks ("…你帮我勾上第3项？", "1和2好了不？还没吧"), whatever its clauses say
@@ -125,6 +127,10 @@ class Understander:
                     return _no(ctx, 0.9)
                 return Reading("smalltalk", 0.9, kind="ack", source="rule")
             text = meant
+        amended = _AMENDMENT.split(text)
+        if len(amended) > 1 and len(squash(amended[-1])) >= _AMENDMENT_READ_ALONE:
+            # "第5项不要勾……更正一下：…第5项的开发资料其实都填完了，所以第5项可以勾": the amendment is what is meant
+            text = amended[-1]
         quoted = self.items.quoted(text, ctx)
         if quoted is not None:
             return quoted
@@ -408,6 +414,8 @@ class Understander:
         last_said = taken_back = False
         for part in clauses(text):
             named = set(find_items(part, ctx.item_count))
+            if named and not _ANY_NUMBER.search(part) and named_items(squash(part), ctx.step, self.items.item_names):
+                named = set()  # "权限集其实都勾好了": 都勾 is all of the permission sets, not every item
             holds = cues.not_done(part) or cues.pending(part) or cues.still_under_way(part) \
                 or cues.stance(part) in (stance.NEGATION, stance.PLAN)
             if not named and not named_items(squash(part), ctx.step, self.items.item_names):
@@ -445,7 +453,7 @@ class Understander:
         last = parts[-1]
         cues = self.words.cues
         asks = ("勾" in last or cues.tick_verb(last) or contains_any(last, ("check", "tick"))) \
-            and cues.stance(last) == stance.AFFIRMATIVE and not _HELD_BACK.search(last) \
+            and cues.stance(last) == stance.AFFIRMATIVE and not _HELD_BACK.search(last) and not cues.pending(last) \
             and not cues.untick_verb(text) and not cues.unticks(text) and cues.stance(text) != stance.PROBLEM
         items = find_items(last, ctx.item_count)
         if not asks or not items or not _ANY_NUMBER.search(last) or mentions_step(last) \

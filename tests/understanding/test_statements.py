@@ -448,7 +448,8 @@ def test_what_the_seventh_round_must_not_change(understander, text, step, cert):
     ("注册 账号 跟 资质认证 都完成了 第三方 平台 还没建", "注册账号跟资质认证都完成了，第三方平台还没建"),
     ("提交 了 全网 发布 我 也点了 确认 发布 wancheng", "提交了，全网发布我也点了，确认发布 wancheng"),
     ("注册好了 资质认证还在审 平台先建了 选的传统模式", None),  # spaces between clauses stay clause breaks
-    ("开发 小程序 绑 好了，密钥 还 没 传", None),  # punctuation of its own: its commas say where clauses end
+    ("开发 小程序 绑 好了，密钥 还 没 传", "开发小程序绑好了，密钥还没传"),  # its own commas stay where they are
+    ("1 到 5 都 完成 了, 6 还 在 等 审核", "1到5都完成了,6还在等审核"),
     ("好的 谢谢", None),
 ])
 def test_a_message_with_a_space_after_every_word_is_read_in_clauses(text, joined):
@@ -488,3 +489,29 @@ def test_the_last_number_of_a_list_before_items_all_is_an_item(understander, tex
 def test_a_count_of_all_items_is_still_a_count(understander):
     assert understander.read("三个都弄完了", _ctx(2)).intent in ("done", "check")
     assert understander.read("三个都弄完了", _ctx(1)).intent not in STATE_CHANGING  # three of six: which?
+
+
+@pytest.mark.parametrize("text, step, cert, pending, intent, slots", [
+    ("第二到第四项都弄好了", 1, "none", None, "check", [2, 3, 4]),  # a range with 第 on both ends (it ticked 2)
+    ("第一个和第三个都好了", 3, "none", None, "check", [1, 3]),  # 第三个都: an ordinal, not "all three"
+    ("第1、2项弄完了，第3项下周弄，先把弄完的两项勾上", 1, "none", None, "check", [1, 2]),  # 两项 counts
+    ("1到4都好了，5还在填", 1, "none", None, "check", [1, 2, 3, 4]),  # still under way: not ticked
+    ("1到2都好了，3还在勾", 3, "none", None, "check", [1, 2]),  # (the 勾 of 还在勾 asked to tick 3)
+    ("1 到 4 都 弄 好 了, 5 还 在 填", 1, "none", None, "check", [1, 2, 3, 4]),  # spaced words between commas
+    ("all done except 权限集", 1, "none", None, "check", [1, 2, 3, 5, 6]),
+    ("everything is done except the dev info and the review", 1, "none", None, "check", [1, 2, 3, 4]),
+    ("勾选2，更正一下，是3", 1, "none", None, "check", [3]),  # the amendment is meant (it ticked 2 and 3)
+    ("第4项先别勾……更正一下：权限集其实都勾好了，第4项可以勾", 1, "none", None, "check", [4]),
+])
+def test_what_the_eighth_round_reads(understander, text, step, cert, pending, intent, slots):
+    reading = understander.read(text, _ctx(step, cert, pending))
+    assert (reading.intent, sorted(reading.items)) == (intent, slots), reading
+
+
+@pytest.mark.parametrize("text, step, cert", [
+    ("认证提交完告诉你", 3, "none"),  # a plan: nothing submitted yet
+    ("弄完跟你说", 2, "none"),
+    ("别提醒了 开玩笑的", 2, "none"),  # taken back: reminders stay as they are
+])
+def test_what_the_eighth_round_must_not_change(understander, text, step, cert):
+    assert understander.read(text, _ctx(step, cert)).intent not in STATE_CHANGING
