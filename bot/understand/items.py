@@ -38,8 +38,9 @@ _ONLY_LEFT = re.compile(r"(?:就|只|还)?(?:剩|差)(?:下)?(?P<what>.{1,14}?)(
 _OTHERS_DONE = re.compile(r"(?P<what>[^，,。；;]{1,14}?)(?:还|仍|尚)?(?:没|未)(?!问题|毛病|事|错)[^，,。；;]{0,4}?"
                           r"[，,]?(?:其他|其余|别的|其它|剩下)的?(?:都|全|均)(?!还?[没未不])")
 # "all 完成 except 开发资料 和 审核", "everything done except the permission sets", "except 2 all done"
-_ALL_EXCEPT = re.compile(r"(?:all|everything|全部|都)(?:is|are|was|were)?(?:done|完成|好了|搞定|ok|finished|ticked|checked)?(?:except|apartfrom|"
-                         r"otherthan|besides|但是?除了)(?P<what>[^，,。.;；]{1,24}?)(?:[，,。.;；]|$)"
+_ALL_EXCEPT = re.compile(r"(?:all|everything|全部|都)(?:is|are|was|were)?"
+                         r"(?:done|完成|好了|搞定|ok|finished|ticked|checked)?"
+                         r"(?:except|apartfrom|otherthan|besides|但是?除了)(?P<what>[^，,。.;；]{1,24}?)(?:[，,。.;；]|$)"
                          r"|(?:except|apartfrom|otherthan)(?P<what2>[^，,。.;；]{1,24}?)[，,]?(?:all|everything|the"
                          r"rest|其他|其余)(?:is|are|都)?(?:done|完成|好了|搞定|ok|finished)")
 _BEFORE = re.compile(r"前面|之前的|前边")

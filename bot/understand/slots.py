@@ -31,13 +31,15 @@ _LAST_N_RE = re.compile(rf"后(?:面|边)?(?:的)?\s*(?P<n>{_NUM})\s*(?:项|个|
 _THAT = r"(?<![那这哪每某任上])"  # "撤回上一条": the message before, not item 1
 _ITEM_MENTION_RE = re.compile(rf"第\s*{_NUM}\s*(?:项|条|个)(?!步)|{_THAT}{_NUM}\s*(?:项|条)"
                               rf"|(?<![以之从提目然])[前后](?:面|边)?(?:的)?\s*{_NUM}\s*(?:项|个|条)")
-_RANGE_RE = re.compile(rf"(?P<lo>{_NUM})\s*(?:项|个|条)?\s*(?:-|~|～|—|–|−|到|至)\s*(?:第\s*)?(?P<hi>{_NUM})")  # "第二到第四个"
+# "1-3", "第二到第四个"
+_RANGE_RE = re.compile(rf"(?P<lo>{_NUM})\s*(?:项|个|条)?\s*(?:-|~|～|—|–|−|到|至)\s*(?:第\s*)?(?P<hi>{_NUM})")
 _ITEM_RE = re.compile(rf"(?<![\d.])(?:第\s*)?(?P<n>\d{{1,2}}(?![\d.])|{_THAT}{_CN_NUM})")
 # "三个都弄完了": all of them when the step has three items; otherwise not a list of items
 _ALL_N_RE = re.compile(rf"(?P<n>{_NUM})\s*(?:个|项|条)\s*(?:已经?|也)?\s*(?:都|全|均)")
 _LIST_BEFORE = re.compile(rf"{_NUM}\s*(?:项|个|条)?\s*[、,，和跟与及/\-~～到至]?\s*(?:第\s*)?$")
+# "已完成的两项" counts too (no one says 第两项)
 _ONE_ITEM = re.compile(r"(?<=[\u4e00-\u9fff])(?<![第和跟与及或、前后])一(?=\s*[项条])"
-                       r"|(?<![第前后\d])[两俩](?=\s*[项条])(?!\s*[项条]\s*(?:已经?|也)?\s*[都全均])")  # "已完成的两项": a count (no one says 第两项)
+                       r"|(?<![第前后\d])[两俩](?=\s*[项条])(?!\s*[项条]\s*(?:已经?|也)?\s*[都全均])")
 _ALL_ITEMS_RE = re.compile(r"全部|全都|所有|都勾|all")
 
 

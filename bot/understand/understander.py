@@ -46,9 +46,10 @@ _FEEDBACK_LEAD = re.compile(r"^\s*([12一二])\s*[，,。.、：:；;]")
 # "嗯 第二个", "选1": the option by its place
 _FEEDBACK_NAMED = re.compile(r"^(?:选|第|选第)([12一二])(?:个|项|条|号)?$")
 _ANY_NUMBER = re.compile(r"[\d一二两三四五六七八九十]")
-# A tick asked for later, or not at all ("第2项…再勾", "别把5也勾上"): one character says so, 不错 too (the safe way).
-_AMENDMENT = re.compile(r"(?:更正|纠正)一下[：:，,。\s]*|(?:更正|纠正)[：:]\s*")  # "更正一下：" takes back what came before
+# "更正一下：" takes back what came before it
+_AMENDMENT = re.compile(r"(?:更正|纠正)一下[：:，,。\s]*|(?:更正|纠正)[：:]\s*")
 _AMENDMENT_READ_ALONE = 6  # shorter, it leans on what it amends ("勾选3，更正一下，是4"): items.correction reads it
+# A tick asked for later, or not at all ("第2项…再勾", "别把5也勾上"): one character says so, 不错 too (the safe way).
 _HELD_BACK = re.compile(r"[别不没未待再等]")
 _WAITS_FOR = re.compile(r"等(?!着|等|一?下|会)")  # "等审核结果出来，勾第2项" waits for something ("行，等着" does not)
 # the message asks ("…你帮我勾上第3项？", "1和2好了不？还没吧"), whatever its clauses say
