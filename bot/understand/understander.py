@@ -36,6 +36,9 @@ _NOW_REQUESTS = frozenset(("status", "details", "goto", "back", "help", "human",
                            "appid_where"))
 _MISMATCH = re.compile(r"不是|不对|不一样|不一致")
 _REPORTS = frozenset(("done", "next", "check", "cert_submitted", "cert_passed"))
+_QUOTED_REQUEST = re.compile(r"(?:请|请帮我|帮我|麻烦|查看|看下|看一下|发送|发|输入|回复|please)\s*"
+                             r"[“\"「『](?P<command>[^”\"」』]{1,8})[”\"」』]")
+_QUOTABLE = frozenset({"mute", "unmute", "status", "details", "help", "human"})  # none of them moves a step
 _QUOTED_PHRASE = re.compile(r"[“\"「『][^”\"」』]{1,10}[”\"」』]")
 # The bot's own prompt typed back: "回复是", "回复「完成」" mean "是", "完成".
 _ECHOED_PROMPT = re.compile(r"^(?:回复|reply|选择|选)\s*[「“\"']?(?P<said>[^」”\"']{1,12})[」”\"']?$", re.IGNORECASE)
@@ -141,6 +144,19 @@ class Understander:
             if point is not None:
                 return point
         return reading
+
+    def _command_quoted(self, text: str, ctx: Context) -> Reading | None:
+        """"请「恢复提醒」，我们本周会推进第5步", "查看「详情」": a command copied from the help, asked for by name.
+        Only commands that leave progress alone (reminders, views, a person): a quoted 「完成」 or 「下一步」 is as
+        often the console's button ("按了「下一步」没反应"), and a quote with no request before it is a mention
+        ("刚才那句“别提醒了”是发错群了")."""
+        asked = _QUOTED_REQUEST.search(text)
+        if asked is None or self.words.looks_like_question(squash(text[asked.end():])):
+            return None
+        reading = self._read(asked["command"], replace(ctx, pending=None))
+        if reading.intent in _QUOTABLE and reading.confidence >= policy.ACT:
+            return replace(reading, source="rule")
+        return None
 
     def _request_now(self, text: str, ctx: Context) -> Reading | None:
         """"秘钥等会儿再生成，先帮我看下这客户进度": the plan waits, the request with 先 is for now."""
@@ -275,6 +291,8 @@ class Understander:
         lesson = self.taught.get(squashed)
         if lesson is not None and not lesson.startswith("topic:"):
             return self._lesson(text, squashed, lesson, ctx)  # staff taught these very words: before every rule
+        if (named := self._command_quoted(text, ctx)) is not None:
+            return named
         kind = self.words.cues.stance(self._without_requests(text))
         if kind == stance.PLAN and (asked := self._request_now(text, ctx)) is not None:
             return asked

@@ -515,3 +515,19 @@ def test_what_the_eighth_round_reads(understander, text, step, cert, pending, in
 ])
 def test_what_the_eighth_round_must_not_change(understander, text, step, cert):
     assert understander.read(text, _ctx(step, cert)).intent not in STATE_CHANGING
+
+
+@pytest.mark.parametrize("text, step, cert, intent", [
+    ("麻烦「别提醒了」，下周再推进第2步", 2, "none", "mute"),  # it went to step 2 (a goto of the current step)
+    ("帮我看一下「进度」", 4, "passed", "status"),
+    ("刚才那句“别提醒了”是发错群了", 2, "none", None),  # no request before the quote: a mention, not a command
+    ("按了「下一步」没反应", 2, "none", "question"),  # a quoted move is the console's button
+])
+def test_a_command_quoted_from_the_help_and_asked_for_is_that_command(understander, text, step, cert, intent):
+    reading = understander.read(text, _ctx(step, cert))
+    assert reading.intent == intent if intent else reading.intent not in STATE_CHANGING, reading
+
+
+@pytest.mark.parametrize("text", ["OK了", "ok啦", "好使了"])
+def test_ok_after_solved_is_a_yes_not_a_step_done(understander, text):
+    assert understander.read(text, _ctx(5, "passed", "faq_feedback")).intent == "confirm"
