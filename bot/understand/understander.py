@@ -39,6 +39,8 @@ _REPORTS = frozenset(("done", "next", "check", "cert_submitted", "cert_passed"))
 _QUOTED_REQUEST = re.compile(r"(?:请|请帮我|帮我|麻烦|查看|看下|看一下|发送|发|输入|回复|please)\s*"
                              r"[“\"「『](?P<command>[^”\"」』]{1,8})[”\"」』]")
 _QUOTABLE = frozenset({"mute", "unmute", "status", "details", "help", "human"})  # none of them moves a step
+_HELPED = re.compile(r"help(?:ed)?(?:我|me|us)|帮(?:了)?我(?:很多|不少|大忙)|帮了大忙")  # thanks for help given
+_REVIEW_BY_PEOPLE = re.compile(r"人工(?:审核|审批|核验|复核|审查)|manualreview")
 _QUOTED_PHRASE = re.compile(r"[“\"「『][^”\"」』]{1,10}[”\"」』]")
 # The bot's own prompt typed back: "回复是", "回复「完成」" mean "是", "完成".
 _ECHOED_PROMPT = re.compile(r"^(?:回复|reply|选择|选)\s*[「“\"']?(?P<said>[^」”\"']{1,12})[」”\"']?$", re.IGNORECASE)
@@ -358,6 +360,10 @@ class Understander:
                 and not self._asks_now(squashed) and (kind == stance.PLAN or self._not_yet(text)):
             # "还没弄好，晚点再说" — but "绑的腾讯云账号不是我现在登录的这个" is a problem, asked about
             return Reading("smalltalk", confidence, kind="later", alternatives=alternatives, source="rule")
+        if intent == "help" and self.words.thanks_for(squashed) and _HELPED.search(squashed):
+            return Reading("smalltalk", confidence, kind="thanks", source="rule")  # "谢谢你 help 我很多"
+        if intent == "human" and _REVIEW_BY_PEOPLE.search(squashed) and self.words.looks_like_question(squashed):
+            return self.question(text, ctx, confidence)  # "人工审核一般几天": a review by people, asked about
         if intent == "question" or (intent in policy.STATE_CHANGING and self._asks(text, squashed, ranked)):
             return self.question(text, ctx, confidence if intent == "question" else 1 - confidence)
         if confidence < policy.NOT_UNDERSTOOD:

@@ -531,3 +531,14 @@ def test_a_command_quoted_from_the_help_and_asked_for_is_that_command(understand
 @pytest.mark.parametrize("text", ["OK了", "ok啦", "好使了"])
 def test_ok_after_solved_is_a_yes_not_a_step_done(understander, text):
     assert understander.read(text, _ctx(5, "passed", "faq_feedback")).intent == "confirm"
+
+
+@pytest.mark.parametrize("text, step, cert, intent", [
+    ("人工审核一般几天能出结果", 1, "none", "question"),  # a review by people, asked about: not a hand-off
+    ("人工审核大概几天", 3, "submitted", "question"),
+    ("转人工", 3, "submitted", "human"),
+    ("谢谢你 help 我很多", 3, "submitted", "smalltalk"),  # thanks for help given (it showed the help)
+    ("谢谢，帮助", 3, "submitted", "help"),
+])
+def test_people_and_help_named_in_passing(understander, text, step, cert, intent):
+    assert understander.read(text, _ctx(step, cert)).intent == intent
