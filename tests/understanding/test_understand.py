@@ -240,10 +240,13 @@ def test_held_out_commands_are_read_right_and_rarely_harmfully(name, understande
 # one held-out plan row of set 8 a question back instead of an acknowledgement (80.6 % -> 79.6 %, no harm; not read).
 # Set 35 (seventh round) held out: 79.6 % right, 2 of 49 harmful before the round, 79.6 % and 3 after it (the row
 # was not looked at). Set 36 is left out: 5 of 49 held-out rows (4 after) are wrong changes.
+# Sets 37 and 38 (eighth round) held out: 79.6 % / 2 of 49 and 79.6 % / 3 of 49 harmful at first; after the round
+# 79.6 % / 2 and 77.6 % / 3 (a range or ordinal rule cost set 38 one row, no harm; the row was not looked at).
 @pytest.mark.parametrize("name, right_floor, harmful_ceiling", [
     ("commands_eval5.jsonl", 0.80, 0.04), ("commands_eval7.jsonl", 0.80, 0.04), ("commands_eval8.jsonl", 0.79, 0.04),
     ("commands_eval30.jsonl", 0.77, 0.05), ("commands_eval33.jsonl", 0.77, 0.03),
-    ("commands_eval35.jsonl", 0.77, 0.065)])
+    ("commands_eval35.jsonl", 0.77, 0.065), ("commands_eval37.jsonl", 0.77, 0.045),
+    ("commands_eval38.jsonl", 0.75, 0.065)])
 def test_held_out_blind_sets_of_issue_21_stay_above_their_floor(name, right_floor, harmful_ceiling, understander):
     from bot.understand.evaluate import read_cases, score
     from bot.understand.factory import item_counts
@@ -316,6 +319,18 @@ def test_the_dev_rows_tuned_on_in_the_seventh_round_keep_what_they_taught(unders
              for case in read_cases(Path(ROOT) / "tests" / "data" / f"commands_eval{n}.jsonl", item_counts())]
     dev = score(cases, understander.read)["dev"]
     assert dev.total == 222 and dev.accuracy >= 0.84 and dev.harmful <= 2, (dev.right, dev.harmful)
+
+
+# Sets 37 and 38 (eighth round), their dev rows, read for the rules: 75.2 % right and 11 of 222 harmful at first,
+# 80.2 % and 2 after the round.
+def test_the_dev_rows_tuned_on_in_the_eighth_round_keep_what_they_taught(understander):
+    from bot.understand.evaluate import read_cases, score
+    from bot.understand.factory import item_counts
+
+    cases = [case for n in (37, 38)
+             for case in read_cases(Path(ROOT) / "tests" / "data" / f"commands_eval{n}.jsonl", item_counts())]
+    dev = score(cases, understander.read)["dev"]
+    assert dev.total == 222 and dev.accuracy >= 0.78 and dev.harmful <= 3, (dev.right, dev.harmful)
 
 
 def _whole_sets(numbers, understander):
@@ -426,3 +441,4 @@ def test_a_data_command_must_not_reuse_a_name_or_change_state(tmp_path):
         path.write_text("intents:\n" + body, encoding="utf-8")
         with pytest.raises(UnderstandingDataError):
             load_specs(path)
+
