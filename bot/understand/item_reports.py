@@ -176,6 +176,7 @@ class ItemReports:
                         doubted |= in_clause
                 else:
                     ticked |= in_clause
+                    held -= in_clause  # "权限集刚才还在勾，现在权限集勾完了": the later clause is how it stands
         ticked -= denied | held
         if not ticked and not denied and not held and plain and kind == stance.AFFIRMATIVE and cues.completed(text) \
                 and not cues.not_finished(text) and not any(

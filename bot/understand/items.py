@@ -39,10 +39,12 @@ _OTHERS_DONE = re.compile(r"(?P<what>[^，,。；;]{1,14}?)(?:还|仍|尚)?(?:�
                           r"[，,]?(?:其他|其余|别的|其它|剩下)的?(?:都|全|均)(?!还?[没未不])")
 # "all 完成 except 开发资料 和 审核", "everything done except the permission sets", "except 2 all done"
 _ALL_EXCEPT = re.compile(r"(?:all|everything|全部|都)(?:is|are|was|were)?"
-                         r"(?:done|完成|好了|搞定|ok|finished|ticked|checked)?"
+                         r"(?:done|完成|好了|搞定|ok|finished|ticked|checked)"
                          r"(?:except|apartfrom|otherthan|besides|但是?除了)(?P<what>[^，,。.;；]{1,24}?)(?:[，,。.;；]|$)"
                          r"|(?:except|apartfrom|otherthan)(?P<what2>[^，,。.;；]{1,24}?)[，,]?(?:all|everything|the"
                          r"rest|其他|其余)(?:is|are|都)?(?:done|完成|好了|搞定|ok|finished)")
+# "Is everything done except the review?", "all except 5 are still pending": no report of the rest
+_NOT_ALL_DONE = re.compile(r"[?？吗]|still|pending|fail|not|unclear|need|how|what|should|can|\bdo\b|没|未|还在|失败")
 _BEFORE = re.compile(r"前面|之前的|前边")
 _SCOPE = re.compile(r"前(?P<n>\d|[一二两三四五六])(?:项|个|条)(?:里|中|当中|里面)")
 # "应该是3不是2", "是第二步不是第三步", "不是第三步，是第二步", "不是2是3"
@@ -53,7 +55,7 @@ _NOT_IS = re.compile(rf"不是(?P<no>{_PART}?)[，,\s]*(?:而|应该|其实)?是
 _WRONG_IS = re.compile(rf"(?P<no>{_PART}?)(?:不对|错了|错啦|错咯|错喽)[，,\s]*(?:我)?(?:勾的|要勾的|应该|其实|说的)?"
                        rf"是(?P<yes>{_PART})")
 # "勾选3，更正一下，是4", "第5项不要勾……更正一下：第5项可以勾": what follows the amendment is meant
-_AMENDED = re.compile(rf"(?P<no>{_PART}?)[…\.。，,\s]*(?:更正|纠正|改正)(?:一下)?[：:，,\s]*(?:应该)?(?:是)?"
+_AMENDED = re.compile(rf"(?P<no>{_PART}?)[…\.。，,\s]*(?:更正|纠正|改正)(?:一下)?[：:，,\s]*(?:应该)?是"
                       rf"(?P<yes>{_PART})\s*$")  # (a longer amendment is read on its own: understander)
 # "第4个不是，我说的是第5个"
 _NO_I_MEANT = re.compile(rf"(?P<no>{_PART}?)不是[，,\s]*(?:我)?(?:说的|要的|指的|要勾的)是(?P<yes>{_PART})")
@@ -124,7 +126,8 @@ def _joined(chunks: list[str]) -> str:
     """Words typed apart, written together again: a comma after each 了 inside, English keeps its spaces."""
     out = ""
     for at, chunk in enumerate(chunks):
-        if out and not out.endswith("，") and (_latin(out[-1]) or _latin(chunk[0])):
+        if out and not out.endswith("，") and (_latin(out[-1]) or _latin(chunk[0])
+                                              or (out[-1].isdigit() and chunk[0].isdigit())):  # "第 1 2 项"
             out += " "  # "确认发布 wancheng" (but "6 还在等" is "6还在等", as the number belongs to the clause)
         out += chunk
         if chunk.endswith(_CLAUSE_END) and at < len(chunks) - 1:
@@ -186,6 +189,8 @@ def all_but(text: str, item_count: int, names: ItemNames, step: int) -> tuple[in
     for pattern in (_EXCEPT, _ALL_EXCEPT, _ONLY_LEFT, _OTHERS_DONE):
         match = pattern.search(squashed)
         if not match:
+            continue
+        if pattern is _ALL_EXCEPT and _NOT_ALL_DONE.search(text.lower()):
             continue
         what = match["what"] or match.groupdict().get("what2") or ""
         left = set(named_items(what, step, names)) | set(find_items(_BEFORE.sub(" ", what), item_count))

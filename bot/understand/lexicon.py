@@ -115,7 +115,8 @@ class ContextWords:
                    words("fillers"), words("request_words"), Cues.from_data(data.get("stance"), path.name), acts,
                    slips, words("status_questions"), words("yes_words"), words("next_questions"), words("thanks"),
                    words("no_words"), words("next_commands"), words("pinyin_questions"),
-                   _opening(raw("yes_openers")), _retraction(raw("retractions"), raw("retractions_before_pause")))
+                   _opening(raw("yes_openers")),
+                   _retraction(raw("retractions"), raw("retractions_before_pause"), raw("jokes")))
 
     def corrected(self, text: str) -> str:
         """The message with its known voice-input and handwriting slips put right ("绑号了" -> "绑好了")."""
@@ -199,10 +200,12 @@ def _opening(words: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(rf"^(?:{alternatives})[吧啊呀哈的]?(?:[，,。！!\s]+)", re.IGNORECASE)
 
 
-def _retraction(words: tuple[str, ...], before_pause: tuple[str, ...]) -> re.Pattern[str]:
+def _retraction(words: tuple[str, ...], before_pause: tuple[str, ...],
+                jokes: tuple[str, ...] = ()) -> re.Pattern[str]:
     """Where a message takes back what came before: split on it, the last part is what is meant."""
     parts = [_spaced(w) for w in sorted(words, key=len, reverse=True)]
     parts += [rf"{_spaced(w)}(?=[，,。…\s])" for w in sorted(before_pause, key=len, reverse=True)]
+    parts += [rf"(?<![不没])(?<!不是)(?<!没有){_spaced(w)}(?![吧吗?？])" for w in sorted(jokes, key=len, reverse=True)]
     if not parts:
         return re.compile(r"(?!)")
     return re.compile(rf"(?:{'|'.join(parts)})[，,。…\s]*")

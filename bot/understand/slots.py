@@ -36,7 +36,8 @@ _RANGE_RE = re.compile(rf"(?P<lo>{_NUM})\s*(?:项|个|条)?\s*(?:-|~|～|—|–
 _ITEM_RE = re.compile(rf"(?<![\d.])(?:第\s*)?(?P<n>\d{{1,2}}(?![\d.])|{_THAT}{_CN_NUM})")
 # "三个都弄完了": all of them when the step has three items; otherwise not a list of items
 _ALL_N_RE = re.compile(rf"(?P<n>{_NUM})\s*(?:个|项|条)\s*(?:已经?|也)?\s*(?:都|全|均)")
-_LIST_BEFORE = re.compile(rf"{_NUM}\s*(?:项|个|条)?\s*[、,，和跟与及/\-~～到至]?\s*(?:第\s*)?$")
+_LIST_BEFORE = re.compile(r"(?:(?<!\d)\d|[一二三四五六七八九十壹贰叁肆伍陆])"  # one digit: "交了300 6个都" counts
+                          r"\s*(?:项|个|条)?\s*[、,，和跟与及/\-~～到至]?\s*(?:第\s*)?$")
 # "已完成的两项" counts too (no one says 第两项)
 _ONE_ITEM = re.compile(r"(?<=[\u4e00-\u9fff])(?<![第和跟与及或、前后])一(?=\s*[项条])"
                        r"|(?<![第前后\d])[两俩](?=\s*[项条])(?!\s*[项条]\s*(?:已经?|也)?\s*[都全均])")

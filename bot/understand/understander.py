@@ -38,8 +38,14 @@ _MISMATCH = re.compile(r"不是|不对|不一样|不一致")
 _REPORTS = frozenset(("done", "next", "check", "cert_submitted", "cert_passed"))
 _QUOTED_REQUEST = re.compile(r"(?:请|请帮我|帮我|麻烦|查看|看下|看一下|发送|发|输入|回复|please)\s*"
                              r"[“\"「『](?P<command>[^”\"」』]{1,8})[”\"」』]")
+_QUOTE_ENDS_CLAUSE = re.compile(r"\s*(?:[吧啊呀哈]\s*)?(?:[，,。.!！;；\s]|$)")  # nothing said of the quote after it
+_UNDONE = re.compile(r"取消|撤回|撤销|关掉|忽略|不用|不要|别|怎么")
 _QUOTABLE = frozenset({"mute", "unmute", "status", "details", "help", "human"})  # none of them moves a step
-_HELPED = re.compile(r"help(?:ed)?(?:我|me|us)|帮(?:了)?我(?:很多|不少|大忙)|帮了大忙")  # thanks for help given
+# thanks for help given (not "谢谢 help 我看看认证")
+_HELPED = re.compile(r"help(?:ed)?(?:我|me|us)(?:很多|不少|好多|alot|somuch|了)|helped"
+                     r"|帮了?我(?:很多|不少|好多|大忙)|帮了大忙")
+_ASKS_BACK = re.compile(r"[吗吧?？]$")
+_PERSON_ASKED = re.compile(r"转人工|找人工|人工客服|真人|找人问|人工问")  # "人工审核要几天，帮我转人工"
 _REVIEW_BY_PEOPLE = re.compile(r"人工(?:审核|审批|核验|复核|审查)|manualreview")
 _QUOTED_PHRASE = re.compile(r"[“\"「『][^”\"」』]{1,10}[”\"」』]")
 # The bot's own prompt typed back: "回复是", "回复「完成」" mean "是", "完成".
@@ -134,8 +140,10 @@ class Understander:
                 return Reading("smalltalk", 0.9, kind="ack", source="rule")
             text = meant
         amended = _AMENDMENT.split(text)
-        if len(amended) > 1 and len(squash(amended[-1])) >= _AMENDMENT_READ_ALONE:
-            # "第5项不要勾……更正一下：…第5项的开发资料其实都填完了，所以第5项可以勾": the amendment is what is meant
+        if len(amended) > 1 and len(squash(amended[-1])) >= _AMENDMENT_READ_ALONE \
+                and self.words.cues.stance(amended[0]) == stance.NEGATION:
+            # "第5项不要勾……更正一下：…第5项的开发资料其实都填完了，所以第5项可以勾": a refusal amended is what is
+            # meant (but "第1 2 3项好了，更正一下，第3项还没好" keeps its reports: the whole is read)
             text = amended[-1]
         quoted = self.items.quoted(text, ctx)
         if quoted is not None:
@@ -153,8 +161,11 @@ class Understander:
         often the console's button ("按了「下一步」没反应"), and a quote with no request before it is a mention
         ("刚才那句“别提醒了”是发错群了")."""
         asked = _QUOTED_REQUEST.search(text)
-        if asked is None or self.words.looks_like_question(squash(text[asked.end():])):
-            return None
+        if asked is None or not _QUOTE_ENDS_CLAUSE.match(text[asked.end():]) \
+                or _UNDONE.search(text[:asked.start()] + text[asked.end():]) \
+                or self.words.looks_like_question(squash(text)) \
+                or any(self.words.cues.completed(c) for c in clauses(text[asked.end():])):
+            return None  # "请“静音”取消掉", "麻烦「恢复提醒」这个功能关掉", "…，第5步我们做完了": not the command alone
         reading = self._read(asked["command"], replace(ctx, pending=None))
         if reading.intent in _QUOTABLE and reading.confidence >= policy.ACT:
             return replace(reading, source="rule")
@@ -362,7 +373,8 @@ class Understander:
             return Reading("smalltalk", confidence, kind="later", alternatives=alternatives, source="rule")
         if intent == "help" and self.words.thanks_for(squashed) and _HELPED.search(squashed):
             return Reading("smalltalk", confidence, kind="thanks", source="rule")  # "谢谢你 help 我很多"
-        if intent == "human" and _REVIEW_BY_PEOPLE.search(squashed) and self.words.looks_like_question(squashed):
+        if intent == "human" and _REVIEW_BY_PEOPLE.search(squashed) and self.words.looks_like_question(squashed) \
+                and not _PERSON_ASKED.search(squashed):
             return self.question(text, ctx, confidence)  # "人工审核一般几天": a review by people, asked about
         if intent == "question" or (intent in policy.STATE_CHANGING and self._asks(text, squashed, ranked)):
             return self.question(text, ctx, confidence if intent == "question" else 1 - confidence)
@@ -653,8 +665,8 @@ class Understander:
                 return Reading("smalltalk", 0.9, kind="later", source="pending")  # "还没试呢 等下我去试试"
             if squashed in FEEDBACK_NO or contains_any(text, words.feedback_no):
                 return _no(ctx, 1.0)
-            if squashed in FEEDBACK_YES or contains_any(text, words.feedback_yes):
-                return _yes(ctx, 1.0)
+            if squashed in FEEDBACK_YES or (contains_any(text, words.feedback_yes) and not _ASKS_BACK.search(squashed)):
+                return _yes(ctx, 1.0)  # (but "ok了吗" asks)
         elif pending not in CONFIRMING:
             return None
         elif (moved := self.items.step_correction(text)) is not None:

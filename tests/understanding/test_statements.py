@@ -542,3 +542,33 @@ def test_ok_after_solved_is_a_yes_not_a_step_done(understander, text):
 ])
 def test_people_and_help_named_in_passing(understander, text, step, cert, intent):
     assert understander.read(text, _ctx(step, cert)).intent == intent
+
+
+# A reviewer helper's messages the eighth round's first rules read worse than the code before them.
+@pytest.mark.parametrize("text, step, cert, pending", [
+    ("all except 5 are still pending", 1, "none", None),
+    ("Is everything done except the review?", 1, "none", None),
+    ("请“静音”取消掉", 3, "none", None),  # a quoted command taken back, not given
+    ("麻烦「恢复提醒」这个功能关掉", 3, "none", None),
+    ("认证居然过了，开玩笑的吧", 4, "passed", None),  # asked, not owned up to (step 4: a pass changes nothing else)
+    ("ok了吗", 3, "none", "faq_feedback"),
+])
+def test_what_the_eighth_round_review_found_changes_nothing(understander, text, step, cert, pending):
+    reading = understander.read(text, _ctx(step, cert, pending))
+    assert reading.intent not in STATE_CHANGING and reading.intent != "confirm", reading
+
+
+@pytest.mark.parametrize("text, step, cert, pending, intent, items", [
+    ("认证通过了，不骗你的", 3, "submitted", None, "cert_passed", []),  # a denied joke takes nothing back
+    ("是的，没骗你的", 1, "none", "confirm_reset", "confirm", []),
+    ("权限集刚才还在勾，现在权限集勾完了", 1, "none", None, "check", [4]),  # the later clause is how it stands
+    ("第1 2 3项好了，更正一下，第3项还没好", 1, "none", None, "check", [1, 2]),
+    ("请「恢复提醒」吧，第5步我们做完了", 5, "passed", None, "done", []),
+    ("人工审核要几天，帮我转人工", 1, "none", None, "human", []),
+    ("嗯嗯， 第 1 2 项 都 弄 好 了", 1, "none", None, "check", [1, 2]),  # digits typed apart stay two numbers
+    ("交了300 6个都好了", 1, "none", None, "check", [1, 2, 3, 4, 5, 6]),  # 300 is no list: 6个都 counts
+    ("谢谢 help 我看看认证", 3, "submitted", None, "help", []),
+])
+def test_what_the_eighth_round_review_found_reads_as_before(understander, text, step, cert, pending, intent, items):
+    reading = understander.read(text, _ctx(step, cert, pending))
+    assert (reading.intent, sorted(reading.items)) == (intent, items), reading
