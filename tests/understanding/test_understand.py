@@ -285,62 +285,34 @@ def test_the_sets_tuned_on_keep_what_they_taught(numbers, rows, right_floor, har
         whole.right, whole.harmful, whole.total)
 
 
-# Sets 29 and 30 (fifth round), their dev rows, tuned on: 69.4 % right and 18 of 222 harmful at first, 77.0 % and 4
-# after the round.
-def test_the_dev_rows_tuned_on_in_the_fifth_round_keep_what_they_taught(understander):
-    from bot.understand.evaluate import read_cases, score
-    from bot.understand.factory import item_counts
-
-    cases = [case for n in (29, 30)
-             for case in read_cases(Path(ROOT) / "tests" / "data" / f"commands_eval{n}.jsonl", item_counts())]
-    dev = score(cases, understander.read)["dev"]
-    assert dev.total == 222 and dev.accuracy >= 0.75 and dev.harmful <= 6, (dev.right, dev.harmful)
-
-
-# Sets 33 and 34 (sixth round), their dev rows, read for the rules (not learned by the statement gate): 73.4 % right
-# and 5 of 222 harmful at first, 78.4 % and 2 after the round.
-def test_the_dev_rows_tuned_on_in_the_sixth_round_keep_what_they_taught(understander):
-    from bot.understand.evaluate import read_cases, score
-    from bot.understand.factory import item_counts
-
-    cases = [case for n in (33, 34)
-             for case in read_cases(Path(ROOT) / "tests" / "data" / f"commands_eval{n}.jsonl", item_counts())]
-    dev = score(cases, understander.read)["dev"]
-    assert dev.total == 222 and dev.accuracy >= 0.76 and dev.harmful <= 3, (dev.right, dev.harmful)
-
-
-# Sets 35 and 36 (seventh round), their dev rows, read for the rules: 74.8 % right and 17 of 222 harmful at first,
-# 86.0 % and none after the round.
-def test_the_dev_rows_tuned_on_in_the_seventh_round_keep_what_they_taught(understander):
-    from bot.understand.evaluate import read_cases, score
-    from bot.understand.factory import item_counts
-
-    cases = [case for n in (35, 36)
-             for case in read_cases(Path(ROOT) / "tests" / "data" / f"commands_eval{n}.jsonl", item_counts())]
-    dev = score(cases, understander.read)["dev"]
-    assert dev.total == 222 and dev.accuracy >= 0.84 and dev.harmful <= 2, (dev.right, dev.harmful)
-
-
-# Sets 37 and 38 (eighth round), their dev rows, read for the rules: 75.2 % right and 11 of 222 harmful at first,
-# 80.2 % and 2 after the round.
-def test_the_dev_rows_tuned_on_in_the_eighth_round_keep_what_they_taught(understander):
-    from bot.understand.evaluate import read_cases, score
-    from bot.understand.factory import item_counts
-
-    cases = [case for n in (37, 38)
-             for case in read_cases(Path(ROOT) / "tests" / "data" / f"commands_eval{n}.jsonl", item_counts())]
-    dev = score(cases, understander.read)["dev"]
-    assert dev.total == 222 and dev.accuracy >= 0.78 and dev.harmful <= 3, (dev.right, dev.harmful)
+# The dev rows of the rounds that read them for the rules, a regression guard for what they taught:
+# - sets 29 and 30 (fifth round): 69.4 % right and 18 of 222 harmful at first, 77.0 % and 4 after the round;
+# - sets 33 and 34 (sixth round; not learned by the statement gate): 73.4 % right and 5 of 222 harmful at first, 78.4 %
+#   and 2 after the round;
+# - sets 35 and 36 (seventh round): 74.8 % right and 17 of 222 harmful at first, 86.0 % and none after the round;
+# - sets 37 and 38 (eighth round): 75.2 % right and 11 of 222 harmful at first, 80.2 % and 2 after the round.
+@pytest.mark.parametrize("numbers, right_floor, most_harmful", [((29, 30), 0.75, 6), ((33, 34), 0.76, 3),
+                                                               ((35, 36), 0.84, 2), ((37, 38), 0.78, 3)])
+def test_the_dev_rows_tuned_on_in_a_round_keep_what_they_taught(numbers, right_floor, most_harmful, understander):
+    dev = _scored_sets(numbers, understander)["dev"]
+    assert dev.total == 222 and dev.accuracy >= right_floor and dev.harmful <= most_harmful, (dev.right, dev.harmful)
 
 
 def _whole_sets(numbers, understander):
     """Every row of the numbered sets, scored together."""
-    from bot.understand.evaluate import Score, read_cases, score
+    from bot.understand.evaluate import Score
+
+    return _scored_sets(numbers, understander).get("all", Score())
+
+
+def _scored_sets(numbers, understander):
+    """The numbered sets' rows scored together, per split ("dev", "holdout") and over all."""
+    from bot.understand.evaluate import read_cases, score
     from bot.understand.factory import item_counts
 
     cases = [case for n in numbers
              for case in read_cases(Path(ROOT) / "tests" / "data" / f"commands_eval{n}.jsonl", item_counts())]
-    return score(cases, understander.read).get("all", Score())
+    return score(cases, understander.read)
 
 
 # -- guarding the steps -----------------------------------------------------------------------------------
