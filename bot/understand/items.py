@@ -55,7 +55,8 @@ _NOT_IS = re.compile(rf"不是(?P<no>{_PART}?)[，,\s]*(?:而|应该|其实)?是
 _WRONG_IS = re.compile(rf"(?P<no>{_PART}?)(?:不对|错了|错啦|错咯|错喽)[，,\s]*(?:我)?(?:勾的|要勾的|应该|其实|说的)?"
                        rf"是(?P<yes>{_PART})")
 # "勾选3，更正一下，是4", "第5项不要勾……更正一下：第5项可以勾": what follows the amendment is meant
-_AMENDED = re.compile(rf"(?P<no>{_PART}?)[…\.。，,\s]*(?:更正|纠正|改正)(?:一下)?[：:，,\s]*(?:应该)?是"
+AMENDS = r"(?:更正|纠正|改正)"  # the words that amend what came before (also understander's longer amendments)
+_AMENDED = re.compile(rf"(?P<no>{_PART}?)[…\.。，,\s]*{AMENDS}(?:一下)?[：:，,\s]*(?:应该)?是"
                       rf"(?P<yes>{_PART})\s*$")  # (a longer amendment is read on its own: understander)
 # "第4个不是，我说的是第5个"
 _NO_I_MEANT = re.compile(rf"(?P<no>{_PART}?)不是[，,\s]*(?:我)?(?:说的|要的|指的|要勾的)是(?P<yes>{_PART})")

@@ -68,6 +68,10 @@ class ContextWords:
     no_words: tuple[str, ...] = ()  # "没": a whole reply meaning no
     next_commands: tuple[str, ...] = ()  # "下一步": the command itself, which asks nothing ("…扫码也能授权了 下一步吧")
     pinyin_questions: tuple[str, ...] = ()  # "zenme", "zuosha": inside run-together pinyin, wherever they are
+    helped: tuple[str, ...] = ()  # "help 我很多": thanks for help given
+    reviews_by_people: tuple[str, ...] = ()  # "人工审核": a review, not a person asked for ...
+    asks_for_person: tuple[str, ...] = ()  # ... unless one is ("转人工")
+    undoing_words: tuple[str, ...] = ()  # "取消", "关掉": said of a quoted command, it is not that command
     # "嗯 提交了 同事弄的": a yes that opens a longer reply (yes_openers); "上一步 额算了 不用回去了": the thought
     # before it is taken back (retractions; retractions_before_pause only where a pause follows: "啊不是，…")
     yes_opening: re.Pattern[str] = re.compile(r"(?!)")
@@ -115,6 +119,7 @@ class ContextWords:
                    words("fillers"), words("request_words"), Cues.from_data(data.get("stance"), path.name), acts,
                    slips, words("status_questions"), words("yes_words"), words("next_questions"), words("thanks"),
                    words("no_words"), words("next_commands"), words("pinyin_questions"),
+                   words("helped"), words("reviews_by_people"), words("asks_for_person"), words("undoing_words"),
                    _opening(raw("yes_openers")),
                    _retraction(raw("retractions"), raw("retractions_before_pause"), raw("jokes")))
 
@@ -185,6 +190,19 @@ class ContextWords:
 
     def thanks_for(self, squashed: str) -> bool:
         return any(word in squashed for word in self.thanks)
+
+    def thanks_for_help(self, squashed: str) -> bool:
+        """"谢谢你 help 我很多": thanks for help given, not "谢谢 help 我看看认证"."""
+        return self.thanks_for(squashed) and any(word in squashed for word in self.helped)
+
+    def asks_about_review_by_people(self, squashed: str) -> bool:
+        """"人工审核一般几天": a question about a review done by people; "…帮我转人工" asks for one as well."""
+        return (any(word in squashed for word in self.reviews_by_people) and self.looks_like_question(squashed)
+                and not any(word in squashed for word in self.asks_for_person))
+
+    def undoes(self, text: str) -> bool:
+        """"取消掉", "怎么关": words that undo or ask about what they are said of."""
+        return contains_any(text, self.undoing_words)
 
 
 def _spaced(word: str) -> str:

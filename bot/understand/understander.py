@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from bot.understand import policy, stance
 from bot.understand.examples import IntentSpec, training_pairs
 from bot.understand.item_reports import ItemReports, split_quote
-from bot.understand.items import ItemNames, clauses, correction, listed_lines, named_items, word_spaced
+from bot.understand.items import AMENDS, ItemNames, clauses, correction, listed_lines, named_items, word_spaced
 from bot.understand.lexicon import ContextWords, contains_any, squash
 from bot.understand.model import IntentModel
 from bot.understand.reading import STATE_CHANGING, Context, Reading
@@ -39,14 +39,8 @@ _REPORTS = frozenset(("done", "next", "check", "cert_submitted", "cert_passed"))
 _QUOTED_REQUEST = re.compile(r"(?:请|请帮我|帮我|麻烦|查看|看下|看一下|发送|发|输入|回复|please)\s*"
                              r"[“\"「『](?P<command>[^”\"」』]{1,8})[”\"」』]")
 _QUOTE_ENDS_CLAUSE = re.compile(r"\s*(?:[吧啊呀哈]\s*)?(?:[，,。.!！;；\s]|$)")  # nothing said of the quote after it
-_UNDONE = re.compile(r"取消|撤回|撤销|关掉|忽略|不用|不要|别|怎么")
 _QUOTABLE = frozenset({"mute", "unmute", "status", "details", "help", "human"})  # none of them moves a step
-# thanks for help given (not "谢谢 help 我看看认证")
-_HELPED = re.compile(r"help(?:ed)?(?:我|me|us)(?:很多|不少|好多|alot|somuch|了)|helped"
-                     r"|帮了?我(?:很多|不少|好多|大忙)|帮了大忙")
 _ASKS_BACK = re.compile(r"[吗吧?？]$")
-_PERSON_ASKED = re.compile(r"转人工|找人工|人工客服|真人|找人问|人工问")  # "人工审核要几天，帮我转人工"
-_REVIEW_BY_PEOPLE = re.compile(r"人工(?:审核|审批|核验|复核|审查)|manualreview")
 _QUOTED_PHRASE = re.compile(r"[“\"「『][^”\"」』]{1,10}[”\"」』]")
 # The bot's own prompt typed back: "回复是", "回复「完成」" mean "是", "完成".
 _ECHOED_PROMPT = re.compile(r"^(?:回复|reply|选择|选)\s*[「“\"']?(?P<said>[^」”\"']{1,12})[」”\"']?$", re.IGNORECASE)
@@ -58,7 +52,7 @@ _FEEDBACK_LEAD = re.compile(r"^\s*([12一二])\s*[，,。.、：:；;]")
 _FEEDBACK_NAMED = re.compile(r"^(?:选|第|选第)([12一二])(?:个|项|条|号)?$")
 _ANY_NUMBER = re.compile(r"[\d一二两三四五六七八九十]")
 # "更正一下：" takes back what came before it
-_AMENDMENT = re.compile(r"(?:更正|纠正)一下[：:，,。\s]*|(?:更正|纠正)[：:]\s*")
+_AMENDMENT = re.compile(rf"{AMENDS}一下[：:，,。\s]*|{AMENDS}[：:]\s*")
 _AMENDMENT_READ_ALONE = 6  # shorter, it leans on what it amends ("勾选3，更正一下，是4"): items.correction reads it
 # A tick asked for later, or not at all ("第2项…再勾", "别把5也勾上"): one character says so, 不错 too (the safe way).
 _HELD_BACK = re.compile(r"[别不没未待再等]")
@@ -162,7 +156,7 @@ class Understander:
         ("刚才那句“别提醒了”是发错群了")."""
         asked = _QUOTED_REQUEST.search(text)
         if asked is None or not _QUOTE_ENDS_CLAUSE.match(text[asked.end():]) \
-                or _UNDONE.search(text[:asked.start()] + text[asked.end():]) \
+                or self.words.undoes(text[:asked.start()] + text[asked.end():]) \
                 or self.words.looks_like_question(squash(text)) \
                 or any(self.words.cues.completed(c) for c in clauses(text[asked.end():])):
             return None  # "请“静音”取消掉", "麻烦「恢复提醒」这个功能关掉", "…，第5步我们做完了": not the command alone
@@ -371,10 +365,9 @@ class Understander:
                 and not self._asks_now(squashed) and (kind == stance.PLAN or self._not_yet(text)):
             # "还没弄好，晚点再说" — but "绑的腾讯云账号不是我现在登录的这个" is a problem, asked about
             return Reading("smalltalk", confidence, kind="later", alternatives=alternatives, source="rule")
-        if intent == "help" and self.words.thanks_for(squashed) and _HELPED.search(squashed):
+        if intent == "help" and self.words.thanks_for_help(squashed):
             return Reading("smalltalk", confidence, kind="thanks", source="rule")  # "谢谢你 help 我很多"
-        if intent == "human" and _REVIEW_BY_PEOPLE.search(squashed) and self.words.looks_like_question(squashed) \
-                and not _PERSON_ASKED.search(squashed):
+        if intent == "human" and self.words.asks_about_review_by_people(squashed):
             return self.question(text, ctx, confidence)  # "人工审核一般几天": a review by people, asked about
         if intent == "question" or (intent in policy.STATE_CHANGING and self._asks(text, squashed, ranked)):
             return self.question(text, ctx, confidence if intent == "question" else 1 - confidence)
