@@ -24,8 +24,12 @@ _BUT_LAST = re.compile(rf"(?:就|只)?(?:剩|差)(?:下)?(?:[^，,。；;\s]{{1,
 _BUT_LAST_N = re.compile(r"(?:就|只)?(?:剩|差)(?:下)?最后(?P<n>两|俩|二|2|三|3)(?:个|项|条)?")
 # "除了第3项都好了", "除核对绑定账号一项外，其余均已完成" (not "…其他都还没弄")
 _EXCEPT = re.compile(r"(?<![删解排清免切])除(?!非)(?:了)?(?P<what>.{1,12}?)(?:一项|那项|这项)?(?:以外|之外|外)?[，,]?"
-                     r"(?:其他|其余|别的|其它)?(?:的)?(?:都|全|均)(?!还?[没未不])")
+                     r"(?:其他|其余|别的|其它)?(?:的)?(?:全都|全部都|都|全|均)(?!网)(?!还?[没未不])")
+# "最后一项以外 全✅", "权限集之外都弄完了": the same without 除
+_BESIDES = re.compile(r"(?P<what>[^，,。；;!！?？]{1,12}?)(?:一项|那项|这项)?(?:以外|之外)[，,]?"
+                      r"(?:其他|其余|别的|其它)?(?:的)?(?:全都|全部都|都|全|均)(?!网)(?!还?[没未不])")
 _LAST_ITEM = re.compile(_LAST)
+_NONE_DONE = re.compile(r"都?还?[没未不]")  # after 全 of an all-but: "全都没弄" says none of the rest is done
 # clauses end at punctuation, "然后", and at spaces next to Chinese ("资质认证过了 300块也交了"); English
 # keeps its spaces ("registered the open platform acct"); a tick or cross belongs to what comes before it
 # ("绑定开发小程序 ✔️ 代码上传密钥 ✖️")
@@ -65,9 +69,13 @@ _NO_I_MEANT = re.compile(rf"(?P<no>{_PART}?)不是[，,\s]*(?:我)?(?:说的|要
 _MEANT = re.compile(r"(?P<no>\d)\s*[,，]?\s*(?:nvm|never\s*mind|sorry|oops)?\s*[,，]?\s*i\s*mean[t]?\s*(?P<yes>\d)\b",
                     re.IGNORECASE)  # "勾选3 nvm I mean 4"
 _THEN_TICK = r"[，,\s]*(?:然后|再)?(?:应该是勾选|应该勾|应该是|改成|换成|改勾|勾上|勾选|勾)"
-_UNDO = r"(?:去掉|取消|撤销|撤回)掉?"
+_UNDO = r"(?:去掉|撤掉|取消|撤销|撤回)掉?"
 _DROP_THEN = re.compile(rf"(?:把|勾选)?(?P<no>{_PART}?){_UNDO}{_THEN_TICK}(?P<yes>{_PART})")  # "勾选3取消掉，应该是4"
 _UNDO_THEN = re.compile(rf"{_UNDO}(?:勾选)?(?P<no>{_PART}?){_THEN_TICK}(?P<yes>{_PART})")
+# "第三项先取消，第四项勾上": each item before its verb; not denied or asked ("第三项不用取消", "为什么第三项取消了")
+_NOT_DROPPED = re.compile(r"[别没吗?？]|不用|不要|不必|为什么|为啥|怎么|要不要|是不是")
+_DROP_THEN_AFTER = re.compile(rf"(?P<no>{_PART}?)先?{_UNDO}[，,；;\s]+(?:再|然后)?(?:把)?(?P<yes>{_PART}?)"
+                              r"(?:勾上|勾选上|打勾|打上勾|勾一下)")
 # "不是 不是下一步 是上一步", "不不不 不是勾2 是勾3": the stammer before the correction says nothing more
 _STAMMER = re.compile(r"^\s*(?:(?:不是|不对|不)[\s，,!！。.]*)+(?=不是)")
 
@@ -187,7 +195,7 @@ def all_but(text: str, item_count: int, names: ItemNames, step: int) -> tuple[in
         return tuple(range(1, item_count - numeral(last_n["n"]) + 1))
     if _BUT_LAST.search(squashed):
         return tuple(range(1, item_count))
-    for pattern in (_EXCEPT, _ALL_EXCEPT, _ONLY_LEFT, _OTHERS_DONE):
+    for pattern in (_EXCEPT, _BESIDES, _ALL_EXCEPT, _ONLY_LEFT, _OTHERS_DONE):
         match = pattern.search(squashed)
         if not match:
             continue
@@ -197,7 +205,11 @@ def all_but(text: str, item_count: int, names: ItemNames, step: int) -> tuple[in
         left = set(named_items(what, step, names)) | set(find_items(_BEFORE.sub(" ", what), item_count))
         if _LAST_ITEM.search(what):
             left.add(item_count)
-        if pattern is _EXCEPT and not left:
+        if pattern in (_EXCEPT, _BESIDES) and _NONE_DONE.match(squashed, match.end()):
+            return ()  # "除了第一项全都没做", "权限集以外全都没弄": the rest is not done, nothing is ticked
+        if pattern is _BESIDES and not left:
+            continue  # "意料之外，都通过了", "工作时间以外都能找人工吗": not an item left out
+        if pattern in (_EXCEPT, _BESIDES) and (not left or (pattern is _BESIDES and re.search(r"\d{2}", what))):
             return ()  # "权限集除了49其他都勾了": part of one item, which is not done
         scope = _SCOPE.search(squashed)  # "前四项里除了资质认证，其他都好了": within the first four
         upto = min(item_count, numeral(scope["n"])) if scope else item_count
@@ -215,8 +227,11 @@ def correction(text: str) -> tuple[str, str] | None:
     if "是不是" in text:
         return None  # a question ("是不是就是失败了"), not a correction
     text = _STAMMER.sub("", text)
-    for pattern in (_MEANT, _NO_I_MEANT, _NOT_IS, _IS_NOT, _WRONG_IS, _DROP_THEN, _UNDO_THEN, _AMENDED):
+    for pattern in (_MEANT, _NO_I_MEANT, _NOT_IS, _IS_NOT, _WRONG_IS, _DROP_THEN, _UNDO_THEN, _DROP_THEN_AFTER,
+                    _AMENDED):
         match = pattern.search(text)
+        if match and pattern is _DROP_THEN_AFTER and _NOT_DROPPED.search(text):
+            continue  # "别把第三项取消，第四项勾上就行", "为什么第三项取消了": no untick asked for
         if match:
             return match["yes"], match["no"]
     return None

@@ -72,10 +72,12 @@ class ContextWords:
     reviews_by_people: tuple[str, ...] = ()  # "人工审核": a review, not a person asked for ...
     asks_for_person: tuple[str, ...] = ()  # ... unless one is ("转人工")
     undoing_words: tuple[str, ...] = ()  # "取消", "关掉": said of a quoted command, it is not that command
+    feedback_lost: tuple[str, ...] = ()  # "没看懂": after 解决了吗, a no unless it also says solved
     # "嗯 提交了 同事弄的": a yes that opens a longer reply (yes_openers); "上一步 额算了 不用回去了": the thought
     # before it is taken back (retractions; retractions_before_pause only where a pause follows: "啊不是，…")
     yes_opening: re.Pattern[str] = re.compile(r"(?!)")
     retraction: re.Pattern[str] = re.compile(r"(?!)")
+    emoticon: re.Pattern[str] = re.compile(r"(?!)")  # "[捂脸]": a sticker code that only says how the user feels
 
     @classmethod
     def load(cls, path: Path = CONTEXT_FILE) -> ContextWords:
@@ -120,8 +122,10 @@ class ContextWords:
                    slips, words("status_questions"), words("yes_words"), words("next_questions"), words("thanks"),
                    words("no_words"), words("next_commands"), words("pinyin_questions"),
                    words("helped"), words("reviews_by_people"), words("asks_for_person"), words("undoing_words"),
+                   words("feedback_lost"),
                    _opening(raw("yes_openers")),
-                   _retraction(raw("retractions"), raw("retractions_before_pause"), raw("jokes")))
+                   _retraction(raw("retractions"), raw("retractions_before_pause"), raw("jokes")),
+                   _stickers(raw("emoticons")))
 
     def corrected(self, text: str) -> str:
         """The message with its known voice-input and handwriting slips put right ("绑号了" -> "绑好了")."""
@@ -134,6 +138,11 @@ class ContextWords:
     def time_told_apart(text: str) -> str:
         """"过了半个小时还是认证中": time that went by (过去了), not a review that went through (过了)."""
         return _TIME_PASSED.sub("过去了", text)
+
+    def without_emoticons(self, text: str) -> str:
+        """"挂了[捂脸]" reads as "挂了"; a message of stickers alone ("[捂脸]") stays as it is."""
+        left = self.emoticon.sub(" ", text).strip()
+        return left if squash(left) else text
 
     def asks_next(self, squashed: str) -> bool:
         """"开发资料终于填好了，接下来做啥": the question is what to do next."""
@@ -203,6 +212,12 @@ class ContextWords:
     def undoes(self, text: str) -> bool:
         """"取消掉", "怎么关": words that undo or ask about what they are said of."""
         return contains_any(text, self.undoing_words)
+
+
+def _stickers(names: tuple[str, ...]) -> re.Pattern[str]:
+    if not names:
+        return re.compile(r"(?!)")
+    return re.compile(rf"\[(?:{'|'.join(re.escape(n) for n in sorted(names, key=len, reverse=True))})\]", re.IGNORECASE)
 
 
 def _spaced(word: str) -> str:

@@ -32,7 +32,8 @@ _THAT = r"(?<![那这哪每某任上])"  # "撤回上一条": the message before
 _ITEM_MENTION_RE = re.compile(rf"第\s*{_NUM}\s*(?:项|条|个)(?!步)|{_THAT}{_NUM}\s*(?:项|条)"
                               rf"|(?<![以之从提目然])[前后](?:面|边)?(?:的)?\s*{_NUM}\s*(?:项|个|条)")
 # "1-3", "第二到第四个"
-_RANGE_RE = re.compile(rf"(?P<lo>{_NUM})\s*(?:项|个|条)?\s*(?:-|~|～|—|–|−|到|至)\s*(?:第\s*)?(?P<hi>{_NUM})")
+_RANGE_RE = re.compile(rf"(?P<lo>{_NUM})\s*(?:项|个|条)?\s*(?:-|~|～|—|–|−|到|至|\bto\b|\bthrough\b|\bthru\b)"
+                       rf"\s*(?:第\s*)?(?P<hi>{_NUM})")  # "points 1 to 4 done" too
 _ITEM_RE = re.compile(rf"(?<![\d.])(?:第\s*)?(?P<n>\d{{1,2}}(?![\d.])|{_THAT}{_CN_NUM})")
 # "三个都弄完了": all of them when the step has three items; otherwise not a list of items
 _ALL_N_RE = re.compile(rf"(?P<n>{_NUM})\s*(?:个|项|条)\s*(?:已经?|也)?\s*(?:都|全|均)")

@@ -52,6 +52,8 @@ _NOT_DONE = re.compile(r"(?<![是有])[没未](?:有)?(?:[\u4e00-\u9fff])|(?<![�
                        r"|\b(?:not|never|havent|hasnt|didnt|dont|isnt|wasnt)\b|n't\b|\bnot? yet\b")
 _MOVE_NAMED = re.compile(r"上一步|下一步|第\s*[\d一二三四五六]\s*步|回到|退回|返回|\bgo back\b|\bstep\s*\d")
 WAIT_THEN = re.compile(r"等.{1,14}(?:了|完|好|过)?.{0,6}(?:再|我就|就)")
+# "认证一过他就直接开始第四步": as soon as it passes, a plan; "资质一过就建了第三方平台" (了) tells what was done
+_AS_SOON_AS = re.compile(r"一(?:过|通过|下来)(?:他|她|我们|我|你)?(?:就|马上|立刻)(?!是)(?![^，,。；;！!]*了)")
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,8 @@ class Cues:
             return PROBLEM
         if self.negated(text):
             return NEGATION
-        if contains_any(text, self.plan) or contains_any(text, self.condition) or WAIT_THEN.search(text):
+        if contains_any(text, self.plan) or contains_any(text, self.condition) or WAIT_THEN.search(text) \
+                or _AS_SOON_AS.search(text):
             return PLAN
         if any(contains_any(part, self.later_time) and not _HAPPENED.search(part) for part in _PARTS.split(text)):
             return PLAN  # "下午想回第四步把上传密钥重新交一遍", "我下午提交认证，交了你提醒我看结果哈"
@@ -150,6 +153,11 @@ class Cues:
 
     def not_finished(self, text: str) -> bool:
         return contains_any(text, self.unfinished)
+
+    def names_problem(self, text: str) -> bool:
+        """A problem word itself ("点不了", "是灰的"), not a UI word alone ("页面显示认证中"), nor one denied
+        ("没有问题", "没报错": the words that affirm, not_negation, are taken out first)."""
+        return contains_any(self._affirming_removed(text), self.problem)
 
     def pending(self, text: str) -> bool:
         return contains_any(text, self.still)

@@ -120,7 +120,7 @@ class Understander:
         return reading
 
     def _read_message(self, text: str, ctx: Context) -> Reading:
-        text = self.words.time_told_apart(text)
+        text = self.words.time_told_apart(self.words.without_emoticons(text))
         text = self.words.corrected(word_spaced(text) or text)
         if "\n" in text.strip() and split_quote(text) is None and not _ERROR_CODE.search(text):
             text = listed_lines(text) or text
@@ -258,8 +258,8 @@ class Understander:
         if asks_next and found and found[-1].intent not in ("done", "next") \
                 and all(r.intent in ("check", "done", "next") for r in found):
             found.append(Reading("next", STORY_POINT))
-        if not found:
-            return None
+        if not found or (failed_at is None and cues.names_problem(parts[-1])):
+            return None  # "开发资料都填了 下一步按钮点不了": a story that ends in a problem asks about it
         if denied and (failed_at is None or any(cues.not_done(part) for part in parts[:failed_at + 1])) \
                 and any(r.intent == "cert_failed" for r in found):
             return None  # "好像不是认证失败，页面上写的是认证中": the failure is what is denied
@@ -660,6 +660,8 @@ class Understander:
                 return _no(ctx, 1.0)
             if squashed in FEEDBACK_YES or (contains_any(text, words.feedback_yes) and not _ASKS_BACK.search(squashed)):
                 return _yes(ctx, 1.0)  # (but "ok了吗" asks)
+            if contains_any(text, words.feedback_lost) and not words.looks_like_question(squashed):
+                return _no(ctx, 1.0)  # "没整明白", but "解决了，之前是我没看懂" said yes above
         elif pending not in CONFIRMING:
             return None
         elif (moved := self.items.step_correction(text)) is not None:
