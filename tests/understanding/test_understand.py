@@ -242,11 +242,13 @@ def test_held_out_commands_are_read_right_and_rarely_harmfully(name, understande
 # was not looked at). Set 36 is left out: 5 of 49 held-out rows (4 after) are wrong changes.
 # Sets 37 and 38 (eighth round) held out: 79.6 % / 2 of 49 and 79.6 % / 3 of 49 harmful at first; after the round
 # 79.6 % / 2 and 77.6 % / 3 (a range or ordinal rule cost set 38 one row, no harm; the row was not looked at).
+# Set 40 (ninth round) held out: 77.6 % / 2 of 49 harmful, before and after the round. Set 39 is left out: 5 of 49
+# held-out rows are wrong changes, before the round and after it.
 @pytest.mark.parametrize("name, right_floor, harmful_ceiling", [
     ("commands_eval5.jsonl", 0.80, 0.04), ("commands_eval7.jsonl", 0.80, 0.04), ("commands_eval8.jsonl", 0.79, 0.04),
     ("commands_eval30.jsonl", 0.77, 0.05), ("commands_eval33.jsonl", 0.77, 0.03),
     ("commands_eval35.jsonl", 0.77, 0.065), ("commands_eval37.jsonl", 0.77, 0.045),
-    ("commands_eval38.jsonl", 0.75, 0.065)])
+    ("commands_eval38.jsonl", 0.75, 0.065), ("commands_eval40.jsonl", 0.77, 0.045)])
 def test_held_out_blind_sets_of_issue_21_stay_above_their_floor(name, right_floor, harmful_ceiling, understander):
     from bot.understand.evaluate import read_cases, score
     from bot.understand.factory import item_counts
@@ -290,9 +292,11 @@ def test_the_sets_tuned_on_keep_what_they_taught(numbers, rows, right_floor, har
 # - sets 33 and 34 (sixth round; not learned by the statement gate): 73.4 % right and 5 of 222 harmful at first, 78.4 %
 #   and 2 after the round;
 # - sets 35 and 36 (seventh round): 74.8 % right and 17 of 222 harmful at first, 86.0 % and none after the round;
-# - sets 37 and 38 (eighth round): 75.2 % right and 11 of 222 harmful at first, 80.2 % and 2 after the round.
+# - sets 37 and 38 (eighth round): 75.2 % right and 11 of 222 harmful at first, 80.2 % and 2 after the round;
+# - sets 39 and 40 (ninth round): 73.4 % right and 12 of 222 harmful at first, 79.3 % and 4 after the round.
 @pytest.mark.parametrize("numbers, right_floor, most_harmful", [((29, 30), 0.75, 6), ((33, 34), 0.76, 3),
-                                                               ((35, 36), 0.84, 2), ((37, 38), 0.78, 3)])
+                                                               ((35, 36), 0.84, 2), ((37, 38), 0.78, 3),
+                                                               ((39, 40), 0.78, 5)])
 def test_the_dev_rows_tuned_on_in_a_round_keep_what_they_taught(numbers, right_floor, most_harmful, understander):
     dev = _scored_sets(numbers, understander)["dev"]
     assert dev.total == 222 and dev.accuracy >= right_floor and dev.harmful <= most_harmful, (dev.right, dev.harmful)
