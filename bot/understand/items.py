@@ -30,6 +30,7 @@ _BESIDES = re.compile(r"(?P<what>[^，,。；;!！?？]{1,12}?)(?:一项|那项|
                       r"(?:其他|其余|别的|其它)?(?:的)?(?:全都|全部都|都|全|均)(?!网)(?!还?[没未不])")
 _LAST_ITEM = re.compile(_LAST)
 _NONE_DONE = re.compile(r"都?还?[没未不]")  # after 全 of an all-but: "全都没弄" says none of the rest is done
+_TWO_DIGITS = re.compile(r"\d{2}")  # "49": a permission set, no item number
 # clauses end at punctuation, "然后", and at spaces next to Chinese ("资质认证过了 300块也交了"); English
 # keeps its spaces ("registered the open platform acct"); a tick or cross belongs to what comes before it
 # ("绑定开发小程序 ✔️ 代码上传密钥 ✖️")
@@ -209,8 +210,8 @@ def all_but(text: str, item_count: int, names: ItemNames, step: int) -> tuple[in
             return ()  # "除了第一项全都没做", "权限集以外全都没弄": the rest is not done, nothing is ticked
         if pattern is _BESIDES and not left:
             continue  # "意料之外，都通过了", "工作时间以外都能找人工吗": not an item left out
-        if pattern in (_EXCEPT, _BESIDES) and (not left or (pattern is _BESIDES and re.search(r"\d{2}", what))):
-            return ()  # "权限集除了49其他都勾了": part of one item, which is not done
+        if (pattern is _EXCEPT and not left) or (pattern is _BESIDES and _TWO_DIGITS.search(what)):
+            return ()  # "权限集除了49其他都勾了", "权限集49以外都勾了": part of one item, which is not done
         scope = _SCOPE.search(squashed)  # "前四项里除了资质认证，其他都好了": within the first four
         upto = min(item_count, numeral(scope["n"])) if scope else item_count
         if left and all(1 <= n <= item_count for n in left):

@@ -215,6 +215,7 @@ class ContextWords:
 
 
 def _stickers(names: tuple[str, ...]) -> re.Pattern[str]:
+    """WeChat's sticker codes as the client sends them in text: the name in square brackets ("[捂脸]")."""
     if not names:
         return re.compile(r"(?!)")
     return re.compile(rf"\[(?:{'|'.join(re.escape(n) for n in sorted(names, key=len, reverse=True))})\]", re.IGNORECASE)
