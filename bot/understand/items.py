@@ -22,12 +22,13 @@ ItemNames = dict[int, tuple[tuple[str, int], ...]]  # step -> (name, item number
 _LAST = r"(?:最后(?:一|1)?(?:个|项|条|步)?|最后那(?:个|项|条))"
 _BUT_LAST = re.compile(rf"(?:就|只)?(?:剩|差)(?:下)?(?:[^，,。；;\s]{{1,6}}?那)?{_LAST}")  # "就差审核那最后一项了"
 _BUT_LAST_N = re.compile(r"(?:就|只)?(?:剩|差)(?:下)?最后(?P<n>两|俩|二|2|三|3)(?:个|项|条)?")
-# "除了第3项都好了", "除核对绑定账号一项外，其余均已完成" (not "…其他都还没弄")
+# what an all-but says of the rest: "其他都", "其余均", "全" (not 全网发布, not "…其他都还没弄")
+_THE_REST_ALL = r"(?:其他|其余|别的|其它)?(?:的)?(?:全都|全部都|都|全|均)(?!网)(?!还?[没未不])"
+# "除了第3项都好了", "除核对绑定账号一项外，其余均已完成"
 _EXCEPT = re.compile(r"(?<![删解排清免切])除(?!非)(?:了)?(?P<what>.{1,12}?)(?:一项|那项|这项)?(?:以外|之外|外)?[，,]?"
-                     r"(?:其他|其余|别的|其它)?(?:的)?(?:全都|全部都|都|全|均)(?!网)(?!还?[没未不])")
+                     + _THE_REST_ALL)
 # "最后一项以外 全✅", "权限集之外都弄完了": the same without 除
-_BESIDES = re.compile(r"(?P<what>[^，,。；;!！?？]{1,12}?)(?:一项|那项|这项)?(?:以外|之外)[，,]?"
-                      r"(?:其他|其余|别的|其它)?(?:的)?(?:全都|全部都|都|全|均)(?!网)(?!还?[没未不])")
+_BESIDES = re.compile(r"(?P<what>[^，,。；;!！?？]{1,12}?)(?:一项|那项|这项)?(?:以外|之外)[，,]?" + _THE_REST_ALL)
 _LAST_ITEM = re.compile(_LAST)
 _NONE_DONE = re.compile(r"都?还?[没未不]")  # after 全 of an all-but: "全都没弄" says none of the rest is done
 _TWO_DIGITS = re.compile(r"\d{2}")  # "49": a permission set, no item number
